@@ -1,0 +1,317 @@
+// safetensors files: a memory-mapped, validated reader and a writer.
+// Format: u64 little-endian header length N, N bytes of JSON
+// {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
+// then the data; offsets are relative to the end of the header.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mmt/core/dtype.hpp"
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/io/mapped_file.hpp"
+
+namespace mmt::io {
+
+struct tensor_info {
+    std::string name;
+    mmt::dtype dtype;
+    std::vector<std::size_t> shape;
+    std::size_t begin = 0;  // byte offset into the data section
+    std::size_t nbytes = 0;
+
+    std::size_t numel() const {
+        std::size_t n = 1;
+        for (auto d : shape) n *= d;
+        return n;
+    }
+};
+
+inline std::string shape_string(const std::vector<std::size_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+struct safetensors_limits {
+    std::size_t max_header_bytes = 100u << 20;  // 100 MiB, as the reference implementation
+    std::size_t max_rank = 8;
+};
+
+class safetensors_file {
+public:
+    explicit safetensors_file(const std::filesystem::path& path, safetensors_limits limits = {})
+        : file_(std::make_shared<mapped_file>(path)) {
+        parse_header(limits);
+    }
+
+    const std::filesystem::path& path() const { return file_->path(); }
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+    // Tensor names in byte order of the data section.
+    std::vector<std::string> names() const {
+        std::vector<const tensor_info*> order;
+        for (const auto& [name, info] : tensors_) order.push_back(&info);
+        std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->name < b->name); });
+        std::vector<std::string> out;
+        for (auto* info : order) out.push_back(info->name);
+        return out;
+    }
+    bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+    std::size_t size() const { return tensors_.size(); }
+
+    const tensor_info& info(const std::string& name) const {
+        auto it = tensors_.find(name);
+        if (it == tensors_.end()) fail<weight_error>(path().string(), ": no tensor named '", name, "'");
+        return it->second;
+    }
+
+    // Raw bytes of a tensor inside the mapping (valid while this object lives).
+    const unsigned char* bytes(const tensor_info& t) const { return data_ + t.begin; }
+
+    // Copies a tensor out as T: float accepts F32, F16, BF16 and F64; int64 accepts every
+    // integer dtype and BOOL; uint8 accepts U8 and BOOL.
+    template <class T>
+    dyn_tensor<T> load(const std::string& name) const {
+        const tensor_info& t = info(name);
+        dyn_tensor<T> out(std::vector<std::size_t>(t.shape.begin(), t.shape.end()));
+        convert_into(t, out.data());
+        return out;
+    }
+
+    // As load, with the rank checked: load<float, 2>("...") -> tensor<2>.
+    template <class T, std::size_t N>
+    xt::xtensor<T, N> load(const std::string& name) const {
+        const tensor_info& t = info(name);
+        if (t.shape.size() != N)
+            fail<shape_error>(path().string(), ": tensor '", name, "' has rank ", t.shape.size(), " ",
+                              shape_string(t.shape), ", expected rank ", N);
+        std::array<std::size_t, N> shape;
+        std::copy(t.shape.begin(), t.shape.end(), shape.begin());
+        xt::xtensor<T, N> out(shape);
+        convert_into(t, out.data());
+        return out;
+    }
+
+    template <class T>
+    void convert_into(const tensor_info& t, T* out) const {
+        const unsigned char* src = bytes(t);
+        std::size_t n = t.numel();
+        auto wrong = [&] {
+            fail<weight_error>(path().string(), ": tensor '", t.name, "' has dtype ", dtype_name(t.dtype),
+                               ", which cannot be read as ", element_name<T>());
+        };
+        if constexpr (std::is_same_v<T, float>) {
+            switch (t.dtype) {
+                case dtype::f32: std::memcpy(out, src, n * 4); return;
+                case dtype::f16: return each<std::uint16_t>(src, n, out, [](std::uint16_t v) { return half_to_float(v); });
+                case dtype::bf16: return each<std::uint16_t>(src, n, out, [](std::uint16_t v) { return bf16_to_float(v); });
+                case dtype::f64: return each<double>(src, n, out, [](double v) { return float(v); });
+                default: wrong();
+            }
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            switch (t.dtype) {
+                case dtype::i64: std::memcpy(out, src, n * 8); return;
+                case dtype::i32: return each<std::int32_t>(src, n, out, [](std::int32_t v) { return std::int64_t(v); });
+                case dtype::i16: return each<std::int16_t>(src, n, out, [](std::int16_t v) { return std::int64_t(v); });
+                case dtype::i8: return each<std::int8_t>(src, n, out, [](std::int8_t v) { return std::int64_t(v); });
+                case dtype::u8:
+                case dtype::boolean: return each<std::uint8_t>(src, n, out, [](std::uint8_t v) { return std::int64_t(v); });
+                default: wrong();
+            }
+        } else if constexpr (std::is_same_v<T, std::uint8_t>) {
+            if (t.dtype != dtype::u8 && t.dtype != dtype::boolean) wrong();
+            std::memcpy(out, src, n);
+        } else {
+            static_assert(sizeof(T) == 0, "safetensors_file::load supports float, int64_t and uint8_t");
+        }
+    }
+
+private:
+    template <class T>
+    static const char* element_name() {
+        if constexpr (std::is_same_v<T, float>) return "float32";
+        else if constexpr (std::is_same_v<T, std::int64_t>) return "int64";
+        else return "uint8";
+    }
+
+    template <class Src, class Dst, class F>
+    static void each(const unsigned char* src, std::size_t n, Dst* out, F convert) {
+        for (std::size_t i = 0; i < n; ++i) {
+            Src v;
+            std::memcpy(&v, src + i * sizeof(Src), sizeof(Src));
+            out[i] = convert(v);
+        }
+    }
+
+    void parse_header(const safetensors_limits& limits) {
+        const std::string where = path().string();
+        const std::size_t file_size = file_->size();
+        if (file_size < 8)
+            fail<format_error>(where, ": not a safetensors file: ", file_size, " bytes, expected at least 8");
+        std::uint64_t header_len = 0;
+        for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | file_->data()[i];
+        if (header_len > limits.max_header_bytes)
+            fail<format_error>(where, ": safetensors header of ", header_len, " bytes exceeds the limit of ",
+                               limits.max_header_bytes);
+        if (header_len > file_size - 8)
+            fail<format_error>(where, ": safetensors header of ", header_len, " bytes runs past the end of the file (",
+                               file_size, " bytes): truncated?");
+        const char* text = reinterpret_cast<const char*>(file_->data() + 8);
+        json header;
+        try {
+            header = json::parse(text, text + header_len);
+        } catch (const json::exception& e) {
+            fail<format_error>(where, ": safetensors header is not valid JSON (", e.what(), ")");
+        }
+        if (!header.is_object()) fail<format_error>(where, ": safetensors header is ", header.type_name(), ", expected an object");
+        data_ = file_->data() + 8 + header_len;
+        const std::size_t data_size = file_size - 8 - header_len;
+
+        for (auto it = header.begin(); it != header.end(); ++it) {
+            if (it.key() == "__metadata__") {
+                if (!it->is_object()) fail<format_error>(where, ": __metadata__ is ", it->type_name(), ", expected an object");
+                for (auto m = it->begin(); m != it->end(); ++m) {
+                    if (!m->is_string()) fail<format_error>(where, ": __metadata__ value '", m.key(), "' is not a string");
+                    metadata_[m.key()] = m->get<std::string>();
+                }
+                continue;
+            }
+            tensors_.emplace(it.key(), parse_entry(it.key(), *it, data_size, limits, where));
+        }
+
+        std::vector<const tensor_info*> by_offset;
+        for (const auto& [name, info] : tensors_) by_offset.push_back(&info);
+        std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+        for (std::size_t i = 1; i < by_offset.size(); ++i) {
+            const tensor_info& prev = *by_offset[i - 1];
+            const tensor_info& cur = *by_offset[i];
+            if (cur.nbytes > 0 && prev.nbytes > 0 && cur.begin < prev.begin + prev.nbytes)
+                fail<format_error>(where, ": tensor '", cur.name, "' (bytes ", cur.begin, "..", cur.begin + cur.nbytes,
+                                   ") overlaps tensor '", prev.name, "' (bytes ", prev.begin, "..",
+                                   prev.begin + prev.nbytes, ")");
+        }
+    }
+
+    static tensor_info parse_entry(const std::string& name, const json& entry, std::size_t data_size,
+                                   const safetensors_limits& limits, const std::string& where) {
+        auto bad = [&](auto&&... parts) { fail<format_error>(where, ": tensor '", name, "': ", parts...); };
+        if (!entry.is_object()) bad("entry is ", entry.type_name(), ", expected an object");
+        tensor_info t;
+        t.name = name;
+        auto dt = entry.find("dtype");
+        if (dt == entry.end() || !dt->is_string()) bad("missing \"dtype\" string");
+        auto parsed = parse_dtype(dt->get<std::string>());
+        if (!parsed) bad("unknown dtype \"", dt->get<std::string>(), "\"");
+        t.dtype = *parsed;
+
+        auto shape = entry.find("shape");
+        if (shape == entry.end() || !shape->is_array()) bad("missing \"shape\" array");
+        if (shape->size() > limits.max_rank) bad("rank ", shape->size(), " exceeds the limit of ", limits.max_rank);
+        std::size_t numel = 1;
+        for (const auto& d : *shape) {
+            if (!d.is_number_unsigned()) bad("shape entry ", d.dump(), " is not a non-negative integer");
+            auto dim = d.get<std::uint64_t>();
+            t.shape.push_back(dim);
+            if (dim != 0 && numel > std::numeric_limits<std::size_t>::max() / dim) bad("shape ", shape->dump(), " overflows");
+            numel *= dim;
+        }
+        if (numel > std::numeric_limits<std::size_t>::max() / dtype_size(t.dtype)) bad("byte size of shape ", shape->dump(), " overflows");
+
+        auto offsets = entry.find("data_offsets");
+        if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
+            !(*offsets)[1].is_number_unsigned())
+            bad("\"data_offsets\" must be [begin, end] of non-negative integers");
+        auto begin = (*offsets)[0].get<std::uint64_t>();
+        auto end = (*offsets)[1].get<std::uint64_t>();
+        if (begin > end) bad("data_offsets [", begin, ", ", end, "] begin after end");
+        if (end > data_size) bad("data_offsets [", begin, ", ", end, "] run past the data section of ", data_size, " bytes: truncated file?");
+        t.begin = begin;
+        t.nbytes = end - begin;
+        if (t.nbytes != numel * dtype_size(t.dtype))
+            bad("holds ", t.nbytes, " bytes, but shape ", shape->dump(), " of ", dtype_name(t.dtype), " needs ",
+                numel * dtype_size(t.dtype));
+        return t;
+    }
+
+    std::shared_ptr<mapped_file> file_;
+    const unsigned char* data_ = nullptr;
+    std::map<std::string, tensor_info> tensors_;
+    std::map<std::string, std::string> metadata_;
+};
+
+// Collects tensors and writes them as one safetensors file (data in insertion order).
+class safetensors_writer {
+public:
+    void add(const std::string& name, const dyn_tensor<float>& t) { add_typed(name, dtype::f32, t); }
+    void add(const std::string& name, const dyn_tensor<std::int64_t>& t) { add_typed(name, dtype::i64, t); }
+    template <class T, std::size_t N>
+    void add(const std::string& name, const xt::xtensor<T, N>& t) {
+        add(name, dyn_tensor<T>(t));
+    }
+    // Already-encoded little-endian bytes, e.g. F16/BF16 weights.
+    void add_raw(const std::string& name, mmt::dtype type, std::vector<std::size_t> shape, std::string bytes) {
+        std::size_t numel = 1;
+        for (auto d : shape) numel *= d;
+        if (bytes.size() != numel * dtype_size(type))
+            fail<shape_error>("safetensors_writer: tensor '", name, "' has ", bytes.size(), " bytes, shape ",
+                              shape_string(shape), " of ", dtype_name(type), " needs ", numel * dtype_size(type));
+        if (index_.count(name)) fail<input_error>("safetensors_writer: tensor '", name, "' added twice");
+        index_[name] = entries_.size();
+        entries_.push_back({name, type, std::move(shape), std::move(bytes)});
+    }
+    void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
+
+    void save(const std::filesystem::path& path) const {
+        json header = json::object();
+        if (!metadata_.empty()) header["__metadata__"] = metadata_;
+        std::size_t offset = 0;
+        for (const auto& e : entries_) {
+            header[e.name] = {{"dtype", dtype_name(e.type)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes.size()}}};
+            offset += e.bytes.size();
+        }
+        std::string text = header.dump();
+        text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        if (!out) fail<io_error>("cannot create '", path.string(), "'");
+        unsigned char len[8];
+        std::uint64_t n = text.size();
+        for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+        out.write(reinterpret_cast<const char*>(len), 8);
+        out.write(text.data(), std::streamsize(text.size()));
+        for (const auto& e : entries_) out.write(e.bytes.data(), std::streamsize(e.bytes.size()));
+        if (!out) fail<io_error>("cannot write '", path.string(), "'");
+    }
+
+private:
+    template <class T>
+    void add_typed(const std::string& name, mmt::dtype type, const dyn_tensor<T>& t) {
+        std::string bytes(t.size() * sizeof(T), '\0');
+        if (t.size() != 0) std::memcpy(bytes.data(), t.data(), bytes.size());
+        add_raw(name, type, std::vector<std::size_t>(t.shape().begin(), t.shape().end()), std::move(bytes));
+    }
+
+    struct entry {
+        std::string name;
+        mmt::dtype type;
+        std::vector<std::size_t> shape;
+        std::string bytes;
+    };
+    std::vector<entry> entries_;
+    std::map<std::string, std::size_t> index_;
+    std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace mmt::io
