@@ -67,16 +67,17 @@ closeness measure_closeness(const A& actual, const B& expected) {
 template <class A, class B>
 closeness check_close(const A& actual, const B& expected, double abs_tol, const std::string& what) {
     closeness c = measure_closeness(actual, expected);
-    INFO(what);
     if (!c.shapes_match) {
-        std::ostringstream shapes;
-        shapes << "shape " << xt::adapt(actual.shape()) << " vs expected " << xt::adapt(expected.shape());
-        FAIL_CHECK(what << ": " << shapes.str());
+        auto str = [](const auto& shape) {
+            std::string s = "[";
+            for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+            return s + "]";
+        };
+        FAIL_CHECK(what << ": shape " << str(actual.shape()) << " vs expected " << str(expected.shape()));
         return c;
     }
-    INFO(c.describe());
-    CHECK(c.finite);
-    CHECK(c.max_abs <= abs_tol);
+    CHECK_MESSAGE(c.finite, what << ": non-finite values differ");
+    CHECK_MESSAGE(c.max_abs <= abs_tol, what << ": " << c.describe() << " exceeds " << abs_tol);
     MESSAGE(what << ": " << c.describe());
     return c;
 }

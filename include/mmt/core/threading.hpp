@@ -1,0 +1,57 @@
+// Thread count for every op. OpenMP when the build enables it (MMT_USE_OPENMP),
+// otherwise everything runs on the calling thread.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "mmt/core/eigen.hpp"
+#include "mmt/core/error.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace mmt {
+
+// Threads the ops use from now on (process-wide, like torch.set_num_threads).
+inline void set_num_threads(int n) {
+    if (n < 1) fail<input_error>("set_num_threads: expected at least 1 thread, got ", n);
+#if defined(_OPENMP)
+    omp_set_num_threads(n);
+#endif
+    Eigen::setNbThreads(n);
+}
+
+inline int num_threads() {
+#if defined(_OPENMP)
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// Calls body(begin, end) on disjoint slices of [0, n) in parallel; slices hold at
+// least `grain` items so small jobs stay on one thread.
+template <class Body>
+void parallel_for(std::size_t n, std::size_t grain, Body&& body) {
+#if defined(_OPENMP)
+    std::size_t threads = static_cast<std::size_t>(num_threads());
+    if (grain == 0) grain = 1;
+    std::size_t chunks = std::min(threads, (n + grain - 1) / grain);
+    if (chunks > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(chunks))
+        for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+            std::size_t begin = n * static_cast<std::size_t>(c) / chunks;
+            std::size_t end = n * static_cast<std::size_t>(c + 1) / chunks;
+            body(begin, end);
+        }
+        return;
+    }
+#else
+    (void)grain;
+#endif
+    if (n > 0) body(std::size_t{0}, n);
+}
+
+}  // namespace mmt

@@ -1,0 +1,63 @@
+// One transformer encoder layer, pre- or post-norm:
+//   pre  (CLIPEncoderLayer, Wav2Vec2EncoderLayerStableLayerNorm):
+//        x = x + attn(norm1(x));  x = x + ffn(norm2(x))
+//   post (BertLayer / LayoutLMLayer, Wav2Vec2EncoderLayer):
+//        x = norm1(x + attn(x));  x = norm2(x + ffn(x))
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/attention.hpp"
+#include "mmt/layers/feed_forward.hpp"
+#include "mmt/layers/layer_norm.hpp"
+
+namespace mmt::layers {
+
+enum class norm_position { pre, post };
+
+// Where one family keeps each part of a layer, relative to "...layers.<i>.".
+struct encoder_layer_names {
+    attention_names attention;
+    std::string norm1;  // around attention
+    feed_forward_names feed_forward;
+    std::string norm2;  // around the feed-forward
+};
+
+struct encoder_layer_config {
+    std::size_t hidden_size = 0;
+    std::size_t intermediate_size = 0;
+    std::size_t num_attention_heads = 0;
+    ops::activation hidden_act = ops::activation::gelu;
+    float layer_norm_eps = 1e-5f;
+    norm_position norm = norm_position::pre;
+};
+
+struct encoder_layer {
+    self_attention attention;
+    layer_norm norm1;
+    feed_forward ffn;
+    layer_norm norm2;
+    norm_position norm = norm_position::pre;
+
+    static encoder_layer load(const io::weight_scope& layer, const encoder_layer_names& names, const encoder_layer_config& c) {
+        return {self_attention::load(layer, names.attention, c.hidden_size, c.num_attention_heads),
+                layer_norm::load(layer.child(names.norm1), c.hidden_size, c.layer_norm_eps),
+                feed_forward::load(layer, names.feed_forward, c.hidden_size, c.intermediate_size, c.hidden_act),
+                layer_norm::load(layer.child(names.norm2), c.hidden_size, c.layer_norm_eps), c.norm};
+    }
+
+    // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
+    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask) const {
+        if (norm == norm_position::pre) {
+            tensor<3> h = x + attention.forward(norm1.forward(x), mask);
+            return h + ffn.forward(norm2.forward(h));
+        }
+        tensor<3> h = norm1.forward(tensor<3>(x + attention.forward(x, mask)));
+        return norm2.forward(tensor<3>(h + ffn.forward(h)));
+    }
+};
+
+}  // namespace mmt::layers

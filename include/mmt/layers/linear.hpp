@@ -1,0 +1,41 @@
+// nn.Linear: W [out_features, in_features], optional bias.
+#pragma once
+
+#include <cstddef>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/ops/linear.hpp"
+
+namespace mmt::layers {
+
+struct linear {
+    tensor<2> weight;  // [out_features, in_features]
+    tensor<1> bias;    // [out_features], empty when the layer has none
+
+    static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
+        linear l;
+        l.weight = scope.get<2>("weight", {out_features, in_features});
+        if (has_bias) l.bias = scope.get<1>("bias", {out_features});
+        return l;
+    }
+
+    std::size_t in_features() const { return weight.shape(1); }
+    std::size_t out_features() const { return weight.shape(0); }
+
+    // [..., in_features] -> [..., out_features]
+    template <std::size_t N>
+    tensor<N> forward(const tensor<N>& x) const {
+        if (x.shape(N - 1) != in_features())
+            fail<shape_error>("linear: input's last dimension is ", x.shape(N - 1), ", expected in_features = ", in_features());
+        auto shape = x.shape();
+        shape[N - 1] = out_features();
+        tensor<N> y(shape);
+        ops::linear(x.data(), x.size() / in_features(), in_features(), weight.data(), bias.size() ? bias.data() : nullptr,
+                    out_features(), y.data());
+        return y;
+    }
+};
+
+}  // namespace mmt::layers

@@ -1,0 +1,175 @@
+// CLIPConfig, CLIPTextConfig and CLIPVisionConfig: member initialisers are HF's
+// defaults, since config.json only holds the values that differ from them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mmt/core/error.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/layers/encoder_layer.hpp"
+#include "mmt/ops/activations.hpp"
+
+namespace mmt::clip {
+
+struct text_config {
+    std::size_t vocab_size = 49408;
+    std::size_t hidden_size = 512;
+    std::size_t intermediate_size = 2048;
+    std::size_t projection_dim = 512;
+    std::size_t num_hidden_layers = 12;
+    std::size_t num_attention_heads = 8;
+    std::size_t max_position_embeddings = 77;
+    std::string hidden_act = "quick_gelu";
+    float layer_norm_eps = 1e-5f;
+    std::int64_t pad_token_id = 1;
+    std::int64_t bos_token_id = 49406;
+    std::int64_t eos_token_id = 49407;
+
+    static text_config from_json(const io::json& j, const std::string& where) {
+        text_config c;
+        io::json_optional(j, "vocab_size", c.vocab_size, where);
+        io::json_optional(j, "hidden_size", c.hidden_size, where);
+        io::json_optional(j, "intermediate_size", c.intermediate_size, where);
+        io::json_optional(j, "projection_dim", c.projection_dim, where);
+        io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
+        io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
+        io::json_optional(j, "max_position_embeddings", c.max_position_embeddings, where);
+        io::json_optional(j, "hidden_act", c.hidden_act, where);
+        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
+        io::json_optional(j, "pad_token_id", c.pad_token_id, where);
+        io::json_optional(j, "bos_token_id", c.bos_token_id, where);
+        io::json_optional(j, "eos_token_id", c.eos_token_id, where);
+        c.layer_config(where);  // validates hidden_act and the head split
+        return c;
+    }
+
+    layers::encoder_layer_config layer_config(const std::string& where) const {
+        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
+            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
+        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
+                layer_norm_eps, layers::norm_position::pre};
+    }
+};
+
+struct vision_config {
+    std::size_t hidden_size = 768;
+    std::size_t intermediate_size = 3072;
+    std::size_t projection_dim = 512;
+    std::size_t num_hidden_layers = 12;
+    std::size_t num_attention_heads = 12;
+    std::size_t num_channels = 3;
+    std::size_t image_size = 224;
+    std::size_t patch_size = 32;
+    std::string hidden_act = "quick_gelu";
+    float layer_norm_eps = 1e-5f;
+
+    std::size_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
+
+    static vision_config from_json(const io::json& j, const std::string& where) {
+        vision_config c;
+        io::json_optional(j, "hidden_size", c.hidden_size, where);
+        io::json_optional(j, "intermediate_size", c.intermediate_size, where);
+        io::json_optional(j, "projection_dim", c.projection_dim, where);
+        io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
+        io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
+        io::json_optional(j, "num_channels", c.num_channels, where);
+        io::json_optional(j, "image_size", c.image_size, where);
+        io::json_optional(j, "patch_size", c.patch_size, where);
+        io::json_optional(j, "hidden_act", c.hidden_act, where);
+        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
+        if (c.patch_size == 0 || c.image_size < c.patch_size)
+            fail<config_error>(where, ": patch_size ", c.patch_size, " must be between 1 and image_size ", c.image_size);
+        c.layer_config(where);
+        return c;
+    }
+
+    layers::encoder_layer_config layer_config(const std::string& where) const {
+        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
+            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
+        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
+                layer_norm_eps, layers::norm_position::pre};
+    }
+};
+
+// The five CLIP heads HF's `architectures` names.
+enum class architecture { clip_model, text_model, text_model_with_projection, vision_model, vision_model_with_projection };
+
+inline const char* architecture_name(architecture a) {
+    switch (a) {
+        case architecture::clip_model: return "CLIPModel";
+        case architecture::text_model: return "CLIPTextModel";
+        case architecture::text_model_with_projection: return "CLIPTextModelWithProjection";
+        case architecture::vision_model: return "CLIPVisionModel";
+        case architecture::vision_model_with_projection: return "CLIPVisionModelWithProjection";
+    }
+    return "?";
+}
+
+struct config {
+    architecture arch = architecture::clip_model;
+    text_config text;
+    vision_config vision;
+    std::size_t projection_dim = 512;  // CLIPModel's; the *WithProjection models use their tower's
+    float logit_scale_init_value = 2.6592f;
+
+    bool has_text() const { return arch != architecture::vision_model && arch != architecture::vision_model_with_projection; }
+    bool has_vision() const { return arch != architecture::text_model && arch != architecture::text_model_with_projection; }
+
+    // A CLIPConfig (model_type "clip", towers under text_config / vision_config) or a
+    // tower's own config (model_type "clip_text_model" / "clip_vision_model").
+    static config from_json(const io::json& j, const std::string& where) {
+        config c;
+        std::string model_type = "clip";
+        io::json_optional(j, "model_type", model_type, where);
+        std::vector<std::string> architectures;
+        io::json_optional(j, "architectures", architectures, where);
+        if (architectures.size() > 1)
+            fail<config_error>(where, ": \"architectures\" lists ", architectures.size(), " entries, expected one");
+        std::string arch = architectures.empty() ? "" : architectures.front();
+        if (model_type == "clip") {
+            if (arch.empty()) arch = "CLIPModel";
+            io::json_optional(j, "projection_dim", c.projection_dim, where);
+            io::json_optional(j, "logit_scale_init_value", c.logit_scale_init_value, where);
+            const io::json empty = io::json::object();
+            c.text = text_config::from_json(j.contains("text_config") && !j["text_config"].is_null() ? j["text_config"] : empty,
+                                            where + ": text_config");
+            c.vision = vision_config::from_json(
+                j.contains("vision_config") && !j["vision_config"].is_null() ? j["vision_config"] : empty, where + ": vision_config");
+        } else if (model_type == "clip_text_model") {
+            if (arch.empty()) arch = "CLIPTextModel";
+            c.text = text_config::from_json(j, where);
+        } else if (model_type == "clip_vision_model") {
+            if (arch.empty()) arch = "CLIPVisionModel";
+            c.vision = vision_config::from_json(j, where);
+        } else {
+            fail<config_error>(where, ": model_type \"", model_type, "\" is not a CLIP model (expected clip, clip_text_model or clip_vision_model)");
+        }
+        c.arch = parse_architecture(arch, model_type, where);
+        return c;
+    }
+
+    static config from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
+
+private:
+    static architecture parse_architecture(const std::string& name, const std::string& model_type, const std::string& where) {
+        for (architecture a : {architecture::clip_model, architecture::text_model, architecture::text_model_with_projection,
+                               architecture::vision_model, architecture::vision_model_with_projection})
+            if (name == architecture_name(a)) {
+                const bool tower_only = model_type != "clip";
+                const bool text_arch = a == architecture::text_model || a == architecture::text_model_with_projection;
+                const bool vision_arch = a == architecture::vision_model || a == architecture::vision_model_with_projection;
+                if ((model_type == "clip_text_model" && !text_arch) || (model_type == "clip_vision_model" && !vision_arch) ||
+                    (tower_only && a == architecture::clip_model))
+                    fail<config_error>(where, ": architecture ", name, " does not fit model_type \"", model_type, "\"");
+                return a;
+            }
+        fail<config_error>(where, ": unknown architecture \"", name,
+                           "\" for CLIP, expected CLIPModel, CLIPTextModel, CLIPTextModelWithProjection, CLIPVisionModel or "
+                           "CLIPVisionModelWithProjection");
+    }
+};
+
+}  // namespace mmt::clip

@@ -1,0 +1,19 @@
+// Where CLIP keeps its weights, as HF's CLIPModel names them.
+#pragma once
+
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/encoder_layer.hpp"
+
+namespace mmt::clip {
+
+// CLIPEncoderLayer, the same in both towers.
+inline const layers::encoder_layer_names encoder_layer_names{
+    {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"},
+    "layer_norm1",
+    {"mlp.fc1", "mlp.fc2"},
+    "layer_norm2"};
+
+// CLIP checkpoints have no renamed tensors; older ones carry the position_ids buffer.
+inline io::name_table checkpoint_names() { return {{}, {"embeddings.position_ids"}}; }
+
+}  // namespace mmt::clip

@@ -1,0 +1,50 @@
+// The activations HF's ACT2FN names, chosen at run time from config.json's
+// hidden_act / feat_extract_activation.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
+
+namespace mmt::ops {
+
+enum class activation { gelu, gelu_new, quick_gelu, relu, silu, tanh };
+
+// `key` names the config field in the error (e.g. "text_config.hidden_act").
+inline activation parse_activation(const std::string& name, const std::string& key) {
+    if (name == "gelu") return activation::gelu;
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return activation::gelu_new;
+    if (name == "quick_gelu") return activation::quick_gelu;
+    if (name == "relu") return activation::relu;
+    if (name == "silu" || name == "swish") return activation::silu;
+    if (name == "tanh") return activation::tanh;
+    fail<config_error>(key, ": unknown activation \"", name,
+                       "\", expected one of gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu, swish, tanh");
+}
+
+inline float activate(activation act, float x) {
+    switch (act) {
+        case activation::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+        case activation::gelu_new: {
+            const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+            return 0.5f * x * (1.0f + std::tanh(inner));
+        }
+        case activation::quick_gelu: return x / (1.0f + std::exp(-1.702f * x));
+        case activation::relu: return x > 0.0f ? x : 0.0f;
+        case activation::silu: return x / (1.0f + std::exp(-x));
+        case activation::tanh: return std::tanh(x);
+    }
+    return x;
+}
+
+// In place over n contiguous values.
+inline void apply_activation(activation act, float* x, std::size_t n) {
+    parallel_for(n, 1u << 14, [&](std::size_t i0, std::size_t i1) {
+        for (std::size_t i = i0; i < i1; ++i) x[i] = activate(act, x[i]);
+    });
+}
+
+}  // namespace mmt::ops

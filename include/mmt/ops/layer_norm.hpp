@@ -1,0 +1,32 @@
+// nn.LayerNorm over the last dimension (biased variance, eps inside the sqrt).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "mmt/core/threading.hpp"
+
+namespace mmt::ops {
+
+// x, y: [rows, dim] (may alias); weight, bias: [dim].
+inline void layer_norm(const float* x, std::size_t rows, std::size_t dim, const float* weight, const float* bias, float eps,
+                       float* y) {
+    parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const float* in = x + r * dim;
+            float* out = y + r * dim;
+            double sum = 0;
+            for (std::size_t i = 0; i < dim; ++i) sum += in[i];
+            const float mean = static_cast<float>(sum / double(dim));
+            double sq = 0;
+            for (std::size_t i = 0; i < dim; ++i) {
+                const double d = double(in[i]) - mean;
+                sq += d * d;
+            }
+            const float inv_std = static_cast<float>(1.0 / std::sqrt(sq / double(dim) + double(eps)));
+            for (std::size_t i = 0; i < dim; ++i) out[i] = (in[i] - mean) * inv_std * weight[i] + bias[i];
+        }
+    });
+}
+
+}  // namespace mmt::ops
