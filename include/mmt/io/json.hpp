@@ -14,6 +14,7 @@
 namespace mmt::io {
 
 using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;  // keeps insertion order, for output people read
 
 // Whole file as bytes; io_error naming the path when it cannot be read.
 inline std::string read_text_file(const std::filesystem::path& path) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -31,11 +32,21 @@ struct name_table {
 
 class weight_scope;
 
+// Fills a tensor the model asks for when there is no checkpoint (`mmt random-model`).
+using tensor_generator = std::function<void(const std::string& name, const std::vector<std::size_t>& shape, float* out)>;
+
 class weight_loader {
 public:
     weight_loader(checkpoint ckpt, name_table table) : ckpt_(std::move(ckpt)), table_(std::move(table)) {}
     weight_loader(const weight_loader&) = delete;
     weight_loader& operator=(const weight_loader&) = delete;
+
+    // A loader without a checkpoint: every tensor the model asks for is made by
+    // `generate` and its name and shape recorded, so a checkpoint with exactly the
+    // names a config needs can be written. Never used to load a model for real.
+    explicit weight_loader(tensor_generator generate) : generate_(std::move(generate)) {}
+    // Names and shapes handed out by a synthesizing loader, in the order asked.
+    const std::vector<std::pair<std::string, std::vector<std::size_t>>>& synthesized() const { return synthesized_; }
 
     weight_scope root();
     const checkpoint& ckpt() const { return ckpt_; }
@@ -54,6 +65,12 @@ public:
 
     template <std::size_t N>
     tensor<N> take(const std::string& name, const std::array<std::size_t, N>& shape) {
+        if (generate_) {
+            tensor<N> out(shape);
+            synthesized_.emplace_back(name, std::vector<std::size_t>(shape.begin(), shape.end()));
+            generate_(name, synthesized_.back().second, out.data());
+            return out;
+        }
         std::string stored = resolve(name);
         if (stored.empty()) fail<weight_error>(ckpt_.description(), ": missing tensor '", name, "' (expected shape ", shape_string({shape.begin(), shape.end()}), ")");
         const tensor_info& t = ckpt_.info(stored);
@@ -91,6 +108,8 @@ private:
     checkpoint ckpt_;
     name_table table_;
     std::set<std::string> used_;
+    tensor_generator generate_;
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> synthesized_;
 };
 
 class weight_scope {

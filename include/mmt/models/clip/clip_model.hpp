@@ -43,11 +43,13 @@ struct clip_model {
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
     static clip_model from_pretrained(const std::filesystem::path& dir) {
-        return load(config::from_file(dir / "config.json"), io::checkpoint::open(dir));
+        const clip::config c = config::from_file(dir / "config.json");
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names());
+        return load(c, loader);
     }
 
-    static clip_model load(const clip::config& c, io::checkpoint ckpt) {
-        io::weight_loader loader(std::move(ckpt), checkpoint_names());
+    // Takes every tensor `c` needs from `loader`; one left over is an error.
+    static clip_model load(const clip::config& c, io::weight_loader& loader) {
         const io::weight_scope root = loader.root();
         clip_model m;
         m.config = c;

@@ -1,0 +1,37 @@
+// mmt: run CLIP, LayoutLM and Wav2Vec2 checkpoints from the command line.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"mmt: CLIP, LayoutLM and Wav2Vec2 inference from HuggingFace checkpoints"};
+    app.require_subcommand(1);
+    int threads = 0;
+    app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(CLI::PositiveNumber);
+    app.parse_complete_callback([&] {
+        if (threads > 0) mmt::set_num_threads(threads);
+    });
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return std::string("mmt: error: ") + e.what() + " (see --help)\n";
+    });
+    mmt::cli::add_forward(app);
+    mmt::cli::add_inspect(app);
+    mmt::cli::add_random_model(app);
+    mmt::cli::add_tokenize(app);
+    mmt::cli::add_clip_commands(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "mmt: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,87 @@
+// A CLIP checkpoint with its tokenizer and image processor, as a hub download
+// has them (config.json, model.safetensors, vocab.json, merges.txt,
+// preprocessor_config.json): texts and images in, L2-normalised embeddings out.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/image.hpp"
+#include "mmt/models/clip/clip_model.hpp"
+#include "mmt/preprocess/image.hpp"
+#include "mmt/tokenizers/clip_bpe.hpp"
+
+namespace mmt::pipelines {
+
+struct text_batch {
+    int_tensor<2> input_ids;       // [batch, seq_len]
+    int_tensor<2> attention_mask;  // [batch, seq_len]
+};
+
+class clip_embedder {
+public:
+    static constexpr std::size_t images_per_forward = 8;  // bounds the activations' memory
+
+    static clip_embedder from_pretrained(const std::filesystem::path& dir) {
+        return {clip::clip_model::from_pretrained(dir), tokenizers::clip_bpe_tokenizer::from_directory(dir),
+                preprocess::clip_image_processor::from_pretrained(dir)};
+    }
+
+    clip_embedder(clip::clip_model model, tokenizers::clip_bpe_tokenizer tokenizer, preprocess::clip_image_processor processor)
+        : model_(std::move(model)), tokenizer_(std::move(tokenizer)), processor_(std::move(processor)) {}
+
+    const clip::clip_model& model() const { return model_; }
+    const tokenizers::clip_bpe_tokenizer& tokenizer() const { return tokenizer_; }
+    const preprocess::clip_image_processor& processor() const { return processor_; }
+
+    // The sequence length texts are padded and truncated to: the tokenizer's
+    // model_max_length, bounded by the text tower's position table.
+    std::size_t max_length() const {
+        const std::size_t positions = model_.text_model ? model_.config.text.max_position_embeddings : tokenizer_.model_max_length();
+        return std::min(tokenizer_.model_max_length(), positions);
+    }
+
+    text_batch tokenize(const std::vector<std::string>& texts) const {
+        if (texts.empty()) fail<input_error>("clip_embedder: expected at least one text, got none");
+        const std::size_t length = max_length();
+        text_batch batch{int_tensor<2>({texts.size(), length}), int_tensor<2>({texts.size(), length})};
+        for (std::size_t b = 0; b < texts.size(); ++b) {
+            const auto e = tokenizer_.encode(texts[b], length, true);
+            std::copy(e.input_ids.begin(), e.input_ids.end(), &batch.input_ids(b, 0));
+            std::copy(e.attention_mask.begin(), e.attention_mask.end(), &batch.attention_mask(b, 0));
+        }
+        return batch;
+    }
+
+    // [texts, projection_dim], unit rows.
+    tensor<2> embed_texts(const std::vector<std::string>& texts) const {
+        const text_batch batch = tokenize(texts);
+        return clip::l2_normalize(model_.get_text_features(batch.input_ids, batch.attention_mask));
+    }
+
+    // [images, projection_dim], unit rows.
+    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const {
+        if (images.empty()) fail<input_error>("clip_embedder: expected at least one image, got none");
+        tensor<2> out;
+        for (std::size_t first = 0; first < images.size(); first += images_per_forward) {
+            const std::size_t last = std::min(images.size(), first + images_per_forward);
+            const std::vector<io::rgb_image> group(images.begin() + std::ptrdiff_t(first), images.begin() + std::ptrdiff_t(last));
+            const tensor<2> e = clip::l2_normalize(model_.get_image_features(processor_.preprocess(group)));
+            if (first == 0) out = tensor<2>({images.size(), e.shape(1)});
+            std::copy(e.begin(), e.end(), &out(first, 0));
+        }
+        return out;
+    }
+
+private:
+    clip::clip_model model_;
+    tokenizers::clip_bpe_tokenizer tokenizer_;
+    preprocess::clip_image_processor processor_;
+};
+
+}  // namespace mmt::pipelines
