@@ -2,10 +2,14 @@
 // errors that name the file and the key.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +43,36 @@ inline json read_json_file(const std::filesystem::path& path) {
     return parse_json(read_text_file(path), path.string());
 }
 
+namespace detail {
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+
+// nlohmann converts between kinds of numbers and from booleans without a word (-4 to
+// a huge size_t, 2.5 to 2, true to 1); a config value must already be of its field's kind.
+template <class T>
+bool json_fits(const json& v) {
+    if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
+    else if constexpr (std::is_integral_v<T>)
+        return v.is_number_integer() && (std::is_signed_v<T> || v.is_number_unsigned() || v.get<std::int64_t>() >= 0);
+    else if constexpr (std::is_floating_point_v<T>) return v.is_number();
+    else if constexpr (is_vector<T>::value) return v.is_array() && std::all_of(v.begin(), v.end(), json_fits<typename T::value_type>);
+    else return true;
+}
+
+template <class T>
+T json_get(const json& value, const std::string& key, const std::string& where) {
+    if (json_fits<T>(value)) {
+        try {
+            return value.get<T>();
+        } catch (const json::exception&) {
+        }
+    }
+    fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", value.type_name(), ": ", value.dump(), ")");
+}
+}  // namespace detail
+
 // Value of `key` converted to T; config_error naming `where` and the key when it is
 // absent or of another type.
 template <class T>
@@ -46,12 +80,7 @@ T json_required(const json& object, const std::string& key, const std::string& w
     if (!object.is_object()) fail<config_error>(where, ": expected a JSON object, got ", object.type_name());
     auto it = object.find(key);
     if (it == object.end()) fail<config_error>(where, ": missing key \"", key, "\"");
-    try {
-        return it->get<T>();
-    } catch (const json::exception&) {
-        fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", it->type_name(), ": ",
-                           it->dump(), ")");
-    }
+    return detail::json_get<T>(*it, key, where);
 }
 
 // Like json_required, but a missing key or a JSON null keeps `value` (HF's default).
@@ -60,12 +89,7 @@ void json_optional(const json& object, const std::string& key, T& value, const s
     if (!object.is_object()) fail<config_error>(where, ": expected a JSON object, got ", object.type_name());
     auto it = object.find(key);
     if (it == object.end() || it->is_null()) return;
-    try {
-        value = it->get<T>();
-    } catch (const json::exception&) {
-        fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", it->type_name(), ": ",
-                           it->dump(), ")");
-    }
+    value = detail::json_get<T>(*it, key, where);
 }
 
 }  // namespace mmt::io

@@ -192,13 +192,15 @@ private:
             tensors_.emplace(it.key(), parse_entry(it.key(), *it, data_size, limits, where));
         }
 
+        // Empty tensors hold no bytes and may sit anywhere, so they are left out of the comparison.
         std::vector<const tensor_info*> by_offset;
-        for (const auto& [name, info] : tensors_) by_offset.push_back(&info);
+        for (const auto& [name, info] : tensors_)
+            if (info.nbytes > 0) by_offset.push_back(&info);
         std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
         for (std::size_t i = 1; i < by_offset.size(); ++i) {
             const tensor_info& prev = *by_offset[i - 1];
             const tensor_info& cur = *by_offset[i];
-            if (cur.nbytes > 0 && prev.nbytes > 0 && cur.begin < prev.begin + prev.nbytes)
+            if (cur.begin < prev.begin + prev.nbytes)
                 fail<format_error>(where, ": tensor '", cur.name, "' (bytes ", cur.begin, "..", cur.begin + cur.nbytes,
                                    ") overlaps tensor '", prev.name, "' (bytes ", prev.begin, "..",
                                    prev.begin + prev.nbytes, ")");

@@ -1,7 +1,8 @@
 // Multi-head scaled dot-product attention, softmax(Q K^T * scale + mask) V,
 // one (batch, head) pair per task. Masked scores take float's lowest value, as
 // HF adds torch.finfo(float32).min, so the weights match HF's even for a query
-// whose keys are all masked.
+// whose keys are all masked. HF adds it once per mask (CLIP's causal and padding
+// masks), so a key hidden by both overflows to -inf and gets no weight at all.
 #pragma once
 
 #include <cmath>
@@ -48,8 +49,11 @@ inline void attention(const float* q, const float* k, const float* v, const atte
             const std::int64_t* padding = mask.key_padding ? mask.key_padding + b * s.seq_len : nullptr;
             for (Eigen::Index i = 0; i < n; ++i) {
                 float* row = scores.data() + i * n;
-                for (Eigen::Index j = 0; j < n; ++j)
-                    if ((mask.causal && j > i) || (padding && padding[j] == 0)) row[j] = lowest;
+                for (Eigen::Index j = 0; j < n; ++j) {
+                    const bool future = mask.causal && j > i, padded = padding && padding[j] == 0;
+                    if (future && padded) row[j] = -std::numeric_limits<float>::infinity();
+                    else if (future || padded) row[j] = lowest;
+                }
                 softmax_row(row, std::size_t(n));
             }
             strided_out O(out + offset, n, d, stride);

@@ -1,0 +1,179 @@
+// A document's words and boxes as LayoutLM inputs, the way HF LayoutLMv2Tokenizer
+// encodes pre-split words (transformers/models/layoutlmv2/tokenization_layoutlmv2.py,
+// prepare_for_model) over LayoutLM's BERT WordPiece: every word piece carries its
+// word's box, [CLS] gets cls_token_box, [SEP] sep_token_box, padding pad_token_box.
+// Also windows over documents longer than one sequence, with word ids so that a
+// pipeline can merge per-token predictions back into per-word ones.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mmt/core/error.hpp"
+#include "mmt/tokenizers/common.hpp"
+#include "mmt/tokenizers/wordpiece.hpp"
+
+namespace mmt::tokenizers {
+
+// x0, y0, x1, y1 on LayoutLM's 0..1000 page grid.
+using word_box = std::array<std::int64_t, 4>;
+
+struct boxed_encoding {
+    std::vector<std::int64_t> input_ids;       // [seq_len]
+    std::vector<word_box> bbox;                // [seq_len, 4]
+    std::vector<std::int64_t> attention_mask;  // [seq_len]: 1 for tokens, 0 for padding
+    std::vector<std::int64_t> token_type_ids;  // [seq_len], all 0
+    std::vector<std::int64_t> word_ids;        // [seq_len]: index into the words, -1 for [CLS], [SEP], padding
+};
+
+struct boxed_options {
+    std::size_t max_length = 512;
+    bool pad_to_max_length = true;
+    // Cut the word pieces that do not fit (HF truncation=True); otherwise a document
+    // that does not fit is an input_error (use encode_words_windows for it).
+    bool truncation = true;
+    // Pull coordinates outside 0..1000 onto the grid instead of rejecting them.
+    bool clamp_boxes = false;
+    word_box cls_token_box{0, 0, 0, 0};
+    word_box sep_token_box{1000, 1000, 1000, 1000};
+    word_box pad_token_box{0, 0, 0, 0};
+};
+
+// LayoutLM's normalize_box: pixel coordinates to the 0..1000 grid, int(1000 * (x / size))
+// with Python's truncation toward zero. input_error for a page without a positive size.
+inline word_box normalize_box(const std::array<double, 4>& box, double width, double height) {
+    if (!(width > 0) || !(height > 0) || !std::isfinite(width) || !std::isfinite(height)) {
+        fail<input_error>("normalize_box: page size ", width, " x ", height, "; expected a positive width and height");
+    }
+    const auto scale = [](double x, double size) {
+        const double v = 1000.0 * (x / size);
+        if (!std::isfinite(v) || std::fabs(v) > 1e15) {
+            fail<input_error>("normalize_box: coordinate ", x, " on a page of size ", size, " is not a finite number");
+        }
+        return static_cast<std::int64_t>(v);
+    };
+    return {scale(box[0], width), scale(box[1], height), scale(box[2], width), scale(box[3], height)};
+}
+
+namespace detail {
+
+// The word pieces of a whole document, each with the index of its word.
+struct document_pieces {
+    std::vector<std::int64_t> ids;
+    std::vector<std::int64_t> word_ids;
+    std::vector<word_box> boxes;  // the checked (or clamped) box of every word
+};
+
+inline word_box checked_box(word_box box, std::size_t index, const std::string& word, bool clamp) {
+    static constexpr const char* names[] = {"x0", "y0", "x1", "y1"};
+    for (std::size_t k = 0; k < 4; ++k) {
+        if (clamp) box[k] = std::clamp<std::int64_t>(box[k], 0, 1000);
+        if (box[k] < 0 || box[k] > 1000) {
+            fail<input_error>("layoutlm words: word ", index, " (\"", word, "\") has ", names[k], " = ", box[k],
+                              "; expected box coordinates in 0..1000 (normalize_box scales pixels, or set clamp_boxes)");
+        }
+    }
+    if (box[2] < box[0] || box[3] < box[1]) {
+        fail<input_error>("layoutlm words: word ", index, " (\"", word, "\") has box [", box[0], ", ", box[1], ", ",
+                          box[2], ", ", box[3], "]; expected x0 <= x1 and y0 <= y1");
+    }
+    return box;
+}
+
+inline document_pieces tokenize_document(const wordpiece_tokenizer& tokenizer, const std::vector<std::string>& words,
+                                         const std::vector<word_box>& boxes, bool clamp) {
+    if (words.size() != boxes.size()) {
+        fail<input_error>("layoutlm words: ", words.size(), " words but ", boxes.size(),
+                          " boxes; expected one box per word");
+    }
+    if (words.empty()) fail<input_error>("layoutlm words: the document has no words; expected at least one");
+    document_pieces doc;
+    doc.boxes.reserve(boxes.size());
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        doc.boxes.push_back(checked_box(boxes[i], i, words[i], clamp));
+        // An empty word gives no pieces (HF skips it); its box is still checked.
+        if (words[i].empty()) continue;
+        std::vector<std::int64_t> ids;
+        try {
+            ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(words[i]));
+        } catch (const input_error& e) {
+            fail<input_error>("layoutlm words: word ", i, ": ", e.what());
+        }
+        doc.ids.insert(doc.ids.end(), ids.begin(), ids.end());
+        doc.word_ids.insert(doc.word_ids.end(), ids.size(), static_cast<std::int64_t>(i));
+    }
+    return doc;
+}
+
+// "[CLS] pieces[begin, end) [SEP]" with boxes and word ids, truncated and padded to options.
+inline boxed_encoding assemble(const wordpiece_tokenizer& tokenizer, const document_pieces& doc, std::size_t begin,
+                               std::size_t end, const boxed_options& options) {
+    auto ids = build_encoding(std::vector<std::int64_t>(doc.ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                        doc.ids.begin() + static_cast<std::ptrdiff_t>(end)),
+                              tokenizer.cls_token_id(), tokenizer.sep_token_id(), tokenizer.pad_token_id(),
+                              options.max_length, options.pad_to_max_length, true);
+    const std::size_t kept = std::min(end - begin, options.max_length - 2);
+    boxed_encoding out;
+    out.bbox.reserve(ids.input_ids.size());
+    out.word_ids.reserve(ids.input_ids.size());
+    out.bbox.push_back(options.cls_token_box);
+    out.word_ids.push_back(-1);
+    for (std::size_t i = begin; i < begin + kept; ++i) {
+        const auto word = doc.word_ids[i];
+        out.bbox.push_back(doc.boxes[static_cast<std::size_t>(word)]);
+        out.word_ids.push_back(word);
+    }
+    out.bbox.push_back(options.sep_token_box);
+    out.word_ids.push_back(-1);
+    out.bbox.resize(ids.input_ids.size(), options.pad_token_box);
+    out.word_ids.resize(ids.input_ids.size(), -1);
+    out.input_ids = std::move(ids.input_ids);
+    out.attention_mask = std::move(ids.attention_mask);
+    out.token_type_ids = std::move(ids.token_type_ids);
+    return out;
+}
+
+}  // namespace detail
+
+// One sequence for the document. input_error naming the word for a bad box, for
+// words and boxes of different lengths and for an empty document.
+inline boxed_encoding encode_words(const wordpiece_tokenizer& tokenizer, const std::vector<std::string>& words,
+                                   const std::vector<word_box>& boxes, const boxed_options& options = {}) {
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options.clamp_boxes);
+    if (!options.truncation && options.max_length >= 2 && doc.ids.size() > options.max_length - 2) {
+        fail<input_error>("encode_words: the document has ", doc.ids.size(), " word pieces; expected at most ",
+                          options.max_length - 2, " to fit max_length ", options.max_length,
+                          " (set truncation or use encode_words_windows)");
+    }
+    return detail::assemble(tokenizer, doc, 0, doc.ids.size(), options);
+}
+
+// The whole document as windows of at most max_length - 2 word pieces, each starting
+// `stride` pieces before the previous one ended (the overlap of HF's fast tokenizers
+// with return_overflowing_tokens), so every piece is seen at least once and every
+// window is a complete model input. options.truncation is irrelevant here.
+inline std::vector<boxed_encoding> encode_words_windows(const wordpiece_tokenizer& tokenizer,
+                                                        const std::vector<std::string>& words,
+                                                        const std::vector<word_box>& boxes, std::size_t stride,
+                                                        const boxed_options& options = {}) {
+    if (options.max_length < 3 || stride >= options.max_length - 2) {
+        fail<input_error>("encode_words_windows: stride ", stride, " with max_length ", options.max_length,
+                          "; expected max_length >= 3 and stride < max_length - 2 so that windows advance");
+    }
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options.clamp_boxes);
+    const std::size_t capacity = options.max_length - 2;
+    std::vector<boxed_encoding> windows;
+    for (std::size_t begin = 0;; begin += capacity - stride) {
+        const std::size_t end = std::min(begin + capacity, doc.ids.size());
+        windows.push_back(detail::assemble(tokenizer, doc, begin, end, options));
+        if (end == doc.ids.size()) break;
+    }
+    return windows;
+}
+
+}  // namespace mmt::tokenizers

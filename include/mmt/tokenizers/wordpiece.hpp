@@ -1,0 +1,229 @@
+// BERT's WordPiece tokenizer, as HF BertTokenizer runs it for LayoutLM
+// (transformers/models/bert/tokenization_bert.py): BasicTokenizer (clean-up, CJK
+// ideographs split, lower-case and accent stripping for uncased vocabularies,
+// punctuation split), then greedy longest-match-first word pieces with "##"
+// continuations, [UNK] for a word that cannot be matched or is too long.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "mmt/core/error.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/tokenizers/basic_tokenizer.hpp"
+#include "mmt/tokenizers/common.hpp"
+#include "mmt/tokenizers/unicode.hpp"
+
+namespace mmt::tokenizers {
+
+class wordpiece_tokenizer {
+public:
+    // Longer words become [UNK] whole (WordpieceTokenizer's default).
+    static constexpr std::size_t max_input_chars_per_word = 100;
+
+    // Reads vocab.txt (one token a line, id = line number from 0), plus
+    // tokenizer_config.json and special_tokens_map.json when present.
+    static wordpiece_tokenizer from_directory(const std::filesystem::path& dir) {
+        wordpiece_tokenizer t;
+        const auto settings = read_tokenizer_settings(dir);
+        const auto vocab_path = dir / "vocab.txt";
+        t.load_vocab(vocab_path);
+
+        t.do_basic_tokenize_ = settings.get("do_basic_tokenize", true);
+        t.basic_.do_lower_case = settings.get("do_lower_case", true);
+        if (auto it = settings.config.find("strip_accents"); it != settings.config.end() && !it->is_null()) {
+            t.basic_.strip_accents = settings.get("strip_accents", false);
+        }
+        t.basic_.tokenize_chinese_chars = settings.get("tokenize_chinese_chars", true);
+        for (const auto& word : settings.get("never_split", std::vector<std::string>{})) {
+            t.never_split_.push_back(unicode::decode_utf8(word));
+        }
+        t.clean_up_tokenization_spaces_ = settings.get("clean_up_tokenization_spaces", true);
+        t.model_max_length_ = settings.model_max_length;
+
+        std::vector<added_token> specials;
+        const auto special = [&](const char* key, const char* fallback) {
+            const auto token = settings.special_token(key, fallback);
+            specials.push_back({token, special_token_id(settings, t.vocab_, vocab_path.string(), key, token)});
+            return specials.back();
+        };
+        t.unk_token_ = special("unk_token", "[UNK]");
+        t.sep_token_id_ = special("sep_token", "[SEP]").id;
+        t.pad_token_id_ = special("pad_token", "[PAD]").id;
+        t.cls_token_id_ = special("cls_token", "[CLS]").id;
+        t.mask_token_id_ = special("mask_token", "[MASK]").id;
+        t.added_tokens_ = no_split_tokens(settings, specials);
+        // BasicTokenizer gets the special tokens as never_split on top of the configured ones.
+        t.basic_.never_split = t.never_split_;
+        for (const auto& s : specials) t.basic_.never_split.push_back(unicode::decode_utf8(s.content));
+        for (const auto& s : specials) t.special_ids_.push_back(s.id);
+        for (const auto& added : t.added_tokens_) {
+            const auto id = static_cast<std::size_t>(added.id);
+            if (id >= t.ids_to_tokens_.size()) t.ids_to_tokens_.resize(id + 1);
+            if (!t.ids_to_tokens_[id]) t.ids_to_tokens_[id] = added.content;
+        }
+        return t;
+    }
+
+    // HF tokenize(): the word pieces of `text`, no special tokens added. Added tokens
+    // written in the text ("[SEP]") come out whole. input_error on invalid UTF-8.
+    std::vector<std::string> tokenize(const std::string& text) const {
+        std::vector<std::string> out;
+        for (const auto& piece : split_on_added_tokens(text, added_tokens_)) {
+            const std::string_view part(text.data() + piece.offset, piece.length);
+            if (piece.added_id >= 0) {
+                out.emplace_back(part);
+                continue;
+            }
+            const std::u32string chars = unicode::decode_utf8(part, piece.offset);
+            const auto words = do_basic_tokenize_ ? basic_.tokenize(chars) : split_on_spaces(chars);
+            for (const auto& word : words) {
+                if (std::find(never_split_.begin(), never_split_.end(), word) != never_split_.end()) {
+                    out.push_back(unicode::encode_utf8(word));
+                } else {
+                    word_pieces(word, out);
+                }
+            }
+        }
+        return out;
+    }
+
+    // Added tokens first, then the vocabulary; unknown tokens become [UNK]'s id.
+    std::vector<std::int64_t> convert_tokens_to_ids(const std::vector<std::string>& tokens) const {
+        std::vector<std::int64_t> ids;
+        ids.reserve(tokens.size());
+        for (const auto& token : tokens) {
+            const auto added = std::find_if(added_tokens_.begin(), added_tokens_.end(),
+                                            [&](const added_token& a) { return a.content == token; });
+            if (added != added_tokens_.end()) {
+                ids.push_back(added->id);
+            } else {
+                auto it = vocab_.find(token);
+                ids.push_back(it == vocab_.end() ? unk_token_.id : it->second);
+            }
+        }
+        return ids;
+    }
+
+    // "[CLS] pieces [SEP]", truncated to max_length ([SEP] is kept) and, when asked,
+    // padded with [PAD] (attention 0); token_type_ids all 0.
+    encoding encode(const std::string& text, std::size_t max_length, bool pad_to_max_length = true) const {
+        return build_encoding(convert_tokens_to_ids(tokenize(text)), cls_token_id_, sep_token_id_, pad_token_id_,
+                              max_length, pad_to_max_length, true);
+    }
+
+    // Ids back to text: pieces joined by spaces, "##" continuations glued on.
+    // input_error for an id outside the vocabulary.
+    std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = true) const {
+        std::string joined;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            const std::int64_t id = ids[i];
+            if (id < 0 || id >= static_cast<std::int64_t>(ids_to_tokens_.size())) {
+                fail<input_error>("wordpiece_tokenizer::decode: id ", id, " at position ", i,
+                                  " is out of range; expected 0..", ids_to_tokens_.size() - 1);
+            }
+            if (skip_special_tokens && std::find(special_ids_.begin(), special_ids_.end(), id) != special_ids_.end()) {
+                continue;
+            }
+            // A line hidden by a later duplicate of its token reads as [UNK], as in HF.
+            const auto& token = ids_to_tokens_[static_cast<std::size_t>(id)];
+            const std::string& text = token ? *token : unk_token_.content;
+            if (text.compare(0, 2, "##") == 0 && !joined.empty()) {
+                joined.append(text, 2, std::string::npos);
+            } else {
+                if (!joined.empty()) joined += ' ';
+                joined += text;
+            }
+        }
+        joined = strip_spaces(joined);
+        return clean_up_tokenization_spaces_ ? clean_up_tokenization(std::move(joined)) : joined;
+    }
+
+    std::size_t model_max_length() const { return model_max_length_; }
+    std::size_t vocab_size() const { return vocab_.size(); }
+    std::int64_t cls_token_id() const { return cls_token_id_; }
+    std::int64_t sep_token_id() const { return sep_token_id_; }
+    std::int64_t pad_token_id() const { return pad_token_id_; }
+    std::int64_t unk_token_id() const { return unk_token_.id; }
+    std::int64_t mask_token_id() const { return mask_token_id_; }
+
+private:
+    wordpiece_tokenizer() = default;
+
+    void load_vocab(const std::filesystem::path& path) {
+        const std::string text = io::read_text_file(path);
+        std::int64_t id = 0;
+        for (std::size_t pos = 0; pos < text.size(); ++id) {
+            // Python reads the file with universal newlines: \n, \r\n and \r all end a line.
+            std::size_t end = text.find_first_of("\r\n", pos);
+            if (end == std::string::npos) end = text.size();
+            std::string token = text.substr(pos, end - pos);
+            pos = end + (text.compare(end, 2, "\r\n") == 0 ? 2 : 1);
+            try {
+                unicode::decode_utf8(token);
+            } catch (const input_error& e) {
+                fail<format_error>(path.string(), " line ", id + 1, ": ", e.what());
+            }
+            vocab_[token] = id;  // a repeated token keeps its last line, as load_vocab does
+            ids_to_tokens_.emplace_back(std::move(token));
+        }
+        for (std::size_t i = 0; i < ids_to_tokens_.size(); ++i) {
+            if (vocab_.at(*ids_to_tokens_[i]) != static_cast<std::int64_t>(i)) ids_to_tokens_[i].reset();
+        }
+    }
+
+    // WordpieceTokenizer.tokenize on one word: the longest vocabulary entry at the
+    // start, then the longest "##" entry at each following position.
+    void word_pieces(const std::u32string& word, std::vector<std::string>& out) const {
+        if (word.size() > max_input_chars_per_word) {
+            out.push_back(unk_token_.content);
+            return;
+        }
+        const std::string utf8 = unicode::encode_utf8(word);
+        std::vector<std::size_t> offset;  // byte offset of each code point, and the end
+        offset.reserve(word.size() + 1);
+        for (std::size_t i = 0, at = 0; i < word.size(); ++i) {
+            offset.push_back(at);
+            at += unicode::encode_utf8(std::u32string_view(word).substr(i, 1)).size();
+        }
+        offset.push_back(utf8.size());
+
+        std::vector<std::string> pieces;
+        std::string candidate;
+        for (std::size_t start = 0; start < word.size();) {
+            std::size_t end = word.size();
+            for (; end > start; --end) {
+                candidate = start > 0 ? "##" : "";
+                candidate.append(utf8, offset[start], offset[end] - offset[start]);
+                if (vocab_.count(candidate)) break;
+            }
+            if (end == start) {
+                out.push_back(unk_token_.content);
+                return;
+            }
+            pieces.push_back(candidate);
+            start = end;
+        }
+        out.insert(out.end(), pieces.begin(), pieces.end());
+    }
+
+    vocabulary vocab_;                                       // token -> id (its last line)
+    std::vector<std::optional<std::string>> ids_to_tokens_;  // line -> token; empty when a later line took it
+    std::vector<added_token> added_tokens_;
+    std::vector<std::int64_t> special_ids_;
+    std::vector<std::u32string> never_split_;  // tokenizer_config.json "never_split"
+    basic_tokenizer basic_;
+    bool do_basic_tokenize_ = true;
+    bool clean_up_tokenization_spaces_ = true;
+    added_token unk_token_;
+    std::int64_t sep_token_id_ = 0, pad_token_id_ = 0, cls_token_id_ = 0, mask_token_id_ = 0;
+    std::size_t model_max_length_ = no_max_length;
+};
+
+}  // namespace mmt::tokenizers

@@ -1,0 +1,162 @@
+// The mmt command-line tool, run as a user would.
+#include <algorithm>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "mmt/io/json.hpp"
+#include "mmt/io/safetensors.hpp"
+#include "support/check_close.hpp"
+#include "support/data.hpp"
+#include "support/demo_model.hpp"
+#include "support/run.hpp"
+#include "support/tolerances.hpp"
+
+using namespace mmt;
+using namespace mmt::test;
+
+namespace {
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+}  // namespace
+
+TEST_CASE("cli.forward: clip-tiny reproduces every output of reference.safetensors" * doctest::test_suite("parity")) {
+    const auto dir = scratch_dir("cli_forward");
+    const auto model = data_path("clip-tiny");
+    const auto r = run(tool() + " --threads 2 forward --model " + quote(model.string()) + " --inputs " +
+                       quote((model / "reference.safetensors").string()) + " --out " + quote((dir / "out.safetensors").string()));
+    REQUIRE(r.exit_code == 0);
+    const io::safetensors_file ref(model / "reference.safetensors"), out(dir / "out.safetensors");
+    std::size_t compared = 0;
+    for (const auto& name : ref.names()) {
+        if (name.rfind("output.", 0) != 0) continue;
+        REQUIRE_MESSAGE(out.contains(name), name << " missing from mmt forward's output");
+        check_close(out.load<float>(name), ref.load<float>(name), tol::model_abs, name);
+        ++compared;
+    }
+    CHECK(compared == 8);
+    CHECK(out.size() == compared);  // nothing but the fixture's names
+}
+
+TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::test_suite("unit")) {
+    for (const char* sub : {"", "forward", "inspect", "random-model", "tokenize", "preprocess-image", "classify-image", "embed", "search"}) {
+        const auto r = run(tool() + " " + sub + " --help");
+        INFO(sub);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output.find("Usage:") != std::string::npos);
+    }
+}
+
+TEST_CASE("cli.errors: a failure is one readable line and a non-zero exit" * doctest::test_suite("unit")) {
+    SUBCASE("missing model directory") {
+        const auto r = run(tool() + " forward --model /nonexistent --inputs x --out y", true);
+        CHECK(r.exit_code != 0);
+        CHECK(lines(r.output) == 1);
+        CHECK(r.output.find("mmt: error: cannot open '/nonexistent/config.json'") != std::string::npos);
+    }
+    SUBCASE("missing required option") {
+        const auto r = run(tool() + " inspect", true);
+        CHECK(r.exit_code != 0);
+        CHECK(lines(r.output) == 1);
+        CHECK(r.output.find("FILE is required") != std::string::npos);
+    }
+    SUBCASE("inputs without what the architecture needs") {
+        const auto model = data_path("clip-tiny");
+        const auto r = run(tool() + " forward --model " + quote(model.string()) + " --inputs " +
+                               quote((model / "model.safetensors").string()) + " --out /tmp/mmt_unused.safetensors",
+                           true);
+        CHECK(r.exit_code != 0);
+        CHECK(lines(r.output) == 1);
+        CHECK(r.output.find("CLIPModel needs the") != std::string::npos);
+    }
+    SUBCASE("an image that is not an image") {
+        const auto r = run(tool() + " preprocess-image --model " + quote(clip_demo_model().string()) + " " +
+                               quote(data_path("clip-tiny/config.json").string()) + " --out /tmp/mmt_unused.safetensors",
+                           true);
+        CHECK(r.exit_code != 0);
+        CHECK(lines(r.output) == 1);
+        CHECK(r.output.find("config.json") != std::string::npos);
+    }
+    SUBCASE("a bad thread count") {
+        const auto r = run(tool() + " --threads 0 inspect x", true);
+        CHECK(r.exit_code != 0);
+        CHECK(lines(r.output) == 1);
+    }
+}
+
+TEST_CASE("cli.tokenize: JSON lines equal HF's ids for the fixture texts" * doctest::test_suite("unit")) {
+    const auto cases = io::read_json_file(data_path("clip-tokenizer/cases.json"))["cases"];
+    const auto r = run(tool() + " tokenize --model " + quote(data_path("clip-tokenizer").string()) + " " +
+                       quote(cases[0]["text"].get<std::string>()) + " " + quote(cases[3]["text"].get<std::string>()));
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(lines(r.output) == 2);
+    const auto first = io::json::parse(r.output.substr(0, r.output.find('\n')));
+    const auto second = io::json::parse(r.output.substr(r.output.find('\n') + 1));
+    CHECK(first["input_ids"] == cases[0]["input_ids"]);
+    CHECK(first["attention_mask"] == cases[0]["attention_mask"]);
+    CHECK(second["input_ids"] == cases[3]["input_ids"]);
+    CHECK(r.output.rfind("{\"input_ids\":", 0) == 0);  // HF's key order
+}
+
+TEST_CASE("cli.preprocess_image: pixel_values of a PNG equal HF's" * doctest::test_suite("parity")) {
+    const auto dir = scratch_dir("cli_preprocess");
+    const auto r = run(tool() + " preprocess-image --model " + quote(data_path("clip-images").string()) + " " +
+                       quote(data_path("clip-images/chelsea.png").string()) + " --out " + quote((dir / "p.safetensors").string()));
+    REQUIRE(r.exit_code == 0);
+    const io::safetensors_file out(dir / "p.safetensors"), ref(data_path("clip-images/reference.safetensors"));
+    const auto pixels = out.load<float>("pixel_values");
+    REQUIRE(pixels.dimension() == 4);
+    CHECK(pixels.shape(0) == 1);
+    const dyn_tensor<float> first = xt::view(pixels, 0);
+    check_close(first, ref.load<float>("pixel_values.chelsea"), tol::pixels_abs, "pixel_values.chelsea via the tool");
+}
+
+TEST_CASE("cli.clip: classify-image, embed and search on the demo model" * doctest::test_suite("unit")) {
+    const std::string model = quote(clip_demo_model().string());
+    const std::string cat = quote(data_path("clip-images/chelsea.png").string());
+    const std::string rocket = quote(data_path("clip-images/rocket.jpg").string());
+
+    const auto classify = run(tool() + " classify-image --model " + model + " " + cat + " --labels 'cat, dog,car'");
+    REQUIRE(classify.exit_code == 0);
+    CHECK(lines(classify.output) == 3);
+    for (const char* label : {"  cat\n", "  dog\n", "  car\n"}) CHECK(classify.output.find(label) != std::string::npos);
+
+    const auto dir = scratch_dir("cli_embed");
+    const auto embed = run(tool() + " embed --model " + model + " --image " + cat + " " + rocket + " --text 'a cat' --out " +
+                           quote((dir / "e.safetensors").string()));
+    REQUIRE(embed.exit_code == 0);
+    const io::safetensors_file e(dir / "e.safetensors");
+    const auto images = e.load<float, 2>("image_embeds");
+    const auto texts = e.load<float, 2>("text_embeds");
+    CHECK(images.shape(0) == 2);
+    CHECK(texts.shape(0) == 1);
+    for (std::size_t r = 0; r < 2; ++r) CHECK(double(xt::sum(xt::square(xt::view(images, r)))()) == doctest::Approx(1.0).epsilon(1e-5));
+
+    const auto search = run(tool() + " search --model " + model + " --query 'a cat' " + rocket + " " + cat);
+    REQUIRE(search.exit_code == 0);
+    CHECK(lines(search.output) == 2);
+    // The ranking must follow the cosine of the embeddings written by `embed`.
+    const float cat_score = xt::sum(xt::view(images, 0) * xt::view(texts, 0))();
+    const float rocket_score = xt::sum(xt::view(images, 1) * xt::view(texts, 0))();
+    const std::string best = cat_score > rocket_score ? "chelsea.png" : "rocket.jpg";
+    CHECK(search.output.substr(0, search.output.find('\n')).find(best) != std::string::npos);
+}
+
+TEST_CASE("cli.inspect: lists names, dtypes and shapes" * doctest::test_suite("unit")) {
+    const auto r = run(tool() + " inspect " + quote(data_path("clip-tiny/model.safetensors").string()));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("logit_scale") != std::string::npos);
+    CHECK(r.output.find("vision_model.embeddings.patch_embedding.weight") != std::string::npos);
+    CHECK(r.output.find("[48, 3, 6, 6]") != std::string::npos);
+}
+
+TEST_CASE("cli.random_model: f16 and bf16 checkpoints load and run" * doctest::test_suite("unit")) {
+    for (const char* type : {"f16", "bf16"}) {
+        const auto dir = scratch_dir(std::string("random_") + type);
+        const auto r = run(tool() + " random-model --config " + quote(data_path("clip-tiny/config.json").string()) + " --out " +
+                           quote(dir.string()) + " --dtype " + type);
+        REQUIRE(r.exit_code == 0);
+        const auto f = run(tool() + " forward --model " + quote(dir.string()) + " --inputs " +
+                           quote(data_path("clip-tiny/reference.safetensors").string()) + " --out " + quote((dir / "o.safetensors").string()));
+        CHECK(f.exit_code == 0);
+    }
+}

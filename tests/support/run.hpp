@@ -1,0 +1,48 @@
+// Running the example programs and the mmt tool from tests.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace mmt::test {
+
+struct run_result {
+    int exit_code = -1;
+    std::string output;  // stdout, and stderr when asked for
+};
+
+// Runs a shell command line; quote arguments with quote().
+inline run_result run(const std::string& command, bool with_stderr = false) {
+    run_result r;
+    FILE* pipe = ::popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+    if (!pipe) return r;
+    std::array<char, 4096> buffer;
+    std::size_t n;
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
+    const int status = ::pclose(pipe);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+inline std::string quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+inline std::string tool() { return MMT_TOOL_PATH; }
+inline std::string example_binary(const std::string& name) { return std::string(MMT_EXAMPLES_BIN_DIR) + "/" + name + "/" + name; }
+inline std::string example_source(const std::string& name) { return std::string(MMT_EXAMPLES_SRC_DIR) + "/" + name; }
+
+}  // namespace mmt::test
