@@ -1,3 +1,3 @@
 #include <mmt/mmt.hpp>
 
-int other_translation_unit() { return static_cast<int>(mmt::tensor<1>({3}).size()); }
+int other_translation_unit() { return static_cast<int>(mmt::tensor<1>::from_shape({3}).size()); }
