@@ -23,12 +23,6 @@ float from_bits(std::uint32_t bits) {
     return f;
 }
 
-std::uint32_t to_bits(float f) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &f, sizeof bits);
-    return bits;
-}
-
 // A 16-bit float with `mantissa_bits` fraction bits and bias `bias`, decoded in double. An
 // all-ones exponent is decoded as the next power of two (not inf), which is where
 // round-to-nearest puts the overflow threshold.

@@ -94,10 +94,13 @@ TEST_CASE("io.json: json_optional keeps the default when the key is absent or nu
 TEST_CASE("io.json: read_json_file names the file it cannot open or parse" * doctest::test_suite("unit")) {
     const fs::path dir = test::scratch_dir("unit_json");
     test::check_throws<io_error>([&] { io::read_json_file(dir / "absent.json"); }, {(dir / "absent.json").string(), "cannot open"});
+    test::check_throws<io_error>([&] { io::read_json_file(dir); }, {dir.string(), "is a directory"});
     std::ofstream(dir / "broken.json") << "{\"hidden_size\": 768,";
     test::check_throws<format_error>([&] { io::read_json_file(dir / "broken.json"); },
                                      {(dir / "broken.json").string(), "not valid JSON"});
     std::ofstream(dir / "good.json") << "{\"hidden_size\": 768}";
     CHECK(io::read_json_file(dir / "good.json")["hidden_size"] == 768);
     CHECK(io::read_text_file(dir / "good.json") == "{\"hidden_size\": 768}");
+    std::ofstream(dir / "empty.txt").close();
+    CHECK(io::read_text_file(dir / "empty.txt").empty());  // an empty file is not an error
 }

@@ -115,9 +115,11 @@ array naive_layer(const std::map<std::string, array>& w, const layers::encoder_l
     return tokens(norm(array(h + feed_forward(h)), names.norm2));
 }
 
-void check_layer(const std::string& what, const layers::encoder_layer_names& names, const layers::encoder_layer_config& c,
-                 std::size_t batch, std::size_t seq_len, bool causal, const std::vector<std::int64_t>& padding) {
-    const random_layer weights("unit_encoder_layer", names, c.hidden_size, c.intermediate_size);
+// `scratch` names the test case's own directory (CTest may run test cases in parallel).
+void check_layer(const std::string& scratch, const std::string& what, const layers::encoder_layer_names& names,
+                 const layers::encoder_layer_config& c, std::size_t batch, std::size_t seq_len, bool causal,
+                 const std::vector<std::int64_t>& padding) {
+    const random_layer weights(scratch, names, c.hidden_size, c.intermediate_size);
     io::weight_loader loader(io::checkpoint::open(weights.path), {});
     const layers::encoder_layer layer = layers::encoder_layer::load(loader.root().child("encoder").child("layer").child(0), names, c);
     loader.check_all_used();
@@ -133,27 +135,27 @@ TEST_CASE("layers.encoder_layer: pre-norm, hidden 37 with 1 head, causal and pad
     const layers::encoder_layer_config c{37, 61, 1, ops::activation::quick_gelu, 1e-5f, layers::norm_position::pre};
     const std::vector<std::int64_t> padding{1, 1, 1, 1, 1, 1, 1,  //
                                             1, 1, 1, 1, 0, 0, 0};
-    check_layer("pre-norm, 37 / 1 head", pre_names, c, 2, 7, true, padding);
+    check_layer("unit_encoder_layer_pre_37", "pre-norm, 37 / 1 head", pre_names, c, 2, 7, true, padding);
 }
 
 TEST_CASE("layers.encoder_layer: pre-norm, hidden 36 with 3 heads, no mask" * doctest::test_suite("unit")) {
     const layers::encoder_layer_config c{36, 17, 3, ops::activation::gelu_new, 1e-5f, layers::norm_position::pre};
-    check_layer("pre-norm, 36 / 3 heads", pre_names, c, 3, 5, false, {});
-    check_layer("pre-norm, 36 / 3 heads, one token", pre_names, c, 1, 1, false, {});
+    check_layer("unit_encoder_layer_pre_36", "pre-norm, 36 / 3 heads", pre_names, c, 3, 5, false, {});
+    check_layer("unit_encoder_layer_pre_36", "pre-norm, 36 / 3 heads, one token", pre_names, c, 1, 1, false, {});
 }
 
 TEST_CASE("layers.encoder_layer: post-norm, hidden 37 with 1 head, padded" * doctest::test_suite("unit")) {
     const layers::encoder_layer_config c{37, 61, 1, ops::activation::gelu, 1e-12f, layers::norm_position::post};
     const std::vector<std::int64_t> padding{1, 1, 1, 1, 1, 0,  //
                                             1, 1, 1, 1, 1, 1};
-    check_layer("post-norm, 37 / 1 head", post_names, c, 2, 6, false, padding);
+    check_layer("unit_encoder_layer_post_37", "post-norm, 37 / 1 head", post_names, c, 2, 6, false, padding);
 }
 
 TEST_CASE("layers.encoder_layer: post-norm, hidden 36 with 3 heads, a fully padded row" * doctest::test_suite("unit")) {
     const layers::encoder_layer_config c{36, 40, 3, ops::activation::relu, 1e-12f, layers::norm_position::post};
     const std::vector<std::int64_t> padding{1, 1, 0, 0, 0,  //
                                             0, 0, 0, 0, 0};
-    check_layer("post-norm, 36 / 3 heads", post_names, c, 2, 5, false, padding);
+    check_layer("unit_encoder_layer_post_36", "post-norm, 36 / 3 heads", post_names, c, 2, 5, false, padding);
 }
 
 TEST_CASE("layers.encoder_layer: heads that do not divide the hidden size are a config_error" * doctest::test_suite("unit")) {

@@ -22,6 +22,8 @@ using ordered_json = nlohmann::ordered_json;  // keeps insertion order, for outp
 
 // Whole file as bytes; io_error naming the path when it cannot be read.
 inline std::string read_text_file(const std::filesystem::path& path) {
+    // A directory opens as a stream that reads as empty, so it is caught here.
+    if (std::filesystem::is_directory(path)) fail<io_error>("cannot read '", path.string(), "': it is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) fail<io_error>("cannot open '", path.string(), "'");
     std::ostringstream buffer;

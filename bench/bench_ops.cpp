@@ -1,0 +1,130 @@
+// Ops at the real models' shapes, each beside its naive double-precision twin
+// (tests/support/naive.hpp), so the speed-up of every fast path is on record.
+#include <cmath>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "mmt/ops/attention.hpp"
+#include "mmt/ops/layer_norm.hpp"
+#include "mmt/ops/linear.hpp"
+#include "mmt/ops/patch_embed.hpp"
+#include "roofline.hpp"
+#include "support/naive.hpp"
+#include "support/random.hpp"
+
+namespace {
+
+using mmt::tensor;
+namespace naive = mmt::test::naive;
+
+void set_flops(benchmark::State& state, double flop) {
+    state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Args: rows, in, out. CLIP B/32 fc1 at batch 1 and CLIP text q_proj at 8 x 77.
+void op_linear(benchmark::State& state) {
+    const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
+    const tensor<2> x = mmt::test::random_tensor<2>({rows, in}, 1), w = mmt::test::random_tensor<2>({out, in}, 2);
+    const tensor<1> b = mmt::test::random_tensor<1>({out}, 3);
+    tensor<2> y({rows, out});
+    for (auto _ : state) {
+        mmt::ops::linear(x.data(), rows, in, w.data(), b.data(), out, y.data());
+        benchmark::DoNotOptimize(y.data());
+    }
+    set_flops(state, 2.0 * double(rows) * double(in) * double(out));
+}
+BENCHMARK(op_linear)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void op_linear_naive(benchmark::State& state) {
+    const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
+    const auto x = naive::to_double(mmt::test::random_tensor<2>({rows, in}, 1));
+    const auto w = naive::to_double(mmt::test::random_tensor<2>({out, in}, 2));
+    const auto b = naive::to_double(mmt::test::random_tensor<1>({out}, 3));
+    for (auto _ : state) benchmark::DoNotOptimize(naive::linear(x, w, b));
+    set_flops(state, 2.0 * double(rows) * double(in) * double(out));
+}
+BENCHMARK(op_linear_naive)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Args: batch, seq_len, heads, head_dim, causal.
+void op_attention(benchmark::State& state) {
+    const mmt::ops::attention_shape s{std::size_t(state.range(0)), std::size_t(state.range(1)), std::size_t(state.range(2)),
+                                      std::size_t(state.range(3))};
+    const tensor<3> q = mmt::test::random_tensor<3>({s.batch, s.seq_len, s.hidden()}, 1);
+    const tensor<3> k = mmt::test::random_tensor<3>({s.batch, s.seq_len, s.hidden()}, 2);
+    const tensor<3> v = mmt::test::random_tensor<3>({s.batch, s.seq_len, s.hidden()}, 3);
+    tensor<3> out(q.shape());
+    const mmt::ops::attention_mask mask{state.range(4) != 0, nullptr};
+    for (auto _ : state) {
+        mmt::ops::attention(q.data(), k.data(), v.data(), s, mask, 1.0f / std::sqrt(float(s.head_dim)), out.data());
+        benchmark::DoNotOptimize(out.data());
+    }
+    set_flops(state, 4.0 * double(s.batch) * double(s.seq_len) * double(s.seq_len) * double(s.hidden()));
+}
+BENCHMARK(op_attention)->ArgNames({"batch", "seq", "heads", "head_dim", "causal"})
+    ->Args({1, 50, 12, 64, 0})    // CLIP B/32 image
+    ->Args({8, 77, 8, 64, 1})     // CLIP text
+    ->Args({1, 512, 12, 64, 0})   // LayoutLM-base
+    ->Args({1, 499, 12, 64, 0})   // wav2vec2-base, 10 s
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void op_attention_naive(benchmark::State& state) {
+    const std::size_t batch = std::size_t(state.range(0)), seq = std::size_t(state.range(1)), heads = std::size_t(state.range(2)),
+                      hidden = heads * std::size_t(state.range(3));
+    const auto q = naive::to_double(mmt::test::random_tensor<3>({batch, seq, hidden}, 1));
+    const auto k = naive::to_double(mmt::test::random_tensor<3>({batch, seq, hidden}, 2));
+    const auto v = naive::to_double(mmt::test::random_tensor<3>({batch, seq, hidden}, 3));
+    for (auto _ : state) benchmark::DoNotOptimize(naive::attention(q, k, v, heads, state.range(4) != 0, {}, 1.0 / std::sqrt(double(hidden / heads))));
+    set_flops(state, 4.0 * double(batch) * double(seq) * double(seq) * double(hidden));
+}
+BENCHMARK(op_attention_naive)->ArgNames({"batch", "seq", "heads", "head_dim", "causal"})->Args({1, 50, 12, 64, 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Args: rows, dim.
+void op_layer_norm(benchmark::State& state) {
+    const auto rows = std::size_t(state.range(0)), dim = std::size_t(state.range(1));
+    const tensor<2> x = mmt::test::random_tensor<2>({rows, dim}, 1);
+    const tensor<1> w = mmt::test::random_tensor<1>({dim}, 2), b = mmt::test::random_tensor<1>({dim}, 3);
+    tensor<2> y(x.shape());
+    for (auto _ : state) {
+        mmt::ops::layer_norm(x.data(), rows, dim, w.data(), b.data(), 1e-5f, y.data());
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.counters["GB/s"] = benchmark::Counter(2.0 * double(rows * dim) * 4 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(op_layer_norm)->ArgNames({"rows", "dim"})->Args({50, 768})->Args({616, 512})->Args({512, 768})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void op_layer_norm_naive(benchmark::State& state) {
+    const auto rows = std::size_t(state.range(0)), dim = std::size_t(state.range(1));
+    const auto x = naive::to_double(mmt::test::random_tensor<2>({rows, dim}, 1));
+    const auto w = naive::to_double(mmt::test::random_tensor<1>({dim}, 2)), b = naive::to_double(mmt::test::random_tensor<1>({dim}, 3));
+    for (auto _ : state) benchmark::DoNotOptimize(naive::layer_norm(x, w, b, 1e-5));
+}
+BENCHMARK(op_layer_norm_naive)->ArgNames({"rows", "dim"})->Args({50, 768})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// CLIP B/32: [batch, 3, 224, 224] in 32 x 32 patches to width 768.
+void op_patch_embed(benchmark::State& state) {
+    const std::size_t batch = std::size_t(state.range(0));
+    const mmt::ops::patch_shape s{batch, 3, 224, 224, 32};
+    const tensor<4> pixels = mmt::test::random_tensor<4>({batch, 3, 224, 224}, 1);
+    const tensor<4> w = mmt::test::random_tensor<4>({768, 3, 32, 32}, 2);
+    tensor<3> out({batch, s.num_patches(), 768});
+    for (auto _ : state) {
+        mmt::ops::patch_embed(pixels.data(), s, w.data(), nullptr, 768, out.data());
+        benchmark::DoNotOptimize(out.data());
+    }
+    set_flops(state, 2.0 * double(batch * s.num_patches()) * double(s.patch_dim()) * 768);
+}
+BENCHMARK(op_patch_embed)->ArgName("batch")->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void op_patch_embed_naive(benchmark::State& state) {
+    const std::size_t batch = std::size_t(state.range(0));
+    const auto pixels = naive::to_double(mmt::test::random_tensor<4>({batch, 3, 224, 224}, 1));
+    const auto w = naive::to_double(mmt::test::random_tensor<4>({768, 3, 32, 32}, 2));
+    for (auto _ : state) benchmark::DoNotOptimize(naive::patch_conv(pixels, w, naive::array()));
+    set_flops(state, 2.0 * double(batch * 49) * 3072.0 * 768);
+}
+BENCHMARK(op_patch_embed_naive)->ArgName("batch")->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

@@ -1,0 +1,53 @@
+// Roofline: the FMA peak, SGEMM GFLOP/s of the GEMM backend and memory bandwidth.
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "mmt/core/eigen.hpp"
+#include "mmt/ops/linear.hpp"
+#include "roofline.hpp"
+
+namespace {
+
+void roofline_fma_peak(benchmark::State& state) {
+    double gflops = 0;
+    for (auto _ : state) gflops = mmt::bench::measure_fma_peak_gflops();
+    state.counters["GFLOP/s"] = gflops;
+    state.counters["threads"] = mmt::num_threads();
+    state.SetLabel(mmt::bench::has_avx512() ? "AVX-512" : "AVX2");
+}
+BENCHMARK(roofline_fma_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+// y[M, N] = x[M, K] W[N, K]^T through ops::linear, the path every model takes.
+void roofline_sgemm(benchmark::State& state) {
+    const auto m = std::size_t(state.range(0)), k = std::size_t(state.range(1)), n = std::size_t(state.range(2));
+    std::vector<float> x(m * k, 0.5f), w(n * k, 0.25f), y(m * n);
+    for (auto _ : state) {
+        mmt::ops::linear(x.data(), m, k, w.data(), nullptr, n, y.data());
+        benchmark::DoNotOptimize(y.data());
+    }
+    const double flop = 2.0 * double(m) * double(n) * double(k);
+    state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(roofline_sgemm)->ArgNames({"M", "K", "N"})
+    ->Args({2048, 2048, 2048})
+    ->Args({50, 768, 3072})   // CLIP B/32 MLP fc1, batch 1
+    ->Args({400, 768, 3072})  // the same at batch 8
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// STREAM triad a = b + s*c over arrays far larger than the caches.
+void roofline_memory_bandwidth(benchmark::State& state) {
+    const std::size_t n = std::size_t(64) << 20;  // 3 x 256 MiB
+    std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+    for (auto _ : state) {
+        mmt::parallel_for(n, 1 << 16, [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i) a[i] = b[i] + 3.0f * c[i];
+        });
+        benchmark::DoNotOptimize(a.data());
+    }
+    state.counters["GB/s"] = benchmark::Counter(3.0 * double(n) * 4 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(roofline_memory_bandwidth)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

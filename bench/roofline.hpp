@@ -1,0 +1,68 @@
+// The machine's limits, measured in the same run as the benchmarks that are
+// compared with them: float32 FMA peak on all threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include <immintrin.h>
+
+#include "mmt/core/threading.hpp"
+
+namespace mmt::bench {
+
+namespace detail {
+// 12 independent FMA chains of 16 floats hide the FMA latency on every core we target.
+__attribute__((target("avx512f"))) inline float fma_chains_avx512(std::size_t iterations) {
+    __m512 acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(float(i) * 1e-3f);
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (std::size_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __m512 sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
+    return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::size_t iterations) {
+    __m256 acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i) * 1e-3f);
+    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (std::size_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    float out[8];
+    __m256 sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm256_add_ps(sum, acc[i]);
+    _mm256_storeu_ps(out, sum);
+    return out[0] + out[7];
+}
+}  // namespace detail
+
+inline bool has_avx512() { return __builtin_cpu_supports("avx512f"); }
+
+// GFLOP/s of fused multiply-adds on every thread at once (2 FLOP each).
+inline double measure_fma_peak_gflops() {
+    const std::size_t iterations = 20'000'000;
+    const double flops_per_thread = double(iterations) * 12 * (has_avx512() ? 16 : 8) * 2;
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        volatile float sink = 0;
+        const auto start = std::chrono::steady_clock::now();
+        const std::size_t threads = std::size_t(num_threads());
+        parallel_for(threads, 1, [&](std::size_t t0, std::size_t t1) {
+            for (std::size_t t = t0; t < t1; ++t)
+                sink = sink + (has_avx512() ? detail::fma_chains_avx512(iterations) : detail::fma_chains_avx2(iterations));
+        });
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        best = std::max(best, flops_per_thread * double(threads) / seconds / 1e9);
+    }
+    return best;
+}
+
+// Measured once per process, on first use.
+inline double fma_peak_gflops() {
+    static const double peak = measure_fma_peak_gflops();
+    return peak;
+}
+
+}  // namespace mmt::bench

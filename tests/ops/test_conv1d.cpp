@@ -1,0 +1,92 @@
+// ops::conv1d against a naive double-precision nn.Conv1d (channels-first, PyTorch's weight layout).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "mmt/ops/conv1d.hpp"
+#include "support/naive.hpp"
+#include "support/random.hpp"
+#include "support/threads.hpp"
+#include "support/throws.hpp"
+
+using namespace mmt;
+
+namespace {
+
+// x: [batch, length, in] (channels-last, as the op takes it), w: [out, in / groups, kernel],
+// bias: [out] or none -> [batch, out_length, out]; a direct sum over the taps.
+test::naive::array naive_conv1d(const test::naive::array& x, const test::naive::array& w, const test::naive::array& bias,
+                                const ops::conv1d_shape& s) {
+    const std::size_t frames = s.out_length(), cin = s.in_per_group(), cout = s.out_per_group();
+    auto y = test::naive::zeros({s.batch, frames, s.out_channels});
+    for (std::size_t b = 0; b < s.batch; ++b)
+        for (std::size_t t = 0; t < frames; ++t)
+            for (std::size_t o = 0; o < s.out_channels; ++o) {
+                const std::size_t g = o / cout;
+                double sum = test::naive::has_bias(bias) ? bias(o) : 0.0;
+                for (std::size_t i = 0; i < cin; ++i)
+                    for (std::size_t k = 0; k < s.kernel; ++k) {
+                        const long src = long(t * s.stride + k) - long(s.padding);
+                        if (src >= 0 && src < long(s.length)) sum += w(o, i, k) * x(b, std::size_t(src), g * cin + i);
+                    }
+                y(b, t, o) = sum;
+            }
+    return y;
+}
+
+void check_conv1d(const ops::conv1d_shape& s, bool with_bias, const std::string& what) {
+    const auto seed = std::uint32_t(s.batch * 7919 + s.length * 997 + s.in_channels * 97 + s.out_channels * 13 + s.kernel * 7 +
+                                    s.stride * 3 + s.padding + s.groups);
+    const tensor<3> x = test::random_tensor<3>({s.batch, s.length, s.in_channels}, seed);
+    const float bound = 1.0f / std::sqrt(float(s.in_per_group() * s.kernel));
+    const tensor<3> w = test::random_tensor<3>({s.out_channels, s.in_per_group(), s.kernel}, seed + 1, -bound, bound);
+    const tensor<1> b = with_bias ? test::random_tensor<1>({s.out_channels}, seed + 2) : tensor<1>();
+    const auto expected = naive_conv1d(test::naive::to_double(x), test::naive::to_double(w), test::naive::to_double(b), s);
+    const std::vector<float> tap_major = ops::conv1d_tap_major(w.data(), s.out_channels, s.in_per_group(), s.kernel);
+    test::check_op(
+        [&] {
+            tensor<3> y({s.batch, s.out_length(), s.out_channels});
+            ops::conv1d(x.data(), s, tap_major.data(), with_bias ? b.data() : nullptr, y.data());
+            return y;
+        },
+        expected, what);
+}
+
+}  // namespace
+
+TEST_CASE("ops.conv1d: size-1 everything" * doctest::test_suite("unit")) {
+    check_conv1d({1, 1, 1, 1, 1, 1, 0, 1}, true, "1 frame, 1 channel, kernel 1");
+    check_conv1d({1, 3, 1, 1, 3, 1, 0, 1}, false, "3 frames, kernel 3: one output");
+}
+
+TEST_CASE("ops.conv1d: wav2vec2's strided feature-encoder layers" * doctest::test_suite("unit")) {
+    // The first layer (1 channel, kernel 10, stride 5) and a later one (kernel 3, stride 2), odd lengths.
+    check_conv1d({2, 401, 1, 37, 10, 5, 0, 1}, false, "2 x 401 samples, kernel 10, stride 5");
+    check_conv1d({1, 79, 37, 24, 3, 2, 0, 1}, true, "79 frames, 37 -> 24 channels, kernel 3, stride 2");
+    check_conv1d({1, 7, 5, 3, 2, 2, 0, 1}, true, "kernel 2, stride 2, odd length drops the last frame");
+}
+
+TEST_CASE("ops.conv1d: grouped, padded positional conv (even and odd kernels)" * doctest::test_suite("unit")) {
+    check_conv1d({2, 23, 32, 32, 16, 1, 8, 4}, true, "32 channels in 4 groups, kernel 16, padding 8");
+    check_conv1d({1, 17, 12, 12, 5, 1, 2, 3}, true, "12 channels in 3 groups, kernel 5, padding 2");
+    check_conv1d({1, 3, 4, 4, 8, 1, 4, 2}, false, "padding wider than the input");
+}
+
+TEST_CASE("ops.conv1d: enough output frames for several blocks and threads" * doctest::test_suite("unit")) {
+    check_conv1d({1, 4000, 3, 61, 10, 5, 0, 1}, true, "4000 samples, 3 -> 61 channels");
+    check_conv1d({2, 1500, 48, 48, 3, 1, 1, 16}, false, "1500 frames, 16 groups of 3");
+}
+
+TEST_CASE("ops.conv1d: a kernel longer than the input gives no frames; bad shapes are refused" * doctest::test_suite("unit")) {
+    const ops::conv1d_shape short_input{1, 4, 1, 2, 10, 5, 0, 1};
+    CHECK(short_input.out_length() == 0);
+    const std::vector<float> x(4, 1.0f), w(20, 1.0f);
+    CHECK_NOTHROW(ops::conv1d(x.data(), short_input, w.data(), nullptr, nullptr));
+    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 4, 3, 2, 1, 1, 0, 2}, w.data(), nullptr, nullptr); },
+                                    {"conv1d", "3 input and 2 output channels are not divisible into 2 groups"});
+    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 4, 1, 1, 1, 0, 0, 1}, w.data(), nullptr, nullptr); },
+                                    {"stride 0", "must all be at least 1"});
+}
