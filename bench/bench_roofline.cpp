@@ -29,6 +29,7 @@ void roofline_sgemm(benchmark::State& state) {
     const double flop = 2.0 * double(m) * double(n) * double(k);
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(mmt::ops::gemm_backend());
 }
 BENCHMARK(roofline_sgemm)->ArgNames({"M", "K", "N"})
     ->Args({2048, 2048, 2048})
