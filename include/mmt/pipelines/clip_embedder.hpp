@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mmt/core/batch.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/image.hpp"
@@ -48,14 +49,13 @@ public:
 
     text_batch tokenize(const std::vector<std::string>& texts) const {
         if (texts.empty()) fail<input_error>("clip_embedder: expected at least one text, got none");
-        const std::size_t length = max_length();
-        text_batch batch{int_tensor<2>({texts.size(), length}), int_tensor<2>({texts.size(), length})};
-        for (std::size_t b = 0; b < texts.size(); ++b) {
-            const auto e = tokenizer_.encode(texts[b], length, true);
-            std::copy(e.input_ids.begin(), e.input_ids.end(), &batch.input_ids(b, 0));
-            std::copy(e.attention_mask.begin(), e.attention_mask.end(), &batch.attention_mask(b, 0));
+        std::vector<std::vector<std::int64_t>> ids, mask;
+        for (const auto& text : texts) {
+            auto e = tokenizer_.encode(text, max_length(), true);
+            ids.push_back(std::move(e.input_ids));
+            mask.push_back(std::move(e.attention_mask));
         }
-        return batch;
+        return {stack_rows(ids, "input_ids"), stack_rows(mask, "attention_mask")};
     }
 
     // [texts, projection_dim], unit rows.

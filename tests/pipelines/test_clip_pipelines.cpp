@@ -1,0 +1,75 @@
+// The CLIP pipelines on the demo model (real tokenizer and image processor,
+// random weights): what they compute must follow from the model's own outputs.
+#include <cmath>
+
+#include <doctest/doctest.h>
+
+#include "mmt/pipelines/clip_embedder.hpp"
+#include "mmt/pipelines/image_search.hpp"
+#include "mmt/pipelines/zero_shot_image_classification.hpp"
+#include "support/data.hpp"
+#include "support/demo_model.hpp"
+
+using namespace mmt;
+
+namespace {
+const pipelines::clip_embedder& demo() {
+    static const auto clip = pipelines::clip_embedder::from_pretrained(test::clip_demo_model());
+    return clip;
+}
+}  // namespace
+
+TEST_CASE("pipelines.zero_shot: probabilities are the softmax of the scaled similarities, best first" * doctest::test_suite("unit")) {
+    const auto image = io::read_image(test::data_path("clip-images/chelsea.png"));
+    const std::vector<std::string> labels{"cat", "dog", "rocket"};
+    const auto results = pipelines::classify_image(demo(), image, labels, "a photo of a {}");
+    REQUIRE(results.size() == 3);
+    const tensor<2> logits = demo().model().similarity(demo().embed_images({image}),
+                                                       demo().embed_texts({"a photo of a cat", "a photo of a dog", "a photo of a rocket"}));
+    double total = 0;
+    for (std::size_t i = 0; i < 3; ++i) total += std::exp(double(logits(0, i)));
+    float sum = 0;
+    for (const auto& r : results) {
+        const std::size_t i = std::size_t(std::find(labels.begin(), labels.end(), r.label) - labels.begin());
+        REQUIRE(i < 3);
+        CHECK(r.score == doctest::Approx(std::exp(double(logits(0, i))) / total).epsilon(1e-5));
+        sum += r.score;
+    }
+    CHECK(sum == doctest::Approx(1.0f).epsilon(1e-5));
+    CHECK(results[0].score >= results[1].score);
+    CHECK(results[1].score >= results[2].score);
+}
+
+TEST_CASE("pipelines.zero_shot: a template without {} or no labels is an input_error" * doctest::test_suite("unit")) {
+    const auto image = io::read_image(test::data_path("clip-images/chelsea.png"));
+    CHECK_THROWS_WITH_AS(pipelines::classify_image(demo(), image, {"cat"}, "a photo"), doctest::Contains("has no \"{}\""), input_error);
+    CHECK_THROWS_WITH_AS(pipelines::classify_image(demo(), image, {}), doctest::Contains("at least one label"), input_error);
+}
+
+TEST_CASE("pipelines.clip_embedder: text over 77 tokens is truncated, not an error" * doctest::test_suite("unit")) {
+    std::string long_text;
+    for (int i = 0; i < 200; ++i) long_text += "word ";
+    const auto batch = demo().tokenize({long_text, "a cat"});
+    CHECK(batch.input_ids.shape(1) == 77);
+    CHECK(batch.input_ids(0, 76) == demo().tokenizer().eos_token_id());
+    const tensor<2> e = demo().embed_texts({long_text});
+    CHECK(std::fabs(double(xt::sum(xt::square(e))()) - 1.0) < 1e-5);
+}
+
+TEST_CASE("pipelines.image_search: ranks by cosine to the query's embedding" * doctest::test_suite("unit")) {
+    std::vector<io::rgb_image> images;
+    for (const char* f : {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"})
+        images.push_back(io::read_image(test::data_path(std::string("clip-images/") + f)));
+    const tensor<2> embeds = demo().embed_images(images);
+    const tensor<2> query = demo().embed_texts({"a rocket"});
+    const auto hits = pipelines::rank_images(demo(), "a rocket", embeds);
+    REQUIRE(hits.size() == 4);
+    for (std::size_t r = 0; r < hits.size(); ++r) {
+        const float expected = xt::sum(xt::view(embeds, hits[r].index) * xt::view(query, 0))();
+        CHECK(hits[r].score == doctest::Approx(expected).epsilon(1e-6));
+        if (r > 0) CHECK(hits[r - 1].score >= hits[r].score);
+    }
+    // Embedding in groups of 8 or one by one gives the same rows.
+    const tensor<2> single = demo().embed_images({images[3]});
+    CHECK(double(xt::amax(xt::abs(xt::view(embeds, 3) - xt::view(single, 0)))()) < 1e-6);
+}
