@@ -1,4 +1,6 @@
-// nn.Linear: W [out_features, in_features], optional bias.
+// nn.Linear: W [out_features, in_features], optional bias. The weight is packed
+// once at load into the GEMM's panel layout (ops/packed_gemm.hpp) and the
+// checkpoint's copy is not kept.
 #pragma once
 
 #include <cstddef>
@@ -6,23 +8,24 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
-#include "mmt/ops/linear.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 
 namespace mmt::layers {
 
 struct linear {
-    tensor<2> weight;  // [out_features, in_features]
-    tensor<1> bias;    // [out_features], empty when the layer has none
+    ops::packed_weights weight;  // [out_features, in_features], packed
+    tensor<1> bias;              // [out_features], empty when the layer has none
 
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
         linear l;
-        l.weight = scope.get<2>("weight", {out_features, in_features});
+        const tensor<2> w = scope.get<2>("weight", {out_features, in_features});
+        l.weight = ops::packed_weights(w.data(), out_features, in_features);
         if (has_bias) l.bias = scope.get<1>("bias", {out_features});
         return l;
     }
 
-    std::size_t in_features() const { return weight.shape(1); }
-    std::size_t out_features() const { return weight.shape(0); }
+    std::size_t in_features() const { return weight.cols(); }
+    std::size_t out_features() const { return weight.rows(); }
 
     // [..., in_features] -> [..., out_features]
     template <std::size_t N>
@@ -32,8 +35,7 @@ struct linear {
         auto shape = x.shape();
         shape[N - 1] = out_features();
         tensor<N> y(shape);
-        ops::linear(x.data(), x.size() / in_features(), in_features(), weight.data(), bias.size() ? bias.data() : nullptr,
-                    out_features(), y.data());
+        ops::gemm_packed(x.data(), x.size() / in_features(), weight, bias.size() ? bias.data() : nullptr, y.data());
         return y;
     }
 };

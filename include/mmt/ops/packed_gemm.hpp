@@ -1,0 +1,172 @@
+// y[M, N] = x[M, K] W[N, K]^T + b with W packed once at load into column
+// panels [N / panel][K][panel], so the inner loop reads each weight exactly once
+// per row block from contiguous memory. On AVX-512 CPUs an 8-row x 48-column
+// register-tiled micro-kernel runs (runtime dispatch); elsewhere a portable
+// kernel over the same layout. Threads take whole panels: results do not depend
+// on the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <immintrin.h>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
+
+namespace mmt::ops {
+
+class packed_weights {
+public:
+    static constexpr std::size_t panel = 48;  // columns of W^T per panel: three 16-float registers
+
+    packed_weights() = default;
+
+    // w: [n, k] row-major (nn.Linear's weight). Columns past n in the last panel are zero.
+    packed_weights(const float* w, std::size_t n, std::size_t k) : n_(n), k_(k) {
+        const std::size_t panels = (n + panel - 1) / panel;
+        data_.reset(static_cast<float*>(std::aligned_alloc(64, std::max<std::size_t>(64, panels * k * panel * sizeof(float)))));
+        if (!data_) fail<error>("packed_weights: cannot allocate ", panels * k * panel * sizeof(float), " bytes");
+        parallel_for(panels, 1, [&](std::size_t p0, std::size_t p1) {
+            for (std::size_t p = p0; p < p1; ++p) {
+                float* dst = data_.get() + p * k * panel;
+                const std::size_t cols = std::min(panel, n - p * panel);
+                for (std::size_t kk = 0; kk < k; ++kk) {
+                    for (std::size_t c = 0; c < cols; ++c) dst[kk * panel + c] = w[(p * panel + c) * k + kk];
+                    for (std::size_t c = cols; c < panel; ++c) dst[kk * panel + c] = 0.0f;
+                }
+            }
+        });
+    }
+
+    std::size_t rows() const { return n_; }  // out_features
+    std::size_t cols() const { return k_; }  // in_features
+    std::size_t panels() const { return (n_ + panel - 1) / panel; }
+    const float* panel_data(std::size_t p) const { return data_.get() + p * k_ * panel; }
+
+    // Back to [n, k] row-major, for callers that need the plain matrix.
+    void unpack(float* w) const {
+        for (std::size_t j = 0; j < n_; ++j)
+            for (std::size_t kk = 0; kk < k_; ++kk) w[j * k_ + kk] = panel_data(j / panel)[kk * panel + j % panel];
+    }
+
+private:
+    struct free_deleter {
+        void operator()(float* p) const { std::free(p); }
+    };
+    std::size_t n_ = 0, k_ = 0;
+    std::shared_ptr<float> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
+};
+
+namespace detail {
+
+constexpr std::size_t gemm_rows = 8;     // rows of x per micro-tile
+constexpr std::size_t gemm_depth = 256;  // k per block: 8 rows of x (8 KiB) stay in L1 across a panel
+
+// c[rows, cols] (row stride ldc) = a[rows, k] (row stride lda) . panel[k, 48] + bias, for rows <= 8, cols <= 48;
+// with `accumulate`, c's values are added (a later block of k) and bias must be null.
+template <std::size_t Rows>
+__attribute__((target("avx512f"))) inline void micro_kernel_avx512(const float* a, std::size_t lda, const float* b, std::size_t k,
+                                                                    const float* bias, float* c, std::size_t ldc, std::size_t cols,
+                                                                    bool accumulate) {
+    // The loops over rows and registers are unrolled so `acc` lives in registers.
+    __m512 acc[Rows][3];
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < Rows; ++r)
+#pragma GCC unroll 3
+        for (int j = 0; j < 3; ++j) acc[r][j] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (std::size_t kk = 0; kk < k; ++kk) {
+        const float* bk = b + kk * packed_weights::panel;
+        const __m512 b0 = _mm512_load_ps(bk), b1 = _mm512_load_ps(bk + 16), b2 = _mm512_load_ps(bk + 32);
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+        }
+    }
+#pragma GCC unroll 3
+    for (int j = 0; j < 3; ++j) {
+        const std::size_t c0 = std::size_t(j) * 16;
+        if (c0 >= cols) break;
+        const __mmask16 mask = cols - c0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - c0)) - 1);
+        const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const __m512 base = accumulate ? _mm512_maskz_loadu_ps(mask, c + r * ldc + c0) : bv;
+            _mm512_mask_storeu_ps(c + r * ldc + c0, mask, _mm512_add_ps(acc[r][j], base));
+        }
+    }
+}
+
+// The same tile in portable C++ (the compiler vectorises the column loop).
+inline void micro_kernel_portable(const float* a, std::size_t lda, std::size_t rows, const float* b, std::size_t k, const float* bias,
+                                  float* c, std::size_t ldc, std::size_t cols, bool accumulate) {
+    float acc[gemm_rows][packed_weights::panel] = {};
+    for (std::size_t kk = 0; kk < k; ++kk) {
+        const float* bk = b + kk * packed_weights::panel;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float av = a[r * lda + kk];
+            for (std::size_t j = 0; j < packed_weights::panel; ++j) acc[r][j] += av * bk[j];
+        }
+    }
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < cols; ++j) c[r * ldc + j] = acc[r][j] + (accumulate ? c[r * ldc + j] : bias ? bias[j] : 0.0f);
+}
+
+template <std::size_t... Rows>
+inline void tile_avx512(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
+                        std::size_t ldc, std::size_t cols, bool accumulate, std::index_sequence<Rows...>) {
+    // rows is 1..8: call the kernel compiled for exactly that many rows.
+    ((rows == Rows + 1 ? micro_kernel_avx512<Rows + 1>(a, lda, b, k, bias, c, ldc, cols, accumulate) : void()), ...);
+}
+
+inline bool cpu_has_avx512() {
+    static const bool has = __builtin_cpu_supports("avx512f");
+    return has;
+}
+
+}  // namespace detail
+
+// `best` picks the AVX-512 kernel when the CPU has it; `portable` forces the
+// plain C++ one (tests run both).
+enum class gemm_kernel { best, portable };
+
+// Which kernel gemm_packed runs on this CPU.
+inline const char* packed_gemm_kernel() { return detail::cpu_has_avx512() ? "AVX-512 8x48" : "portable 8x48"; }
+
+// x: [m, k], y: [m, n] (must not alias x), bias: [n] or nullptr.
+inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y,
+                        gemm_kernel kernel = gemm_kernel::best) {
+    const std::size_t n = w.rows(), k = w.cols();
+    const bool avx512 = kernel == gemm_kernel::best && detail::cpu_has_avx512();
+    const bool small = m * n * k < (1u << 18);  // not worth waking a second thread
+    parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t c0 = p * packed_weights::panel, cols = std::min(packed_weights::panel, n - c0);
+            for (std::size_t k0 = 0; k0 < k; k0 += detail::gemm_depth) {
+                const std::size_t depth = std::min(detail::gemm_depth, k - k0);
+                const bool accumulate = k0 > 0;
+                const float* bp = bias && !accumulate ? bias + c0 : nullptr;
+                const float* panel = w.panel_data(p) + k0 * packed_weights::panel;
+                for (std::size_t r0 = 0; r0 < m; r0 += detail::gemm_rows) {
+                    const std::size_t rows = std::min(detail::gemm_rows, m - r0);
+                    const float* a = x + r0 * k + k0;
+                    float* c = y + r0 * n + c0;
+                    if (avx512)
+                        detail::tile_avx512(rows, a, k, panel, depth, bp, c, n, cols, accumulate,
+                                            std::make_index_sequence<detail::gemm_rows>{});
+                    else
+                        detail::micro_kernel_portable(a, k, rows, panel, depth, bp, c, n, cols, accumulate);
+                }
+            }
+        }
+    });
+}
+
+}  // namespace mmt::ops

@@ -1,0 +1,60 @@
+// ops::gemm_packed (the GEMM of every loaded linear layer) against a naive
+// double-precision y = x W^T + b, with the AVX-512 and the portable kernel.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "mmt/ops/packed_gemm.hpp"
+#include "support/naive.hpp"
+#include "support/random.hpp"
+#include "support/threads.hpp"
+
+using namespace mmt;
+
+namespace {
+
+void check_packed(std::size_t rows, std::size_t in, std::size_t out, bool bias, const std::string& what) {
+    const auto seed = std::uint32_t(rows * 7919 + in * 131 + out);
+    const tensor<2> x = test::random_tensor<2>({rows, in}, seed);
+    const float bound = 1.0f / std::sqrt(float(in));
+    const tensor<2> w = test::random_tensor<2>({out, in}, seed + 1, -bound, bound);
+    const tensor<1> b = bias ? test::random_tensor<1>({out}, seed + 2, -bound, bound) : tensor<1>();
+    const ops::packed_weights packed(w.data(), out, in);
+    const auto expected = test::naive::linear(test::naive::to_double(x), test::naive::to_double(w), test::naive::to_double(b));
+    for (auto kernel : {ops::gemm_kernel::best, ops::gemm_kernel::portable}) {
+        test::check_op(
+            [&] {
+                tensor<2> y({rows, out});
+                ops::gemm_packed(x.data(), rows, packed, bias ? b.data() : nullptr, y.data(), kernel);
+                return y;
+            },
+            expected, what + (kernel == ops::gemm_kernel::best ? " (best kernel)" : " (portable kernel)"));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("ops.packed_gemm: size 1 and odd widths" * doctest::test_suite("unit")) {
+    check_packed(1, 1, 1, true, "1x1 -> 1");
+    check_packed(1, 37, 61, true, "rows=1, 37 -> 61");
+    check_packed(9, 61, 37, false, "9 rows (a full tile and one row), 61 -> 37");
+    check_packed(7, 16, 49, true, "7 rows, 16 -> 49 (a panel and one column)");
+}
+
+TEST_CASE("ops.packed_gemm: depth past one k block, panels split between threads" * doctest::test_suite("unit")) {
+    check_packed(17, 600, 100, true, "17 rows, 600 -> 100 (three k blocks)");
+    check_packed(50, 257, 144, false, "50 rows, 257 -> 144 (k block plus one)");
+}
+
+TEST_CASE("ops.packed_gemm: unpack gives the weight back" * doctest::test_suite("unit")) {
+    const tensor<2> w = test::random_tensor<2>({53, 29}, 5);
+    const ops::packed_weights packed(w.data(), 53, 29);
+    tensor<2> back({53, 29});
+    packed.unpack(back.data());
+    CHECK(back == w);
+    CHECK(packed.rows() == 53);
+    CHECK(packed.cols() == 29);
+    CHECK(packed.panels() == 2);
+}
