@@ -8,6 +8,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/vector_math.hpp"
 
 namespace mmt::ops {
 
@@ -40,10 +41,16 @@ inline float activate(activation act, float x) {
     return x;
 }
 
-// In place over n contiguous values.
+// In place over n contiguous values; the exp/erf ones vectorised (vector_math.hpp).
 inline void apply_activation(activation act, float* x, std::size_t n) {
     parallel_for(n, 1u << 14, [&](std::size_t i0, std::size_t i1) {
-        for (std::size_t i = i0; i < i1; ++i) x[i] = activate(act, x[i]);
+        switch (act) {
+            case activation::gelu: return gelu_inplace(x + i0, i1 - i0);
+            case activation::quick_gelu: return sigmoid_gate_inplace(x + i0, i1 - i0, 1.702f);
+            case activation::silu: return sigmoid_gate_inplace(x + i0, i1 - i0, 1.0f);
+            default:
+                for (std::size_t i = i0; i < i1; ++i) x[i] = activate(act, x[i]);
+        }
     });
 }
 

@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
-#include "mmt/core/eigen.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/softmax.hpp"
 
 namespace mmt::ops {
@@ -31,33 +31,32 @@ struct attention_mask {
 };
 
 // q, k, v, out: [batch, seq_len, num_heads * head_dim]; `scale` multiplies the scores.
+// Both products of a head run through the packed GEMM: K of the head and V
+// transposed are packed per task into buffers each thread keeps.
 inline void attention(const float* q, const float* k, const float* v, const attention_shape& s, const attention_mask& mask,
                       float scale, float* out) {
-    using strided = Eigen::Map<const row_matrix, 0, Eigen::OuterStride<>>;
-    using strided_out = Eigen::Map<row_matrix, 0, Eigen::OuterStride<>>;
-    const Eigen::Index n = Eigen::Index(s.seq_len), d = Eigen::Index(s.head_dim);
-    const Eigen::OuterStride<> stride(Eigen::Index(s.hidden()));
+    const std::size_t n = s.seq_len, d = s.head_dim, hidden = s.hidden();
     const float lowest = std::numeric_limits<float>::lowest();
+    const float minus_infinity = -std::numeric_limits<float>::infinity();
     parallel_for(s.batch * s.num_heads, 1, [&](std::size_t t0, std::size_t t1) {
-        row_matrix scores(n, n);
+        std::vector<float> scores(n * n);  // [seq_len (queries), seq_len (keys)]
+        packed_weights keys, values_t;
         for (std::size_t t = t0; t < t1; ++t) {
             const std::size_t b = t / s.num_heads, h = t % s.num_heads;
-            const std::size_t offset = b * s.seq_len * s.hidden() + h * s.head_dim;
-            strided Q(q + offset, n, d, stride), K(k + offset, n, d, stride), V(v + offset, n, d, stride);
-            scores.noalias() = Q * K.transpose();
-            scores *= scale;
-            const std::int64_t* padding = mask.key_padding ? mask.key_padding + b * s.seq_len : nullptr;
-            for (Eigen::Index i = 0; i < n; ++i) {
+            const std::size_t offset = b * n * hidden + h * d;
+            keys.assign(k + offset, n, d, hidden, 1);      // [seq_len, head_dim]
+            values_t.assign(v + offset, d, n, 1, hidden);  // [head_dim, seq_len]
+            gemm_packed(q + offset, n, hidden, keys, nullptr, scores.data(), n);
+            const std::int64_t* padding = mask.key_padding ? mask.key_padding + b * n : nullptr;
+            for (std::size_t i = 0; i < n; ++i) {
                 float* row = scores.data() + i * n;
-                for (Eigen::Index j = 0; j < n; ++j) {
+                for (std::size_t j = 0; j < n; ++j) {
                     const bool future = mask.causal && j > i, padded = padding && padding[j] == 0;
-                    if (future && padded) row[j] = -std::numeric_limits<float>::infinity();
-                    else if (future || padded) row[j] = lowest;
+                    row[j] = future && padded ? minus_infinity : future || padded ? lowest : row[j] * scale;
                 }
-                softmax_row(row, std::size_t(n));
+                softmax_row(row, n);
             }
-            strided_out O(out + offset, n, d, stride);
-            O.noalias() = scores * V;
+            gemm_packed(scores.data(), n, n, values_t, nullptr, out + offset, hidden);
         }
     });
 }

@@ -14,6 +14,7 @@
 
 #include <immintrin.h>
 
+#include "mmt/core/cpu.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
 
@@ -26,16 +27,27 @@ public:
     packed_weights() = default;
 
     // w: [n, k] row-major (nn.Linear's weight). Columns past n in the last panel are zero.
-    packed_weights(const float* w, std::size_t n, std::size_t k) : n_(n), k_(k) {
-        const std::size_t panels = (n + panel - 1) / panel;
-        data_.reset(static_cast<float*>(std::aligned_alloc(64, std::max<std::size_t>(64, panels * k * panel * sizeof(float)))));
-        if (!data_) fail<error>("packed_weights: cannot allocate ", panels * k * panel * sizeof(float), " bytes");
-        parallel_for(panels, 1, [&](std::size_t p0, std::size_t p1) {
+    packed_weights(const float* w, std::size_t n, std::size_t k) { assign(w, n, k, k, 1); }
+
+    // Packs B[j][kk] = src[j * row_stride + kk * col_stride] for j < n, kk < k, reusing
+    // the buffer when it is large enough: K of one attention head is (row_stride =
+    // hidden, 1), V transposed is (1, hidden).
+    void assign(const float* src, std::size_t n, std::size_t k, std::size_t row_stride, std::size_t col_stride) {
+        n_ = n;
+        k_ = k;
+        const std::size_t floats = std::max<std::size_t>(16, panels() * k * panel);
+        if (floats > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
+            data_.reset(static_cast<float*>(std::aligned_alloc(64, floats * sizeof(float))), free_deleter{});
+            if (!data_) fail<error>("packed_weights: cannot allocate ", floats * sizeof(float), " bytes");
+            capacity_ = floats;
+        }
+        const bool big = n * k > (1u << 16);
+        parallel_for(panels(), big ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
             for (std::size_t p = p0; p < p1; ++p) {
                 float* dst = data_.get() + p * k * panel;
                 const std::size_t cols = std::min(panel, n - p * panel);
                 for (std::size_t kk = 0; kk < k; ++kk) {
-                    for (std::size_t c = 0; c < cols; ++c) dst[kk * panel + c] = w[(p * panel + c) * k + kk];
+                    for (std::size_t c = 0; c < cols; ++c) dst[kk * panel + c] = src[(p * panel + c) * row_stride + kk * col_stride];
                     for (std::size_t c = cols; c < panel; ++c) dst[kk * panel + c] = 0.0f;
                 }
             }
@@ -57,7 +69,7 @@ private:
     struct free_deleter {
         void operator()(float* p) const { std::free(p); }
     };
-    std::size_t n_ = 0, k_ = 0;
+    std::size_t n_ = 0, k_ = 0, capacity_ = 0;
     std::shared_ptr<float> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
 };
 
@@ -126,11 +138,6 @@ inline void tile_avx512(std::size_t rows, const float* a, std::size_t lda, const
     ((rows == Rows + 1 ? micro_kernel_avx512<Rows + 1>(a, lda, b, k, bias, c, ldc, cols, accumulate) : void()), ...);
 }
 
-inline bool cpu_has_avx512() {
-    static const bool has = __builtin_cpu_supports("avx512f");
-    return has;
-}
-
 }  // namespace detail
 
 // `best` picks the AVX-512 kernel when the CPU has it; `portable` forces the
@@ -138,13 +145,14 @@ inline bool cpu_has_avx512() {
 enum class gemm_kernel { best, portable };
 
 // Which kernel gemm_packed runs on this CPU.
-inline const char* packed_gemm_kernel() { return detail::cpu_has_avx512() ? "AVX-512 8x48" : "portable 8x48"; }
+inline const char* packed_gemm_kernel() { return cpu::has_avx512() ? "AVX-512 8x48" : "portable 8x48"; }
 
-// x: [m, k], y: [m, n] (must not alias x), bias: [n] or nullptr.
-inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y,
-                        gemm_kernel kernel = gemm_kernel::best) {
+// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x),
+// bias: [n] or nullptr.
+inline void gemm_packed(const float* x, std::size_t m, std::size_t ldx, const packed_weights& w, const float* bias, float* y,
+                        std::size_t ldy, gemm_kernel kernel = gemm_kernel::best) {
     const std::size_t n = w.rows(), k = w.cols();
-    const bool avx512 = kernel == gemm_kernel::best && detail::cpu_has_avx512();
+    const bool avx512 = kernel == gemm_kernel::best && cpu::has_avx512();
     const bool small = m * n * k < (1u << 18);  // not worth waking a second thread
     parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
@@ -156,17 +164,23 @@ inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, 
                 const float* panel = w.panel_data(p) + k0 * packed_weights::panel;
                 for (std::size_t r0 = 0; r0 < m; r0 += detail::gemm_rows) {
                     const std::size_t rows = std::min(detail::gemm_rows, m - r0);
-                    const float* a = x + r0 * k + k0;
-                    float* c = y + r0 * n + c0;
+                    const float* a = x + r0 * ldx + k0;
+                    float* c = y + r0 * ldy + c0;
                     if (avx512)
-                        detail::tile_avx512(rows, a, k, panel, depth, bp, c, n, cols, accumulate,
+                        detail::tile_avx512(rows, a, ldx, panel, depth, bp, c, ldy, cols, accumulate,
                                             std::make_index_sequence<detail::gemm_rows>{});
                     else
-                        detail::micro_kernel_portable(a, k, rows, panel, depth, bp, c, n, cols, accumulate);
+                        detail::micro_kernel_portable(a, ldx, rows, panel, depth, bp, c, ldy, cols, accumulate);
                 }
             }
         }
     });
+}
+
+// Contiguous x [m, k] and y [m, n].
+inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y,
+                        gemm_kernel kernel = gemm_kernel::best) {
+    gemm_packed(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
 
 }  // namespace mmt::ops

@@ -5,16 +5,17 @@
 #include <cmath>
 #include <cstddef>
 
+#include "mmt/ops/vector_math.hpp"
+
 namespace mmt::ops {
 
 // One row of n values, in place.
 inline void softmax_row(float* x, std::size_t n) {
-    float max = *std::max_element(x, x + n);
+    const float max = *std::max_element(x, x + n);
+    for (std::size_t i = 0; i < n; ++i) x[i] -= max;
+    exp_inplace(x, n);
     float sum = 0.0f;
-    for (std::size_t i = 0; i < n; ++i) {
-        x[i] = std::exp(x[i] - max);
-        sum += x[i];
-    }
+    for (std::size_t i = 0; i < n; ++i) sum += x[i];
     const float inv = 1.0f / sum;
     for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
