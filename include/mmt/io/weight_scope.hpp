@@ -30,6 +30,14 @@ struct name_table {
     std::vector<std::string> ignored_suffixes;
 };
 
+// How loaded layers store their weights. float32 is exact (parity); bf16 rounds the
+// linear layers' weights to bfloat16 and runs them with float32 accumulation.
+enum class precision { f32, bf16 };
+
+struct load_options {
+    precision linear = precision::f32;  // the nn.Linear layers (projections, MLPs, heads)
+};
+
 class weight_scope;
 
 // Fills a tensor the model asks for when there is no checkpoint (`mmt random-model`).
@@ -37,14 +45,17 @@ using tensor_generator = std::function<void(const std::string& name, const std::
 
 class weight_loader {
 public:
-    weight_loader(checkpoint ckpt, name_table table) : ckpt_(std::move(ckpt)), table_(std::move(table)) {}
+    weight_loader(checkpoint ckpt, name_table table, load_options options = {})
+        : ckpt_(std::move(ckpt)), table_(std::move(table)), options_(options) {}
     weight_loader(const weight_loader&) = delete;
     weight_loader& operator=(const weight_loader&) = delete;
 
     // A loader without a checkpoint: every tensor the model asks for is made by
     // `generate` and its name and shape recorded, so a checkpoint with exactly the
     // names a config needs can be written. Never used to load a model for real.
-    explicit weight_loader(tensor_generator generate) : generate_(std::move(generate)) {}
+    explicit weight_loader(tensor_generator generate, load_options options = {}) : options_(options), generate_(std::move(generate)) {}
+
+    const load_options& options() const { return options_; }
     // Names and shapes handed out by a synthesizing loader, in the order asked.
     const std::vector<std::pair<std::string, std::vector<std::size_t>>>& synthesized() const { return synthesized_; }
 
@@ -107,6 +118,7 @@ private:
 
     checkpoint ckpt_;
     name_table table_;
+    load_options options_;
     std::set<std::string> used_;
     tensor_generator generate_;
     std::vector<std::pair<std::string, std::vector<std::size_t>>> synthesized_;
@@ -128,6 +140,7 @@ public:
     }
 
     const std::string& prefix() const { return prefix_; }
+    const load_options& options() const { return loader_->options(); }
 
 private:
     std::string join(const std::string& name) const { return prefix_ + name; }
