@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
     mmt::cli::add_random_model(app);
     mmt::cli::add_tokenize(app);
     mmt::cli::add_clip_commands(app);
+    mmt::cli::add_layoutlm_commands(app);
+    mmt::cli::add_wav2vec2_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

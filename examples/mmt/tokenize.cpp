@@ -27,14 +27,22 @@ void add_tokenize(CLI::App& app) {
         std::filesystem::path model;
         std::size_t max_length = 0;
         std::vector<std::string> texts;
+        std::filesystem::path words_json;
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("tokenize", "Token ids and attention mask of texts, one JSON line each, padded to the max length");
-    cmd->add_option("--model", o->model, "Model directory with the tokenizer files (vocab.json + merges.txt)")->required();
+    cmd->add_option("--model", o->model, "Model directory with the tokenizer files (vocab.json + merges.txt, or vocab.txt)")->required();
     cmd->add_option("--max-length", o->max_length, "Pad and truncate to N tokens (default: the model's, 77 for CLIP)")
         ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 20));
-    cmd->add_option("TEXT", o->texts, "Texts to tokenize")->required();
-    cmd->callback([o] {
+    auto* texts = cmd->add_option("TEXT", o->texts, "Texts to tokenize");
+    auto* words = cmd->add_option("--words-json", o->words_json,
+                                  "LayoutLM words + boxes: {\"words\": [...], \"boxes\": [[x0, y0, x1, y1], ...], \"max_length\": N} "
+                                  "-> input_ids, bbox, attention_mask, token_type_ids");
+    texts->excludes(words);
+    cmd->callback([o, texts, words] {
+        if (texts->count() == 0 && words->count() == 0) fail<input_error>("tokenize: give TEXT... or --words-json FILE");
+        if (words->count() || std::filesystem::exists(o->model / "vocab.txt"))
+            return tokenize_wordpiece(o->model, o->max_length, o->texts, o->words_json);
         if (!std::filesystem::exists(o->model / "vocab.json") || !std::filesystem::exists(o->model / "merges.txt"))
             fail<io_error>("tokenize: '", o->model.string(), "' has no vocab.json + merges.txt (a CLIP tokenizer)");
         const auto tokenizer = tokenizers::clip_bpe_tokenizer::from_directory(o->model);

@@ -45,11 +45,11 @@ void check_conv1d(const ops::conv1d_shape& s, bool with_bias, const std::string&
     const tensor<3> w = test::random_tensor<3>({s.out_channels, s.in_per_group(), s.kernel}, seed + 1, -bound, bound);
     const tensor<1> b = with_bias ? test::random_tensor<1>({s.out_channels}, seed + 2) : tensor<1>();
     const auto expected = naive_conv1d(test::naive::to_double(x), test::naive::to_double(w), test::naive::to_double(b), s);
-    const std::vector<float> tap_major = ops::conv1d_tap_major(w.data(), s.out_channels, s.in_per_group(), s.kernel);
+    const ops::conv1d_weights prepared(w.data(), s.out_channels, s.in_per_group(), s.kernel, s.groups);
     test::check_op(
         [&] {
             tensor<3> y({s.batch, s.out_length(), s.out_channels});
-            ops::conv1d(x.data(), s, tap_major.data(), with_bias ? b.data() : nullptr, y.data());
+            ops::conv1d(x.data(), s, prepared, with_bias ? b.data() : nullptr, y.data());
             return y;
         },
         expected, what);
@@ -80,13 +80,18 @@ TEST_CASE("ops.conv1d: enough output frames for several blocks and threads" * do
     check_conv1d({2, 1500, 48, 48, 3, 1, 1, 16}, false, "1500 frames, 16 groups of 3");
 }
 
-TEST_CASE("ops.conv1d: a kernel longer than the input gives no frames; bad shapes are refused" * doctest::test_suite("unit")) {
+TEST_CASE("ops.conv1d: a kernel longer than the input gives no frames; bad shapes and weights are refused" * doctest::test_suite("unit")) {
     const ops::conv1d_shape short_input{1, 4, 1, 2, 10, 5, 0, 1};
     CHECK(short_input.out_length() == 0);
     const std::vector<float> x(4, 1.0f), w(20, 1.0f);
-    CHECK_NOTHROW(ops::conv1d(x.data(), short_input, w.data(), nullptr, nullptr));
-    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 4, 3, 2, 1, 1, 0, 2}, w.data(), nullptr, nullptr); },
+    const ops::conv1d_weights weights(w.data(), 2, 1, 10);
+    CHECK_NOTHROW(ops::conv1d(x.data(), short_input, weights, nullptr, nullptr));
+    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 4, 3, 2, 1, 1, 0, 2}, weights, nullptr, nullptr); },
                                     {"conv1d", "3 input and 2 output channels are not divisible into 2 groups"});
-    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 4, 1, 1, 1, 0, 0, 1}, w.data(), nullptr, nullptr); },
+    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 4, 1, 1, 1, 0, 0, 1}, weights, nullptr, nullptr); },
                                     {"stride 0", "must all be at least 1"});
+    test::check_throws<shape_error>([&] { ops::conv1d(x.data(), {1, 40, 1, 2, 9, 5, 0, 1}, weights, nullptr, nullptr); },
+                                    {"conv1d: weights for 2 outputs, 1 inputs per group, kernel 10", "needs 2, 1, 9 and 1"});
+    test::check_throws<shape_error>([&] { ops::conv1d_weights(w.data(), 3, 1, 2, 2); },
+                                    {"3 output channels are not divisible into 2 groups"});
 }

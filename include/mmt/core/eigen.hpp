@@ -2,7 +2,13 @@
 // buffers, so ops can hand plain memory to Eigen's GEMM without copies.
 #pragma once
 
+// GCC 12 reports the _mm512_undefined_* placeholders inside its AVX-512
+// intrinsics, inlined into Eigen's kernels, as uninitialised (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
+#pragma GCC diagnostic pop
 
 namespace mmt {
 

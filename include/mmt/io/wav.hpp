@@ -4,7 +4,8 @@
 // sample rate, chunks in any order. Samples are scaled as libsndfile does
 // (int16 / 32768, int24 / 2^23, int32 / 2^31, (uint8 - 128) / 128) and the
 // channels are averaged into one mono signal, the input wav2vec2 expects.
-// Compressed encodings (ADPCM, A-law, MP3...) are refused by name.
+// Compressed encodings (ADPCM, A-law, MP3...) are refused by name. read_wav
+// decodes a whole file; wav_reader decodes a long one piece by piece.
 //
 // Written by hand rather than through libsndfile: the format is small, this keeps
 // the library header-only without a link dependency, and it lets every refusal
@@ -20,6 +21,9 @@
 #include <limits>
 #include <string>
 #include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mmt/core/error.hpp"
 #include "mmt/io/mapped_file.hpp"
@@ -182,10 +186,17 @@ inline double wav_sample(const unsigned char* p, const wav_format& f) {
 
 }  // namespace detail
 
-// Decodes a whole WAV file held in memory; `where` names it in error messages.
-inline wav_audio decode_wav(const unsigned char* data, std::size_t size, const std::string& where,
-                            const wav_read_options& options = {}) {
-    using namespace detail;
+namespace detail {
+
+// Where a WAV file's samples are and how they are stored, from its chunks.
+struct wav_layout {
+    wav_format format;
+    const unsigned char* samples = nullptr;  // first byte of the data chunk's body
+    std::size_t frames = 0;                  // whole frames (one sample per channel) in it
+};
+
+inline wav_layout parse_wav_layout(const unsigned char* data, std::size_t size, const std::string& where,
+                                   const wav_read_options& options) {
     if (size < 12 || std::memcmp(data, "RIFF", 4) != 0 || std::memcmp(data + 8, "WAVE", 4) != 0) {
         if (size >= 4 && std::memcmp(data, "RIFX", 4) == 0)
             fail<format_error>(where, ": big-endian RIFX files are not supported; expected 'RIFF'");
@@ -225,22 +236,25 @@ inline wav_audio decode_wav(const unsigned char* data, std::size_t size, const s
     if (!fmt) fail<format_error>(where, ": missing fmt chunk; expected a 'fmt ' chunk before the end of the file");
     if (!samples) fail<format_error>(where, ": missing data chunk; expected a 'data' chunk before the end of the file");
 
-    wav_format f = parse_wav_fmt(fmt, fmt_size, where);
+    wav_layout layout{parse_wav_fmt(fmt, fmt_size, where), samples, 0};
+    const wav_format& f = layout.format;
     if (data_size % f.block_align != 0)
         fail<format_error>(where, ": truncated data chunk; expected a multiple of ", f.block_align,
                            " bytes (whole frames), got ", data_size);
-    std::size_t frames = data_size / f.block_align;
-    double duration = static_cast<double>(frames) / f.sample_rate;
+    layout.frames = data_size / f.block_align;
+    double duration = static_cast<double>(layout.frames) / f.sample_rate;
     if (duration > options.max_duration_seconds)
         fail<input_error>(where, ": audio too long; expected at most ", options.max_duration_seconds, " s, got ",
-                          duration, " s (", frames, " frames at ", f.sample_rate, " Hz)");
+                          duration, " s (", layout.frames, " frames at ", f.sample_rate, " Hz)");
+    return layout;
+}
 
-    wav_audio audio;
-    audio.sample_rate = static_cast<int>(f.sample_rate);
-    audio.channels = f.channels;
-    audio.samples.resize(frames);
-    const unsigned char* p = samples;
-    for (std::size_t i = 0; i < frames; ++i) {
+// Frames [first, first + count) of `layout` mixed down to mono into out[0, count).
+inline void decode_wav_frames(const wav_layout& layout, std::size_t first, std::size_t count, float* out,
+                              const std::string& where) {
+    const wav_format& f = layout.format;
+    const unsigned char* p = layout.samples + first * f.block_align;
+    for (std::size_t i = first; i < first + count; ++i) {
         double sum = 0;
         for (std::size_t c = 0; c < f.channels; ++c, p += f.bytes_per_sample) {
             double v = wav_sample(p, f);
@@ -250,8 +264,21 @@ inline wav_audio decode_wav(const unsigned char* data, std::size_t size, const s
             sum += v;
         }
         // A float64 file is rounded to float32 here, as torch does when it casts.
-        audio.samples[i] = static_cast<float>(f.channels == 1 ? sum : sum / static_cast<double>(f.channels));
+        out[i - first] = static_cast<float>(f.channels == 1 ? sum : sum / static_cast<double>(f.channels));
     }
+}
+
+}  // namespace detail
+
+// Decodes a whole WAV file held in memory; `where` names it in error messages.
+inline wav_audio decode_wav(const unsigned char* data, std::size_t size, const std::string& where,
+                            const wav_read_options& options = {}) {
+    const detail::wav_layout layout = detail::parse_wav_layout(data, size, where, options);
+    wav_audio audio;
+    audio.sample_rate = static_cast<int>(layout.format.sample_rate);
+    audio.channels = layout.format.channels;
+    audio.samples.resize(layout.frames);
+    detail::decode_wav_frames(layout, 0, layout.frames, audio.samples.data(), where);
     return audio;
 }
 
@@ -260,6 +287,49 @@ inline wav_audio read_wav(const std::filesystem::path& path, const wav_read_opti
     mapped_file file(path);
     return decode_wav(file.data(), file.size(), "read_wav: '" + path.string() + "'", options);
 }
+
+// A WAV file read piece by piece: the header is checked when it is opened, samples
+// are decoded (and checked) only when asked for, and the mapped pages before the
+// last piece read are handed back to the kernel, so reading an hour of audio front
+// to back keeps only a piece of it in memory.
+class wav_reader {
+public:
+    explicit wav_reader(const std::filesystem::path& path, const wav_read_options& options = {})
+        : file_(path), where_("read_wav: '" + path.string() + "'"),
+          layout_(detail::parse_wav_layout(file_.data(), file_.size(), where_, options)) {}
+
+    int sample_rate() const { return static_cast<int>(layout_.format.sample_rate); }
+    std::size_t channels() const { return layout_.format.channels; }
+    std::size_t frames() const { return layout_.frames; }
+
+    // Mono samples [first, first + count) (channels averaged, as read_wav).
+    std::vector<float> read(std::size_t first, std::size_t count) {
+        if (first > frames() || count > frames() - first)
+            fail<input_error>(where_, ": samples [", first, ", ", first + count, ") are outside the file's ", frames(), " frames");
+        std::vector<float> out(count);
+        detail::decode_wav_frames(layout_, first, count, out.data(), where_);
+        release_before(layout_.samples + first * layout_.format.block_align);
+        return out;
+    }
+
+private:
+    // Drops the mapped pages wholly before `p` from memory (they are re-read from the file
+    // if touched again), so a long file's pages do not pile up in the resident set.
+    void release_before(const unsigned char* p) {
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto base = reinterpret_cast<std::uintptr_t>(file_.data());
+        const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) - base) / page * page;
+        if (end > released_) {
+            ::madvise(const_cast<unsigned char*>(file_.data()) + released_, end - released_, MADV_DONTNEED);
+            released_ = end;
+        }
+    }
+
+    mapped_file file_;
+    std::string where_;
+    detail::wav_layout layout_;
+    std::uintptr_t released_ = 0;  // bytes from the start of the mapping already released
+};
 
 // A mono WAV file as bytes: 16-bit PCM (samples clipped to [-1, 1) and rounded,
 // the inverse of the reader's / 32768) or 32-bit IEEE float.

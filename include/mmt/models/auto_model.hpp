@@ -9,7 +9,9 @@
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/clip/forward_named.hpp"
+#include "mmt/models/layoutlm/forward_named.hpp"
 #include "mmt/models/named_tensors.hpp"
+#include "mmt/models/wav2vec2/forward_named.hpp"
 
 namespace mmt {
 
@@ -24,6 +26,14 @@ public:
                 io::weight_loader loader(io::checkpoint::open(dir), clip::checkpoint_names());
                 return auto_model(clip::clip_model::load(clip::config::from_json(config, config_path.string()), loader));
             }
+            case family::layoutlm: {
+                io::weight_loader loader(io::checkpoint::open(dir), layoutlm::checkpoint_names());
+                return auto_model(layoutlm::pretrained_model::load(layoutlm::config::from_json(config, config_path.string()), loader));
+            }
+            case family::wav2vec2: {
+                io::weight_loader loader(io::checkpoint::open(dir), wav2vec2::checkpoint_names());
+                return auto_model(wav2vec2::wav2vec2_model::load(wav2vec2::config::from_json(config, config_path.string()), loader));
+            }
         }
         fail<config_error>(config_path.string(), ": unsupported model family");
     }
@@ -32,6 +42,10 @@ public:
     static auto_model from_config(const io::json& config, const std::string& where, io::weight_loader& loader) {
         switch (family_of(config, where)) {
             case family::clip: return auto_model(clip::clip_model::load(clip::config::from_json(config, where), loader));
+            case family::layoutlm:
+                return auto_model(layoutlm::pretrained_model::load(layoutlm::config::from_json(config, where), loader));
+            case family::wav2vec2:
+                return auto_model(wav2vec2::wav2vec2_model::load(wav2vec2::config::from_json(config, where), loader));
         }
         fail<config_error>(where, ": unsupported model family");
     }
@@ -48,21 +62,27 @@ public:
     const Model* get() const { return std::get_if<Model>(&model_); }
 
 private:
-    enum class family { clip };
+    enum class family { clip, layoutlm, wav2vec2 };
 
     static family family_of(const io::json& config, const std::string& where) {
         std::string model_type;
         io::json_optional(config, "model_type", model_type, where);
         if (model_type == "clip" || model_type == "clip_text_model" || model_type == "clip_vision_model") return family::clip;
+        if (model_type == "layoutlm") return family::layoutlm;
+        if (model_type == "wav2vec2") return family::wav2vec2;
         fail<config_error>(where, ": model_type \"", model_type,
-                           "\" is not supported (expected clip, clip_text_model or clip_vision_model)");
+                           "\" is not supported (expected clip, clip_text_model, clip_vision_model, layoutlm or wav2vec2)");
     }
 
-    using any_model = std::variant<clip::clip_model>;
+    using any_model = std::variant<clip::clip_model, layoutlm::pretrained_model, wav2vec2::wav2vec2_model>;
     explicit auto_model(any_model m) : model_(std::move(m)) {}
 
     static const char* architecture_of(const clip::clip_model& m) { return clip::architecture_name(m.config.arch); }
     static named_outputs forward_of(const clip::clip_model& m, const named_inputs& in) { return clip::forward_named(m, in); }
+    static const char* architecture_of(const layoutlm::pretrained_model& m) { return m.architecture_name(); }
+    static named_outputs forward_of(const layoutlm::pretrained_model& m, const named_inputs& in) { return layoutlm::forward_named(m, in); }
+    static const char* architecture_of(const wav2vec2::wav2vec2_model& m) { return wav2vec2::architecture_name(m.config.arch); }
+    static named_outputs forward_of(const wav2vec2::wav2vec2_model& m, const named_inputs& in) { return wav2vec2::forward_named(m, in); }
 
     any_model model_;
 };

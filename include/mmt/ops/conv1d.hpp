@@ -1,5 +1,5 @@
 // nn.Conv1d (zero padding, stride, groups, optional bias) on channels-last
-// data, as im2col and one GEMM per group and block of output frames. Audio
+// data, as im2col and one packed GEMM per group and block of output frames. Audio
 // models keep [batch, frames, channels] so LayerNorm over channels and the
 // linear layers after the convolutions read contiguous rows; the result is
 // PyTorch's conv1d(x.transpose(1, 2)).transpose(1, 2).
@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "mmt/core/eigen.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 
 namespace mmt::ops {
 
@@ -43,24 +43,47 @@ struct conv1d_shape {
     }
 };
 
-// PyTorch's Conv1d weight [out_channels, in_channels / groups, kernel] rearranged to the
-// tap-major [out_channels, kernel, in_channels / groups] that conv1d reads, so each
-// tap's input channels are one contiguous copy. Done once when a model is loaded.
-inline std::vector<float> conv1d_tap_major(const float* weight, std::size_t out_channels, std::size_t in_per_group,
-                                           std::size_t kernel) {
-    std::vector<float> out(out_channels * kernel * in_per_group);
-    for (std::size_t o = 0; o < out_channels; ++o)
-        for (std::size_t i = 0; i < in_per_group; ++i)
-            for (std::size_t k = 0; k < kernel; ++k)
-                out[(o * kernel + k) * in_per_group + i] = weight[(o * in_per_group + i) * kernel + k];
-    return out;
-}
+// A Conv1d weight prepared once, when a model is loaded: PyTorch's [out_channels,
+// in_channels / groups, kernel] rearranged tap-major ([out_channels, kernel,
+// in_channels / groups], so each tap's input channels are one contiguous copy in
+// the im2col rows) and packed per group for gemm_packed.
+class conv1d_weights {
+public:
+    conv1d_weights() = default;
+    conv1d_weights(const float* weight, std::size_t out_channels, std::size_t in_per_group, std::size_t kernel, std::size_t groups = 1)
+        : out_channels_(out_channels), in_per_group_(in_per_group), kernel_(kernel) {
+        if (groups == 0 || out_channels % groups != 0)
+            fail<shape_error>("conv1d weight: ", out_channels, " output channels are not divisible into ", groups, " groups");
+        const std::size_t per_group = out_channels / groups, depth = kernel * in_per_group;
+        std::vector<float> tap_major(per_group * depth);
+        for (std::size_t g = 0; g < groups; ++g) {
+            for (std::size_t o = 0; o < per_group; ++o)
+                for (std::size_t i = 0; i < in_per_group; ++i)
+                    for (std::size_t k = 0; k < kernel; ++k)
+                        tap_major[(o * kernel + k) * in_per_group + i] = weight[((g * per_group + o) * in_per_group + i) * kernel + k];
+            groups_.emplace_back(tap_major.data(), per_group, depth);
+        }
+    }
 
-// x: [batch, length, in_channels]; weight: tap-major [out_channels, kernel, in_channels / groups]
-// (see conv1d_tap_major); bias: [out_channels] or nullptr; y: [batch, out_length, out_channels].
+    std::size_t out_channels() const { return out_channels_; }
+    std::size_t in_per_group() const { return in_per_group_; }
+    std::size_t kernel() const { return kernel_; }
+    std::size_t groups() const { return groups_.size(); }
+    const packed_weights& group(std::size_t g) const { return groups_[g]; }
+
+private:
+    std::size_t out_channels_ = 0, in_per_group_ = 0, kernel_ = 0;
+    std::vector<packed_weights> groups_;  // [out_channels / groups, kernel * in_per_group] each
+};
+
+// x: [batch, length, in_channels]; bias: [out_channels] or nullptr; y: [batch, out_length, out_channels].
 // Each task owns whole output rows of one group, so the result does not depend on the thread count.
-inline void conv1d(const float* x, const conv1d_shape& s, const float* weight, const float* bias, float* y) {
+inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& w, const float* bias, float* y) {
     s.validate("conv1d");
+    if (w.out_channels() != s.out_channels || w.in_per_group() != s.in_per_group() || w.kernel() != s.kernel || w.groups() != s.groups)
+        fail<shape_error>("conv1d: weights for ", w.out_channels(), " outputs, ", w.in_per_group(), " inputs per group, kernel ", w.kernel(),
+                          " and ", w.groups(), " groups; the shape needs ", s.out_channels, ", ", s.in_per_group(), ", ", s.kernel, " and ",
+                          s.groups);
     const std::size_t frames = s.out_length(), cin = s.in_per_group(), cout = s.out_per_group();
     const std::size_t depth = s.kernel * cin;  // one im2col row
     if (frames == 0) return;
@@ -70,11 +93,11 @@ inline void conv1d(const float* x, const conv1d_shape& s, const float* weight, c
     const std::size_t tasks = s.batch * s.groups * blocks;
     const bool small = s.batch * frames * depth * cout < (std::size_t(1) << 18);
     parallel_for(tasks, small ? tasks : 1, [&](std::size_t t0, std::size_t t1) {
-        row_matrix cols;
+        std::vector<float> cols;
         for (std::size_t task = t0; task < t1; ++task) {
             const std::size_t b = task / (s.groups * blocks), g = (task / blocks) % s.groups, first = (task % blocks) * block;
             const std::size_t rows = std::min(block, frames - first);
-            cols.resize(Eigen::Index(rows), Eigen::Index(depth));
+            cols.resize(rows * depth);
             for (std::size_t r = 0; r < rows; ++r) {
                 float* dst = cols.data() + r * depth;
                 const std::ptrdiff_t start = std::ptrdiff_t((first + r) * s.stride) - std::ptrdiff_t(s.padding);
@@ -87,12 +110,8 @@ inline void conv1d(const float* x, const conv1d_shape& s, const float* weight, c
                     }
                 }
             }
-            const_matrix_map W(weight + g * cout * depth, Eigen::Index(cout), Eigen::Index(depth));
-            Eigen::Map<row_matrix, 0, Eigen::OuterStride<>> Y(y + (b * frames + first) * s.out_channels + g * cout,
-                                                              Eigen::Index(rows), Eigen::Index(cout),
-                                                              Eigen::OuterStride<>(Eigen::Index(s.out_channels)));
-            Y.noalias() = cols * W.transpose();
-            if (bias) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias + g * cout, Eigen::Index(cout));
+            gemm_packed(cols.data(), rows, depth, w.group(g), bias ? bias + g * cout : nullptr,
+                        y + (b * frames + first) * s.out_channels + g * cout, s.out_channels);
         }
     });
 }

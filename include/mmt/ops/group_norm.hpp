@@ -31,15 +31,16 @@ inline void group_norm(const float* x, std::size_t batch, std::size_t length, st
             std::vector<double> sum(width, 0.0), sq(width, 0.0);
             for (std::size_t t = 0; t < length; ++t)
                 for (std::size_t c = 0; c < width; ++c) sum[c] += in[t * channels + c0 + c];
-            std::vector<double> mean(g1 - g0);
+            std::vector<double> mean(width);  // per channel: its group's mean
             for (std::size_t g = 0; g < g1 - g0; ++g) {
                 double s = 0;
                 for (std::size_t c = 0; c < per_group; ++c) s += sum[g * per_group + c];
-                mean[g] = s / double(length * per_group);
+                std::fill(mean.begin() + std::ptrdiff_t(g * per_group), mean.begin() + std::ptrdiff_t((g + 1) * per_group),
+                          s / double(length * per_group));
             }
             for (std::size_t t = 0; t < length; ++t)
                 for (std::size_t c = 0; c < width; ++c) {
-                    const double d = in[t * channels + c0 + c] - mean[c / per_group];
+                    const double d = in[t * channels + c0 + c] - mean[c];
                     sq[c] += d * d;
                 }
             std::vector<float> centre(width), scale(width);
@@ -48,7 +49,7 @@ inline void group_norm(const float* x, std::size_t batch, std::size_t length, st
                 for (std::size_t c = 0; c < per_group; ++c) s += sq[g * per_group + c];
                 const double inv_std = 1.0 / std::sqrt(s / double(length * per_group) + double(eps));
                 for (std::size_t c = g * per_group; c < (g + 1) * per_group; ++c) {
-                    centre[c] = static_cast<float>(mean[g]);
+                    centre[c] = static_cast<float>(mean[c]);
                     scale[c] = static_cast<float>(inv_std * weight[c0 + c]);
                 }
             }

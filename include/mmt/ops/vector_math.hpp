@@ -13,6 +13,12 @@
 
 namespace mmt::ops {
 
+// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
+// (abs, cvtps, roundscale) as uninitialised (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace detail {
 
 // e^x: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), a degree-6
@@ -95,6 +101,8 @@ __attribute__((target("avx512f"))) inline void gelu_avx512(float* x, std::size_t
 __attribute__((target("avx512f"))) inline void sigmoid_gate_avx512(float* x, std::size_t n, float a) { map16(x, n, sigmoid_gate_op{a}); }
 
 }  // namespace detail
+
+#pragma GCC diagnostic pop
 
 // x[i] = e^x[i]
 inline void exp_inplace(float* x, std::size_t n) {

@@ -86,6 +86,9 @@ public:
     // Rates after dividing by their gcd, as torchaudio uses them.
     int orig_freq() const { return orig_; }
     int new_freq() const { return new_; }
+    // Input samples the kernel reaches on each side of an output frame's origin: output m
+    // (frame m / new) reads input [frame * orig - width, frame * orig + orig + width).
+    std::size_t kernel_width() const { return width_; }
 
     // torchaudio's length: ceil(new * n / orig) evaluated in float32 (it goes
     // through torch.as_tensor of a Python float), capped by the conv output.

@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
-#include <utf8proc.h>
-
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/json.hpp"
+#include "mmt/tokenizers/common.hpp"
+#include "mmt/tokenizers/unicode.hpp"
 
 namespace mmt::tokenizers {
 
@@ -125,104 +125,6 @@ inline std::vector<std::int64_t> ctc_argmax(const tensor<2>& logits) {
     }
     return ids;
 }
-
-namespace detail {
-
-// Python's str.isspace for one code point: category Zs or bidi class WS, B or S.
-inline bool python_isspace(utf8proc_int32_t c) {
-    const utf8proc_property_t* p = utf8proc_get_property(c);
-    return p->category == UTF8PROC_CATEGORY_ZS || p->bidi_class == UTF8PROC_BIDI_CLASS_WS ||
-           p->bidi_class == UTF8PROC_BIDI_CLASS_B || p->bidi_class == UTF8PROC_BIDI_CLASS_S;
-}
-
-inline std::vector<utf8proc_int32_t> utf8_decode(const std::string& s) {
-    std::vector<utf8proc_int32_t> out;
-    auto bytes = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-    for (std::size_t i = 0; i < s.size();) {
-        utf8proc_int32_t c = 0;
-        utf8proc_ssize_t n = utf8proc_iterate(bytes + i, static_cast<utf8proc_ssize_t>(s.size() - i), &c);
-        if (n <= 0) fail<input_error>("ctc decode: invalid UTF-8 at byte ", i, " of a token; expected UTF-8 text");
-        out.push_back(c);
-        i += static_cast<std::size_t>(n);
-    }
-    return out;
-}
-
-inline void utf8_append(std::string& out, utf8proc_int32_t c) {
-    utf8proc_uint8_t buffer[4];
-    utf8proc_ssize_t n = utf8proc_encode_char(c, buffer);
-    out.append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(n));
-}
-
-// Python's str.strip(): Unicode whitespace off both ends.
-inline std::string python_strip(const std::string& s) {
-    std::vector<utf8proc_int32_t> cps = utf8_decode(s);
-    std::size_t begin = 0, end = cps.size();
-    while (begin < end && python_isspace(cps[begin])) ++begin;
-    while (end > begin && python_isspace(cps[end - 1])) --end;
-    std::string out;
-    for (std::size_t i = begin; i < end; ++i) utf8_append(out, cps[i]);
-    return out;
-}
-
-inline bool python_is_cased(utf8proc_int32_t c) {
-    auto cat = utf8proc_get_property(c)->category;
-    return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT ||
-           utf8proc_tolower(c) != c || utf8proc_toupper(c) != c;
-}
-
-inline bool python_is_case_ignorable(utf8proc_int32_t c) {
-    auto cat = utf8proc_get_property(c)->category;
-    if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME || cat == UTF8PROC_CATEGORY_CF ||
-        cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_SK)
-        return true;
-    // Word_Break MidLetter, MidNumLet and Single_Quote.
-    for (utf8proc_int32_t q : {0x27, 0x2E, 0x3A, 0xB7, 0x387, 0x55F, 0x5F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13,
-                               0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A})
-        if (c == q) return true;
-    return false;
-}
-
-// Python's str.lower(): simple lower-case mapping plus its two context rules,
-// U+0130 -> "i" + U+0307 and a capital sigma ending a word -> final sigma.
-inline std::string python_lower(const std::string& s) {
-    std::vector<utf8proc_int32_t> cps = utf8_decode(s);
-    std::string out;
-    for (std::size_t i = 0; i < cps.size(); ++i) {
-        utf8proc_int32_t c = cps[i];
-        if (c == 0x130) {
-            out += 'i';
-            utf8_append(out, 0x307);
-        } else if (c == 0x3A3) {
-            std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i) - 1;
-            while (j >= 0 && python_is_case_ignorable(cps[static_cast<std::size_t>(j)])) --j;
-            bool final_sigma = j >= 0 && python_is_cased(cps[static_cast<std::size_t>(j)]);
-            std::size_t k = i + 1;
-            while (final_sigma && k < cps.size() && python_is_case_ignorable(cps[k])) ++k;
-            if (final_sigma && k < cps.size()) final_sigma = !python_is_cased(cps[k]);
-            utf8_append(out, final_sigma ? 0x3C2 : 0x3C3);
-        } else {
-            utf8_append(out, utf8proc_tolower(c));
-        }
-    }
-    return out;
-}
-
-inline void replace_all(std::string& s, const std::string& from, const std::string& to) {
-    for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-}
-
-// PreTrainedTokenizerBase.clean_up_tokenization: spaces before punctuation and English contractions.
-inline std::string clean_up_tokenization(std::string s) {
-    for (auto [from, to] : {std::pair{" .", "."}, std::pair{" ?", "?"}, std::pair{" !", "!"}, std::pair{" ,", ","},
-                            std::pair{" ' ", "'"}, std::pair{" n't", "n't"}, std::pair{" 'm", "'m"},
-                            std::pair{" 's", "'s"}, std::pair{" 've", "'ve"}, std::pair{" 're", "'re"}})
-        replace_all(s, from, to);
-    return s;
-}
-
-}  // namespace detail
 
 class wav2vec2_ctc_tokenizer {
 public:
@@ -349,9 +251,9 @@ private:
             joined += piece;
             if (with_offsets) out.char_offsets.push_back({piece, start, frame});
         }
-        out.text = detail::python_strip(joined);
-        if (config_.do_lower_case) out.text = detail::python_lower(out.text);
-        if (config_.clean_up_tokenization_spaces) out.text = detail::clean_up_tokenization(out.text);
+        out.text = strip_spaces(joined);
+        if (config_.do_lower_case) out.text = unicode::encode_utf8(unicode::to_lower(unicode::decode_utf8(out.text)));
+        if (config_.clean_up_tokenization_spaces) out.text = clean_up_tokenization(out.text);
         if (with_offsets) out.word_offsets = word_offsets(out.char_offsets);
         return out;
     }

@@ -1,0 +1,146 @@
+// The LayoutLM heads (LayoutLMForTokenClassification, ...ForSequenceClassification,
+// ...ForMaskedLM, ...ForQuestionAnswering) and `pretrained_model`, a checkpoint of
+// any of the five architectures, chosen by config.json's `architectures`.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/checkpoint.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/layer_norm.hpp"
+#include "mmt/layers/linear.hpp"
+#include "mmt/models/layoutlm/config.hpp"
+#include "mmt/models/layoutlm/layoutlm_model.hpp"
+#include "mmt/models/layoutlm/names.hpp"
+#include "mmt/ops/activations.hpp"
+#include "mmt/ops/linear.hpp"
+
+namespace mmt::layoutlm {
+
+// LayoutLMOnlyMLMHead: transform (dense, activation, LayerNorm), then the decoder onto
+// the vocabulary with its own output bias.
+struct masked_lm_head {
+    layers::linear transform_dense;  // [hidden_size, hidden_size]
+    ops::activation transform_act = ops::activation::gelu;
+    layers::layer_norm transform_layer_norm;
+    tensor<2> decoder_weight;  // [vocab_size, hidden_size]; empty when tied to the word embeddings
+    tensor<1> bias;            // [vocab_size]
+
+    // `root` is the checkpoint's root scope (the head is never under "layoutlm.").
+    static masked_lm_head load(const io::weight_scope& root, const config& c) {
+        const io::weight_scope predictions = root.child("cls").child("predictions");
+        masked_lm_head m;
+        m.transform_dense = layers::linear::load(predictions.child("transform").child("dense"), c.hidden_size, c.hidden_size);
+        m.transform_act = ops::parse_activation(c.hidden_act, "hidden_act");
+        m.transform_layer_norm = layers::layer_norm::load(predictions.child("transform").child("LayerNorm"), c.hidden_size, c.layer_norm_eps);
+        // A file without the decoder weight had it tied; one that unties it must store it.
+        if (root.has(decoder_weight_name) || !c.tie_word_embeddings)
+            m.decoder_weight = root.get<2>(decoder_weight_name, {c.vocab_size, c.hidden_size});
+        m.bias = predictions.get<1>("bias", {c.vocab_size});
+        return m;
+    }
+
+    bool tied() const { return decoder_weight.size() == 0; }
+
+    // hidden: [batch, seq_len, hidden_size] -> prediction scores [batch, seq_len, vocab_size].
+    // `word_embeddings` is the body's table, the decoder when tied.
+    tensor<3> forward(const tensor<3>& hidden, const tensor<2>& word_embeddings) const {
+        tensor<3> x = transform_dense.forward(hidden);
+        ops::apply_activation(transform_act, x.data(), x.size());
+        x = transform_layer_norm.forward(x);
+        const tensor<2>& w = tied() ? word_embeddings : decoder_weight;
+        const std::size_t rows = x.shape(0) * x.shape(1), vocab = w.shape(0), h = w.shape(1);
+        tensor<3> scores({x.shape(0), x.shape(1), vocab});
+        ops::linear(x.data(), rows, h, w.data(), bias.data(), vocab, scores.data());
+        return scores;
+    }
+};
+
+// What LayoutLMForQuestionAnswering returns.
+struct span_logits {
+    tensor<2> start_logits;  // [batch, seq_len]
+    tensor<2> end_logits;    // [batch, seq_len]
+};
+
+// A LayoutLM checkpoint of any architecture: the body plus the head config.json
+// names. Loaded once, then const: forward may be called from many threads at once.
+struct pretrained_model {
+    layoutlm::config config;
+    layoutlm_model layoutlm;
+    std::optional<layers::linear> classifier;  // token / sequence classification: [num_labels, hidden_size]
+    std::optional<masked_lm_head> cls;         // masked LM
+    std::optional<layers::linear> qa_outputs;  // question answering: [2, hidden_size]
+
+    // A directory as the hub has it: config.json + model.safetensors (or shards).
+    static pretrained_model from_pretrained(const std::filesystem::path& dir) {
+        const layoutlm::config c = config::from_file(dir / "config.json");
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names());
+        return load(c, loader);
+    }
+
+    // Takes every tensor `c` needs from `loader`; one left over is an error.
+    static pretrained_model load(const layoutlm::config& c, io::weight_loader& loader) {
+        const io::weight_scope root = loader.root();
+        pretrained_model m{c, layoutlm_model::load(base_model_scope(loader, c.arch), c), {}, {}, {}};
+        switch (c.arch) {
+            case architecture::model: break;
+            case architecture::token_classification:
+            case architecture::sequence_classification:
+                m.classifier = layers::linear::load(root.child("classifier"), c.hidden_size, c.num_labels());
+                break;
+            case architecture::masked_lm: m.cls = masked_lm_head::load(root, c); break;
+            case architecture::question_answering:
+                m.qa_outputs = layers::linear::load(root.child("qa_outputs"), c.hidden_size, c.num_labels());
+                break;
+        }
+        loader.check_all_used();
+        return m;
+    }
+
+    const char* architecture_name() const { return layoutlm::architecture_name(config.arch); }
+
+    // LayoutLMModel: last_hidden_state and pooler_output.
+    model_output base_forward(const model_inputs& in) const { return layoutlm.forward(in, true); }
+
+    // LayoutLMForTokenClassification: [batch, seq_len, num_labels]
+    tensor<3> token_logits(const model_inputs& in) const {
+        return require(classifier, architecture::token_classification).forward(layoutlm.forward(in, false).last_hidden_state);
+    }
+
+    // LayoutLMForSequenceClassification, from the pooled first token: [batch, num_labels]
+    tensor<2> sequence_logits(const model_inputs& in) const {
+        return require(classifier, architecture::sequence_classification).forward(layoutlm.forward(in, true).pooler_output);
+    }
+
+    // LayoutLMForMaskedLM: prediction scores [batch, seq_len, vocab_size]
+    tensor<3> masked_lm_logits(const model_inputs& in) const {
+        return require(cls, architecture::masked_lm)
+            .forward(layoutlm.forward(in, false).last_hidden_state, layoutlm.embeddings.word_embeddings);
+    }
+
+    // LayoutLMForQuestionAnswering: start and end logits of every token.
+    span_logits question_answering(const model_inputs& in) const {
+        const tensor<3> logits = require(qa_outputs, architecture::question_answering).forward(layoutlm.forward(in, false).last_hidden_state);
+        span_logits out{tensor<2>({logits.shape(0), logits.shape(1)}), tensor<2>({logits.shape(0), logits.shape(1)})};
+        for (std::size_t b = 0; b < logits.shape(0); ++b)
+            for (std::size_t s = 0; s < logits.shape(1); ++s) out.start_logits(b, s) = logits(b, s, 0), out.end_logits(b, s) = logits(b, s, 1);
+        return out;
+    }
+
+private:
+    // The head of `wanted`, or an input_error saying which head this checkpoint has.
+    template <class Head>
+    const Head& require(const std::optional<Head>& head, architecture wanted) const {
+        if (config.arch != wanted)
+            fail<input_error>("LayoutLM: needs a ", layoutlm::architecture_name(wanted), " checkpoint, this one is ", architecture_name(),
+                              " (config.json \"architectures\")");
+        return *head;
+    }
+};
+
+}  // namespace mmt::layoutlm

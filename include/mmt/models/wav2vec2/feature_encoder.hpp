@@ -1,0 +1,109 @@
+// Wav2Vec2FeatureEncoder: the stack of strided Conv1d layers that turns raw
+// samples into frames (one per inputs_to_logits_ratio samples). With
+// feat_extract_norm "group" the first layer is followed by a GroupNorm with one
+// group per channel (normalising each channel over time; HF stores it under the
+// name layer_norm) and the others by nothing (Wav2Vec2GroupNormConvLayer,
+// Wav2Vec2NoLayerNormConvLayer); with "layer" every conv is followed by a
+// LayerNorm over channels (Wav2Vec2LayerNormConvLayer). Then the activation.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/models/wav2vec2/config.hpp"
+#include "mmt/ops/activations.hpp"
+#include "mmt/ops/conv1d.hpp"
+#include "mmt/ops/group_norm.hpp"
+#include "mmt/ops/layer_norm.hpp"
+
+namespace mmt::wav2vec2 {
+
+// nn.GroupNorm / nn.LayerNorm as the conv layers build them: PyTorch's default eps, not the config's.
+inline constexpr float conv_norm_eps = 1e-5f;
+
+struct feature_conv_layer {
+    enum class norm_kind { none, group, layer };
+
+    ops::conv1d_weights weight;  // HF's [out_channels, in_channels, kernel], prepared for ops::conv1d
+    tensor<1> bias;             // [out_channels], empty without conv_bias
+    std::size_t in_channels = 0, out_channels = 0, kernel = 0, stride = 0;
+    norm_kind norm = norm_kind::none;
+    tensor<1> norm_weight, norm_bias;  // [out_channels] when norm != none
+
+    // `scope` is "...conv_layers.<i>.".
+    static feature_conv_layer load(const io::weight_scope& scope, const config& c, std::size_t i, norm_kind norm) {
+        feature_conv_layer l;
+        l.in_channels = i == 0 ? 1 : c.conv_dim[i - 1];
+        l.out_channels = c.conv_dim[i];
+        l.kernel = c.conv_kernel[i];
+        l.stride = c.conv_stride[i];
+        const io::weight_scope conv = scope.child("conv");
+        const tensor<3> w = conv.get<3>("weight", {l.out_channels, l.in_channels, l.kernel});
+        l.weight = ops::conv1d_weights(w.data(), l.out_channels, l.in_channels, l.kernel);
+        if (c.conv_bias) l.bias = conv.get<1>("bias", {l.out_channels});
+        l.norm = norm;
+        if (norm != norm_kind::none) {
+            l.norm_weight = scope.child("layer_norm").get<1>("weight", {l.out_channels});
+            l.norm_bias = scope.child("layer_norm").get<1>("bias", {l.out_channels});
+        }
+        return l;
+    }
+
+    // [batch, frames, in_channels] -> [batch, out_frames, out_channels], before the activation.
+    tensor<3> forward(const tensor<3>& x) const {
+        const ops::conv1d_shape s{x.shape(0), x.shape(1), in_channels, out_channels, kernel, stride, 0, 1};
+        tensor<3> y({s.batch, s.out_length(), out_channels});
+        ops::conv1d(x.data(), s, weight, bias.size() ? bias.data() : nullptr, y.data());
+        if (norm == norm_kind::group) {
+            ops::group_norm(y.data(), s.batch, y.shape(1), out_channels, out_channels, norm_weight.data(), norm_bias.data(),
+                            conv_norm_eps, y.data());
+        } else if (norm == norm_kind::layer) {
+            ops::layer_norm(y.data(), s.batch * y.shape(1), out_channels, norm_weight.data(), norm_bias.data(), conv_norm_eps,
+                            y.data());
+        }
+        return y;
+    }
+};
+
+struct feature_encoder {
+    std::vector<feature_conv_layer> conv_layers;
+    ops::activation act = ops::activation::gelu;
+    std::size_t min_input_length = 1;  // samples that give one frame
+
+    // `scope` is "[wav2vec2.]feature_extractor.".
+    static feature_encoder load(const io::weight_scope& scope, const config& c) {
+        using norm_kind = feature_conv_layer::norm_kind;
+        feature_encoder e;
+        e.act = c.feat_extract_act();
+        e.min_input_length = c.min_input_length();
+        const bool layer = c.feat_extract_norm_kind() == conv_norm::layer;
+        for (std::size_t i = 0; i < c.conv_dim.size(); ++i) {
+            const norm_kind norm = layer ? norm_kind::layer : i == 0 ? norm_kind::group : norm_kind::none;
+            e.conv_layers.push_back(feature_conv_layer::load(scope.child("conv_layers").child(i), c, i, norm));
+        }
+        return e;
+    }
+
+    std::size_t output_channels() const { return conv_layers.back().out_channels; }
+
+    // input_values: [batch, samples] -> [batch, frames, conv_dim[-1]] (HF's extract_features before
+    // the transpose it does afterwards). Fewer samples than one frame needs is an input_error.
+    tensor<3> forward(const tensor<2>& input_values) const {
+        if (input_values.shape(1) < min_input_length)
+            fail<input_error>("wav2vec2 feature encoder: input_values has ", input_values.shape(1),
+                              " samples, fewer than one frame of the feature encoder needs; expected at least ", min_input_length);
+        tensor<3> x({input_values.shape(0), input_values.shape(1), std::size_t(1)});
+        std::memcpy(x.data(), input_values.data(), input_values.size() * sizeof(float));
+        for (const auto& layer : conv_layers) {
+            x = layer.forward(x);
+            ops::apply_activation(act, x.data(), x.size());
+        }
+        return x;
+    }
+};
+
+}  // namespace mmt::wav2vec2

@@ -1,0 +1,176 @@
+// Wav2Vec2Model, Wav2Vec2ForCTC and Wav2Vec2ForPreTraining (transformers 4.45,
+// models/wav2vec2/modeling_wav2vec2.py), chosen by config.json's `architectures`.
+// Loaded once, then const: forward may be called from many threads at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/checkpoint.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/linear.hpp"
+#include "mmt/models/wav2vec2/config.hpp"
+#include "mmt/models/wav2vec2/ctc_head.hpp"
+#include "mmt/models/wav2vec2/encoder.hpp"
+#include "mmt/models/wav2vec2/feature_encoder.hpp"
+#include "mmt/models/wav2vec2/feature_projection.hpp"
+#include "mmt/models/wav2vec2/names.hpp"
+#include "mmt/models/wav2vec2/outputs.hpp"
+#include "mmt/models/wav2vec2/quantizer.hpp"
+
+namespace mmt::wav2vec2 {
+
+struct wav2vec2_model {
+    wav2vec2::config config;
+    feature_encoder feature_extractor;
+    wav2vec2::feature_projection feature_projection;
+    tensor<1> masked_spec_embed;  // [hidden_size]; empty when the config has no SpecAugment
+    wav2vec2::encoder encoder;
+    std::optional<ctc_head> lm_head;                     // Wav2Vec2ForCTC
+    std::optional<gumbel_vector_quantizer> quantizer;    // Wav2Vec2ForPreTraining
+    std::optional<layers::linear> project_hid, project_q;  // Wav2Vec2ForPreTraining
+
+    // A directory as the hub has it: config.json + model.safetensors (or shards).
+    static wav2vec2_model from_pretrained(const std::filesystem::path& dir) {
+        const wav2vec2::config c = config::from_file(dir / "config.json");
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names());
+        return load(c, loader);
+    }
+
+    // Takes every tensor `c` needs from `loader`; one left over is an error.
+    static wav2vec2_model load(const wav2vec2::config& c, io::weight_loader& loader) {
+        const io::weight_scope root = loader.root();
+        const io::weight_scope body = body_scope(root, c.arch != architecture::model);
+        wav2vec2_model m;
+        m.config = c;
+        m.feature_extractor = feature_encoder::load(body.child("feature_extractor"), c);
+        m.feature_projection = feature_projection::load(body.child("feature_projection"), c);
+        if (c.has_masked_spec_embed()) m.masked_spec_embed = body.get<1>("masked_spec_embed", {c.hidden_size});
+        m.encoder = encoder::load(body.child("encoder"), c);
+        if (c.arch == architecture::ctc) m.lm_head = ctc_head::load(root, c);
+        if (c.arch == architecture::pretraining) {
+            m.quantizer = gumbel_vector_quantizer::load(root.child("quantizer"), c);
+            m.project_hid = layers::linear::load(root.child("project_hid"), c.hidden_size, c.proj_codevector_dim);
+            m.project_q = layers::linear::load(root.child("project_q"), c.codevector_dim, c.proj_codevector_dim);
+        }
+        loader.check_all_used();
+        return m;
+    }
+
+    // Frames the feature encoder makes of `samples` (<= 0 when fewer than one frame's worth).
+    std::int64_t frames_for(std::size_t samples) const { return config.feat_extract_output_length(std::int64_t(samples)); }
+
+    // _get_feature_vector_attention_mask: row b keeps its first
+    // feat_extract_output_length(sum(attention_mask[b])) frames. attention_mask: [batch, samples]
+    // of 0 / 1 -> [batch, frames]. A row too short for one frame is an input_error (HF would index
+    // frame -1 and unmask the whole row).
+    int_tensor<2> feature_vector_attention_mask(std::size_t frames, const int_tensor<2>& attention_mask) const {
+        int_tensor<2> mask = xt::zeros<std::int64_t>({attention_mask.shape(0), frames});
+        for (std::size_t b = 0; b < attention_mask.shape(0); ++b) {
+            std::int64_t samples = 0;
+            for (std::size_t t = 0; t < attention_mask.shape(1); ++t) samples += attention_mask(b, t);
+            const std::int64_t keep = frames_for(std::size_t(samples));
+            if (keep < 1)
+                fail<input_error>(architecture_name(config.arch), ": attention_mask row ", b, " covers ", samples,
+                                  " samples, fewer than one frame of the feature encoder; expected at least ",
+                                  config.min_input_length());
+            for (std::size_t t = 0; t < std::size_t(keep) && t < frames; ++t) mask(b, t) = 1;
+        }
+        return mask;
+    }
+
+    // The feature encoder and the projection's LayerNorm only: HF's extract_features, what the
+    // quantizer reads. input_values: [batch, samples] -> [batch, frames, conv_dim[-1]].
+    tensor<3> extract_features(const tensor<2>& input_values) const {
+        check_input_values(input_values);
+        return feature_projection.layer_norm.forward(feature_extractor.forward(input_values));
+    }
+
+    // Wav2Vec2Model.forward. input_values: [batch, samples]; attention_mask: [batch, samples] of
+    // 0 / 1 or empty; mask_time_indices: [batch, frames], nonzero where masked_spec_embed
+    // replaces the frame, or empty.
+    base_output forward(const tensor<2>& input_values, const int_tensor<2>& attention_mask = {},
+                        const int_tensor<2>& mask_time_indices = {}) const {
+        check_input_values(input_values);
+        const tensor<3> features = feature_extractor.forward(input_values);  // [batch, frames, conv_dim[-1]]
+        const std::size_t batch = features.shape(0), frames = features.shape(1);
+        int_tensor<2> frame_mask;
+        if (attention_mask.size() != 0) {
+            check_attention_mask(input_values, attention_mask);
+            frame_mask = feature_vector_attention_mask(frames, attention_mask);
+        }
+        base_output out;
+        out.extract_features = feature_projection.layer_norm.forward(features);
+        tensor<3> hidden = feature_projection.projection.forward(out.extract_features);  // [batch, frames, hidden_size]
+        if (mask_time_indices.size() != 0) {
+            check_mask_time_indices(mask_time_indices, batch, frames);
+            if (config.apply_spec_augment) {
+                if (masked_spec_embed.size() == 0)
+                    fail<input_error>(architecture_name(config.arch), ": mask_time_indices given, but this model has no "
+                                      "masked_spec_embed (mask_time_prob and mask_feature_prob are 0 in config.json)");
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t t = 0; t < frames; ++t)
+                        if (mask_time_indices(b, t) != 0)
+                            std::copy(masked_spec_embed.begin(), masked_spec_embed.end(), &hidden(b, t, 0));
+            }
+        }
+        out.last_hidden_state = encoder.forward(std::move(hidden), frame_mask);
+        return out;
+    }
+
+    // Wav2Vec2ForCTC.forward (no labels, so no loss).
+    ctc_output forward_ctc(const tensor<2>& input_values, const int_tensor<2>& attention_mask = {}) const {
+        if (!lm_head) fail<input_error>("forward_ctc needs a Wav2Vec2ForCTC checkpoint, this one is ", architecture_name(config.arch));
+        ctc_output out;
+        out.wav2vec2 = forward(input_values, attention_mask);
+        out.logits = lm_head->forward(out.wav2vec2.last_hidden_state);
+        return out;
+    }
+
+    // Wav2Vec2ForPreTraining.forward in eval mode (no sampled negatives, so no loss); the
+    // perplexity counts the frames of mask_time_indices when given, all frames otherwise.
+    pretraining_output forward_pretraining(const tensor<2>& input_values, const int_tensor<2>& attention_mask = {},
+                                           const int_tensor<2>& mask_time_indices = {}) const {
+        if (!quantizer)
+            fail<input_error>("forward_pretraining needs a Wav2Vec2ForPreTraining checkpoint, this one is ",
+                              architecture_name(config.arch));
+        pretraining_output out;
+        out.wav2vec2 = forward(input_values, attention_mask, mask_time_indices);
+        out.projected_states = project_hid->forward(out.wav2vec2.last_hidden_state);
+        quantizer_output q = quantizer->forward(out.wav2vec2.extract_features, mask_time_indices);
+        out.projected_quantized_states = project_q->forward(q.quantized_features);
+        out.codevector_perplexity = q.codevector_perplexity;
+        out.quantized_features = std::move(q.quantized_features);
+        out.codevector_indices = std::move(q.codevector_indices);
+        return out;
+    }
+
+private:
+    void check_input_values(const tensor<2>& input_values) const {
+        if (input_values.shape(0) == 0)
+            fail<shape_error>(architecture_name(config.arch), ": input_values has shape [0, ", input_values.shape(1),
+                              "], expected [batch >= 1, samples]");
+    }
+    void check_attention_mask(const tensor<2>& input_values, const int_tensor<2>& attention_mask) const {
+        if (attention_mask.shape(0) != input_values.shape(0) || attention_mask.shape(1) != input_values.shape(1))
+            fail<shape_error>(architecture_name(config.arch), ": attention_mask has shape [", attention_mask.shape(0), ", ",
+                              attention_mask.shape(1), "], expected input_values' [", input_values.shape(0), ", ",
+                              input_values.shape(1), "]");
+        for (std::size_t i = 0; i < attention_mask.size(); ++i)
+            if (attention_mask.data()[i] != 0 && attention_mask.data()[i] != 1)
+                fail<input_error>(architecture_name(config.arch), ": attention_mask holds ", attention_mask.data()[i],
+                                  " at flat position ", i, "; expected 0 (padding) or 1 (samples)");
+    }
+    void check_mask_time_indices(const int_tensor<2>& mask, std::size_t batch, std::size_t frames) const {
+        if (mask.shape(0) != batch || mask.shape(1) != frames)
+            fail<shape_error>(architecture_name(config.arch), ": mask_time_indices has shape [", mask.shape(0), ", ", mask.shape(1),
+                              "], expected [", batch, ", ", frames, "] (one entry per frame)");
+    }
+};
+
+}  // namespace mmt::wav2vec2

@@ -1,0 +1,347 @@
+// Document understanding with LayoutLM from OCR output: words with pixel boxes and
+// the page size in, a label per word (token classification), a label for the
+// document (sequence classification) or the tokens behind [MASK] words (masked LM)
+// out. Boxes are normalised to LayoutLM's 0..1000 grid as HF's LayoutLM examples do
+// (int(1000 * x / width)); documents longer than one sequence are cut into
+// overlapping windows and the predictions merged back, so every word gets exactly
+// one answer.
+//
+// Which window answers for a word seen by several: the one where the word's first
+// word piece has the most context on its nearer side, i.e. is furthest from a cut
+// (the start and end of the document are not cuts); ties go to the earlier window.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/models/layoutlm/heads.hpp"
+#include "mmt/ops/softmax.hpp"
+#include "mmt/tokenizers/layoutlm_words.hpp"
+#include "mmt/tokenizers/wordpiece.hpp"
+
+namespace mmt::pipelines {
+
+// A page of OCR output: words and their boxes (x0, y0, x1, y1) in pixels.
+struct ocr_document {
+    double width = 0;
+    double height = 0;
+    std::vector<std::string> words;
+    std::vector<std::array<double, 4>> boxes;
+
+    // {"width": W, "height": H, "words": [{"text": "...", "box": [x0, y0, x1, y1]}, ...]}
+    static ocr_document from_json(const io::json& j, const std::string& where) {
+        if (!j.is_object()) fail<input_error>(where, ": expected a JSON object with width, height and words, got ", j.type_name());
+        ocr_document doc;
+        doc.width = number(j, "width", where);
+        doc.height = number(j, "height", where);
+        auto words = j.find("words");
+        if (words == j.end() || !words->is_array()) fail<input_error>(where, ": expected \"words\": [{\"text\": ..., \"box\": [x0, y0, x1, y1]}, ...]");
+        for (std::size_t i = 0; i < words->size(); ++i) {
+            const io::json& w = (*words)[i];
+            const std::string at = where + ": word " + std::to_string(i);
+            if (!w.is_object() || !w.contains("text") || !w["text"].is_string())
+                fail<input_error>(at, ": expected {\"text\": \"...\", \"box\": [x0, y0, x1, y1]}, got ", w.dump());
+            const io::json& box = w.contains("box") ? w["box"] : io::json();
+            if (!box.is_array() || box.size() != 4 || !std::all_of(box.begin(), box.end(), [](const io::json& v) { return v.is_number(); }))
+                fail<input_error>(at, " (\"", w["text"].get<std::string>(), "\"): expected \"box\": [x0, y0, x1, y1] in pixels, got ",
+                                  box.dump());
+            doc.words.push_back(w["text"].get<std::string>());
+            doc.boxes.push_back({box[0].get<double>(), box[1].get<double>(), box[2].get<double>(), box[3].get<double>()});
+        }
+        return doc;
+    }
+
+    static ocr_document from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
+
+private:
+    static double number(const io::json& j, const char* key, const std::string& where) {
+        auto it = j.find(key);
+        if (it == j.end() || !it->is_number()) fail<input_error>(where, ": expected a number \"", key, "\" (the page size in pixels)");
+        return it->get<double>();
+    }
+};
+
+// The word's boxes on the 0..1000 grid. input_error naming the word for a box with
+// x1 < x0 or y1 < y0, or outside the page (0..1000 after normalisation) unless
+// `clamp_boxes`; also for an empty document, a page without a positive size and
+// words and boxes of different counts.
+inline std::vector<tokenizers::word_box> normalize_boxes(const ocr_document& doc, bool clamp_boxes) {
+    if (!(doc.width > 0) || !(doc.height > 0) || !std::isfinite(doc.width) || !std::isfinite(doc.height))
+        fail<input_error>("document: page size ", doc.width, " x ", doc.height, " pixels; expected a positive width and height");
+    if (doc.words.size() != doc.boxes.size())
+        fail<input_error>("document: ", doc.words.size(), " words but ", doc.boxes.size(), " boxes; expected one box per word");
+    if (doc.words.empty()) fail<input_error>("document: no words; expected at least one");
+    static constexpr const char* names[] = {"x0", "y0", "x1", "y1"};
+    std::vector<tokenizers::word_box> out;
+    out.reserve(doc.words.size());
+    for (std::size_t i = 0; i < doc.words.size(); ++i) {
+        const auto& b = doc.boxes[i];
+        const std::string word = "document: word " + std::to_string(i) + " (\"" + doc.words[i] + "\")";
+        for (std::size_t k = 0; k < 4; ++k)
+            if (!std::isfinite(b[k]) || std::fabs(b[k]) > 1e12) fail<input_error>(word, ": ", names[k], " = ", b[k], " is not a pixel coordinate");
+        if (b[2] < b[0] || b[3] < b[1])
+            fail<input_error>(word, ": box [", b[0], ", ", b[1], ", ", b[2], ", ", b[3], "] has ", b[2] < b[0] ? "x1 < x0" : "y1 < y0",
+                              "; expected x0 <= x1 and y0 <= y1");
+        tokenizers::word_box n = tokenizers::normalize_box(b, doc.width, doc.height);
+        for (std::size_t k = 0; k < 4; ++k) {
+            if (clamp_boxes) n[k] = std::clamp<std::int64_t>(n[k], 0, 1000);
+            if (n[k] < 0 || n[k] > 1000)
+                fail<input_error>(word, ": box [", b[0], ", ", b[1], ", ", b[2], ", ", b[3], "] on a ", doc.width, " x ", doc.height,
+                                  " page normalises to ", names[k], " = ", n[k], ", outside 0..1000; expected a box on the page "
+                                  "(or clamp_boxes / --clamp-boxes)");
+        }
+        out.push_back(n);
+    }
+    return out;
+}
+
+// How a word made of several word pieces gets its label.
+enum class subword_aggregation {
+    first,    // the first piece's prediction (how LayoutLM token classifiers are trained)
+    average,  // the mean of the pieces' probabilities, then the best label (HF's "average")
+};
+
+struct document_options {
+    bool clamp_boxes = false;
+    // Tokens per window, [CLS] and [SEP] included; 0: the tokenizer's model_max_length
+    // bounded by the model's max_position_embeddings.
+    std::size_t max_length = 0;
+    // Word pieces consecutive windows share; default max_length / 4.
+    std::optional<std::size_t> stride;
+    subword_aggregation aggregation = subword_aggregation::first;
+};
+
+struct word_label {
+    std::size_t index = 0;         // into the document's words
+    std::string text;
+    tokenizers::word_box box{};    // on the 0..1000 grid
+    std::int64_t label_id = 0;
+    std::string label;             // id2label[label_id]
+    float score = 0;               // its probability
+    std::size_t window = 0;        // the window whose prediction it is
+};
+
+struct class_score {
+    std::string label;
+    std::int64_t label_id = 0;
+    float score = 0;
+};
+
+struct document_label {
+    std::string label;
+    std::int64_t label_id = 0;
+    float score = 0;
+    std::vector<class_score> probabilities;  // every label, best first
+};
+
+struct token_score {
+    std::string token;
+    std::int64_t id = 0;
+    float score = 0;
+};
+
+struct mask_fill {
+    std::size_t word = 0;                  // the [MASK] word's index
+    std::vector<token_score> candidates;   // best first
+};
+
+// A LayoutLM checkpoint and its WordPiece tokenizer. Loaded once, then const.
+class document_model {
+public:
+    // config.json, model.safetensors, vocab.txt (+ tokenizer_config.json, special_tokens_map.json).
+    static document_model from_pretrained(const std::filesystem::path& dir) {
+        return {layoutlm::pretrained_model::from_pretrained(dir), tokenizers::wordpiece_tokenizer::from_directory(dir)};
+    }
+
+    // config_error when the tokenizer can produce ids the word embeddings lack.
+    document_model(layoutlm::pretrained_model model, tokenizers::wordpiece_tokenizer tokenizer)
+        : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
+        if (tokenizer_.vocab_size() > model_.config.vocab_size)
+            fail<config_error>("document model: the tokenizer's vocabulary has ", tokenizer_.vocab_size(),
+                               " tokens but the model's word embeddings only ", model_.config.vocab_size,
+                               " rows (vocab_size); expected vocab.txt to belong to this checkpoint");
+    }
+
+    const layoutlm::pretrained_model& model() const { return model_; }
+    const tokenizers::wordpiece_tokenizer& tokenizer() const { return tokenizer_; }
+
+    std::size_t max_length(const document_options& o) const {
+        if (o.max_length) return o.max_length;
+        return std::min(tokenizer_.model_max_length(), model_.config.max_position_embeddings);
+    }
+    std::size_t stride(const document_options& o) const { return o.stride ? *o.stride : max_length(o) / 4; }
+
+    // The document as model inputs: windows of at most max_length tokens, unpadded.
+    std::vector<tokenizers::boxed_encoding> windows(const ocr_document& doc, const document_options& o = {}) const {
+        return encode(doc, normalize_boxes(doc, o.clamp_boxes), o);
+    }
+
+    // LayoutLMForTokenClassification: one label per word.
+    std::vector<word_label> tag(const ocr_document& doc, const document_options& o = {}) const {
+        const auto boxes = normalize_boxes(doc, o.clamp_boxes);
+        const auto ws = encode(doc, boxes, o);
+        const auto layout = piece_layout(ws, doc.words.size(), stride(o));
+        const std::size_t labels = model_.config.num_labels();
+        std::vector<tensor<3>> probs;  // per window: [1, seq_len, num_labels]
+        for (const auto& w : ws) {
+            probs.push_back(model_.token_logits(inputs_of(w)));
+            ops::softmax(probs.back().data(), probs.back().shape(1), labels);
+        }
+        std::vector<word_label> out;
+        for (std::size_t word = 0; word < doc.words.size(); ++word) {
+            const std::string what = "document tagging: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
+            const auto [window, position] = layout.best_position(word, what);
+            const auto& ids = ws[window].word_ids;
+            std::vector<float> p(labels, 0.0f);
+            std::size_t pieces = 0;
+            for (std::size_t s = position; s < ids.size() && ids[s] == std::int64_t(word); ++s) {
+                for (std::size_t k = 0; k < labels; ++k) p[k] += probs[window](0, s, k);
+                ++pieces;
+                if (o.aggregation == subword_aggregation::first) break;
+            }
+            for (auto& v : p) v /= float(pieces);
+            const std::size_t best = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
+            const auto id = std::int64_t(best);  // the classifier's k-th output is label id k
+            out.push_back({word, doc.words[word], boxes[word], id, model_.config.label_of(id, what), p[best], window});
+        }
+        return out;
+    }
+
+    // LayoutLMForSequenceClassification: the document's label. A document of several
+    // windows gets the mean of the windows' probabilities.
+    document_label classify(const ocr_document& doc, const document_options& o = {}) const {
+        const auto ws = windows(doc, o);
+        const std::size_t labels = model_.config.num_labels();
+        std::vector<float> p(labels, 0.0f);
+        for (const auto& w : ws) {
+            tensor<2> logits = model_.sequence_logits(inputs_of(w));  // [1, num_labels]
+            ops::softmax_row(logits.data(), labels);
+            for (std::size_t k = 0; k < labels; ++k) p[k] += logits(0, k) / float(ws.size());
+        }
+        document_label out;
+        for (std::size_t k = 0; k < labels; ++k) {
+            const auto id = std::int64_t(k);
+            out.probabilities.push_back({model_.config.label_of(id, "document classification"), id, p[k]});
+        }
+        std::stable_sort(out.probabilities.begin(), out.probabilities.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
+        out.label = out.probabilities.front().label;
+        out.label_id = out.probabilities.front().label_id;
+        out.score = out.probabilities.front().score;
+        return out;
+    }
+
+    // LayoutLMForMaskedLM: the `top_k` most likely tokens for every word written "[MASK]".
+    std::vector<mask_fill> fill_mask(const ocr_document& doc, std::size_t top_k = 5, const document_options& o = {}) const {
+        if (top_k == 0) fail<input_error>("fill_mask: top_k is 0, expected at least 1");
+        const auto ws = windows(doc, o);
+        const auto layout = piece_layout(ws, doc.words.size(), stride(o));
+        std::vector<mask_fill> out;
+        std::vector<std::optional<tensor<3>>> scores(ws.size());  // [1, seq_len, vocab_size], computed when needed
+        for (std::size_t word = 0; word < doc.words.size(); ++word) {
+            const std::string what = "fill_mask: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
+            const auto [window, position] = layout.best_position(word, what);
+            if (ws[window].input_ids[position] != tokenizer_.mask_token_id()) continue;
+            if (!scores[window]) scores[window] = model_.masked_lm_logits(inputs_of(ws[window]));
+            const std::size_t vocab = scores[window]->shape(2);
+            std::vector<float> p(&(*scores[window])(0, position, 0), &(*scores[window])(0, position, 0) + vocab);
+            ops::softmax_row(p.data(), vocab);
+            std::vector<std::size_t> order(vocab);
+            for (std::size_t i = 0; i < vocab; ++i) order[i] = i;
+            const std::size_t k = std::min(top_k, vocab);
+            std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(),
+                              [&](std::size_t a, std::size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+            mask_fill fill{word, {}};
+            for (std::size_t i = 0; i < k; ++i)
+                fill.candidates.push_back({tokenizer_.decode({std::int64_t(order[i])}, false), std::int64_t(order[i]), p[order[i]]});
+            out.push_back(std::move(fill));
+        }
+        if (out.empty()) fail<input_error>("fill_mask: the document has no word \"[MASK]\"; expected at least one to fill in");
+        return out;
+    }
+
+private:
+    // Where each word's first piece sits in each window, found from the windows alone:
+    // window k covers document pieces [begin_k, begin_k + n_k) with begin_{k+1} =
+    // begin_k + n_k - stride (encode_words_windows' contract).
+    struct windows_layout {
+        struct window_span {
+            std::size_t begin = 0, end = 0;  // document pieces it covers
+        };
+        std::vector<window_span> spans;
+        std::size_t total = 0;                                        // pieces in the document
+        std::vector<std::size_t> first_piece;                         // per word; npos when it has none
+        static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+
+        // The (window, token position) of the word's first piece with the most context.
+        std::pair<std::size_t, std::size_t> best_position(std::size_t word, const std::string& what) const {
+            const std::size_t g = first_piece[word];
+            if (g == npos)
+                fail<input_error>(what, " has no word pieces (empty, or only spaces and control characters); "
+                                        "expected every word to have text");
+            std::size_t best_window = 0, best_context = 0;
+            bool found = false;
+            for (std::size_t k = 0; k < spans.size(); ++k) {
+                if (g < spans[k].begin || g >= spans[k].end) continue;
+                const std::size_t left = spans[k].begin == 0 ? npos : g - spans[k].begin;
+                const std::size_t right = spans[k].end == total ? npos : spans[k].end - 1 - g;
+                const std::size_t context = std::min(left, right);
+                if (!found || context > best_context) best_window = k, best_context = context, found = true;
+            }
+            return {best_window, 1 + g - spans[best_window].begin};  // + 1 for [CLS]
+        }
+    };
+
+    static windows_layout piece_layout(const std::vector<tokenizers::boxed_encoding>& ws, std::size_t words, std::size_t stride) {
+        windows_layout layout;
+        layout.first_piece.assign(words, windows_layout::npos);
+        std::size_t begin = 0;
+        for (const auto& w : ws) {
+            const std::size_t n = w.input_ids.size() - 2;  // unpadded: [CLS] pieces [SEP]
+            layout.spans.push_back({begin, begin + n});
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto word = w.word_ids[i + 1];
+                layout.first_piece[std::size_t(word)] = std::min(layout.first_piece[std::size_t(word)], begin + i);
+            }
+            layout.total = begin + n;
+            begin += n - stride;
+        }
+        return layout;
+    }
+
+    std::vector<tokenizers::boxed_encoding> encode(const ocr_document& doc, const std::vector<tokenizers::word_box>& boxes,
+                                                   const document_options& o) const {
+        tokenizers::boxed_options options;
+        options.max_length = max_length(o);
+        options.pad_to_max_length = false;
+        return tokenizers::encode_words_windows(tokenizer_, doc.words, boxes, stride(o), options);
+    }
+
+    static layoutlm::model_inputs inputs_of(const tokenizers::boxed_encoding& w) {
+        const std::size_t n = w.input_ids.size();
+        layoutlm::model_inputs in{int_tensor<2>({1, n}), int_tensor<3>({1, n, 4}), int_tensor<2>({1, n}), int_tensor<2>({1, n})};
+        for (std::size_t s = 0; s < n; ++s) {
+            in.input_ids(0, s) = w.input_ids[s];
+            for (std::size_t k = 0; k < 4; ++k) in.bbox(0, s, k) = w.bbox[s][k];
+            in.attention_mask(0, s) = w.attention_mask[s];
+            in.token_type_ids(0, s) = w.token_type_ids[s];
+        }
+        return in;
+    }
+
+    layoutlm::pretrained_model model_;
+    tokenizers::wordpiece_tokenizer tokenizer_;
+};
+
+}  // namespace mmt::pipelines

@@ -1,0 +1,232 @@
+// The mmt tool's LayoutLM side, run as a user would: tokenize (WordPiece texts and
+// words + boxes), tag-document, classify-document, and random-model + forward for
+// every LayoutLM architecture.
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "mmt/io/json.hpp"
+#include "mmt/io/safetensors.hpp"
+#include "mmt/pipelines/document_tagging.hpp"
+#include "support/data.hpp"
+#include "support/layoutlm_model.hpp"
+#include "support/run.hpp"
+
+using namespace mmt;
+using namespace mmt::test;
+namespace fs = std::filesystem;
+
+namespace {
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+const std::string invoice = (fs::path(MMT_EXAMPLES_SRC_DIR) / "layoutlm_tag_document" / "invoice_ocr.json").string();
+
+fs::path write_json(const fs::path& dir, const std::string& name, const io::json& j) {
+    std::ofstream(dir / name) << j.dump();
+    return dir / name;
+}
+
+// A failure is exactly one line on stderr, a non-zero exit and names what went wrong.
+void check_one_line_error(const std::string& command, const std::vector<std::string>& parts) {
+    const auto r = run(command, true);
+    CAPTURE(command);
+    CAPTURE(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.rfind("mmt: error: ", 0) == 0);
+    for (const auto& part : parts) CHECK_MESSAGE(r.output.find(part) != std::string::npos, "lacks \"" << part << "\"");
+}
+}  // namespace
+
+TEST_CASE("cli.layoutlm: tokenize, tag-document and classify-document answer --help" * doctest::test_suite("unit")) {
+    for (const char* sub : {"tokenize", "tag-document", "classify-document"}) {
+        const auto r = run(tool() + " " + sub + " --help");
+        INFO(sub);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output.find("Usage:") != std::string::npos);
+    }
+    CHECK(run(tool() + " tokenize --help").output.find("--words-json") != std::string::npos);
+    CHECK(run(tool() + " tag-document --help").output.find("--clamp-boxes") != std::string::npos);
+}
+
+TEST_CASE("cli.layoutlm: tokenize --words-json equals HF on every boxed fixture case" * doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_layoutlm_words");
+    const auto cases = io::read_json_file(data_path("layoutlm-tokenizer/boxed_cases.json"))["cases"];
+    std::size_t exact = 0;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto& c = cases[i];
+        const auto file = write_json(dir, "case" + std::to_string(i) + ".json",
+                                     {{"words", c["words"]}, {"boxes", c["boxes"]}, {"max_length", c["max_length"]}});
+        const auto r = run(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(file.string()));
+        REQUIRE(r.exit_code == 0);
+        REQUIRE(lines(r.output) == 1);
+        CHECK(r.output.rfind("{\"input_ids\":", 0) == 0);
+        const auto got = io::json::parse(r.output);
+        const std::vector<std::string> keys = {"input_ids", "bbox", "attention_mask", "token_type_ids"};
+        std::size_t at = 0;
+        for (const auto& key : keys) {  // in this order
+            const auto pos = r.output.find("\"" + key + "\":");
+            CHECK(pos != std::string::npos);
+            CHECK(pos >= at);
+            at = pos;
+        }
+        CHECK(got.size() == 4);
+        bool same = true;
+        for (const auto& key : keys) {
+            CHECK(got[key] == c[key]);
+            same = same && got[key] == c[key];
+        }
+        exact += same;
+    }
+    MESSAGE("mmt tokenize --words-json: ", exact, " of ", cases.size(), " boxed fixture cases exact");
+    CHECK(exact == cases.size());
+}
+
+TEST_CASE("cli.layoutlm: tokenize TEXT with a WordPiece vocab.txt equals HF's ids" * doctest::test_suite("unit")) {
+    const auto cases = io::read_json_file(data_path("layoutlm-tokenizer/cases.json"))["cases"];
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto& c = cases[i];
+        std::string text;
+        for (const auto& w : c["words"]) text += (text.empty() ? "" : " ") + w.get<std::string>();
+        const std::size_t n = c["input_ids"].size();
+        const auto r = run(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --max-length " +
+                           std::to_string(n + 2) + " " + quote(text));
+        CAPTURE(text);
+        REQUIRE(r.exit_code == 0);
+        const auto got = io::json::parse(r.output);
+        CHECK(r.output.rfind("{\"input_ids\":", 0) == 0);
+        std::vector<std::int64_t> ids = c["input_ids"].get<std::vector<std::int64_t>>();
+        ids.resize(n + 2, 0);  // padded with [PAD] = 0
+        CHECK(got["input_ids"].get<std::vector<std::int64_t>>() == ids);
+        std::vector<std::int64_t> mask(n, 1);
+        mask.resize(n + 2, 0);
+        CHECK(got["attention_mask"].get<std::vector<std::int64_t>>() == mask);
+        CHECK(got["token_type_ids"].get<std::vector<std::int64_t>>() == std::vector<std::int64_t>(n + 2, 0));
+    }
+}
+
+TEST_CASE("cli.layoutlm: tag-document labels every word, as the library does" * doctest::test_suite("unit")) {
+    const std::string model = quote(layoutlm_token_cls_model().string());
+    const auto table = run(tool() + " tag-document --model " + model + " " + quote(invoice));
+    REQUIRE(table.exit_code == 0);
+    CHECK(lines(table.output) == 35);
+    CHECK(table.output.find("  ACME  ") != std::string::npos);
+
+    const auto json = run(tool() + " tag-document --model " + model + " " + quote(invoice) + " --json");
+    REQUIRE(json.exit_code == 0);
+    CHECK(lines(json.output) == 1);
+    const auto words = io::json::parse(json.output)["words"];
+    REQUIRE(words.size() == 35);
+    const auto expected = pipelines::document_model::from_pretrained(layoutlm_token_cls_model()).tag(pipelines::ocr_document::from_file(invoice));
+    for (std::size_t i = 0; i < 35; ++i) {
+        CAPTURE(i);
+        CHECK(words[i]["index"] == i);
+        CHECK(words[i]["text"] == expected[i].text);
+        CHECK(words[i]["label"] == expected[i].label);
+        CHECK(words[i]["score"].get<double>() == doctest::Approx(expected[i].score).epsilon(1e-6));
+        CHECK(words[i]["box"] == io::json(expected[i].box));
+        // The table shows the same label on the word's line.
+        const auto line_start = table.output.find(std::to_string(i) + "  " + expected[i].text);
+        REQUIRE(line_start != std::string::npos);
+        CHECK(table.output.substr(line_start, table.output.find('\n', line_start) - line_start).find(expected[i].label) != std::string::npos);
+    }
+
+    const auto strided = run(tool() + " tag-document --model " + model + " " + quote(invoice) + " --stride 8 --max-length 24 --average");
+    CHECK(strided.exit_code == 0);
+    CHECK(lines(strided.output) == 35);
+}
+
+TEST_CASE("cli.layoutlm: --clamp-boxes pulls a box back onto the page, without it the word is named" * doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_layoutlm_clamp");
+    io::json doc = io::read_json_file(invoice);
+    doc["words"][4]["box"] = {700, 90, 900, 108};  // past the right edge of an 850-pixel page
+    const auto file = write_json(dir, "off_page.json", doc);
+    const std::string command = tool() + " tag-document --model " + quote(layoutlm_token_cls_model().string()) + " " + quote(file.string());
+    check_one_line_error(command, {"word 4 (\"Harbour\")", "x1 = 1058", "--clamp-boxes"});
+    const auto clamped = run(command + " --clamp-boxes --json");
+    REQUIRE(clamped.exit_code == 0);
+    CHECK(io::json::parse(clamped.output)["words"][4]["box"] == io::json({823, 81, 1000, 98}));
+}
+
+TEST_CASE("cli.layoutlm: bad documents and models are one-line errors" * doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_layoutlm_errors");
+    const std::string model = quote(layoutlm_token_cls_model().string());
+    const std::string tag = tool() + " tag-document --model " + model + " ";
+
+    io::json doc = io::read_json_file(invoice);
+    doc["words"][7]["box"] = {600, 60, 550, 78};
+    check_one_line_error(tag + quote(write_json(dir, "inverted.json", doc).string()), {"word 7 (\"INVOICE\")", "x1 < x0"});
+    doc = io::read_json_file(invoice);
+    doc["width"] = 0;
+    check_one_line_error(tag + quote(write_json(dir, "no_width.json", doc).string()), {"page size 0 x 1100"});
+    doc["width"] = 850;
+    doc["words"] = io::json::array();
+    check_one_line_error(tag + quote(write_json(dir, "empty.json", doc).string()), {"no words"});
+    doc["words"] = {{{"text", "a"}, {"box", {1, 2, 3}}}};
+    check_one_line_error(tag + quote(write_json(dir, "short_box.json", doc).string()), {"word 0 (\"a\")", "box"});
+    check_one_line_error(tag + quote(invoice) + " --stride 62", {"stride 62", "max_length 64"});
+    check_one_line_error(tag + quote((dir / "missing.json").string()), {"cannot open", "missing.json"});
+    check_one_line_error(tool() + " classify-document --model " + model + " " + quote(invoice),
+                         {"LayoutLMForSequenceClassification", "this one is LayoutLMForTokenClassification"});
+    check_one_line_error(tool() + " tag-document --model " + quote(data_path("layoutlm-tiny-token-cls").string()) + " " + quote(invoice),
+                         {"vocab.txt"});
+    const auto words = write_json(dir, "words.json", {{"words", {"a", "b"}}, {"boxes", {{1, 2, 3, 4}}}});
+    check_one_line_error(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(words.string()),
+                         {"2 words but 1 boxes"});
+    check_one_line_error(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()), {"TEXT", "--words-json"});
+}
+
+TEST_CASE("cli.layoutlm: classify-document prints every class, best first" * doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_layoutlm_classify");
+    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
+    config["architectures"] = {"LayoutLMForSequenceClassification"};
+    config["id2label"] = {{"0", "invoice"}, {"1", "letter"}, {"2", "form"}};
+    config.erase("label2id");
+    write_json(dir, "config.json", config);
+    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + quote((dir / "model").string())).exit_code == 0);
+    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
+    const auto r = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice));
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(lines(r.output) == 3);
+    for (const char* label : {"  invoice\n", "  letter\n", "  form\n"}) CHECK(r.output.find(label) != std::string::npos);
+    const auto j = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice) + " --json");
+    REQUIRE(j.exit_code == 0);
+    const auto parsed = io::json::parse(j.output);
+    double sum = 0;
+    for (const auto& [label, p] : parsed["probabilities"].items()) sum += p.get<double>();
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+    CHECK(parsed["probabilities"][parsed["label"].get<std::string>()] == parsed["score"]);
+}
+
+TEST_CASE("cli.layoutlm: random-model and forward work for all five architectures" * doctest::test_suite("unit")) {
+    const auto base = data_path("layoutlm-tiny-base");
+    const std::pair<const char*, std::vector<std::string>> cases[] = {
+        {"LayoutLMModel", {"last_hidden_state", "pooler_output"}},
+        {"LayoutLMForTokenClassification", {"logits"}},
+        {"LayoutLMForSequenceClassification", {"logits"}},
+        {"LayoutLMForMaskedLM", {"logits"}},
+        {"LayoutLMForQuestionAnswering", {"start_logits", "end_logits"}},
+    };
+    for (const auto& [arch, outputs] : cases) {
+        CAPTURE(arch);
+        const auto dir = scratch_dir(std::string("cli_layoutlm_random_") + arch);
+        io::json config = io::read_json_file(base / "config.json");
+        config["architectures"] = {arch};
+        write_json(dir, "config.json", config);
+        const auto made = run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + quote((dir / "m").string()) +
+                              " --dtype bf16");
+        REQUIRE(made.exit_code == 0);
+        const auto r = run(tool() + " forward --model " + quote((dir / "m").string()) + " --inputs " +
+                           quote((base / "reference.safetensors").string()) + " --out " + quote((dir / "o.safetensors").string()));
+        REQUIRE(r.exit_code == 0);
+        const io::safetensors_file out(dir / "o.safetensors");
+        CHECK(out.size() == outputs.size());
+        for (const auto& name : outputs) CHECK(out.contains("output." + name));
+    }
+}
