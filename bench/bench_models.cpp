@@ -2,7 +2,9 @@
 // with random weights (no download), timed on fixed random inputs. Each reports
 // ms per forward, GFLOP/s from FLOPs counted from the shapes, and the fraction
 // of the FMA peak measured in the same run.
+#include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -11,6 +13,8 @@
 #include "mmt/io/json.hpp"
 #include "mmt/models/auto_model.hpp"
 #include "mmt/models/random_model.hpp"
+#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_bf16.hpp"
 #include "roofline.hpp"
 #include "support/random.hpp"
 
@@ -18,21 +22,29 @@ namespace {
 
 using mmt::tensor;
 
-// The model a hub config describes, with random weights made in memory.
-const mmt::auto_model& model_for(const std::string& config_file) {
-    static std::map<std::string, std::unique_ptr<mmt::auto_model>> cache;
-    auto& slot = cache[config_file];
-    if (!slot) {
+using mmt::io::precision;
+
+// The model a hub config describes, with random weights made in memory; its
+// linear layers in `linear` precision. One model is kept at a time.
+template <class Model>
+const Model& model_for(const std::string& config_file, precision linear) {
+    static std::string loaded;
+    static std::unique_ptr<mmt::auto_model> model;
+    const std::string key = config_file + (linear == precision::bf16 ? "/bf16" : "/f32");
+    if (loaded != key) {
+        model.reset();
         const std::string path = std::string(MMT_CONFIGS_DIR) + "/" + config_file;
-        mmt::io::weight_loader loader([](const std::string& name, const std::vector<std::size_t>& shape, float* out) {
-            mmt::detail::random_values(name, shape, out, 0);
-        });
-        slot = std::make_unique<mmt::auto_model>(mmt::auto_model::from_config(mmt::io::read_json_file(path), path, loader));
+        mmt::io::weight_loader loader([](const std::string& name, const std::vector<std::size_t>& shape,
+                                         float* out) { mmt::detail::random_values(name, shape, out, 0); },
+                                      mmt::io::load_options{linear});
+        model = std::make_unique<mmt::auto_model>(mmt::auto_model::from_config(mmt::io::read_json_file(path), path, loader));
+        loaded = key;
     }
-    return *slot;
+    return *model->get<Model>();
 }
 
-void report(benchmark::State& state, double flop) {
+void report(benchmark::State& state, double flop, precision linear) {
+    state.SetLabel(linear == precision::bf16 ? mmt::ops::packed_gemm_bf16_kernel() : mmt::ops::packed_gemm_kernel());
     state.counters["GFLOP"] = flop * 1e-9;
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
@@ -44,22 +56,20 @@ double encoder_flops(double tokens, double seq_len, double hidden, double interm
     return layers * (8 * tokens * hidden * hidden + 4 * tokens * seq_len * hidden + 4 * tokens * hidden * intermediate);
 }
 
-void clip_b32_image(benchmark::State& state) {
-    const auto& model = *model_for("clip-vit-base-patch32.json").get<mmt::clip::clip_model>();
-    const std::size_t batch = std::size_t(state.range(0));
+void clip_b32_image(benchmark::State& state, std::size_t batch, precision linear) {
+    const auto& model = model_for<mmt::clip::clip_model>("clip-vit-base-patch32.json", linear);
     const auto& c = model.config.vision;
     const tensor<4> pixels = mmt::test::random_tensor<4>({batch, 3, c.image_size, c.image_size}, 7);
     for (auto _ : state) benchmark::DoNotOptimize(model.get_image_features(pixels));
     const double patches = double(c.num_patches()), tokens = double(batch) * (patches + 1);
     report(state, 2 * double(batch) * patches * double(3 * c.patch_size * c.patch_size * c.hidden_size) +
                       encoder_flops(tokens, patches + 1, double(c.hidden_size), double(c.intermediate_size), double(c.num_hidden_layers)) +
-                      2 * double(batch) * double(c.hidden_size) * double(model.config.projection_dim));
+                      2 * double(batch) * double(c.hidden_size) * double(model.config.projection_dim),
+           linear);
 }
-BENCHMARK(clip_b32_image)->ArgName("batch")->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
-void clip_b32_text(benchmark::State& state) {
-    const auto& model = *model_for("clip-vit-base-patch32.json").get<mmt::clip::clip_model>();
-    const std::size_t batch = std::size_t(state.range(0));
+void clip_b32_text(benchmark::State& state, std::size_t batch, precision linear) {
+    const auto& model = model_for<mmt::clip::clip_model>("clip-vit-base-patch32.json", linear);
     const auto& c = model.config.text;
     const std::size_t seq = c.max_position_embeddings;
     mmt::int_tensor<2> ids({batch, seq}), mask({batch, seq});
@@ -71,8 +81,72 @@ void clip_b32_text(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(model.get_text_features(ids, mask));
     const double tokens = double(batch * seq);
     report(state, encoder_flops(tokens, double(seq), double(c.hidden_size), double(c.intermediate_size), double(c.num_hidden_layers)) +
-                      2 * double(batch) * double(c.hidden_size) * double(model.config.projection_dim));
+                      2 * double(batch) * double(c.hidden_size) * double(model.config.projection_dim),
+           linear);
 }
-BENCHMARK(clip_b32_text)->ArgName("batch")->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+void layoutlm_base(benchmark::State& state, std::size_t batch, std::size_t seq, precision linear) {
+    const auto& model = model_for<mmt::layoutlm::pretrained_model>("layoutlm-base-uncased.json", linear);
+    const auto& c = model.config;
+    mmt::layoutlm::model_inputs in;
+    in.input_ids = mmt::int_tensor<2>::from_shape({batch, seq});
+    in.bbox = mmt::int_tensor<3>::from_shape({batch, seq, 4});
+    in.attention_mask = mmt::int_tensor<2>::from_shape({batch, seq});
+    in.token_type_ids = mmt::int_tensor<2>::from_shape({batch, seq});
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t s = 0; s < seq; ++s) {
+            in.input_ids(b, s) = std::int64_t(1000 + (b * 131 + s * 17) % 28000);
+            const std::int64_t x = std::int64_t((s * 37) % 900), y = std::int64_t((s * 53) % 950);
+            in.bbox(b, s, 0) = x, in.bbox(b, s, 1) = y, in.bbox(b, s, 2) = x + 60, in.bbox(b, s, 3) = y + 20;
+            in.attention_mask(b, s) = 1;
+            in.token_type_ids(b, s) = 0;
+        }
+    for (auto _ : state) benchmark::DoNotOptimize(model.base_forward(in));
+    report(state, encoder_flops(double(batch * seq), double(seq), double(c.hidden_size), double(c.intermediate_size),
+                                double(c.num_hidden_layers)),
+           linear);
+}
+
+// The feature encoder's convolutions, the positional convolution and the encoder.
+double wav2vec2_flops(const mmt::wav2vec2::config& c, std::int64_t samples) {
+    double flop = 0, length = double(samples), in_channels = 1;
+    for (std::size_t i = 0; i < c.conv_dim.size(); ++i) {
+        length = std::floor((length - double(c.conv_kernel[i])) / double(c.conv_stride[i])) + 1;
+        flop += 2 * length * double(c.conv_dim[i]) * in_channels * double(c.conv_kernel[i]);
+        in_channels = double(c.conv_dim[i]);
+    }
+    const double h = double(c.hidden_size);
+    flop += 2 * length * in_channels * h;                                                                   // feature projection
+    flop += 2 * length * h * (h / double(c.num_conv_pos_embedding_groups)) * double(c.num_conv_pos_embeddings);  // positional conv
+    return flop + encoder_flops(length, length, h, double(c.intermediate_size), double(c.num_hidden_layers));
+}
+
+void wav2vec2_base(benchmark::State& state, std::size_t seconds, precision linear) {
+    const auto& model = model_for<mmt::wav2vec2::wav2vec2_model>("wav2vec2-base-960h.json", linear);
+    const std::size_t samples = seconds * 16000;
+    mmt::tensor<2> audio = mmt::tensor<2>::from_shape({1, samples});
+    for (std::size_t i = 0; i < samples; ++i) audio(0, i) = 0.1f * std::sin(0.05f * float(i)) + 0.01f * float(int(i * 7919 % 200) - 100) / 100.0f;
+    for (auto _ : state) benchmark::DoNotOptimize(model.forward_ctc(audio));
+    report(state, wav2vec2_flops(model.config, std::int64_t(samples)), linear);
+}
+
+// The cases of the performance table, by the names it uses; each again with
+// bf16 linear layers ("/bf16"). Registered in this order so each model is built once.
+const bool registered = [] {
+    for (precision p : {precision::f32, precision::bf16}) {
+        const std::string suffix = p == precision::bf16 ? "/bf16" : "";
+        auto add = [&](const std::string& name, auto fn) {
+            benchmark::RegisterBenchmark((name + suffix).c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
+        };
+        add("clip_b32_image/batch:1", [p](benchmark::State& s) { clip_b32_image(s, 1, p); });
+        add("clip_b32_image/batch:8", [p](benchmark::State& s) { clip_b32_image(s, 8, p); });
+        add("clip_b32_text/batch:8", [p](benchmark::State& s) { clip_b32_text(s, 8, p); });
+        add("layoutlm_base/1x512", [p](benchmark::State& s) { layoutlm_base(s, 1, 512, p); });
+        add("layoutlm_base/8x128", [p](benchmark::State& s) { layoutlm_base(s, 8, 128, p); });
+        add("wav2vec2_base/seconds:10", [p](benchmark::State& s) { wav2vec2_base(s, 10, p); });
+        add("wav2vec2_base/seconds:30", [p](benchmark::State& s) { wav2vec2_base(s, 30, p); });
+    }
+    return true;
+}();
 
 }  // namespace
