@@ -68,7 +68,7 @@ void add_classify_image(CLI::App& app) {
     cmd->add_option("--labels", o->labels, "Comma-separated labels, e.g. \"cat,dog,car\"")->required();
     cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
     cmd->callback([o] {
-        const auto clip = pipelines::clip_embedder::from_pretrained(o->model);
+        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
         for (const auto& r : pipelines::classify_image(clip, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template))
             std::printf("%.4f  %s\n", r.score, r.label.c_str());
     });
@@ -88,7 +88,7 @@ void add_embed(CLI::App& app) {
     cmd->add_option("--out", o->out, "safetensors file to write (image_embeds, text_embeds)")->required();
     cmd->callback([o, image, text] {
         if (image->count() == 0 && text->count() == 0) fail<input_error>("embed: give --image FILE... and/or --text TEXT...");
-        const auto clip = pipelines::clip_embedder::from_pretrained(o->model);
+        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
         io::safetensors_writer writer;
         auto write = [&](const char* name, const tensor<2>& t) {
             writer.add(name, t);
@@ -112,7 +112,7 @@ void add_search(CLI::App& app) {
     cmd->add_option("--query", o->query, "The text to search for")->required();
     cmd->add_option("IMAGE", o->images, "Image files to rank")->required();
     cmd->callback([o] {
-        const auto clip = pipelines::clip_embedder::from_pretrained(o->model);
+        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
         const auto hits = pipelines::rank_images(clip, o->query, clip.embed_images(read_images(o->images)));
         for (std::size_t rank = 0; rank < hits.size(); ++rank)
             std::printf("%zu. %.4f  %s\n", rank + 1, hits[rank].score, o->images[hits[rank].index].string().c_str());

@@ -9,7 +9,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "mmt/io/weight_scope.hpp"
+
 namespace mmt::cli {
+
+// How models are loaded, from the global options (--precision).
+const io::load_options& model_options();
 
 void add_forward(CLI::App& app);
 void add_inspect(CLI::App& app);

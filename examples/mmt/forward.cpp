@@ -21,7 +21,7 @@ void add_forward(CLI::App& app) {
     cmd->add_option("--inputs", o->inputs, "safetensors file with input.<argument> tensors (others are ignored)")->required();
     cmd->add_option("--out", o->out, "safetensors file to write output.<field> tensors to")->required();
     cmd->callback([o] {
-        const auto model = auto_model::from_pretrained(o->model);
+        const auto model = auto_model::from_pretrained(o->model, model_options());
         const io::safetensors_file inputs(o->inputs);
         const named_outputs outputs = model.forward(named_inputs::from_file(inputs));
         io::safetensors_writer writer;

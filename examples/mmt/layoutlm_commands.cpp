@@ -76,7 +76,7 @@ void add_tag_document(CLI::App& app) {
     cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)");
     cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(CLI::Range(3, 1 << 20));
     cmd->callback([o] {
-        const auto model = pipelines::document_model::from_pretrained(o->model);
+        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::document_options options;
         options.clamp_boxes = o->clamp_boxes;
         options.stride = o->stride;
@@ -106,7 +106,7 @@ void add_classify_document(CLI::App& app) {
     cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
     cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
     cmd->callback([o] {
-        const auto model = pipelines::document_model::from_pretrained(o->model);
+        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::document_options options;
         options.clamp_boxes = o->clamp_boxes;
         const auto result = model.classify(pipelines::ocr_document::from_file(o->document), options);

@@ -9,13 +9,24 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
 
+namespace {
+mmt::io::load_options options;
+}  // namespace
+
+const mmt::io::load_options& mmt::cli::model_options() { return options; }
+
 int main(int argc, char** argv) {
     CLI::App app{"mmt: CLIP, LayoutLM and Wav2Vec2 inference from HuggingFace checkpoints"};
     app.require_subcommand(1);
     int threads = 0;
     app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(CLI::PositiveNumber);
+    std::string precision = "f32";
+    app.add_option("--precision", precision,
+                   "Linear layers in f32 (exact, the default) or bf16 (AVX512-BF16 when the CPU has it, float32 accumulation)")
+        ->check(CLI::IsMember({"f32", "bf16"}));
     app.parse_complete_callback([&] {
         if (threads > 0) mmt::set_num_threads(threads);
+        options.linear = precision == "bf16" ? mmt::io::precision::bf16 : mmt::io::precision::f32;
     });
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return std::string("mmt: error: ") + e.what() + " (see --help)\n";

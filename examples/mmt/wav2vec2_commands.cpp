@@ -48,7 +48,7 @@ void add_transcribe(CLI::App& app) {
     add_chunk_option(cmd, o->chunk_seconds);
     cmd->add_flag("--json", o->json, "Print HF's {\"text\": ..., \"chunks\": [{\"text\", \"timestamp\": [start, end]}]}");
     cmd->callback([o] {
-        const auto recognizer = pipelines::speech_recognizer::from_pretrained(o->model);
+        const auto recognizer = pipelines::speech_recognizer::from_pretrained(o->model, model_options());
         pipelines::transcription_options options;
         options.chunk_length_s = o->chunk_seconds;
         options.timestamps = o->timestamps == "word"   ? pipelines::timestamp_level::word
@@ -81,7 +81,7 @@ void add_speech_units(CLI::App& app) {
     cmd->add_option("AUDIO", o->audio, "WAV file")->required();
     add_chunk_option(cmd, o->chunk_seconds);
     cmd->callback([o] {
-        const auto extractor = pipelines::speech_unit_extractor::from_pretrained(o->model);
+        const auto extractor = pipelines::speech_unit_extractor::from_pretrained(o->model, model_options());
         const auto units = extractor.from_file(o->audio, {o->chunk_seconds, std::nullopt});
         std::printf("# %zu frames of %g s, %zu codevector groups\n", units.codes.shape(0), units.frame_seconds, units.codes.shape(1));
         std::printf("# frame\tstart_s");

@@ -18,24 +18,14 @@ namespace mmt {
 class auto_model {
 public:
     // A directory with config.json and model.safetensors (or its shards).
-    static auto_model from_pretrained(const std::filesystem::path& dir) {
+    static auto_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
         const auto config_path = dir / "config.json";
         const io::json config = io::read_json_file(config_path);
-        switch (family_of(config, config_path.string())) {
-            case family::clip: {
-                io::weight_loader loader(io::checkpoint::open(dir), clip::checkpoint_names());
-                return auto_model(clip::clip_model::load(clip::config::from_json(config, config_path.string()), loader));
-            }
-            case family::layoutlm: {
-                io::weight_loader loader(io::checkpoint::open(dir), layoutlm::checkpoint_names());
-                return auto_model(layoutlm::pretrained_model::load(layoutlm::config::from_json(config, config_path.string()), loader));
-            }
-            case family::wav2vec2: {
-                io::weight_loader loader(io::checkpoint::open(dir), wav2vec2::checkpoint_names());
-                return auto_model(wav2vec2::wav2vec2_model::load(wav2vec2::config::from_json(config, config_path.string()), loader));
-            }
-        }
-        fail<config_error>(config_path.string(), ": unsupported model family");
+        // Before the checkpoint is opened (argument order is unspecified): an unsupported
+        // model_type is reported as such, with or without weights beside it.
+        const family f = family_of(config, config_path.string());
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(f), options);
+        return from_config(config, config_path.string(), loader);
     }
 
     // The model `config` describes, its tensors taken from `loader` (e.g. a synthesizing one).
@@ -72,6 +62,15 @@ private:
         if (model_type == "wav2vec2") return family::wav2vec2;
         fail<config_error>(where, ": model_type \"", model_type,
                            "\" is not supported (expected clip, clip_text_model, clip_vision_model, layoutlm or wav2vec2)");
+    }
+
+    static io::name_table checkpoint_names(family f) {
+        switch (f) {
+            case family::clip: return clip::checkpoint_names();
+            case family::layoutlm: return layoutlm::checkpoint_names();
+            case family::wav2vec2: return wav2vec2::checkpoint_names();
+        }
+        return {};
     }
 
     using any_model = std::variant<clip::clip_model, layoutlm::pretrained_model, wav2vec2::wav2vec2_model>;

@@ -161,8 +161,8 @@ struct mask_fill {
 class document_model {
 public:
     // config.json, model.safetensors, vocab.txt (+ tokenizer_config.json, special_tokens_map.json).
-    static document_model from_pretrained(const std::filesystem::path& dir) {
-        return {layoutlm::pretrained_model::from_pretrained(dir), tokenizers::wordpiece_tokenizer::from_directory(dir)};
+    static document_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+        return {layoutlm::pretrained_model::from_pretrained(dir, options), tokenizers::wordpiece_tokenizer::from_directory(dir)};
     }
 
     // config_error when the tokenizer can produce ids the word embeddings lack.

@@ -51,8 +51,8 @@ class speech_recognizer {
 public:
     // config.json + model.safetensors of a Wav2Vec2ForCTC, vocab.json (and the tokenizer's
     // optional json files); preprocessor_config.json or its defaults (see feature_extractor_for).
-    static speech_recognizer from_pretrained(const std::filesystem::path& dir) {
-        auto model = wav2vec2::wav2vec2_model::from_pretrained(dir);
+    static speech_recognizer from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+        auto model = wav2vec2::wav2vec2_model::from_pretrained(dir, options);
         auto extractor = feature_extractor_for(dir, model.config);
         return speech_recognizer(std::move(model), tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir), std::move(extractor));
     }

@@ -42,9 +42,9 @@ struct clip_model {
     float logit_scale = 0;                            // log of the temperature; CLIPModel only
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
-    static clip_model from_pretrained(const std::filesystem::path& dir) {
+    static clip_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
         const clip::config c = config::from_file(dir / "config.json");
-        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names());
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(), options);
         return load(c, loader);
     }
 

@@ -77,9 +77,9 @@ struct pretrained_model {
     std::optional<layers::linear> qa_outputs;  // question answering: [2, hidden_size]
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
-    static pretrained_model from_pretrained(const std::filesystem::path& dir) {
+    static pretrained_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
         const layoutlm::config c = config::from_file(dir / "config.json");
-        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names());
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(), options);
         return load(c, loader);
     }
 

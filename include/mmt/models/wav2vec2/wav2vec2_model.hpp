@@ -36,9 +36,9 @@ struct wav2vec2_model {
     std::optional<layers::linear> project_hid, project_q;  // Wav2Vec2ForPreTraining
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
-    static wav2vec2_model from_pretrained(const std::filesystem::path& dir) {
+    static wav2vec2_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
         const wav2vec2::config c = config::from_file(dir / "config.json");
-        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names());
+        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(), options);
         return load(c, loader);
     }
 
