@@ -18,6 +18,25 @@ void roofline_fma_peak(benchmark::State& state) {
 }
 BENCHMARK(roofline_fma_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
+// The reduced-precision dot products' peaks, in float-equivalent GFLOP/s (2 per multiply-add).
+void roofline_bf16_dot_peak(benchmark::State& state) {
+    if (!__builtin_cpu_supports("avx512bf16")) return state.SkipWithError("no AVX512-BF16 on this CPU");
+    double gflops = 0;
+    for (auto _ : state) gflops = mmt::bench::measure_peak(mmt::bench::detail::bf16_chains, 12 * 32 * 2);
+    state.counters["GFLOP/s"] = gflops;
+    state.counters["vs_fma_peak"] = gflops / mmt::bench::fma_peak_gflops();
+}
+BENCHMARK(roofline_bf16_dot_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+void roofline_vnni_dot_peak(benchmark::State& state) {
+    if (!__builtin_cpu_supports("avx512vnni")) return state.SkipWithError("no AVX512-VNNI on this CPU");
+    double gops = 0;
+    for (auto _ : state) gops = mmt::bench::measure_peak(mmt::bench::detail::vnni_chains, 12 * 64 * 2);
+    state.counters["GOP/s"] = gops;
+    state.counters["vs_fma_peak"] = gops / mmt::bench::fma_peak_gflops();
+}
+BENCHMARK(roofline_vnni_dot_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
 // y[M, N] = x[M, K] W[N, K]^T through ops::linear, the path every model takes.
 void roofline_sgemm(benchmark::State& state) {
     const auto m = std::size_t(state.range(0)), k = std::size_t(state.range(1)), n = std::size_t(state.range(2));

@@ -18,10 +18,39 @@ __attribute__((target("avx512f"))) inline float fma_chains_avx512(std::size_t it
     for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(float(i) * 1e-3f);
     const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
     for (std::size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
     __m512 sum = acc[0];
     for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
     return _mm512_reduce_add_ps(sum);
+}
+
+// The same 12 chains with AVX512-BF16 dot products (2 multiply-adds per lane) and
+// AVX512-VNNI u8 x s8 dot products (4 per lane): what reduced precision can gain.
+__attribute__((target("avx512f,avx512bf16"))) inline float bf16_chains(std::size_t iterations) {
+    __m512 acc[12];
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(float(i));
+    const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+    for (std::size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+    __m512 sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
+    return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx512f,avx512vnni"))) inline float vnni_chains(std::size_t iterations) {
+    __m512i acc[12];
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+    const __m512i a = _mm512_set1_epi32(0x01010101), b = _mm512_set1_epi32(0x02020202);
+    for (std::size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    __m512i sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+    return float(_mm512_reduce_add_epi32(sum));
 }
 
 __attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::size_t iterations) {
@@ -29,6 +58,7 @@ __attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::size_t ite
     for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i) * 1e-3f);
     const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
     for (std::size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
     float out[8];
     __m256 sum = acc[0];
@@ -40,23 +70,29 @@ __attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::size_t ite
 
 inline bool has_avx512() { return __builtin_cpu_supports("avx512f"); }
 
-// GFLOP/s of fused multiply-adds on every thread at once (2 FLOP each).
-inline double measure_fma_peak_gflops() {
+// G multiply-adds x 2 per second of `chains` on every thread at once; `per_call`
+// is the FLOPs (or integer ops) one call of `iterations` does.
+template <class Chains>
+inline double measure_peak(Chains chains, double per_call_per_iteration) {
     const std::size_t iterations = 20'000'000;
-    const double flops_per_thread = double(iterations) * 12 * (has_avx512() ? 16 : 8) * 2;
     double best = 0;
     for (int rep = 0; rep < 3; ++rep) {
         volatile float sink = 0;
         const auto start = std::chrono::steady_clock::now();
         const std::size_t threads = std::size_t(num_threads());
         parallel_for(threads, 1, [&](std::size_t t0, std::size_t t1) {
-            for (std::size_t t = t0; t < t1; ++t)
-                sink = sink + (has_avx512() ? detail::fma_chains_avx512(iterations) : detail::fma_chains_avx2(iterations));
+            for (std::size_t t = t0; t < t1; ++t) sink = sink + chains(iterations);
         });
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        best = std::max(best, flops_per_thread * double(threads) / seconds / 1e9);
+        best = std::max(best, per_call_per_iteration * double(iterations) * double(threads) / seconds / 1e9);
     }
     return best;
+}
+
+// GFLOP/s of float32 fused multiply-adds on every thread at once (2 FLOP each).
+inline double measure_fma_peak_gflops() {
+    if (has_avx512()) return measure_peak(detail::fma_chains_avx512, 12 * 16 * 2);
+    return measure_peak(detail::fma_chains_avx2, 12 * 8 * 2);
 }
 
 // Measured once per process, on first use.
