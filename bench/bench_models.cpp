@@ -15,6 +15,7 @@
 #include "mmt/models/random_model.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
 #include "roofline.hpp"
 #include "support/random.hpp"
 
@@ -30,7 +31,7 @@ template <class Model>
 const Model& model_for(const std::string& config_file, precision linear) {
     static std::string loaded;
     static std::unique_ptr<mmt::auto_model> model;
-    const std::string key = config_file + (linear == precision::bf16 ? "/bf16" : "/f32");
+    const std::string key = config_file + "/" + std::to_string(int(linear));
     if (loaded != key) {
         model.reset();
         const std::string path = std::string(MMT_CONFIGS_DIR) + "/" + config_file;
@@ -44,7 +45,9 @@ const Model& model_for(const std::string& config_file, precision linear) {
 }
 
 void report(benchmark::State& state, double flop, precision linear) {
-    state.SetLabel(linear == precision::bf16 ? mmt::ops::packed_gemm_bf16_kernel() : mmt::ops::packed_gemm_kernel());
+    state.SetLabel(linear == precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
+                   : linear == precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
+                                               : mmt::ops::packed_gemm_kernel());
     state.counters["GFLOP"] = flop * 1e-9;
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
@@ -131,10 +134,11 @@ void wav2vec2_base(benchmark::State& state, std::size_t seconds, precision linea
 }
 
 // The cases of the performance table, by the names it uses; each again with
-// bf16 linear layers ("/bf16"). Registered in this order so each model is built once.
+// bf16 and int8 linear layers ("/bf16", "/int8"). Registered in this order so each
+// model is built once.
 const bool registered = [] {
-    for (precision p : {precision::f32, precision::bf16}) {
-        const std::string suffix = p == precision::bf16 ? "/bf16" : "";
+    for (precision p : {precision::f32, precision::bf16, precision::int8}) {
+        const std::string suffix = p == precision::bf16 ? "/bf16" : p == precision::int8 ? "/int8" : "";
         auto add = [&](const std::string& name, auto fn) {
             benchmark::RegisterBenchmark((name + suffix).c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
         };

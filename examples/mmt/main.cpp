@@ -22,11 +22,13 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(CLI::PositiveNumber);
     std::string precision = "f32";
     app.add_option("--precision", precision,
-                   "Linear layers in f32 (exact, the default) or bf16 (AVX512-BF16 when the CPU has it, float32 accumulation)")
-        ->check(CLI::IsMember({"f32", "bf16"}));
+                   "Linear layers in f32 (exact, the default), bf16 (float32 accumulation) or int8 (dynamic quantisation, VNNI)")
+        ->check(CLI::IsMember({"f32", "bf16", "int8"}));
     app.parse_complete_callback([&] {
         if (threads > 0) mmt::set_num_threads(threads);
-        options.linear = precision == "bf16" ? mmt::io::precision::bf16 : mmt::io::precision::f32;
+        options.linear = precision == "bf16" ? mmt::io::precision::bf16
+                         : precision == "int8" ? mmt::io::precision::int8
+                                               : mmt::io::precision::f32;
     });
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return std::string("mmt: error: ") + e.what() + " (see --help)\n";

@@ -31,8 +31,9 @@ struct name_table {
 };
 
 // How loaded layers store their weights. float32 is exact (parity); bf16 rounds the
-// linear layers' weights to bfloat16 and runs them with float32 accumulation.
-enum class precision { f32, bf16 };
+// linear layers' weights to bfloat16 and runs them with float32 accumulation; int8
+// quantises them per output channel and their inputs per row at run time.
+enum class precision { f32, bf16, int8 };
 
 struct load_options {
     precision linear = precision::f32;  // the nn.Linear layers (projections, MLPs, heads)

@@ -1,38 +1,41 @@
 // nn.Linear: W [out_features, in_features], optional bias. The weight is packed
-// once at load into the GEMM's panel layout, in float32 or, when the loader's
-// options ask for it, in bfloat16 (ops/packed_gemm*.hpp); the checkpoint's copy
-// is not kept.
+// once at load into its GEMM's panel layout, in the precision the loader's
+// options ask for: float32 (exact), bf16, or int8 with dynamic quantisation of
+// the inputs (ops/packed_gemm*.hpp). The checkpoint's copy is not kept.
 #pragma once
 
 #include <cstddef>
+#include <variant>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
 
 namespace mmt::layers {
 
 struct linear {
-    ops::packed_weights weight;            // [out_features, in_features], packed float32 ...
-    ops::packed_weights_bf16 weight_bf16;  // ... or packed bf16: exactly one of the two is loaded
-    tensor<1> bias;                        // [out_features], empty when the layer has none
+    // [out_features, in_features], packed
+    std::variant<ops::packed_weights, ops::packed_weights_bf16, ops::packed_weights_int8> weight;
+    tensor<1> bias;  // [out_features], empty when the layer has none
 
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
         linear l;
         const tensor<2> w = scope.get<2>("weight", {out_features, in_features});
-        if (scope.options().linear == io::precision::bf16)
-            l.weight_bf16 = ops::packed_weights_bf16(w.data(), out_features, in_features);
-        else
-            l.weight = ops::packed_weights(w.data(), out_features, in_features);
+        switch (scope.options().linear) {
+            case io::precision::f32: l.weight = ops::packed_weights(w.data(), out_features, in_features); break;
+            case io::precision::bf16: l.weight = ops::packed_weights_bf16(w.data(), out_features, in_features); break;
+            case io::precision::int8: l.weight = ops::packed_weights_int8(w.data(), out_features, in_features); break;
+        }
         if (has_bias) l.bias = scope.get<1>("bias", {out_features});
         return l;
     }
 
-    bool is_bf16() const { return weight_bf16.rows() != 0; }
-    std::size_t in_features() const { return is_bf16() ? weight_bf16.cols() : weight.cols(); }
-    std::size_t out_features() const { return is_bf16() ? weight_bf16.rows() : weight.rows(); }
+    io::precision precision() const { return io::precision(weight.index()); }
+    std::size_t in_features() const { return std::visit([](const auto& w) { return w.cols(); }, weight); }
+    std::size_t out_features() const { return std::visit([](const auto& w) { return w.rows(); }, weight); }
 
     // [..., in_features] -> [..., out_features]
     template <std::size_t N>
@@ -43,10 +46,18 @@ struct linear {
         shape[N - 1] = out_features();
         tensor<N> y(shape);
         const float* b = bias.size() ? bias.data() : nullptr;
-        if (is_bf16())
-            ops::gemm_packed_bf16(x.data(), x.size() / in_features(), weight_bf16, b, y.data());
-        else
-            ops::gemm_packed(x.data(), x.size() / in_features(), weight, b, y.data());
+        const std::size_t rows = x.size() / in_features();
+        std::visit(
+            [&](const auto& w) {
+                using packed = std::decay_t<decltype(w)>;
+                if constexpr (std::is_same_v<packed, ops::packed_weights_bf16>)
+                    ops::gemm_packed_bf16(x.data(), rows, w, b, y.data());
+                else if constexpr (std::is_same_v<packed, ops::packed_weights_int8>)
+                    ops::gemm_packed_int8(x.data(), rows, w, b, y.data());
+                else
+                    ops::gemm_packed(x.data(), rows, w, b, y.data());
+            },
+            weight);
         return y;
     }
 };
