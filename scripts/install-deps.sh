@@ -7,6 +7,7 @@ packages=(
   libeigen3-dev libxtensor-dev xtl-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libutf8proc-dev
   doctest-dev libbenchmark-dev libcli11-dev libdnnl-dev
+  clang libclang-rt-14-dev libomp-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -213,7 +213,9 @@ TEST_CASE("cli.layoutlm: random-model and forward work for all five architecture
         {"LayoutLMForMaskedLM", {"logits"}},
         {"LayoutLMForQuestionAnswering", {"start_logits", "end_logits"}},
     };
-    for (const auto& [arch, outputs] : cases) {
+    for (const auto& c : cases) {
+        const char* arch = c.first;  // not a structured binding: C++17 lambdas (CAPTURE) cannot capture those
+        const auto& outputs = c.second;
         CAPTURE(arch);
         const auto dir = scratch_dir(std::string("cli_layoutlm_random_") + arch);
         io::json config = io::read_json_file(base / "config.json");

@@ -179,7 +179,9 @@ TEST_CASE("core.dtype: bf16 both ways, round to nearest even, NaN stays NaN" * d
 TEST_CASE("core.dtype: every safetensors name parses back, with its size" * doctest::test_suite("unit")) {
     const std::vector<std::pair<std::string, std::size_t>> names{{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},
                                                                   {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U8", 1},   {"BOOL", 1}};
-    for (const auto& [name, size] : names) {
+    for (const auto& entry : names) {
+        const std::string& name = entry.first;  // not a structured binding: C++17 lambdas (CAPTURE) cannot capture those
+        const std::size_t size = entry.second;
         CAPTURE(name);
         const auto parsed = parse_dtype(name);
         REQUIRE(parsed.has_value());

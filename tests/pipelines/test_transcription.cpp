@@ -154,7 +154,8 @@ TEST_CASE("pipelines.speech_audio: chunks with strides tile the frames, each exa
         return out;
     };
     for (const std::size_t n : {std::size_t(200000), std::size_t(160000), std::size_t(33333), std::size_t(80321)}) {
-        for (const auto& [chunk_s, stride_s] : {std::pair<double, double>{5.0, 1.0}, {2.0, 0.4}, {1.3, 0.25}, {3.0, 0.5}}) {
+        for (const auto& chunking : {std::pair<double, double>{5.0, 1.0}, {2.0, 0.4}, {1.3, 0.25}, {3.0, 0.5}}) {
+            const double chunk_s = chunking.first, stride_s = chunking.second;  // C++17 lambdas (CAPTURE) cannot capture bindings
             CAPTURE(n);
             CAPTURE(chunk_s);
             std::vector<float> ramp(n);

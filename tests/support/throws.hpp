@@ -22,7 +22,7 @@ void check_throws(F&& f, std::initializer_list<std::string> parts) {
             CHECK_MESSAGE(message.find(part) != std::string::npos, "message \"" << message << "\" lacks \"" << part << "\"");
         return;
     } catch (const std::exception& e) {
-        FAIL_CHECK("expected " << std::string(typeid(E).name()) << ", got " << std::string(typeid(e).name()) << ": " << e.what());
+        FAIL_CHECK("expected " << std::string(typeid(E).name()) << ", got " << std::string(typeid(e).name()) << ": " << std::string(e.what()));
         return;
     }
     FAIL_CHECK("expected " << std::string(typeid(E).name()) << ", nothing was thrown");

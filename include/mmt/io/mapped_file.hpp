@@ -1,5 +1,7 @@
-// A read-only memory map of a whole file (POSIX), so checkpoints are read
-// without copying them into the heap first.
+// A read-only memory map of a whole file (POSIX), so images and audio are
+// decoded without copying them into the heap first. If another process truncates
+// the file while it is mapped, touching a page past the new end raises SIGBUS, as
+// for every mapped reader; checkpoints are read with pread instead (byte_source.hpp).
 #pragma once
 
 #include <fcntl.h>

@@ -1,7 +1,16 @@
-// safetensors files: a memory-mapped, validated reader and a writer.
+// safetensors files: a validated reader and a writer.
 // Format: u64 little-endian header length N, N bytes of JSON
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the data; offsets are relative to the end of the header.
+//
+// The whole header is checked when the file is opened, before any tensor is read:
+// its length against a limit and the file size, its JSON nesting depth, every
+// shape's byte size against overflow, its data_offsets and the file, overlaps. So
+// no later read can run past the file as it was opened, and nothing is allocated
+// from a size the file does not back. Tensors are read with pread, not mapped
+// (see byte_source.hpp): a file truncated by another process after opening gives
+// an io_error at load, never SIGBUS; a file rewritten in place gives whatever
+// bytes it then holds. Models copy their weights out at load and keep no file open.
 #pragma once
 
 #include <algorithm>
@@ -21,7 +30,7 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/json.hpp"
-#include "mmt/io/mapped_file.hpp"
+#include "mmt/io/byte_source.hpp"
 
 namespace mmt::io {
 
@@ -53,11 +62,16 @@ struct safetensors_limits {
 class safetensors_file {
 public:
     explicit safetensors_file(const std::filesystem::path& path, safetensors_limits limits = {})
-        : file_(std::make_shared<mapped_file>(path)) {
+        : file_(std::make_shared<byte_source>(byte_source::open(path))) {
         parse_header(limits);
     }
 
-    const std::filesystem::path& path() const { return file_->path(); }
+    // A safetensors file held in memory; `name` stands for its path in messages.
+    static safetensors_file from_bytes(std::string bytes, const std::string& name, safetensors_limits limits = {}) {
+        return safetensors_file(std::make_shared<byte_source>(byte_source::from_bytes(std::move(bytes), name)), limits);
+    }
+
+    const std::filesystem::path& path() const { return file_->name(); }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
     // Tensor names in byte order of the data section.
@@ -77,9 +91,6 @@ public:
         if (it == tensors_.end()) fail<weight_error>(path().string(), ": no tensor named '", name, "'");
         return it->second;
     }
-
-    // Raw bytes of a tensor inside the mapping (valid while this object lives).
-    const unsigned char* bytes(const tensor_info& t) const { return data_ + t.begin; }
 
     // Copies a tensor out as T: float accepts F32, F16, BF16 and F64; int64 accepts every
     // integer dtype and BOOL; uint8 accepts U8 and BOOL.
@@ -105,35 +116,35 @@ public:
         return out;
     }
 
+    // Reads tensor `t` of this file into `out` (t.numel() elements), converting its dtype.
     template <class T>
     void convert_into(const tensor_info& t, T* out) const {
-        const unsigned char* src = bytes(t);
-        std::size_t n = t.numel();
+        const std::size_t n = t.numel();
         auto wrong = [&] {
             fail<weight_error>(path().string(), ": tensor '", t.name, "' has dtype ", dtype_name(t.dtype),
                                ", which cannot be read as ", element_name<T>());
         };
         if constexpr (std::is_same_v<T, float>) {
             switch (t.dtype) {
-                case dtype::f32: std::memcpy(out, src, n * 4); return;
-                case dtype::f16: return each<std::uint16_t>(src, n, out, [](std::uint16_t v) { return half_to_float(v); });
-                case dtype::bf16: return each<std::uint16_t>(src, n, out, [](std::uint16_t v) { return bf16_to_float(v); });
-                case dtype::f64: return each<double>(src, n, out, [](double v) { return float(v); });
+                case dtype::f32: return read(t, out);
+                case dtype::f16: return each<std::uint16_t>(t, n, out, [](std::uint16_t v) { return half_to_float(v); });
+                case dtype::bf16: return each<std::uint16_t>(t, n, out, [](std::uint16_t v) { return bf16_to_float(v); });
+                case dtype::f64: return each<double>(t, n, out, [](double v) { return float(v); });
                 default: wrong();
             }
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
             switch (t.dtype) {
-                case dtype::i64: std::memcpy(out, src, n * 8); return;
-                case dtype::i32: return each<std::int32_t>(src, n, out, [](std::int32_t v) { return std::int64_t(v); });
-                case dtype::i16: return each<std::int16_t>(src, n, out, [](std::int16_t v) { return std::int64_t(v); });
-                case dtype::i8: return each<std::int8_t>(src, n, out, [](std::int8_t v) { return std::int64_t(v); });
+                case dtype::i64: return read(t, out);
+                case dtype::i32: return each<std::int32_t>(t, n, out, [](std::int32_t v) { return std::int64_t(v); });
+                case dtype::i16: return each<std::int16_t>(t, n, out, [](std::int16_t v) { return std::int64_t(v); });
+                case dtype::i8: return each<std::int8_t>(t, n, out, [](std::int8_t v) { return std::int64_t(v); });
                 case dtype::u8:
-                case dtype::boolean: return each<std::uint8_t>(src, n, out, [](std::uint8_t v) { return std::int64_t(v); });
+                case dtype::boolean: return each<std::uint8_t>(t, n, out, [](std::uint8_t v) { return std::int64_t(v); });
                 default: wrong();
             }
         } else if constexpr (std::is_same_v<T, std::uint8_t>) {
             if (t.dtype != dtype::u8 && t.dtype != dtype::boolean) wrong();
-            std::memcpy(out, src, n);
+            read(t, out);
         } else {
             static_assert(sizeof(T) == 0, "safetensors_file::load supports float, int64_t and uint8_t");
         }
@@ -147,12 +158,25 @@ private:
         else return "uint8";
     }
 
+    safetensors_file(std::shared_ptr<byte_source> source, const safetensors_limits& limits) : file_(std::move(source)) {
+        parse_header(limits);
+    }
+
+    // The stored bytes of `t`, whose dtype has the size of Dst, straight into `out`.
+    template <class Dst>
+    void read(const tensor_info& t, Dst* out) const {
+        file_->read(data_offset_ + t.begin, t.nbytes, out);
+    }
+
+    // Elements stored as Src, converted one by one, read a block at a time.
     template <class Src, class Dst, class F>
-    static void each(const unsigned char* src, std::size_t n, Dst* out, F convert) {
-        for (std::size_t i = 0; i < n; ++i) {
-            Src v;
-            std::memcpy(&v, src + i * sizeof(Src), sizeof(Src));
-            out[i] = convert(v);
+    void each(const tensor_info& t, std::size_t n, Dst* out, F convert) const {
+        constexpr std::size_t block = 1 << 18;
+        std::vector<Src> buffer(std::min(block, n));
+        for (std::size_t first = 0; first < n; first += block) {
+            const std::size_t count = std::min(block, n - first);
+            file_->read(data_offset_ + t.begin + first * sizeof(Src), count * sizeof(Src), buffer.data());
+            for (std::size_t i = 0; i < count; ++i) out[first + i] = convert(buffer[i]);
         }
     }
 
@@ -161,23 +185,21 @@ private:
         const std::size_t file_size = file_->size();
         if (file_size < 8)
             fail<format_error>(where, ": not a safetensors file: ", file_size, " bytes, expected at least 8");
+        unsigned char length_bytes[8];
+        file_->read(0, 8, length_bytes);
         std::uint64_t header_len = 0;
-        for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | file_->data()[i];
+        for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | length_bytes[i];
         if (header_len > limits.max_header_bytes)
             fail<format_error>(where, ": safetensors header of ", header_len, " bytes exceeds the limit of ",
                                limits.max_header_bytes);
         if (header_len > file_size - 8)
             fail<format_error>(where, ": safetensors header of ", header_len, " bytes runs past the end of the file (",
                                file_size, " bytes): truncated?");
-        const char* text = reinterpret_cast<const char*>(file_->data() + 8);
-        json header;
-        try {
-            header = json::parse(text, text + header_len);
-        } catch (const json::exception& e) {
-            fail<format_error>(where, ": safetensors header is not valid JSON (", e.what(), ")");
-        }
+        std::string text(header_len, '\0');
+        file_->read(8, header_len, text.data());
+        const json header = parse_json(text, where + ": safetensors header");
         if (!header.is_object()) fail<format_error>(where, ": safetensors header is ", header.type_name(), ", expected an object");
-        data_ = file_->data() + 8 + header_len;
+        data_offset_ = 8 + header_len;
         const std::size_t data_size = file_size - 8 - header_len;
 
         for (auto it = header.begin(); it != header.end(); ++it) {
@@ -248,8 +270,8 @@ private:
         return t;
     }
 
-    std::shared_ptr<mapped_file> file_;
-    const unsigned char* data_ = nullptr;
+    std::shared_ptr<byte_source> file_;
+    std::size_t data_offset_ = 0;  // where the data section starts in the file
     std::map<std::string, tensor_info> tensors_;
     std::map<std::string, std::string> metadata_;
 };

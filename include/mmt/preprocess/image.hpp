@@ -69,10 +69,13 @@ namespace detail {
 // `size`, a square for `crop_size`), [height, width], or a dict.
 inline size_dict parse_size_dict(const io::json& value, const std::string& key, bool int_is_square,
                                  const std::string& where) {
+    // A whole number (224 or 224.0), refused past 2^53 before the conversion, which
+    // is undefined behaviour for a double beyond int64.
     auto number = [&](const io::json& v, const std::string& what) {
-        if (!v.is_number_integer() && !v.is_number_float())
-            fail<config_error>(where, ": key \"", key, "\": ", what, " must be a number, got ", v.dump());
-        return v.get<std::int64_t>();
+        const double d = v.is_number() ? v.get<double>() : std::nan("");
+        if (!(std::fabs(d) <= 9007199254740992.0) || d != std::floor(d))
+            fail<config_error>(where, ": key \"", key, "\": ", what, " must be a whole number, got ", v.dump());
+        return static_cast<std::int64_t>(d);
     };
     size_dict size;
     if (value.is_number()) {
@@ -122,6 +125,17 @@ inline void clip_image_processor_config::validate(const std::string& where) cons
     if (crop_size.shortest_edge != 0 || crop_size.height <= 0 || crop_size.width <= 0)
         fail<config_error>(where, ": key \"crop_size\": expected positive height and width, got height=",
                            crop_size.height, ", width=", crop_size.width);
+    // Sizes whose output could not be decoded as an image are refused before any
+    // image is resized (a crop larger than the resized image is fine: HF zero-pads).
+    const auto max_pixels = static_cast<std::int64_t>(io::image_limits{}.max_pixels);
+    const auto too_many = [&](std::int64_t h, std::int64_t w) { return h > max_pixels / w; };
+    if (size.shortest_edge > 0 ? too_many(size.shortest_edge, size.shortest_edge) : too_many(size.height, size.width))
+        fail<config_error>(where, ": key \"size\": shortest_edge=", size.shortest_edge, ", height=", size.height,
+                           ", width=", size.width, " makes images of more than ", max_pixels,
+                           " pixels (image_limits::max_pixels)");
+    if (too_many(crop_size.height, crop_size.width))
+        fail<config_error>(where, ": key \"crop_size\": ", crop_size.height, "x", crop_size.width, " is more than ",
+                           max_pixels, " pixels (image_limits::max_pixels)");
     const int r = static_cast<int>(resample);
     if (r < 1 || r > 5)
         fail<config_error>(where, ": key \"resample\": expected 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) or "
@@ -359,6 +373,7 @@ inline io::rgb_image center_crop(const io::rgb_image& image, std::size_t height,
     return out;
 }
 
+// Const after construction: one processor serves many threads.
 class clip_image_processor {
 public:
     explicit clip_image_processor(clip_image_processor_config config = {}) : config_(std::move(config)) {
@@ -428,11 +443,19 @@ private:
         return out;
     }
 
+    // The resized size; input_error when a very long image would resize to more
+    // pixels than an image may have (checked before anything is allocated).
     std::pair<std::size_t, std::size_t> resize_target(const io::rgb_image& image) const {
-        if (config_.size.shortest_edge > 0)
-            return get_resize_output_image_size(image.height, image.width,
-                                                static_cast<std::size_t>(config_.size.shortest_edge));
-        return {static_cast<std::size_t>(config_.size.height), static_cast<std::size_t>(config_.size.width)};
+        if (config_.size.shortest_edge <= 0)
+            return {static_cast<std::size_t>(config_.size.height), static_cast<std::size_t>(config_.size.width)};
+        const auto edge = static_cast<std::size_t>(config_.size.shortest_edge);
+        const std::size_t max_pixels = io::image_limits{}.max_pixels;
+        const double ratio = static_cast<double>(std::max(image.height, image.width)) /
+                             static_cast<double>(std::min(image.height, image.width));
+        if (static_cast<double>(edge) * static_cast<double>(edge) * ratio > static_cast<double>(max_pixels))
+            fail<input_error>("clip_image_processor: a ", image.height, "x", image.width, " image resized to shortest edge ",
+                              edge, " would have more than ", max_pixels, " pixels (image_limits::max_pixels)");
+        return get_resize_output_image_size(image.height, image.width, edge);
     }
 
     clip_image_processor_config config_;

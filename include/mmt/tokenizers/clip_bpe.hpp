@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -107,6 +108,8 @@ inline std::vector<std::u32string_view> clip_split(std::u32string_view word) {
 
 }  // namespace detail
 
+// Loaded once, then const: one tokenizer serves many threads (change
+// max_input_bytes before sharing it).
 class clip_bpe_tokenizer {
 public:
     // Reads vocab.json and merges.txt, plus tokenizer_config.json and
@@ -140,6 +143,7 @@ public:
     // HF tokenize(): the BPE tokens of `text`, no special tokens added. Added tokens
     // written in the text ("<|endoftext|>") come out whole. input_error on invalid UTF-8.
     std::vector<std::string> tokenize(const std::string& text) const {
+        check_input_bytes("clip_bpe_tokenizer", text.size(), max_input_bytes_);
         std::vector<std::string> out;
         for (const auto& piece : split_on_added_tokens(text, added_tokens_)) {
             const std::string_view part(text.data() + piece.offset, piece.length);
@@ -221,6 +225,9 @@ public:
     }
 
     std::size_t model_max_length() const { return model_max_length_; }
+    // tokenize / encode refuse longer texts (default_max_input_bytes).
+    std::size_t max_input_bytes() const { return max_input_bytes_; }
+    void set_max_input_bytes(std::size_t bytes) { max_input_bytes_ = bytes; }
     std::size_t vocab_size() const { return encoder_.size(); }
     std::int64_t bos_token_id() const { return bos_token_id_; }
     std::int64_t eos_token_id() const { return eos_token_id_; }
@@ -243,14 +250,19 @@ private:
                                    id.dump());
             }
             encoder_.emplace(token, id.get<std::int64_t>());
-            decoder_[id.get<std::int64_t>()] = token;
+            // HF's decoder would keep one of the two silently, so one of them could never be decoded.
+            if (auto [it, fresh] = decoder_.emplace(id.get<std::int64_t>(), token); !fresh) {
+                fail<format_error>(path.string(), ": tokens \"", it->second, "\" and \"", token, "\" both have id ",
+                                   it->first, "; expected one token per id");
+            }
         }
     }
 
     void load_merges(const std::filesystem::path& path) {
         const std::string text = io::read_text_file(path);
         std::size_t line_number = 0;
-        for (std::size_t pos = 0; pos < text.size() && bpe_ranks_.size() < max_merges;) {
+        std::size_t rank = 0;  // index in HF's list of merge lines, blank ones included
+        for (std::size_t pos = 0; pos < text.size() && rank < max_merges;) {
             std::size_t end = text.find('\n', pos);
             if (end == std::string::npos) end = text.size();
             const std::string_view line(text.data() + pos, end - pos);
@@ -258,6 +270,7 @@ private:
             ++line_number;
             if (line_number == 1 && line.substr(0, 8) == "#version") continue;
             const auto parts = split_ascii_spaces(line);
+            const auto this_rank = static_cast<int>(rank++);
             if (parts.empty()) continue;
             if (parts.size() != 2) {
                 fail<format_error>(path.string(), " line ", line_number, ": expected two symbols separated by a space, got \"",
@@ -268,8 +281,9 @@ private:
                 fail<format_error>(path.string(), " line ", line_number, ": merge result \"", merged,
                                    "\" is not in vocab.json; expected merges.txt and vocab.json of the same tokenizer");
             }
-            // A repeated pair keeps its last rank, as dict(zip(merges, range(n))) does.
-            bpe_ranks_[std::string(parts[0]) + ' ' + std::string(parts[1])] = static_cast<int>(bpe_ranks_.size());
+            // A repeated pair keeps its last rank, as dict(zip(merges, range(n))) does, so
+            // every pair has its own rank (bpe relies on it).
+            bpe_ranks_[std::string(parts[0]) + ' ' + std::string(parts[1])] = this_rank;
         }
     }
 
@@ -299,34 +313,47 @@ private:
 
     // CLIPTokenizer.bpe: repeatedly merge every occurrence (left to right) of the
     // adjacent pair with the lowest merge rank, until no pair has a rank.
+    // HF rescans the whole word for each merge, which is quadratic (a 64 KB word of
+    // letters took 15 s); here the candidate pairs wait in a heap ordered by (rank,
+    // position), and all entries of the lowest rank are taken out together and merged
+    // left to right: one pass of HF's loop. Ranks are unique per pair, and a merge
+    // never recreates the pair it merged, so this is HF's result in O(n log n).
     void bpe(std::vector<std::string> word, std::vector<std::string>& out) const {
         word.back() += "</w>";
+        const std::size_t n = word.size();
+        // Symbols form a linked list over their first byte's position; merged ones are emptied.
+        std::vector<std::size_t> prev(n), next(n);
+        for (std::size_t i = 0; i < n; ++i) prev[i] = i - 1, next[i] = i + 1;  // prev[0] wraps to "none"
+        const auto none = static_cast<std::size_t>(-1);
         constexpr int no_rank = std::numeric_limits<int>::max();
-        while (word.size() > 1) {
-            int best = no_rank;
-            std::size_t best_at = 0;
-            for (std::size_t i = 0; i + 1 < word.size(); ++i) {
-                auto it = bpe_ranks_.find(word[i] + ' ' + word[i + 1]);
-                if (it != bpe_ranks_.end() && it->second < best) {
-                    best = it->second;
-                    best_at = i;
-                }
+        const auto rank_at = [&](std::size_t i) {
+            if (i == none || next[i] >= n) return no_rank;
+            auto it = bpe_ranks_.find(word[i] + ' ' + word[next[i]]);
+            return it == bpe_ranks_.end() ? no_rank : it->second;
+        };
+        using candidate = std::pair<int, std::size_t>;  // rank, position of the pair's first symbol
+        std::priority_queue<candidate, std::vector<candidate>, std::greater<candidate>> heap;
+        const auto push = [&](std::size_t i) {
+            if (const int r = rank_at(i); r != no_rank) heap.emplace(r, i);
+        };
+        for (std::size_t i = 0; i + 1 < n; ++i) push(i);
+        std::vector<std::size_t> pass;
+        while (!heap.empty()) {
+            const int rank = heap.top().first;
+            pass.clear();
+            for (; !heap.empty() && heap.top().first == rank; heap.pop()) pass.push_back(heap.top().second);
+            for (std::size_t i : pass) {
+                if (word[i].empty() || rank_at(i) != rank) continue;  // merged away or changed since queued
+                const std::size_t j = next[i];
+                word[i] += word[j];
+                word[j].clear();
+                next[i] = next[j];
+                if (next[j] < n) prev[next[j]] = i;
+                push(prev[i]);
+                push(i);
             }
-            if (best == no_rank) break;
-            const std::string first = word[best_at], second = word[best_at + 1];
-            std::vector<std::string> merged;
-            merged.reserve(word.size());
-            for (std::size_t i = 0; i < word.size(); ++i) {
-                if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
-                    merged.push_back(first + second);
-                    ++i;
-                } else {
-                    merged.push_back(std::move(word[i]));
-                }
-            }
-            word = std::move(merged);
         }
-        for (auto& symbol : word) out.push_back(std::move(symbol));
+        for (std::size_t i = 0; i < n; i = next[i]) out.push_back(std::move(word[i]));
     }
 
     bool is_special(std::int64_t id) const {
@@ -342,6 +369,7 @@ private:
     basic_tokenizer normalizer_{true, false, false, false, {}};
     std::int64_t bos_token_id_ = 0, eos_token_id_ = 0, pad_token_id_ = 0, unk_token_id_ = 0;
     std::size_t model_max_length_ = no_max_length;
+    std::size_t max_input_bytes_ = default_max_input_bytes;
     bool clean_up_tokenization_spaces_ = false;
 };
 

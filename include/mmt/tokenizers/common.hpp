@@ -33,6 +33,18 @@ struct encoding {
 // HF's VERY_LARGE_INTEGER: the model_max_length of a tokenizer saved without one.
 inline constexpr std::size_t no_max_length = std::numeric_limits<std::size_t>::max();
 
+// Longest text a tokenizer takes by default (set_max_input_bytes changes it): a
+// longer one is an input_error before any work, since the work and the output grow
+// with it and a model reads at most a few thousand tokens anyway.
+inline constexpr std::size_t default_max_input_bytes = 1u << 20;
+
+inline void check_input_bytes(const char* who, std::size_t bytes, std::size_t max_bytes) {
+    if (bytes > max_bytes) {
+        fail<input_error>(who, ": text of ", bytes, " bytes; expected at most ", max_bytes,
+                          " (set_max_input_bytes raises the limit)");
+    }
+}
+
 struct added_token {
     std::string content;
     std::int64_t id = 0;

@@ -39,6 +39,9 @@ struct boxed_options {
     bool truncation = true;
     // Pull coordinates outside 0..1000 onto the grid instead of rejecting them.
     bool clamp_boxes = false;
+    // Longer documents are an input_error before any word is tokenized; their total
+    // bytes are bounded by the tokenizer's max_input_bytes.
+    std::size_t max_words = 100'000;
     word_box cls_token_box{0, 0, 0, 0};
     word_box sep_token_box{1000, 1000, 1000, 1000};
     word_box pad_token_box{0, 0, 0, 0};
@@ -86,12 +89,20 @@ inline word_box checked_box(word_box box, std::size_t index, const std::string& 
 }
 
 inline document_pieces tokenize_document(const wordpiece_tokenizer& tokenizer, const std::vector<std::string>& words,
-                                         const std::vector<word_box>& boxes, bool clamp) {
+                                         const std::vector<word_box>& boxes, const boxed_options& options) {
     if (words.size() != boxes.size()) {
         fail<input_error>("layoutlm words: ", words.size(), " words but ", boxes.size(),
                           " boxes; expected one box per word");
     }
     if (words.empty()) fail<input_error>("layoutlm words: the document has no words; expected at least one");
+    if (words.size() > options.max_words) {
+        fail<input_error>("layoutlm words: the document has ", words.size(), " words; expected at most ",
+                          options.max_words, " (boxed_options::max_words)");
+    }
+    std::size_t bytes = 0;
+    for (const auto& word : words) bytes += word.size();
+    check_input_bytes("layoutlm words: the document", bytes, tokenizer.max_input_bytes());
+    const bool clamp = options.clamp_boxes;
     document_pieces doc;
     doc.boxes.reserve(boxes.size());
     for (std::size_t i = 0; i < words.size(); ++i) {
@@ -144,7 +155,7 @@ inline boxed_encoding assemble(const wordpiece_tokenizer& tokenizer, const docum
 // words and boxes of different lengths and for an empty document.
 inline boxed_encoding encode_words(const wordpiece_tokenizer& tokenizer, const std::vector<std::string>& words,
                                    const std::vector<word_box>& boxes, const boxed_options& options = {}) {
-    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options.clamp_boxes);
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options);
     if (!options.truncation && options.max_length >= 2 && doc.ids.size() > options.max_length - 2) {
         fail<input_error>("encode_words: the document has ", doc.ids.size(), " word pieces; expected at most ",
                           options.max_length - 2, " to fit max_length ", options.max_length,
@@ -165,7 +176,7 @@ inline std::vector<boxed_encoding> encode_words_windows(const wordpiece_tokenize
         fail<input_error>("encode_words_windows: stride ", stride, " with max_length ", options.max_length,
                           "; expected max_length >= 3 and stride < max_length - 2 so that windows advance");
     }
-    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options.clamp_boxes);
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options);
     const std::size_t capacity = options.max_length - 2;
     std::vector<boxed_encoding> windows;
     for (std::size_t begin = 0;; begin += capacity - stride) {

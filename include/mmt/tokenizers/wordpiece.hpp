@@ -22,6 +22,8 @@
 
 namespace mmt::tokenizers {
 
+// Loaded once, then const: one tokenizer serves many threads (change
+// max_input_bytes before sharing it).
 class wordpiece_tokenizer {
 public:
     // Longer words become [UNK] whole (WordpieceTokenizer's default).
@@ -63,17 +65,13 @@ public:
         t.basic_.never_split = t.never_split_;
         for (const auto& s : specials) t.basic_.never_split.push_back(unicode::decode_utf8(s.content));
         for (const auto& s : specials) t.special_ids_.push_back(s.id);
-        for (const auto& added : t.added_tokens_) {
-            const auto id = static_cast<std::size_t>(added.id);
-            if (id >= t.ids_to_tokens_.size()) t.ids_to_tokens_.resize(id + 1);
-            if (!t.ids_to_tokens_[id]) t.ids_to_tokens_[id] = added.content;
-        }
         return t;
     }
 
     // HF tokenize(): the word pieces of `text`, no special tokens added. Added tokens
     // written in the text ("[SEP]") come out whole. input_error on invalid UTF-8.
     std::vector<std::string> tokenize(const std::string& text) const {
+        check_input_bytes("wordpiece_tokenizer", text.size(), max_input_bytes_);
         std::vector<std::string> out;
         for (const auto& piece : split_on_added_tokens(text, added_tokens_)) {
             const std::string_view part(text.data() + piece.offset, piece.length);
@@ -124,16 +122,16 @@ public:
         std::string joined;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             const std::int64_t id = ids[i];
-            if (id < 0 || id >= static_cast<std::int64_t>(ids_to_tokens_.size())) {
+            const std::string* token = token_of(id);
+            if (!token) {
                 fail<input_error>("wordpiece_tokenizer::decode: id ", id, " at position ", i,
-                                  " is out of range; expected 0..", ids_to_tokens_.size() - 1);
+                                  " has no token; expected an id of the vocabulary (0..", ids_to_tokens_.size(),
+                                  ") or of an added token");
             }
             if (skip_special_tokens && std::find(special_ids_.begin(), special_ids_.end(), id) != special_ids_.end()) {
                 continue;
             }
-            // A line hidden by a later duplicate of its token reads as [UNK], as in HF.
-            const auto& token = ids_to_tokens_[static_cast<std::size_t>(id)];
-            const std::string& text = token ? *token : unk_token_.content;
+            const std::string& text = *token;
             if (text.compare(0, 2, "##") == 0 && !joined.empty()) {
                 joined.append(text, 2, std::string::npos);
             } else {
@@ -146,6 +144,10 @@ public:
     }
 
     std::size_t model_max_length() const { return model_max_length_; }
+    // tokenize / encode refuse longer texts, and encode_words longer documents
+    // (default_max_input_bytes).
+    std::size_t max_input_bytes() const { return max_input_bytes_; }
+    void set_max_input_bytes(std::size_t bytes) { max_input_bytes_ = bytes; }
     std::size_t vocab_size() const { return vocab_.size(); }
     std::int64_t cls_token_id() const { return cls_token_id_; }
     std::int64_t sep_token_id() const { return sep_token_id_; }
@@ -155,6 +157,18 @@ public:
 
 private:
     wordpiece_tokenizer() = default;
+
+    // The vocabulary line of `id`, else the added token with that id; a line hidden by
+    // a later duplicate of its token reads as [UNK], as in HF. Null when there is none.
+    // Added tokens are searched rather than stored by id, since their ids may be huge.
+    const std::string* token_of(std::int64_t id) const {
+        const bool in_vocab = id >= 0 && id < static_cast<std::int64_t>(ids_to_tokens_.size());
+        if (in_vocab && ids_to_tokens_[static_cast<std::size_t>(id)]) return &*ids_to_tokens_[static_cast<std::size_t>(id)];
+        for (const auto& added : added_tokens_) {
+            if (added.id == id) return &added.content;
+        }
+        return in_vocab ? &unk_token_.content : nullptr;
+    }
 
     void load_vocab(const std::filesystem::path& path) {
         const std::string text = io::read_text_file(path);
@@ -224,6 +238,7 @@ private:
     added_token unk_token_;
     std::int64_t sep_token_id_ = 0, pad_token_id_ = 0, cls_token_id_ = 0, mask_token_id_ = 0;
     std::size_t model_max_length_ = no_max_length;
+    std::size_t max_input_bytes_ = default_max_input_bytes;
 };
 
 }  // namespace mmt::tokenizers

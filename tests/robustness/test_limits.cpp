@@ -1,0 +1,304 @@
+// Limits checked before allocation: every refusal here is a clear error raised
+// from a size field, and the test shows the process's peak memory stayed small,
+// i.e. the absurd amount was never allocated.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "mmt/io/image.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/io/safetensors.hpp"
+#include "mmt/io/wav.hpp"
+#include "mmt/preprocess/image.hpp"
+#include "mmt/tokenizers/clip_bpe.hpp"
+#include "mmt/tokenizers/layoutlm_words.hpp"
+#include "mmt/tokenizers/wordpiece.hpp"
+#include "support/data.hpp"
+#include "support/peak_memory.hpp"
+#include "support/throws.hpp"
+
+using namespace mmt;
+namespace fs = std::filesystem;
+
+namespace {
+
+// "8-byte little-endian header length + header + data"; `length` replaces the true length.
+std::string safetensors_bytes(const std::string& header, const std::string& data = "", std::uint64_t length = 0) {
+    const std::uint64_t n = length ? length : header.size();
+    std::string bytes;
+    for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    return bytes + header + data;
+}
+
+// Opening `bytes` as a safetensors file fails with a format_error holding `parts`, without
+// the peak resident size growing by more than small_peak_bytes.
+void check_refused_small(const std::string& bytes, std::initializer_list<std::string> parts) {
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<format_error>([&] { io::safetensors_file::from_bytes(bytes, "mem.safetensors"); }, parts);
+    });
+    CHECK(grown < test::small_peak_bytes);
+}
+
+// `n` arrays nested in each other: [[[...]]].
+std::string nested(std::size_t n) { return std::string(n, '[') + std::string(n, ']'); }
+
+// A sparse file of `bytes` bytes (no disk blocks are written).
+fs::path sparse_file(const fs::path& path, std::uintmax_t bytes) {
+    std::ofstream(path, std::ios::binary).close();
+    fs::resize_file(path, bytes);
+    return path;
+}
+
+void append_png_bytes(png_structp png, png_bytep data, png_size_t n) {
+    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), n);
+}
+
+// A PNG whose header declares width x height RGB pixels, followed by the start of an
+// IDAT chunk and nothing else: all a decoder may read before allocating.
+std::string png_header(std::uint32_t width, std::uint32_t height) {
+    std::string out;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop info = png_create_info_struct(png);
+    png_set_write_fn(png, &out, append_png_bytes, nullptr);
+    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    png_destroy_write_struct(&png, &info);
+    return out + std::string("\0\0\0\x10IDAT", 8) + std::string(16, '\0');
+}
+
+// An 8x8 RGB JPEG whose frame header (SOF0) is then patched to declare width x height.
+std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
+    jpeg_compress_struct c{};
+    jpeg_error_mgr errors{};
+    c.err = jpeg_std_error(&errors);
+    jpeg_create_compress(&c);
+    unsigned char* buffer = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &buffer, &size);
+    c.image_width = 8;
+    c.image_height = 8;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_start_compress(&c, TRUE);
+    std::vector<unsigned char> row(8 * 3, 128);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW r = row.data();
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::string out(reinterpret_cast<const char*>(buffer), size);
+    std::free(buffer);
+    const auto sof = out.find("\xFF\xC0");
+    REQUIRE(sof != std::string::npos);
+    out[sof + 5] = static_cast<char>(height >> 8), out[sof + 6] = static_cast<char>(height & 0xFF);
+    out[sof + 7] = static_cast<char>(width >> 8), out[sof + 8] = static_cast<char>(width & 0xFF);
+    return out;
+}
+
+io::rgb_image decode(const std::string& bytes, const io::image_limits& limits = {}) {
+    return io::decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "test.img", limits);
+}
+
+const tokenizers::clip_bpe_tokenizer& clip_tokenizer() {
+    static const auto t = tokenizers::clip_bpe_tokenizer::from_directory(test::data_path("clip-tokenizer"));
+    return t;
+}
+
+const tokenizers::wordpiece_tokenizer& bert_tokenizer() {
+    static const auto t = tokenizers::wordpiece_tokenizer::from_directory(test::data_path("layoutlm-tokenizer"));
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("robustness.limits: the peak-memory probe sees a 64 MB allocation" * doctest::test_suite("unit")) {
+    // Without this, every "peak stayed small" check below could pass vacuously.
+    const auto grown = test::peak_growth([] {
+        std::vector<char> block(64u << 20, 1);
+        CHECK(block[12345] == 1);
+    });
+    CHECK(grown >= (60u << 20));
+}
+
+TEST_CASE("robustness.limits: a safetensors header length over 100 MB is refused from the length field" *
+          doctest::test_suite("unit")) {
+    check_refused_small(safetensors_bytes("{}", "", 200u << 20), {"mem.safetensors", "209715200 bytes", "exceeds the limit of 104857600"});
+    check_refused_small(safetensors_bytes("{}", "", ~std::uint64_t{0}), {"18446744073709551615 bytes", "exceeds the limit"});
+    // Under the limit but past the end of the file: refused before the header is read.
+    check_refused_small(safetensors_bytes("{}", "", 90u << 20), {"94371840 bytes", "runs past the end", "truncated"});
+}
+
+TEST_CASE("robustness.limits: tensor sizes that overflow or exceed the file are refused at open" *
+          doctest::test_suite("unit")) {
+    const auto entry = [](const std::string& e) { return safetensors_bytes("{\"w\": " + e + "}", std::string(8, '\0')); };
+    check_refused_small(entry(R"({"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 8]})"),
+                        {"tensor 'w'", "overflows"});
+    check_refused_small(entry(R"({"dtype": "F64", "shape": [4611686018427387904], "data_offsets": [0, 8]})"),
+                        {"tensor 'w'", "byte size", "overflows"});
+    check_refused_small(entry(R"({"dtype": "F32", "shape": [1000000, 1000000], "data_offsets": [0, 4000000000000]})"),
+                        {"tensor 'w'", "[0, 4000000000000]", "data section of 8 bytes"});
+    check_refused_small(entry(R"({"dtype": "F32", "shape": [2], "data_offsets": [0, 9223372036854775808]})"),
+                        {"tensor 'w'", "run past the data section"});
+}
+
+TEST_CASE("robustness.limits: absurd shapes are refused at open" * doctest::test_suite("unit")) {
+    const auto entry = [](const std::string& shape) {
+        return safetensors_bytes("{\"w\": {\"dtype\": \"U8\", \"shape\": " + shape + ", \"data_offsets\": [0, 8]}}",
+                                 std::string(8, '\0'));
+    };
+    std::string rank_1000 = "[";
+    for (int i = 0; i < 1000; ++i) rank_1000 += i ? ",1" : "1";
+    check_refused_small(entry(rank_1000 + "]"), {"tensor 'w'", "rank 1000 exceeds the limit of 8"});
+    check_refused_small(entry("[18446744073709551616]"), {"tensor 'w'", "not a non-negative integer"});  // 2^64 parses as a float
+    check_refused_small(entry("[1e300]"), {"tensor 'w'", "not a non-negative integer"});
+    check_refused_small(entry("[8, -1]"), {"tensor 'w'", "shape entry -1"});
+}
+
+TEST_CASE("robustness.limits: JSON nested deeper than 1000 levels is refused while parsing" * doctest::test_suite("unit")) {
+    CHECK_NOTHROW(io::parse_json(nested(io::max_json_depth), "ok.json"));
+    const auto grown = test::peak_growth([] {
+        test::check_throws<format_error>([] { io::parse_json(nested(1'000'000), "config.json"); },
+                                         {"config.json", "nested deeper than 1000 levels"});
+        test::check_throws<format_error>([] { io::parse_json("{\"a\": " + nested(5000) + "}", "config.json"); },
+                                         {"config.json", "nested deeper than 1000"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+    check_refused_small(safetensors_bytes("{\"__metadata__\": " + nested(100'000) + "}"),
+                        {"mem.safetensors: safetensors header", "nested deeper than 1000"});
+}
+
+TEST_CASE("robustness.limits: an order-keeping JSON object over 32768 keys is refused while parsing" *
+          doctest::test_suite("unit")) {
+    // ordered_json looks each key up linearly: a million-key vocab.json would take hours.
+    const auto object = [](std::size_t n) {
+        std::string text = "{\"vocab\": {";
+        for (std::size_t i = 0; i < n; ++i) text += (i ? ",\"t" : "\"t") + std::to_string(i) + "\":" + std::to_string(i);
+        return text + "}}";
+    };
+    CHECK(io::parse_ordered_json(object(io::max_ordered_json_keys), "vocab.json")["vocab"].size() == io::max_ordered_json_keys);
+    const auto start = std::chrono::steady_clock::now();
+    test::check_throws<format_error>([&] { io::parse_ordered_json(object(1'000'000), "vocab.json"); },
+                                     {"vocab.json", "more than 32768 keys"});
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 30.0);
+    CHECK(io::parse_json(object(100'000), "vocab.json")["vocab"].size() == 100'000);  // unordered objects have no such limit
+}
+
+TEST_CASE("robustness.limits: text files over 100 MB are refused from their size, streams while reading" *
+          doctest::test_suite("unit")) {
+    const fs::path dir = test::scratch_dir("robust_text_limit");
+    const fs::path big = sparse_file(dir / "config.json", 300u << 20);
+    auto grown = test::peak_growth([&] {
+        test::check_throws<input_error>([&] { io::read_json_file(big); },
+                                        {big.string(), "too large", "at most 104857600 bytes", "got 314572800"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+    // A device never ends; it is cut off at the limit.
+    grown = test::peak_growth([&] {
+        test::check_throws<input_error>([&] { io::read_text_file("/dev/zero", 1u << 20); },
+                                        {"/dev/zero", "at most 1048576 bytes", "got more"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+}
+
+TEST_CASE("robustness.limits: images over the pixel limit are refused from their header" * doctest::test_suite("unit")) {
+    auto grown = test::peak_growth([] {
+        test::check_throws<input_error>([] { decode(png_header(20000, 20000)); },
+                                        {"20000x20000", "400000000 pixels exceeds the limit of 100000000"});
+        test::check_throws<input_error>([] { decode(jpeg_declaring(30000, 30000)); },
+                                        {"30000x30000", "900000000 pixels exceeds the limit of 100000000"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+    // The limit is the caller's: image_limits::max_pixels.
+    test::check_throws<input_error>([] { decode(png_header(100, 100), io::image_limits{5000}); },
+                                    {"10000 pixels exceeds the limit of 5000", "image_limits::max_pixels"});
+    CHECK(decode(jpeg_declaring(8, 8), io::image_limits{64}).pixels.size() == 8 * 8 * 3);
+}
+
+TEST_CASE("robustness.limits: audio over the configured length is refused from its header" * doctest::test_suite("unit")) {
+    const std::string two_seconds = io::encode_wav(std::vector<float>(32000, 0.25f), 16000);
+    const auto* data = reinterpret_cast<const unsigned char*>(two_seconds.data());
+    io::wav_read_options one_second;
+    one_second.max_duration_seconds = 1.0;
+    test::check_throws<input_error>([&] { io::decode_wav(data, two_seconds.size(), "two.wav", one_second); },
+                                    {"two.wav", "audio too long", "at most 1 s", "got 2 s"});
+    CHECK(io::decode_wav(data, two_seconds.size(), "two.wav").samples.size() == 32000);
+
+    // A data chunk declaring 4 GB in a file of a few bytes: refused before any sample is decoded.
+    std::string huge = two_seconds.substr(0, 44) + "abcd";
+    const auto data_size = huge.find("data") + 4;
+    for (int i = 0; i < 4; ++i) huge[data_size + i] = '\xF0';
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<format_error>(
+            [&] { io::decode_wav(reinterpret_cast<const unsigned char*>(huge.data()), huge.size(), "huge.wav"); },
+            {"huge.wav", "truncated data chunk", "declares 4042322160 bytes"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+}
+
+TEST_CASE("robustness.limits: texts and documents over the configured size are refused before tokenizing" *
+          doctest::test_suite("unit")) {
+    const std::string two_mb(2u << 20, 'a');
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<input_error>([&] { clip_tokenizer().encode(two_mb, 77); },
+                                        {"clip_bpe_tokenizer", "text of 2097152 bytes", "at most 1048576", "set_max_input_bytes"});
+        test::check_throws<input_error>([&] { bert_tokenizer().encode(two_mb, 512); },
+                                        {"wordpiece_tokenizer", "text of 2097152 bytes", "at most 1048576"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+
+    auto small = tokenizers::wordpiece_tokenizer::from_directory(test::data_path("layoutlm-tokenizer"));
+    small.set_max_input_bytes(10);
+    CHECK(small.tokenize("invoice").size() == 1);
+    test::check_throws<input_error>([&] { small.tokenize("invoice total"); }, {"text of 13 bytes", "at most 10"});
+    const std::vector<tokenizers::word_box> boxes(2, tokenizers::word_box{0, 0, 10, 10});
+    test::check_throws<input_error>([&] { tokenizers::encode_words(small, {"invoice", "total"}, boxes); },
+                                    {"layoutlm words: the document", "text of 12 bytes", "at most 10"});
+
+    tokenizers::boxed_options options;
+    options.max_words = 1;
+    test::check_throws<input_error>([&] { tokenizers::encode_words(bert_tokenizer(), {"invoice", "total"}, boxes, options); },
+                                    {"2 words", "at most 1", "max_words"});
+}
+
+TEST_CASE("robustness.limits: a 256 KB word tokenizes in linear-logarithmic time" * doctest::test_suite("unit")) {
+    // HF's BPE loop rescans the word for every merge: 130 s for this word before the heap.
+    std::string word;
+    for (std::size_t i = 0; word.size() < (256u << 10); ++i) word += "photographcatsleepingonsofa"[i % 27];
+    const auto start = std::chrono::steady_clock::now();
+    const auto tokens = clip_tokenizer().tokenize(word);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(tokens.size() > 1000);
+    CHECK(seconds < 10.0);
+}
+
+TEST_CASE("robustness.limits: image sizes in preprocessor_config.json and long thin images are bounded" *
+          doctest::test_suite("unit")) {
+    using preprocess::clip_image_processor_config;
+    test::check_throws<config_error>([] { clip_image_processor_config::from_json({{"size", 1000000}}, "pp.json"); },
+                                     {"pp.json", "\"size\"", "more than 100000000 pixels"});
+    test::check_throws<config_error>([] { clip_image_processor_config::from_json({{"crop_size", 20000}}, "pp.json"); },
+                                     {"pp.json", "\"crop_size\"", "20000x20000", "more than 100000000"});
+    test::check_throws<config_error>([] { clip_image_processor_config::from_json({{"size", 1e30}}, "pp.json"); },
+                                     {"pp.json", "\"size\"", "whole number", "1e+30"});
+    // 1 x 20000 pixels resized to a shortest edge of 224 would be 224 x 4480000.
+    const io::rgb_image thin{1, 20000, std::vector<std::uint8_t>(20000 * 3, 7)};
+    const preprocess::clip_image_processor processor;
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<input_error>([&] { processor.preprocess(thin); },
+                                        {"1x20000 image", "shortest edge 224", "more than 100000000 pixels"});
+    });
+    CHECK(grown < test::small_peak_bytes);
+}
