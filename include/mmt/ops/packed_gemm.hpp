@@ -20,6 +20,12 @@
 
 namespace mmt::ops {
 
+// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
+// (cvtepi32_ps, maskz loads) as uninitialised (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 class packed_weights {
 public:
     static constexpr std::size_t panel = 48;  // columns of W^T per panel: three 16-float registers
@@ -182,5 +188,7 @@ inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, 
                         gemm_kernel kernel = gemm_kernel::best) {
     gemm_packed(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
+
+#pragma GCC diagnostic pop
 
 }  // namespace mmt::ops

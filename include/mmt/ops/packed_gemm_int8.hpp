@@ -23,6 +23,12 @@
 
 namespace mmt::ops {
 
+// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
+// (cvtepi32_ps, maskz loads) as uninitialised (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace detail {
 inline bool cpu_has_avx512_vnni() {
     static const bool has = __builtin_cpu_supports("avx512vnni");
@@ -198,5 +204,7 @@ inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights
         }
     });
 }
+
+#pragma GCC diagnostic pop
 
 }  // namespace mmt::ops
