@@ -109,7 +109,7 @@ public:
         if (t.shape.size() != N)
             fail<shape_error>(path().string(), ": tensor '", name, "' has rank ", t.shape.size(), " ",
                               shape_string(t.shape), ", expected rank ", N);
-        std::array<std::size_t, N> shape;
+        std::array<std::size_t, N> shape{};
         for (std::size_t i = 0; i < N; ++i) shape[i] = t.shape[i];  // std::copy into a rank-0 array trips -Wnonnull
         xt::xtensor<T, N> out(shape);
         convert_into(t, out.data());

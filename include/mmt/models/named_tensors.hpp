@@ -63,7 +63,7 @@ private:
     static xt::xtensor<T, N> ranked(const dyn_tensor<T>& t, const std::string& name, const std::string& model) {
         if (t.dimension() != N)
             fail<shape_error>(model, ": input '", name, "' has rank ", t.dimension(), ", expected rank ", N);
-        std::array<std::size_t, N> shape;
+        std::array<std::size_t, N> shape{};
         std::copy(t.shape().begin(), t.shape().end(), shape.begin());
         xt::xtensor<T, N> out(shape);
         std::copy(t.begin(), t.end(), out.begin());
