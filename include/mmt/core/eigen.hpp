@@ -6,7 +6,9 @@
 // intrinsics, inlined into Eigen's kernels, as uninitialised (GCC bug 105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
+#endif
 #include <Eigen/Core>
 #pragma GCC diagnostic pop
 

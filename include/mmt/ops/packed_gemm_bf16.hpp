@@ -26,7 +26,9 @@ namespace mmt::ops {
 // (cvtepi32_ps, maskz loads) as uninitialised (GCC bug 105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
+#endif
 
 namespace detail {
 inline bool cpu_has_avx512_bf16() {
