@@ -46,7 +46,7 @@ void check_refused_small(const std::string& bytes, std::initializer_list<std::st
     const auto grown = test::peak_growth([&] {
         test::check_throws<format_error>([&] { io::safetensors_file::from_bytes(bytes, "mem.safetensors"); }, parts);
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
 }
 
 // `n` arrays nested in each other: [[[...]]].
@@ -175,24 +175,22 @@ TEST_CASE("robustness.limits: JSON nested deeper than 1000 levels is refused whi
         test::check_throws<format_error>([] { io::parse_json("{\"a\": " + nested(5000) + "}", "config.json"); },
                                          {"config.json", "nested deeper than 1000"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
     check_refused_small(safetensors_bytes("{\"__metadata__\": " + nested(100'000) + "}"),
                         {"mem.safetensors: safetensors header", "nested deeper than 1000"});
 }
 
 TEST_CASE("robustness.limits: an order-keeping JSON object over 32768 keys is refused while parsing" *
           doctest::test_suite("unit")) {
-    // ordered_json looks each key up linearly: a million-key vocab.json would take hours.
+    // ordered_json looks each key up linearly: a million-key vocab.json would take minutes.
     const auto object = [](std::size_t n) {
         std::string text = "{\"vocab\": {";
         for (std::size_t i = 0; i < n; ++i) text += (i ? ",\"t" : "\"t") + std::to_string(i) + "\":" + std::to_string(i);
         return text + "}}";
     };
     CHECK(io::parse_ordered_json(object(io::max_ordered_json_keys), "vocab.json")["vocab"].size() == io::max_ordered_json_keys);
-    const auto start = std::chrono::steady_clock::now();
-    test::check_throws<format_error>([&] { io::parse_ordered_json(object(1'000'000), "vocab.json"); },
+    test::check_throws<format_error>([&] { io::parse_ordered_json(object(io::max_ordered_json_keys + 1), "vocab.json"); },
                                      {"vocab.json", "more than 32768 keys"});
-    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 30.0);
     CHECK(io::parse_json(object(100'000), "vocab.json")["vocab"].size() == 100'000);  // unordered objects have no such limit
 }
 
@@ -204,13 +202,13 @@ TEST_CASE("robustness.limits: text files over 100 MB are refused from their size
         test::check_throws<input_error>([&] { io::read_json_file(big); },
                                         {big.string(), "too large", "at most 104857600 bytes", "got 314572800"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
     // A device never ends; it is cut off at the limit.
     grown = test::peak_growth([&] {
         test::check_throws<input_error>([&] { io::read_text_file("/dev/zero", 1u << 20); },
                                         {"/dev/zero", "at most 1048576 bytes", "got more"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
 }
 
 TEST_CASE("robustness.limits: images over the pixel limit are refused from their header" * doctest::test_suite("unit")) {
@@ -220,7 +218,7 @@ TEST_CASE("robustness.limits: images over the pixel limit are refused from their
         test::check_throws<input_error>([] { decode(jpeg_declaring(30000, 30000)); },
                                         {"30000x30000", "900000000 pixels exceeds the limit of 100000000"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
     // The limit is the caller's: image_limits::max_pixels.
     test::check_throws<input_error>([] { decode(png_header(100, 100), io::image_limits{5000}); },
                                     {"10000 pixels exceeds the limit of 5000", "image_limits::max_pixels"});
@@ -245,19 +243,21 @@ TEST_CASE("robustness.limits: audio over the configured length is refused from i
             [&] { io::decode_wav(reinterpret_cast<const unsigned char*>(huge.data()), huge.size(), "huge.wav"); },
             {"huge.wav", "truncated data chunk", "declares 4042322160 bytes"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
 }
 
 TEST_CASE("robustness.limits: texts and documents over the configured size are refused before tokenizing" *
           doctest::test_suite("unit")) {
     const std::string two_mb(2u << 20, 'a');
+    const auto& clip = clip_tokenizer();  // loaded before measuring
+    const auto& bert = bert_tokenizer();
     const auto grown = test::peak_growth([&] {
-        test::check_throws<input_error>([&] { clip_tokenizer().encode(two_mb, 77); },
+        test::check_throws<input_error>([&] { clip.encode(two_mb, 77); },
                                         {"clip_bpe_tokenizer", "text of 2097152 bytes", "at most 1048576", "set_max_input_bytes"});
-        test::check_throws<input_error>([&] { bert_tokenizer().encode(two_mb, 512); },
+        test::check_throws<input_error>([&] { bert.encode(two_mb, 512); },
                                         {"wordpiece_tokenizer", "text of 2097152 bytes", "at most 1048576"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
 
     auto small = tokenizers::wordpiece_tokenizer::from_directory(test::data_path("layoutlm-tokenizer"));
     small.set_max_input_bytes(10);
@@ -300,5 +300,5 @@ TEST_CASE("robustness.limits: image sizes in preprocessor_config.json and long t
         test::check_throws<input_error>([&] { processor.preprocess(thin); },
                                         {"1x20000 image", "shortest edge 224", "more than 100000000 pixels"});
     });
-    CHECK(grown < test::small_peak_bytes);
+    CHECK(test::stayed_small(grown));
 }
