@@ -16,6 +16,7 @@
 #include "mmt/models/clip/clip_model.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/clip_bpe.hpp"
+#include "mmt/tokenizers/ctc_decode.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 #include "support/data.hpp"
 #include "support/peak_memory.hpp"
@@ -212,4 +213,22 @@ TEST_CASE("robustness.faults: impossible preprocessor values are config errors n
     test::check_throws<config_error>([&] { parse(R"({"size": {"height": 0, "width": 5}})"); }, {"\"size\"", "height=0"});
     test::check_throws<format_error>([&] { parse(R"({"rescale_factor": 1e999})"); }, {"not valid JSON", "number overflow"});
     test::check_throws<config_error>([&] { parse(R"({"image_mean": [0.5, "x", 0.5]})"); }, {"\"image_mean\""});
+}
+
+TEST_CASE("robustness.faults: a CTC vocab.json with a huge number, deep nesting or 40 000 tokens is a format_error" *
+          doctest::test_suite("unit")) {
+    const auto load = [](const std::string& name, const std::string& vocab) {
+        const fs::path dir = test::scratch_dir(name);
+        write_file(dir / "vocab.json", vocab);
+        return tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir);
+    };
+    test::check_throws<format_error>([&] { load("robust_ctc_huge_number", R"({"<pad>": 0, "A": 1e999})"); },
+                                     {"vocab.json", "not valid JSON", "number overflow"});
+    test::check_throws<format_error>([&] { load("robust_ctc_deep", std::string(5000, '[') + std::string(5000, ']')); },
+                                     {"vocab.json", "nested deeper than 1000 levels"});
+    std::string many = "{";
+    for (int i = 0; i < 40000; ++i) many += (i ? ",\"t" : "\"t") + std::to_string(i) + "\": " + std::to_string(i);
+    many += "}";
+    test::check_throws<format_error>([&] { load("robust_ctc_many_keys", many); },
+                                     {"vocab.json", "more than 32768 keys", "expected at most 32768"});
 }

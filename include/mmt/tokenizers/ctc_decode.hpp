@@ -186,12 +186,7 @@ public:
         if (std::filesystem::exists(special_tokens_map))
             config.update_from_json(io::read_json_file(special_tokens_map), special_tokens_map.string());
         auto vocab_path = directory / "vocab.json";
-        ordered_json vocab;
-        try {
-            vocab = ordered_json::parse(io::read_text_file(vocab_path));
-        } catch (const ordered_json::parse_error& e) {
-            fail<format_error>(vocab_path.string(), ": not valid JSON (", e.what(), ")");
-        }
+        const ordered_json vocab = io::parse_ordered_json(io::read_text_file(vocab_path), vocab_path.string());
         return wav2vec2_ctc_tokenizer(vocab, std::move(config), vocab_path.string(), added);
     }
 
