@@ -1,5 +1,6 @@
 // The mmt command-line tool, run as a user would.
 #include <algorithm>
+#include <filesystem>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -9,6 +10,7 @@
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/demo_model.hpp"
+#include "support/peak_memory.hpp"
 #include "support/run.hpp"
 #include "support/tolerances.hpp"
 
@@ -159,4 +161,26 @@ TEST_CASE("cli.random_model: f16 and bf16 checkpoints load and run" * doctest::t
                            quote(data_path("clip-tiny/reference.safetensors").string()) + " --out " + quote((dir / "o.safetensors").string()));
         CHECK(f.exit_code == 0);
     }
+}
+
+// The weights are packed once at load and the checkpoint's bytes are read through
+// one tensor at a time, so a whole CLIPModel costs little more than its weight file.
+TEST_CASE("cli.embed: peak RSS of mmt embed on a random ViT-B/32 is at most 1.2x its weight file" * doctest::test_suite("unit")) {
+    namespace fs = std::filesystem;
+    const auto dir = scratch_dir("vit_b32_random");
+    REQUIRE(run(tool() + " random-model --config " + quote(data_path("configs/clip-vit-base-patch32.json").string()) + " --out " +
+                quote(dir.string()))
+                .exit_code == 0);
+    fs::copy_file(fs::path(MMT_EXAMPLES_SRC_DIR) / "models" / "clip-demo" / "preprocessor_config.json", dir / "preprocessor_config.json");
+    for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(data_path("clip-tokenizer") / f, dir / f);
+    const double weights = double(fs::file_size(dir / "model.safetensors"));
+    const std::size_t peak = peak_rss_of(tool() + " --threads 1 embed --model " + quote(dir.string()) + " --image " +
+                                         quote(data_path("clip-images/chelsea.png").string()) + " --text 'a photo of a cat' --out " +
+                                         quote((dir / "e.safetensors").string()));
+    REQUIRE(peak > 0);  // it ran and succeeded
+    MESSAGE("mmt embed peak RSS ", double(peak) * 1e-6, " MB for ", weights * 1e-6, " MB of weights (", double(peak) / weights, "x)");
+    CHECK(io::safetensors_file(dir / "e.safetensors").load<float, 2>("image_embeds").shape(1) == 512);
+    if (peak_is_measurable) CHECK(double(peak) <= 1.2 * weights);
+    fs::remove(dir / "model.safetensors");  // 605 MB
 }
