@@ -52,12 +52,16 @@ public:
         const bool big = n * k > (1u << 16);
         parallel_for(panels(), big ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
             for (std::size_t p = p0; p < p1; ++p) {
-                float* dst = data_.get() + p * k * panel;
+                float* dst = data_.get() + p * k * panel;  // [k][panel], a few hundred KiB: stays in L2
                 const std::size_t cols = std::min(panel, n - p * panel);
-                for (std::size_t kk = 0; kk < k; ++kk) {
-                    for (std::size_t c = 0; c < cols; ++c) dst[kk * panel + c] = src[(p * panel + c) * row_stride + kk * col_stride];
-                    for (std::size_t c = cols; c < panel; ++c) dst[kk * panel + c] = 0.0f;
+                // Source rows are read in order (they stream from memory); the strided
+                // writes land in the panel, which is in cache.
+                for (std::size_t c = 0; c < cols; ++c) {
+                    const float* row = src + (p * panel + c) * row_stride;
+                    for (std::size_t kk = 0; kk < k; ++kk) dst[kk * panel + c] = row[kk * col_stride];
                 }
+                for (std::size_t kk = 0; kk < k; ++kk)
+                    for (std::size_t c = cols; c < panel; ++c) dst[kk * panel + c] = 0.0f;
             }
         });
     }
