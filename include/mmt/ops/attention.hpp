@@ -50,9 +50,13 @@ inline void attention(const float* q, const float* k, const float* v, const atte
             const std::int64_t* padding = mask.key_padding ? mask.key_padding + b * n : nullptr;
             for (std::size_t i = 0; i < n; ++i) {
                 float* row = scores.data() + i * n;
-                for (std::size_t j = 0; j < n; ++j) {
-                    const bool future = mask.causal && j > i, padded = padding && padding[j] == 0;
-                    row[j] = future && padded ? minus_infinity : future || padded ? lowest : row[j] * scale;
+                if (mask.causal || padding) {
+                    for (std::size_t j = 0; j < n; ++j) {
+                        const bool future = mask.causal && j > i, padded = padding && padding[j] == 0;
+                        row[j] = future && padded ? minus_infinity : future || padded ? lowest : row[j] * scale;
+                    }
+                } else {
+                    for (std::size_t j = 0; j < n; ++j) row[j] *= scale;
                 }
                 softmax_row(row, n);
             }
