@@ -8,6 +8,9 @@
 #include "commands.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_bf16.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
 
 namespace {
 mmt::io::load_options options;
@@ -24,11 +27,19 @@ int main(int argc, char** argv) {
     app.add_option("--precision", precision,
                    "Linear layers in f32 (exact, the default), bf16 (float32 accumulation) or int8 (dynamic quantisation, VNNI)")
         ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+    bool verbose = false;
+    app.add_flag("--verbose", verbose, "Say on stderr which GEMM kernel the linear layers run and on how many threads");
     app.parse_complete_callback([&] {
         if (threads > 0) mmt::set_num_threads(threads);
         options.linear = precision == "bf16" ? mmt::io::precision::bf16
                          : precision == "int8" ? mmt::io::precision::int8
                                                : mmt::io::precision::f32;
+        if (verbose)  // the kernel is chosen at run time from the CPU's instructions
+            std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s\n", precision.c_str(),
+                         precision == "bf16"   ? mmt::ops::packed_gemm_bf16_kernel()
+                         : precision == "int8" ? mmt::ops::packed_gemm_int8_kernel()
+                                               : mmt::ops::packed_gemm_kernel(),
+                         mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s");
     });
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return std::string("mmt: error: ") + e.what() + " (see --help)\n";

@@ -7,6 +7,9 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
+#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_bf16.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/demo_model.hpp"
@@ -45,6 +48,21 @@ TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::tes
         INFO(sub);
         CHECK(r.exit_code == 0);
         CHECK(r.output.find("Usage:") != std::string::npos);
+    }
+}
+
+TEST_CASE("cli.verbose: says which kernel each precision runs, chosen from this CPU" * doctest::test_suite("unit")) {
+    const std::string file = quote(data_path("clip-tiny/model.safetensors").string());
+    const struct {
+        const char* precision;
+        const char* kernel;
+    } cases[] = {{"f32", ops::packed_gemm_kernel()}, {"bf16", ops::packed_gemm_bf16_kernel()}, {"int8", ops::packed_gemm_int8_kernel()}};
+    for (const auto& c : cases) {
+        // stderr alone: inspect's listing goes to /dev/null
+        const auto r = run("(" + tool() + " --verbose --threads 1 --precision " + c.precision + " inspect " + file + " 2>&1 >/dev/null)");
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output == std::string("mmt: linear layers in ") + c.precision + ": " + c.kernel + " kernel, 1 thread\n");
     }
 }
 
