@@ -1,6 +1,6 @@
 // bf16 and int8 linear layers against float32 on the fixtures: what a user sees
 // must not change — CLIP embeddings point the same way, LayoutLM's word labels and
-// the CTC transcript are the same.
+// the CTC transcript are the same. The output heads stay float32 under both.
 #include <cmath>
 
 #include <doctest/doctest.h>
@@ -61,7 +61,9 @@ TEST_CASE("precision: CLIP embeddings keep their direction (bf16 >= 0.999, int8 
     const auto f32 = clip::clip_model::from_pretrained(dir);
     for (const auto& c : cases) {
         const auto reduced = clip::clip_model::from_pretrained(dir, {c.linear});
-        CHECK(reduced.text_projection->precision() == c.linear);
+        CHECK(reduced.text_model->encoder.layers[0].ffn.fc1.precision() == c.linear);
+        CHECK(reduced.text_projection->precision() == io::precision::f32);
+        CHECK(reduced.visual_projection->precision() == io::precision::f32);
         const double text = min_row_cosine(f32.get_text_features(ids, mask), reduced.get_text_features(ids, mask));
         const double image = min_row_cosine(f32.get_image_features(pixels), reduced.get_image_features(pixels));
         MESSAGE(std::string(c.name) << ": text_embeds cosine >= " << text << ", image_embeds cosine >= " << image);
@@ -70,9 +72,12 @@ TEST_CASE("precision: CLIP embeddings keep their direction (bf16 >= 0.999, int8 
     }
 }
 
-// bf16 only: with int8, one of the fixture's 48 token labels changes (its two best
-// logits are 0.016 apart in this random tiny model, int8 moves logits by up to
-// 0.05), so int8 does not meet that bar yet.
+// Labels with bf16 only: with int8, one of the fixture's 48 token labels changes.
+// Its two best logits are 0.016 apart in this random tiny model and int8 moves
+// logits by up to 0.05. The float32 classifier (every head is) narrows that label's
+// shift from 0.040 to 0.022, but rounding the body's weights alone, with x kept
+// exact, still flips it: 8 bits of weights are not enough for this gap
+// (docs/design.md, "Reduced precision").
 TEST_CASE("precision: LayoutLM token labels are unchanged on the fixture with bf16" * doctest::test_suite("unit")) {
     const auto dir = test::data_path("layoutlm-tiny-token-cls");
     const io::safetensors_file ref(dir / "reference.safetensors");
@@ -81,6 +86,12 @@ TEST_CASE("precision: LayoutLM token labels are unchanged on the fixture with bf
     const auto reference = argmax_last(ref.load<float, 3>("output.logits"));
     CHECK(argmax_last(layoutlm::pretrained_model::from_pretrained(dir).token_logits(in)) == reference);
     CHECK(argmax_last(layoutlm::pretrained_model::from_pretrained(dir, {io::precision::bf16}).token_logits(in)) == reference);
+    for (const auto& c : cases) {
+        const auto reduced = layoutlm::pretrained_model::from_pretrained(dir, {c.linear});
+        CHECK(reduced.layoutlm.encoder.layers[0].attention.q_proj.precision() == c.linear);
+        CHECK(reduced.classifier->precision() == io::precision::f32);
+        CHECK(reduced.layoutlm.pooler.precision() == io::precision::f32);
+    }
 }
 
 TEST_CASE("precision: the CTC transcript is unchanged on the fixture" * doctest::test_suite("unit")) {
@@ -92,7 +103,8 @@ TEST_CASE("precision: the CTC transcript is unchanged on the fixture" * doctest:
     CHECK(tokenizer.batch_decode(argmax_last(wav2vec2::wav2vec2_model::from_pretrained(dir).forward_ctc(audio).logits)) == reference);
     for (const auto& c : cases) {
         INFO(c.name);
-        CHECK(tokenizer.batch_decode(argmax_last(wav2vec2::wav2vec2_model::from_pretrained(dir, {c.linear}).forward_ctc(audio).logits)) ==
-              reference);
+        const auto reduced = wav2vec2::wav2vec2_model::from_pretrained(dir, {c.linear});
+        CHECK(reduced.lm_head->lm_head.precision() == io::precision::f32);
+        CHECK(tokenizer.batch_decode(argmax_last(reduced.forward_ctc(audio).logits)) == reference);
     }
 }

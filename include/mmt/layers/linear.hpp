@@ -2,6 +2,11 @@
 // once at load into its GEMM's panel layout, in the precision the loader's
 // options ask for: float32 (exact), bf16, or int8 with dynamic quantisation of
 // the inputs (ops/packed_gemm*.hpp). The checkpoint's copy is not kept.
+//
+// Output heads (a classifier, lm_head, CLIP's projections, the pooler) load with
+// `load_head` and stay float32 whatever the options say: they are a fraction of a
+// percent of a model's FLOPs, and their outputs are what users read, the labels
+// and embeddings. Reduced precision is for the body, where the time goes.
 #pragma once
 
 #include <cstddef>
@@ -22,9 +27,19 @@ struct linear {
     tensor<1> bias;  // [out_features], empty when the layer has none
 
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
+        return load(scope, in_features, out_features, has_bias, scope.options().linear);
+    }
+
+    // An output head: float32 under every load option.
+    static linear load_head(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
+        return load(scope, in_features, out_features, has_bias, io::precision::f32);
+    }
+
+    static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias,
+                       io::precision precision) {
         linear l;
         const tensor<2> w = scope.get<2>("weight", {out_features, in_features});
-        switch (scope.options().linear) {
+        switch (precision) {
             case io::precision::f32: l.weight = ops::packed_weights(w.data(), out_features, in_features); break;
             case io::precision::bf16: l.weight = ops::packed_weights_bf16(w.data(), out_features, in_features); break;
             case io::precision::int8: l.weight = ops::packed_weights_int8(w.data(), out_features, in_features); break;

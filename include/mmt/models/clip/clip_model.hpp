@@ -57,14 +57,14 @@ struct clip_model {
         if (c.has_text()) {
             m.text_model = text_transformer::load(root.child("text_model"), c.text);
             if (both || c.arch == architecture::text_model_with_projection)
-                m.text_projection = layers::linear::load(root.child("text_projection"), c.text.hidden_size,
-                                                         both ? c.projection_dim : c.text.projection_dim, false);
+                m.text_projection = layers::linear::load_head(root.child("text_projection"), c.text.hidden_size,
+                                                              both ? c.projection_dim : c.text.projection_dim, false);
         }
         if (c.has_vision()) {
             m.vision_model = vision_transformer::load(root.child("vision_model"), c.vision);
             if (both || c.arch == architecture::vision_model_with_projection)
-                m.visual_projection = layers::linear::load(root.child("visual_projection"), c.vision.hidden_size,
-                                                           both ? c.projection_dim : c.vision.projection_dim, false);
+                m.visual_projection = layers::linear::load_head(root.child("visual_projection"), c.vision.hidden_size,
+                                                                both ? c.projection_dim : c.vision.projection_dim, false);
         }
         if (both) m.logit_scale = root.get<0>("logit_scale", {})();
         loader.check_all_used();

@@ -35,7 +35,7 @@ struct masked_lm_head {
     static masked_lm_head load(const io::weight_scope& root, const config& c) {
         const io::weight_scope predictions = root.child("cls").child("predictions");
         masked_lm_head m;
-        m.transform_dense = layers::linear::load(predictions.child("transform").child("dense"), c.hidden_size, c.hidden_size);
+        m.transform_dense = layers::linear::load_head(predictions.child("transform").child("dense"), c.hidden_size, c.hidden_size);
         m.transform_act = ops::parse_activation(c.hidden_act, "hidden_act");
         m.transform_layer_norm = layers::layer_norm::load(predictions.child("transform").child("LayerNorm"), c.hidden_size, c.layer_norm_eps);
         // A file without the decoder weight had it tied; one that unties it must store it.
@@ -91,11 +91,11 @@ struct pretrained_model {
             case architecture::model: break;
             case architecture::token_classification:
             case architecture::sequence_classification:
-                m.classifier = layers::linear::load(root.child("classifier"), c.hidden_size, c.num_labels());
+                m.classifier = layers::linear::load_head(root.child("classifier"), c.hidden_size, c.num_labels());
                 break;
             case architecture::masked_lm: m.cls = masked_lm_head::load(root, c); break;
             case architecture::question_answering:
-                m.qa_outputs = layers::linear::load(root.child("qa_outputs"), c.hidden_size, c.num_labels());
+                m.qa_outputs = layers::linear::load_head(root.child("qa_outputs"), c.hidden_size, c.num_labels());
                 break;
         }
         loader.check_all_used();

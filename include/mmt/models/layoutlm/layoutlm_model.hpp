@@ -41,7 +41,7 @@ struct layoutlm_model {
         return {layoutlm::embeddings::load(scope.child("embeddings"), c),
                 layers::encoder::load(scope.child("encoder").child("layer"), c.num_hidden_layers, encoder_layer_names,
                                       c.layer_config("LayoutLM config")),
-                layers::linear::load(scope.child("pooler").child("dense"), c.hidden_size, c.hidden_size)};
+                layers::linear::load_head(scope.child("pooler").child("dense"), c.hidden_size, c.hidden_size)};
     }
 
     // The pooler runs only when `with_pooler` (the token-level heads never read it).

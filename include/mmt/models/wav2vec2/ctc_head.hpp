@@ -14,7 +14,7 @@ struct ctc_head {
 
     // `root` is the checkpoint's root scope (lm_head sits beside "wav2vec2.").
     static ctc_head load(const io::weight_scope& root, const config& c) {
-        return {layers::linear::load(root.child("lm_head"), c.hidden_size, c.vocab_size)};
+        return {layers::linear::load_head(root.child("lm_head"), c.hidden_size, c.vocab_size)};
     }
 
     // last_hidden_state [batch, frames, hidden_size] -> logits [batch, frames, vocab_size]

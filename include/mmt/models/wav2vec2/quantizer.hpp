@@ -35,7 +35,7 @@ struct gumbel_vector_quantizer {
         q.num_groups = c.num_codevector_groups;
         q.num_vars = c.num_codevectors_per_group;
         const std::size_t rows = q.num_groups * q.num_vars, width = c.codevector_dim / q.num_groups;
-        q.weight_proj = layers::linear::load(scope.child("weight_proj"), c.conv_dim.back(), rows);
+        q.weight_proj = layers::linear::load_head(scope.child("weight_proj"), c.conv_dim.back(), rows);
         const tensor<3> stored = scope.get<3>("codevectors", {1, rows, width});
         q.codevectors = tensor<2>::from_shape({rows, width});
         std::copy(stored.begin(), stored.end(), q.codevectors.begin());

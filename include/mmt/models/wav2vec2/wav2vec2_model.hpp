@@ -55,8 +55,8 @@ struct wav2vec2_model {
         if (c.arch == architecture::ctc) m.lm_head = ctc_head::load(root, c);
         if (c.arch == architecture::pretraining) {
             m.quantizer = gumbel_vector_quantizer::load(root.child("quantizer"), c);
-            m.project_hid = layers::linear::load(root.child("project_hid"), c.hidden_size, c.proj_codevector_dim);
-            m.project_q = layers::linear::load(root.child("project_q"), c.codevector_dim, c.proj_codevector_dim);
+            m.project_hid = layers::linear::load_head(root.child("project_hid"), c.hidden_size, c.proj_codevector_dim);
+            m.project_q = layers::linear::load_head(root.child("project_q"), c.codevector_dim, c.proj_codevector_dim);
         }
         loader.check_all_used();
         return m;
