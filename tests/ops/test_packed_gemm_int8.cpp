@@ -1,12 +1,14 @@
 // ops::gemm_packed_int8 against the same product computed in double from the
 // values it quantises to (x per row over its range in 256 levels, W per channel
-// symmetric in 255 levels): only float rounding of the rescale may differ.
+// symmetric in 255 levels): only float rounding of the rescale may differ. And the
+// two quantisers of x against each other: they must give the same levels.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "mmt/ops/packed_gemm_int8.hpp"
 #include "support/check_close.hpp"
@@ -17,13 +19,15 @@
 using namespace mmt;
 
 namespace {
-// Each row of x as min + s * round((v - min) / s), s = (max - min) / 255, its range widened to hold 0.
+// Each row of x as min + s * nearbyint((v - min) * (1 / s)), s = (max - min) / 255,
+// its range widened to hold 0.
 tensor<2> quantised_inputs(tensor<2> t) {
     for (std::size_t r = 0; r < t.shape(0); ++r) {
         float lo = 0, hi = 0;
         for (std::size_t i = 0; i < t.shape(1); ++i) lo = std::min(lo, t(r, i)), hi = std::max(hi, t(r, i));
-        const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-        for (std::size_t i = 0; i < t.shape(1); ++i) t(r, i) = lo + float(std::lround((t(r, i) - lo) / scale)) * scale;
+        const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f, inv = 1.0f / scale;
+        for (std::size_t i = 0; i < t.shape(1); ++i)
+            t(r, i) = lo + std::nearbyint(std::clamp((t(r, i) - lo) * inv, 0.0f, 255.0f)) * scale;
     }
     return t;
 }
@@ -61,6 +65,7 @@ TEST_CASE("ops.packed_gemm_int8: odd sizes, depth not a multiple of 4, several p
     check_int8(1, 1, 1, "1x1 -> 1");
     check_int8(9, 61, 37, "9 rows, 61 -> 37");
     check_int8(50, 768, 100, "50 rows, 768 -> 100");
+    check_int8(17, 1537, 100, "17 rows, 1537 -> 100 (three k blocks)");
 }
 
 TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * doctest::test_suite("unit")) {
@@ -72,4 +77,33 @@ TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * d
     ops::gemm_packed_int8(x.data(), 3, packed, nullptr, y.data());
     for (std::size_t j = 0; j < 5; ++j) CHECK(y(1, j) == 0.0f);
     for (std::size_t r = 0; r < 3; ++r) CHECK(y(r, 2) == 0.0f);
+}
+
+TEST_CASE("ops.packed_gemm_int8: the AVX-512 and portable quantisers give the same levels" * doctest::test_suite("unit")) {
+    // Random rows of awkward lengths, then rows of zeros, all negative, constant, one
+    // with a NaN and a negative zero, and one on a 0..255 grid whose halves are ties.
+    std::vector<std::vector<float>> rows;
+    for (std::size_t k : {1, 3, 15, 16, 17, 33, 61, 768, 1001}) {
+        const tensor<1> t = test::random_tensor<1>({k}, std::uint32_t(k), -3.0f, 5.0f);
+        rows.emplace_back(t.begin(), t.end());
+    }
+    rows.push_back(std::vector<float>(40, 0.0f));
+    rows.push_back(std::vector<float>(23, -1.5f));
+    rows.push_back(std::vector<float>(19, 2.0f));
+    rows.push_back({-0.0f, 1.0f, std::nanf(""), -2.0f, 3.5f, -0.0f});
+    std::vector<float> ties{0.0f, 255.0f};
+    for (int i = 0; i < 50; ++i) ties.push_back(float(i) * 5.0f + 0.5f);
+    rows.push_back(ties);
+    for (const auto& row : rows) {
+        const std::size_t k = row.size(), quads = (k + 3) / 4;
+        std::vector<std::uint32_t> best(quads, 0xdeadbeef), portable(quads, 0xdeadbeef);
+        ops::quantised_row qb, qp;
+        ops::quantise_rows_u8(row.data(), 1, k, best.data(), &qb, ops::gemm_kernel::best);
+        ops::quantise_rows_u8(row.data(), 1, k, portable.data(), &qp, ops::gemm_kernel::portable);
+        INFO("k = " << k);
+        CHECK(qb.scale == qp.scale);
+        CHECK(qb.min == qp.min);
+        CHECK(best == portable);
+        if (k % 4) CHECK((portable.back() >> (8 * (k % 4))) == 0);  // the padding past k is zero
+    }
 }
