@@ -1,5 +1,6 @@
 // Ops at the real models' shapes, each beside its naive double-precision twin
 // (tests/support/naive.hpp), so the speed-up of every fast path is on record.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "mmt/ops/attention.hpp"
 #include "mmt/ops/layer_norm.hpp"
 #include "mmt/ops/linear.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/patch_embed.hpp"
 #include "roofline.hpp"
 #include "support/naive.hpp"
@@ -36,6 +38,27 @@ void op_linear(benchmark::State& state) {
     set_flops(state, 2.0 * double(rows) * double(in) * double(out));
 }
 BENCHMARK(op_linear)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The model's path: weights packed at load (layers::linear). A model's weights
+// are never in cache when a layer runs, so the layer cycles through copies that
+// together exceed the last-level cache. Args: rows, in, out.
+void op_linear_packed(benchmark::State& state) {
+    const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
+    const tensor<2> x = mmt::test::random_tensor<2>({rows, in}, 1), w = mmt::test::random_tensor<2>({out, in}, 2);
+    const tensor<1> b = mmt::test::random_tensor<1>({out}, 3);
+    const std::size_t copies = std::max<std::size_t>(2, (std::size_t(256) << 20) / (w.size() * sizeof(float)));
+    std::vector<mmt::ops::packed_weights> packed;  // each its own buffer (copies of one would share it)
+    for (std::size_t c = 0; c < copies; ++c) packed.emplace_back(w.data(), out, in);
+    tensor<2> y({rows, out});
+    std::size_t i = 0;
+    for (auto _ : state) {
+        mmt::ops::gemm_packed(x.data(), rows, packed[i++ % copies], b.data(), y.data());
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.SetLabel(mmt::ops::packed_gemm_kernel());
+    set_flops(state, 2.0 * double(rows) * double(in) * double(out));
+}
+BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void op_linear_naive(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
