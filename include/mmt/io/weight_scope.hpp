@@ -36,7 +36,9 @@ struct name_table {
 enum class precision { f32, bf16, int8 };
 
 struct load_options {
-    precision linear = precision::f32;  // the nn.Linear layers (projections, MLPs, heads)
+    // The encoders' nn.Linear layers (attention projections, MLPs, feature projection).
+    // Output heads stay float32 under every option (layers::linear::load_head).
+    precision linear = precision::f32;
 };
 
 class weight_scope;
