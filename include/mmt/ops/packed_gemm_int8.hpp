@@ -136,6 +136,14 @@ inline quantised_row quantise_row_portable(const float* row, std::size_t k, std:
     return q;
 }
 
+// (x - min) / scale clamped to 0..255 and rounded in the current rounding mode (as
+// nearbyint). A function of its own: a lambda would not inherit the target attribute.
+__attribute__((target("avx512f"))) inline __m512i levels_avx512(__m512 x, __m512 min, __m512 inv_scale) {
+    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(x, min), inv_scale), _mm512_setzero_ps()),
+                                   _mm512_set1_ps(255.0f));
+    return _mm512_cvtps_epi32(v);
+}
+
 __attribute__((target("avx512f,avx512bw"))) inline quantised_row quantise_row_avx512(const float* row, std::size_t k,
                                                                                      std::uint8_t* levels) {
     const std::size_t full = k / 16 * 16;
@@ -163,14 +171,9 @@ __attribute__((target("avx512f,avx512bw"))) inline quantised_row quantise_row_av
     const quantised_row q =
         row_quantisation(_mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1)), _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1)));
     const __m512 min = _mm512_set1_ps(q.min), inv = _mm512_set1_ps(1.0f / q.scale);
-    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
-    auto level = [&](__m512 x) {
-        const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(x, min), inv), zero), top);
-        return _mm512_cvtps_epi32(v);  // the current rounding mode, as nearbyint
-    };
     for (i = 0; i < full; i += 16)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(levels + i), _mm512_cvtepi32_epi8(level(_mm512_loadu_ps(row + i))));
-    if (tail) _mm512_mask_cvtepi32_storeu_epi8(levels + full, tail, level(_mm512_maskz_loadu_ps(tail, row + full)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(levels + i), _mm512_cvtepi32_epi8(levels_avx512(_mm512_loadu_ps(row + i), min, inv)));
+    if (tail) _mm512_mask_cvtepi32_storeu_epi8(levels + full, tail, levels_avx512(_mm512_maskz_loadu_ps(tail, row + full), min, inv));
     return q;
 }
 
