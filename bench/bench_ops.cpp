@@ -40,13 +40,14 @@ void op_linear(benchmark::State& state) {
 BENCHMARK(op_linear)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // The model's path: weights packed at load (layers::linear). A model's weights
-// are never in cache when a layer runs, so the layer cycles through copies that
-// together exceed the last-level cache. Args: rows, in, out.
+// are never in cache when a layer runs, so with cold = 1 the layer cycles through
+// copies that together exceed the last-level cache; cold = 0 shows the kernel
+// with its weights in cache. Args: rows, in, out, cold.
 void op_linear_packed(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
     const tensor<2> x = mmt::test::random_tensor<2>({rows, in}, 1), w = mmt::test::random_tensor<2>({out, in}, 2);
     const tensor<1> b = mmt::test::random_tensor<1>({out}, 3);
-    const std::size_t copies = std::max<std::size_t>(2, (std::size_t(256) << 20) / (w.size() * sizeof(float)));
+    const std::size_t copies = state.range(3) ? std::max<std::size_t>(2, (std::size_t(256) << 20) / (w.size() * sizeof(float))) : 1;
     std::vector<mmt::ops::packed_weights> packed;  // each its own buffer (copies of one would share it)
     for (std::size_t c = 0; c < copies; ++c) packed.emplace_back(w.data(), out, in);
     tensor<2> y({rows, out});
@@ -58,7 +59,9 @@ void op_linear_packed(benchmark::State& state) {
     state.SetLabel(mmt::ops::packed_gemm_kernel());
     set_flops(state, 2.0 * double(rows) * double(in) * double(out));
 }
-BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out", "cold"})
+    ->Args({50, 768, 3072, 0})->Args({50, 768, 3072, 1})->Args({616, 512, 512, 1})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void op_linear_naive(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));

@@ -92,37 +92,39 @@ constexpr std::size_t gemm_depth = 256;  // k per block: 8 rows of x (8 KiB) sta
 
 // c[rows, cols] (row stride ldc) = a[rows, k] (row stride lda) . panel[k, 48] + bias, for rows <= 8, cols <= 48;
 // with `accumulate`, c's values are added (a later block of k) and bias must be null.
-template <std::size_t Rows>
+// Vecs = ceil(cols / 16) registers per row: a narrow last panel (64 = 48 + 16
+// columns of an attention head) does not compute the panel's zero columns.
+template <std::size_t Rows, std::size_t Vecs>
 __attribute__((target("avx512f"))) inline void micro_kernel_avx512(const float* a, std::size_t lda, const float* b, std::size_t k,
                                                                     const float* bias, float* c, std::size_t ldc, std::size_t cols,
                                                                     bool accumulate) {
     // The loops over rows and registers are unrolled so `acc` lives in registers.
-    __m512 acc[Rows][3];
+    __m512 acc[Rows][Vecs];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 3
-        for (int j = 0; j < 3; ++j) acc[r][j] = _mm512_setzero_ps();
+        for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm512_setzero_ps();
 #pragma GCC unroll 2
     for (std::size_t kk = 0; kk < k; ++kk) {
         const float* bk = b + kk * packed_weights::panel;
-        const __m512 b0 = _mm512_load_ps(bk), b1 = _mm512_load_ps(bk + 16), b2 = _mm512_load_ps(bk + 32);
+        __m512 bv[Vecs];
+#pragma GCC unroll 3
+        for (std::size_t j = 0; j < Vecs; ++j) bv[j] = _mm512_load_ps(bk + 16 * j);
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
             const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
-            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+#pragma GCC unroll 3
+            for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm512_fmadd_ps(av, bv[j], acc[r][j]);
         }
     }
 #pragma GCC unroll 3
-    for (int j = 0; j < 3; ++j) {
-        const std::size_t c0 = std::size_t(j) * 16;
-        if (c0 >= cols) break;
+    for (std::size_t j = 0; j < Vecs; ++j) {
+        const std::size_t c0 = j * 16;
         const __mmask16 mask = cols - c0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - c0)) - 1);
-        const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
+        const __m512 bias_v = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
-            const __m512 base = accumulate ? _mm512_maskz_loadu_ps(mask, c + r * ldc + c0) : bv;
+            const __m512 base = accumulate ? _mm512_maskz_loadu_ps(mask, c + r * ldc + c0) : bias_v;
             _mm512_mask_storeu_ps(c + r * ldc + c0, mask, _mm512_add_ps(acc[r][j], base));
         }
     }
@@ -143,11 +145,19 @@ inline void micro_kernel_portable(const float* a, std::size_t lda, std::size_t r
         for (std::size_t j = 0; j < cols; ++j) c[r * ldc + j] = acc[r][j] + (accumulate ? c[r * ldc + j] : bias ? bias[j] : 0.0f);
 }
 
-template <std::size_t... Rows>
+template <std::size_t Vecs, std::size_t... Rows>
 inline void tile_avx512(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
                         std::size_t ldc, std::size_t cols, bool accumulate, std::index_sequence<Rows...>) {
     // rows is 1..8: call the kernel compiled for exactly that many rows.
-    ((rows == Rows + 1 ? micro_kernel_avx512<Rows + 1>(a, lda, b, k, bias, c, ldc, cols, accumulate) : void()), ...);
+    ((rows == Rows + 1 ? micro_kernel_avx512<Rows + 1, Vecs>(a, lda, b, k, bias, c, ldc, cols, accumulate) : void()), ...);
+}
+
+inline void tile_avx512(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
+                        std::size_t ldc, std::size_t cols, bool accumulate) {
+    constexpr auto all_rows = std::make_index_sequence<gemm_rows>{};
+    if (cols > 32) tile_avx512<3>(rows, a, lda, b, k, bias, c, ldc, cols, accumulate, all_rows);
+    else if (cols > 16) tile_avx512<2>(rows, a, lda, b, k, bias, c, ldc, cols, accumulate, all_rows);
+    else tile_avx512<1>(rows, a, lda, b, k, bias, c, ldc, cols, accumulate, all_rows);
 }
 
 }  // namespace detail
@@ -194,8 +204,7 @@ inline void gemm_packed(const float* x, std::size_t m, std::size_t ldx, const pa
                     const float* a = x + r0 * ldx + k0;
                     float* c = y + r0 * ldy + c0;
                     if (avx512)
-                        detail::tile_avx512(rows, a, ldx, panel, depth, bp, c, ldy, cols, accumulate,
-                                            std::make_index_sequence<detail::gemm_rows>{});
+                        detail::tile_avx512(rows, a, ldx, panel, depth, bp, c, ldy, cols, accumulate);
                     else
                         detail::micro_kernel_portable(a, ldx, rows, panel, depth, bp, c, ldy, cols, accumulate);
                 }
