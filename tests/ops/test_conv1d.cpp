@@ -1,6 +1,7 @@
 // ops::conv1d against a naive double-precision nn.Conv1d (channels-first, PyTorch's weight layout).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -94,4 +95,36 @@ TEST_CASE("ops.conv1d: a kernel longer than the input gives no frames; bad shape
                                     {"conv1d: weights for 2 outputs, 1 inputs per group, kernel 10", "needs 2, 1, 9 and 1"});
     test::check_throws<shape_error>([&] { ops::conv1d_weights(w.data(), 3, 1, 2, 2); },
                                     {"3 output channels are not divisible into 2 groups"});
+}
+
+// With bf16 or int8 weights the convolution is exactly the reduced-precision GEMM
+// of its im2col rows (tap-major: kernel x in_channels) with the tap-major weight.
+TEST_CASE("ops.conv1d: bf16 and int8 weights run their GEMM on the im2col rows; grouped ones are refused" *
+          doctest::test_suite("unit")) {
+    for (const ops::conv1d_shape s : {ops::conv1d_shape{2, 401, 1, 37, 10, 5, 0, 1}, ops::conv1d_shape{1, 79, 37, 24, 3, 2, 0, 1}}) {
+        const tensor<3> x = test::random_tensor<3>({s.batch, s.length, s.in_channels}, 11);
+        const tensor<3> w = test::random_tensor<3>({s.out_channels, s.in_channels, s.kernel}, 12, -0.3f, 0.3f);
+        const tensor<1> b = test::random_tensor<1>({s.out_channels}, 13);
+        const std::size_t frames = s.out_length(), depth = s.kernel * s.in_channels;
+        tensor<2> cols({s.batch * frames, depth}), tap_major({s.out_channels, depth});
+        for (std::size_t n = 0; n < s.batch; ++n)
+            for (std::size_t t = 0; t < frames; ++t)
+                for (std::size_t k = 0; k < s.kernel; ++k)
+                    for (std::size_t i = 0; i < s.in_channels; ++i) cols(n * frames + t, k * s.in_channels + i) = x(n, t * s.stride + k, i);
+        for (std::size_t o = 0; o < s.out_channels; ++o)
+            for (std::size_t k = 0; k < s.kernel; ++k)
+                for (std::size_t i = 0; i < s.in_channels; ++i) tap_major(o, k * s.in_channels + i) = w(o, i, k);
+        for (const io::precision p : {io::precision::bf16, io::precision::int8}) {
+            INFO("precision ", int(p), ", ", s.length, " frames in");
+            tensor<3> y({s.batch, frames, s.out_channels});
+            ops::conv1d(x.data(), s, ops::conv1d_weights(w.data(), s.out_channels, s.in_channels, s.kernel, 1, p), b.data(), y.data());
+            tensor<2> expected({s.batch * frames, s.out_channels});
+            ops::gemm_packed(cols.data(), s.batch * frames, ops::pack_weights(tap_major.data(), s.out_channels, depth, p), b.data(),
+                             expected.data());
+            CHECK(std::equal(y.begin(), y.end(), expected.begin()));
+        }
+    }
+    const std::vector<float> w(4 * 2 * 3, 0.5f);
+    test::check_throws<input_error>([&] { ops::conv1d_weights(w.data(), 4, 2, 3, 2, io::precision::int8); },
+                                    {"conv1d weight", "expected groups = 1, got 2"});
 }

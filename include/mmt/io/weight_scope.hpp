@@ -36,8 +36,10 @@ struct name_table {
 enum class precision { f32, bf16, int8 };
 
 struct load_options {
-    // The encoders' nn.Linear layers (attention projections, MLPs, feature projection).
-    // Output heads stay float32 under every option (layers::linear::load_head).
+    // The encoders' nn.Linear layers (attention projections, MLPs, feature projection)
+    // and wav2vec2's feature-encoder convolutions, which are GEMMs over im2col rows.
+    // Output heads stay float32 under every option (layers::linear::load_head), and
+    // so does the grouped positional convolution.
     precision linear = precision::f32;
 };
 

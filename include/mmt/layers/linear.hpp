@@ -10,20 +10,17 @@
 #pragma once
 
 #include <cstddef>
-#include <variant>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
-#include "mmt/ops/packed_gemm.hpp"
-#include "mmt/ops/packed_gemm_bf16.hpp"
-#include "mmt/ops/packed_gemm_int8.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 
 namespace mmt::layers {
 
 struct linear {
     // [out_features, in_features], packed
-    std::variant<ops::packed_weights, ops::packed_weights_bf16, ops::packed_weights_int8> weight;
+    ops::any_packed_weights weight;
     tensor<1> bias;  // [out_features], empty when the layer has none
 
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
@@ -39,18 +36,14 @@ struct linear {
                        io::precision precision) {
         linear l;
         const tensor<2> w = scope.get<2>("weight", {out_features, in_features});
-        switch (precision) {
-            case io::precision::f32: l.weight = ops::packed_weights(w.data(), out_features, in_features); break;
-            case io::precision::bf16: l.weight = ops::packed_weights_bf16(w.data(), out_features, in_features); break;
-            case io::precision::int8: l.weight = ops::packed_weights_int8(w.data(), out_features, in_features); break;
-        }
+        l.weight = ops::pack_weights(w.data(), out_features, in_features, precision);
         if (has_bias) l.bias = scope.get<1>("bias", {out_features});
         return l;
     }
 
-    io::precision precision() const { return io::precision(weight.index()); }
-    std::size_t in_features() const { return std::visit([](const auto& w) { return w.cols(); }, weight); }
-    std::size_t out_features() const { return std::visit([](const auto& w) { return w.rows(); }, weight); }
+    io::precision precision() const { return ops::precision_of(weight); }
+    std::size_t in_features() const { return ops::cols_of(weight); }
+    std::size_t out_features() const { return ops::rows_of(weight); }
 
     // [..., in_features] -> [..., out_features]
     template <std::size_t N>
@@ -62,17 +55,7 @@ struct linear {
         tensor<N> y(shape);
         const float* b = bias.size() ? bias.data() : nullptr;
         const std::size_t rows = x.size() / in_features();
-        std::visit(
-            [&](const auto& w) {
-                using packed = std::decay_t<decltype(w)>;
-                if constexpr (std::is_same_v<packed, ops::packed_weights_bf16>)
-                    ops::gemm_packed_bf16(x.data(), rows, w, b, y.data());
-                else if constexpr (std::is_same_v<packed, ops::packed_weights_int8>)
-                    ops::gemm_packed_int8(x.data(), rows, w, b, y.data());
-                else
-                    ops::gemm_packed(x.data(), rows, w, b, y.data());
-            },
-            weight);
+        ops::gemm_packed(x.data(), rows, weight, b, y.data());
         return y;
     }
 };

@@ -12,7 +12,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
-#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 
 namespace mmt::ops {
 
@@ -46,14 +46,18 @@ struct conv1d_shape {
 // A Conv1d weight prepared once, when a model is loaded: PyTorch's [out_channels,
 // in_channels / groups, kernel] rearranged tap-major ([out_channels, kernel,
 // in_channels / groups], so each tap's input channels are one contiguous copy in
-// the im2col rows) and packed per group for gemm_packed.
+// the im2col rows) and packed per group for gemm_packed, in float32 or, without
+// groups, in the reduced precisions (their GEMMs write whole contiguous rows).
 class conv1d_weights {
 public:
     conv1d_weights() = default;
-    conv1d_weights(const float* weight, std::size_t out_channels, std::size_t in_per_group, std::size_t kernel, std::size_t groups = 1)
+    conv1d_weights(const float* weight, std::size_t out_channels, std::size_t in_per_group, std::size_t kernel, std::size_t groups = 1,
+                   io::precision precision = io::precision::f32)
         : out_channels_(out_channels), in_per_group_(in_per_group), kernel_(kernel) {
         if (groups == 0 || out_channels % groups != 0)
             fail<shape_error>("conv1d weight: ", out_channels, " output channels are not divisible into ", groups, " groups");
+        if (groups > 1 && precision != io::precision::f32)
+            fail<input_error>("conv1d weight: bf16 and int8 take a convolution without groups; expected groups = 1, got ", groups);
         const std::size_t per_group = out_channels / groups, depth = kernel * in_per_group;
         std::vector<float> tap_major(per_group * depth);
         for (std::size_t g = 0; g < groups; ++g) {
@@ -61,7 +65,7 @@ public:
                 for (std::size_t i = 0; i < in_per_group; ++i)
                     for (std::size_t k = 0; k < kernel; ++k)
                         tap_major[(o * kernel + k) * in_per_group + i] = weight[((g * per_group + o) * in_per_group + i) * kernel + k];
-            groups_.emplace_back(tap_major.data(), per_group, depth);
+            groups_.push_back(pack_weights(tap_major.data(), per_group, depth, precision));
         }
     }
 
@@ -69,11 +73,11 @@ public:
     std::size_t in_per_group() const { return in_per_group_; }
     std::size_t kernel() const { return kernel_; }
     std::size_t groups() const { return groups_.size(); }
-    const packed_weights& group(std::size_t g) const { return groups_[g]; }
+    const any_packed_weights& group(std::size_t g) const { return groups_[g]; }
 
 private:
     std::size_t out_channels_ = 0, in_per_group_ = 0, kernel_ = 0;
-    std::vector<packed_weights> groups_;  // [out_channels / groups, kernel * in_per_group] each
+    std::vector<any_packed_weights> groups_;  // [out_channels / groups, kernel * in_per_group] each
 };
 
 // x: [batch, length, in_channels]; bias: [out_channels] or nullptr; y: [batch, out_length, out_channels].
@@ -110,8 +114,12 @@ inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& 
                     }
                 }
             }
-            gemm_packed(cols.data(), rows, depth, w.group(g), bias ? bias + g * cout : nullptr,
-                        y + (b * frames + first) * s.out_channels + g * cout, s.out_channels);
+            const float* group_bias = bias ? bias + g * cout : nullptr;
+            float* out = y + (b * frames + first) * s.out_channels + g * cout;  // rows of s.out_channels
+            if (const auto* f32 = std::get_if<packed_weights>(&w.group(g)))
+                gemm_packed(cols.data(), rows, depth, *f32, group_bias, out, s.out_channels);
+            else  // bf16 or int8: one group, so the rows are contiguous
+                gemm_packed(cols.data(), rows, w.group(g), group_bias, out);
         }
     });
 }

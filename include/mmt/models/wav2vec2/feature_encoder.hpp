@@ -43,7 +43,7 @@ struct feature_conv_layer {
         l.stride = c.conv_stride[i];
         const io::weight_scope conv = scope.child("conv");
         const tensor<3> w = conv.get<3>("weight", {l.out_channels, l.in_channels, l.kernel});
-        l.weight = ops::conv1d_weights(w.data(), l.out_channels, l.in_channels, l.kernel);
+        l.weight = ops::conv1d_weights(w.data(), l.out_channels, l.in_channels, l.kernel, 1, scope.options().linear);
         if (c.conv_bias) l.bias = conv.get<1>("bias", {l.out_channels});
         l.norm = norm;
         if (norm != norm_kind::none) {

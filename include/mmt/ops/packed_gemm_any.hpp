@@ -1,0 +1,46 @@
+// Weights packed in the precision a model was loaded with (float32, bf16 or
+// int8), and the GEMM that runs each: what linear layers and the convolutions
+// that follow the load options hold.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+#include <variant>
+
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_bf16.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
+
+namespace mmt::ops {
+
+// The alternatives are in io::precision's order, so index() is the precision.
+using any_packed_weights = std::variant<packed_weights, packed_weights_bf16, packed_weights_int8>;
+
+// w: [n, k] row-major float32, packed in `precision`.
+inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, io::precision precision) {
+    switch (precision) {
+        case io::precision::bf16: return packed_weights_bf16(w, n, k);
+        case io::precision::int8: return packed_weights_int8(w, n, k);
+        case io::precision::f32: break;
+    }
+    return packed_weights(w, n, k);
+}
+
+inline io::precision precision_of(const any_packed_weights& w) { return io::precision(w.index()); }
+inline std::size_t rows_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.rows(); }, w); }
+inline std::size_t cols_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.cols(); }, w); }
+
+// x: [m, k] contiguous, y: [m, n] contiguous, bias: [n] or nullptr.
+inline void gemm_packed(const float* x, std::size_t m, const any_packed_weights& w, const float* bias, float* y) {
+    std::visit(
+        [&](const auto& p) {
+            using packed = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<packed, packed_weights_bf16>) gemm_packed_bf16(x, m, p, bias, y);
+            else if constexpr (std::is_same_v<packed, packed_weights_int8>) gemm_packed_int8(x, m, p, bias, y);
+            else gemm_packed(x, m, p, bias, y);
+        },
+        w);
+}
+
+}  // namespace mmt::ops
