@@ -1,4 +1,7 @@
-// Roofline: the FMA peak, SGEMM GFLOP/s of the GEMM backend and memory bandwidth.
+// Roofline: the FMA peak, SGEMM GFLOP/s of the GEMM backend, memory bandwidth and
+// the cost of fresh memory (what bounds loading a model into packed copies).
+#include <sys/mman.h>
+
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -69,5 +72,20 @@ void roofline_memory_bandwidth(benchmark::State& state) {
     state.counters["GB/s"] = benchmark::Counter(3.0 * double(n) * 4 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(roofline_memory_bandwidth)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The first touch of fresh memory: 256 MiB mapped, one write per 4 KiB page, unmapped.
+// Every loader that packs copies of the weights pays this per MB it fills.
+void roofline_first_touch(benchmark::State& state) {
+    const std::size_t bytes = std::size_t(256) << 20;
+    for (auto _ : state) {
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
+        auto* memory = static_cast<volatile char*>(p);
+        for (std::size_t i = 0; i < bytes; i += 4096) memory[i] = 1;
+        ::munmap(p, bytes);
+    }
+    state.counters["MB/s"] = benchmark::Counter(double(bytes) / 1e6, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(roofline_first_touch)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
