@@ -61,17 +61,20 @@ TEST_CASE("ops.attention: no mask" * doctest::test_suite("unit")) {
     check_attention(make_inputs(2, 37, 3, 5), false, {}, "2 x 37 tokens, 3 heads of 5");
     check_attention(make_inputs(1, 17, 1, 37), false, {}, "17 tokens, 1 head of 37");
     check_attention(make_inputs(3, 16, 2, 16), false, {}, "3 x 16 tokens, 2 heads of 16");
+    check_attention(make_inputs(2, 150, 2, 8), false, {}, "2 x 150 tokens: query blocks of 64, the last partial");
 }
 
 TEST_CASE("ops.attention: causal" * doctest::test_suite("unit")) {
     check_attention(make_inputs(1, 1, 1, 1), true, {}, "causal, one token");
     check_attention(make_inputs(2, 37, 3, 5), true, {}, "causal, 2 x 37 tokens, 3 heads of 5");
     check_attention(make_inputs(1, 61, 2, 8), true, {}, "causal, 61 tokens, 2 heads of 8");
+    check_attention(make_inputs(1, 150, 2, 8), true, {}, "causal, 150 tokens: queries past the first block");
 }
 
 TEST_CASE("ops.attention: key padding" * doctest::test_suite("unit")) {
     check_attention(make_inputs(3, 37, 3, 5), false, right_padding(37, {0, 1, 30}), "padding 0, 1 and 30 of 37 keys");
     check_attention(make_inputs(2, 1, 2, 3), false, right_padding(1, {0, 0}), "one unpadded token");
+    check_attention(make_inputs(2, 150, 2, 8), false, right_padding(150, {0, 99}), "padding 0 and 99 of 150 keys");
 }
 
 TEST_CASE("ops.attention: causal and key padding together" * doctest::test_suite("unit")) {

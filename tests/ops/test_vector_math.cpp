@@ -21,7 +21,7 @@ std::vector<float> grid(float lo, float hi, std::size_t n) {
 TEST_CASE("ops.vector_math: exp within 2 ulp of libm over [-104, 88.7], a tail of 13" * doctest::test_suite("unit")) {
     std::vector<float> x = grid(-104.0f, 88.7f, 200013);
     std::vector<float> y = x;
-    ops::exp_inplace(y.data(), y.size());
+    ops::exp_affine_inplace(y.data(), y.size(), 1.0f, 0.0f);
     double worst = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {
         const double ref = std::exp(double(x[i]));
@@ -31,12 +31,28 @@ TEST_CASE("ops.vector_math: exp within 2 ulp of libm over [-104, 88.7], a tail o
     MESSAGE("exp: max relative error " << worst);
     CHECK(worst < 2.5e-7);
     std::vector<float> special{-1000.0f, -104.5f, 0.0f, 89.0f, 1000.0f};
-    ops::exp_inplace(special.data(), special.size());
+    ops::exp_affine_inplace(special.data(), special.size(), 1.0f, 0.0f);
     CHECK(special[0] == 0.0f);
     CHECK(special[1] == 0.0f);
     CHECK(special[2] == 1.0f);
     CHECK(std::isinf(special[3]));
     CHECK(std::isinf(special[4]));
+}
+
+TEST_CASE("ops.vector_math: e^(a x + b) rounds a x + b once, then exp within 2 ulp" * doctest::test_suite("unit")) {
+    // Softmax over attention scores: a = 1/sqrt(head_dim), b = -a max.
+    const float a = 0.125f, b = -37.0f;
+    const std::vector<float> x = grid(-400.0f, 900.0f, 100019);
+    std::vector<float> y = x;
+    ops::exp_affine_inplace(y.data(), y.size(), a, b);
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double ref = std::exp(double(std::fma(a, x[i], b)));
+        if (ref < double(std::numeric_limits<float>::min()) || ref > double(std::numeric_limits<float>::max())) continue;
+        worst = std::max(worst, std::fabs(y[i] - ref) / ref);
+    }
+    MESSAGE("exp(a x + b): max relative error " << worst);
+    CHECK(worst < 2.5e-7);
 }
 
 TEST_CASE("ops.vector_math: GELU (erf) and sigmoid gates against libm" * doctest::test_suite("unit")) {
@@ -56,4 +72,12 @@ TEST_CASE("ops.vector_math: GELU (erf) and sigmoid gates against libm" * doctest
     CHECK(worst_gelu < 2e-6);
     CHECK(worst_quick < 2e-6);
     CHECK(worst_silu < 2e-6);
+    // Far tails, where erf is +-1 in float.
+    std::vector<float> tails{std::numeric_limits<float>::infinity(), 1e30f, -1e30f, 30.0f, -30.0f};
+    ops::gelu_inplace(tails.data(), tails.size());
+    CHECK(std::isinf(tails[0]));
+    CHECK(tails[1] == 1e30f);
+    CHECK(tails[2] == 0.0f);
+    CHECK(tails[3] == 30.0f);
+    CHECK(tails[4] == 0.0f);
 }

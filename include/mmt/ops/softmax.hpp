@@ -37,11 +37,11 @@ inline float row_sum(const float* x, std::size_t n) {
 }
 }  // namespace detail
 
-// One row of n values, in place.
-inline void softmax_row(float* x, std::size_t n) {
+// softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
+// its 1/sqrt(head_dim) in here rather than in a pass of its own).
+inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
     const float max = detail::row_max(x, n);
-    for (std::size_t i = 0; i < n; ++i) x[i] -= max;
-    exp_inplace(x, n);
+    exp_affine_inplace(x, n, scale, -scale * max);
     const float inv = 1.0f / detail::row_sum(x, n);
     for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }

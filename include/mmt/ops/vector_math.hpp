@@ -79,8 +79,12 @@ __attribute__((target("avx512f"), always_inline)) inline void map16(float* x, st
     }
 }
 
-struct exp_op {
-    __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 v) const { return exp16(v); }
+// e^(a x + b), the affine part in one FMA.
+struct exp_affine_op {
+    float a, b;
+    __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 v) const {
+        return exp16(_mm512_fmadd_ps(v, _mm512_set1_ps(a), _mm512_set1_ps(b)));
+    }
 };
 // 0.5 x (1 + erf(x / sqrt 2)): nn.GELU, HF's "gelu".
 struct gelu_op {
@@ -98,7 +102,7 @@ struct sigmoid_gate_op {
     }
 };
 
-__attribute__((target("avx512f"))) inline void exp_avx512(float* x, std::size_t n) { map16(x, n, exp_op{}); }
+__attribute__((target("avx512f"))) inline void exp_affine_avx512(float* x, std::size_t n, float a, float b) { map16(x, n, exp_affine_op{a, b}); }
 __attribute__((target("avx512f"))) inline void gelu_avx512(float* x, std::size_t n) { map16(x, n, gelu_op{}); }
 __attribute__((target("avx512f"))) inline void sigmoid_gate_avx512(float* x, std::size_t n, float a) { map16(x, n, sigmoid_gate_op{a}); }
 
@@ -106,10 +110,10 @@ __attribute__((target("avx512f"))) inline void sigmoid_gate_avx512(float* x, std
 
 #pragma GCC diagnostic pop
 
-// x[i] = e^x[i]
-inline void exp_inplace(float* x, std::size_t n) {
-    if (cpu::has_avx512()) return detail::exp_avx512(x, n);
-    for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+// x[i] = e^(a x[i] + b)
+inline void exp_affine_inplace(float* x, std::size_t n, float a, float b) {
+    if (cpu::has_avx512()) return detail::exp_affine_avx512(x, n, a, b);
+    for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(std::fma(a, x[i], b));
 }
 
 // x[i] = 0.5 x[i] (1 + erf(x[i] / sqrt 2))
