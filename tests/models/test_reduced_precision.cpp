@@ -105,6 +105,8 @@ TEST_CASE("precision: the CTC transcript is unchanged on the fixture" * doctest:
         INFO(c.name);
         const auto reduced = wav2vec2::wav2vec2_model::from_pretrained(dir, {c.linear});
         CHECK(reduced.lm_head->lm_head.precision() == io::precision::f32);
+        CHECK(reduced.feature_extractor.conv_layers[0].weight.precision() == c.linear);
+        CHECK(reduced.encoder.pos_conv_embed.weight.precision() == c.linear);
         CHECK(tokenizer.batch_decode(argmax_last(reduced.forward_ctc(audio).logits)) == reference);
     }
 }

@@ -98,33 +98,38 @@ TEST_CASE("ops.conv1d: a kernel longer than the input gives no frames; bad shape
 }
 
 // With bf16 or int8 weights the convolution is exactly the reduced-precision GEMM
-// of its im2col rows (tap-major: kernel x in_channels) with the tap-major weight.
-TEST_CASE("ops.conv1d: bf16 and int8 weights run their GEMM on the im2col rows; grouped ones are refused" *
-          doctest::test_suite("unit")) {
-    for (const ops::conv1d_shape s : {ops::conv1d_shape{2, 401, 1, 37, 10, 5, 0, 1}, ops::conv1d_shape{1, 79, 37, 24, 3, 2, 0, 1}}) {
+// of each group's im2col rows (tap-major: kernel x in_per_group) with the group's
+// tap-major weight, written to the group's columns.
+TEST_CASE("ops.conv1d: bf16 and int8 weights run their GEMM on each group's im2col rows" * doctest::test_suite("unit")) {
+    for (const ops::conv1d_shape s : {ops::conv1d_shape{2, 401, 1, 37, 10, 5, 0, 1}, ops::conv1d_shape{1, 79, 37, 24, 3, 2, 0, 1},
+                                      ops::conv1d_shape{2, 150, 48, 48, 4, 1, 2, 16}}) {
+        const std::size_t cin = s.in_per_group(), cout = s.out_per_group();
         const tensor<3> x = test::random_tensor<3>({s.batch, s.length, s.in_channels}, 11);
-        const tensor<3> w = test::random_tensor<3>({s.out_channels, s.in_channels, s.kernel}, 12, -0.3f, 0.3f);
+        const tensor<3> w = test::random_tensor<3>({s.out_channels, cin, s.kernel}, 12, -0.3f, 0.3f);
         const tensor<1> b = test::random_tensor<1>({s.out_channels}, 13);
-        const std::size_t frames = s.out_length(), depth = s.kernel * s.in_channels;
-        tensor<2> cols({s.batch * frames, depth}), tap_major({s.out_channels, depth});
-        for (std::size_t n = 0; n < s.batch; ++n)
-            for (std::size_t t = 0; t < frames; ++t)
-                for (std::size_t k = 0; k < s.kernel; ++k)
-                    for (std::size_t i = 0; i < s.in_channels; ++i) cols(n * frames + t, k * s.in_channels + i) = x(n, t * s.stride + k, i);
-        for (std::size_t o = 0; o < s.out_channels; ++o)
-            for (std::size_t k = 0; k < s.kernel; ++k)
-                for (std::size_t i = 0; i < s.in_channels; ++i) tap_major(o, k * s.in_channels + i) = w(o, i, k);
+        const std::size_t frames = s.out_length(), depth = s.kernel * cin;
         for (const io::precision p : {io::precision::bf16, io::precision::int8}) {
-            INFO("precision ", int(p), ", ", s.length, " frames in");
+            INFO("precision ", int(p), ", ", s.length, " frames in, ", s.groups, " groups");
             tensor<3> y({s.batch, frames, s.out_channels});
-            ops::conv1d(x.data(), s, ops::conv1d_weights(w.data(), s.out_channels, s.in_channels, s.kernel, 1, p), b.data(), y.data());
-            tensor<2> expected({s.batch * frames, s.out_channels});
-            ops::gemm_packed(cols.data(), s.batch * frames, ops::pack_weights(tap_major.data(), s.out_channels, depth, p), b.data(),
-                             expected.data());
-            CHECK(std::equal(y.begin(), y.end(), expected.begin()));
+            ops::conv1d(x.data(), s, ops::conv1d_weights(w.data(), s.out_channels, cin, s.kernel, s.groups, p), b.data(), y.data());
+            for (std::size_t g = 0; g < s.groups; ++g) {
+                tensor<2> cols({s.batch * frames, depth}), tap_major({cout, depth});
+                for (std::size_t n = 0; n < s.batch; ++n)
+                    for (std::size_t t = 0; t < frames; ++t)
+                        for (std::size_t k = 0; k < s.kernel; ++k) {
+                            const long src = long(t * s.stride + k) - long(s.padding);
+                            for (std::size_t i = 0; i < cin; ++i)
+                                cols(n * frames + t, k * cin + i) = src >= 0 && src < long(s.length) ? x(n, std::size_t(src), g * cin + i) : 0.0f;
+                        }
+                for (std::size_t o = 0; o < cout; ++o)
+                    for (std::size_t k = 0; k < s.kernel; ++k)
+                        for (std::size_t i = 0; i < cin; ++i) tap_major(o, k * cin + i) = w(g * cout + o, i, k);
+                tensor<2> expected({s.batch * frames, cout});
+                ops::gemm_packed(cols.data(), s.batch * frames, ops::pack_weights(tap_major.data(), cout, depth, p), b.data() + g * cout,
+                                 expected.data());
+                for (std::size_t row = 0; row < s.batch * frames; ++row)
+                    CHECK(std::equal(&expected(row, 0), &expected(row, 0) + cout, &y(row / frames, row % frames, g * cout)));
+            }
         }
     }
-    const std::vector<float> w(4 * 2 * 3, 0.5f);
-    test::check_throws<input_error>([&] { ops::conv1d_weights(w.data(), 4, 2, 3, 2, io::precision::int8); },
-                                    {"conv1d weight", "expected groups = 1, got 2"});
 }

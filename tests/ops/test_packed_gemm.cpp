@@ -2,11 +2,13 @@
 // double-precision y = x W^T + b, with the AVX-512 and the portable kernel.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
 
 #include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
@@ -57,4 +59,28 @@ TEST_CASE("ops.packed_gemm: unpack gives the weight back" * doctest::test_suite(
     CHECK(packed.rows() == 53);
     CHECK(packed.cols() == 29);
     CHECK(packed.panels() == 2);
+}
+
+// Convolutions read im2col rows and write a group's columns of wider rows: with
+// row strides every precision gives its contiguous result and leaves the gaps alone.
+TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctest::test_suite("unit")) {
+    const std::size_t rows = 37, in = 70, out = 53, ldx = in + 5, ldy = out + 3;
+    const tensor<2> x = test::random_tensor<2>({rows, in}, 41);
+    const tensor<2> w = test::random_tensor<2>({out, in}, 42, -0.1f, 0.1f);
+    const tensor<1> b = test::random_tensor<1>({out}, 43);
+    std::vector<float> strided_x(rows * ldx, 1e30f);  // gaps the GEMM must not read
+    for (std::size_t r = 0; r < rows; ++r) std::copy(&x(r, 0), &x(r, 0) + in, strided_x.begin() + std::ptrdiff_t(r * ldx));
+    for (const io::precision p : {io::precision::f32, io::precision::bf16, io::precision::int8}) {
+        INFO("precision ", int(p));
+        const ops::any_packed_weights packed = ops::pack_weights(w.data(), out, in, p);
+        tensor<2> contiguous({rows, out});
+        ops::gemm_packed(x.data(), rows, packed, b.data(), contiguous.data());
+        std::vector<float> strided_y(rows * ldy, -7.0f);
+        ops::gemm_packed(strided_x.data(), rows, ldx, packed, b.data(), strided_y.data(), ldy);
+        for (std::size_t r = 0; r < rows; ++r) {
+            CHECK(std::equal(&contiguous(r, 0), &contiguous(r, 0) + out, strided_y.begin() + std::ptrdiff_t(r * ldy)));
+            CHECK(std::all_of(strided_y.begin() + std::ptrdiff_t(r * ldy + out), strided_y.begin() + std::ptrdiff_t((r + 1) * ldy),
+                              [](float v) { return v == -7.0f; }));
+        }
+    }
 }

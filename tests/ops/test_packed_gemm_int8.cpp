@@ -98,8 +98,8 @@ TEST_CASE("ops.packed_gemm_int8: the AVX-512 and portable quantisers give the sa
         const std::size_t k = row.size(), quads = (k + 3) / 4;
         std::vector<std::uint32_t> best(quads, 0xdeadbeef), portable(quads, 0xdeadbeef);
         ops::quantised_row qb, qp;
-        ops::quantise_rows_u8(row.data(), 1, k, best.data(), &qb, ops::gemm_kernel::best);
-        ops::quantise_rows_u8(row.data(), 1, k, portable.data(), &qp, ops::gemm_kernel::portable);
+        ops::quantise_rows_u8(row.data(), 1, k, k, best.data(), &qb, ops::gemm_kernel::best);
+        ops::quantise_rows_u8(row.data(), 1, k, k, portable.data(), &qp, ops::gemm_kernel::portable);
         INFO("k = " << k);
         CHECK(qb.scale == qp.scale);
         CHECK(qb.min == qp.min);

@@ -46,8 +46,7 @@ struct conv1d_shape {
 // A Conv1d weight prepared once, when a model is loaded: PyTorch's [out_channels,
 // in_channels / groups, kernel] rearranged tap-major ([out_channels, kernel,
 // in_channels / groups], so each tap's input channels are one contiguous copy in
-// the im2col rows) and packed per group for gemm_packed, in float32 or, without
-// groups, in the reduced precisions (their GEMMs write whole contiguous rows).
+// the im2col rows) and packed per group for gemm_packed, in float32, bf16 or int8.
 class conv1d_weights {
 public:
     conv1d_weights() = default;
@@ -56,8 +55,6 @@ public:
         : out_channels_(out_channels), in_per_group_(in_per_group), kernel_(kernel) {
         if (groups == 0 || out_channels % groups != 0)
             fail<shape_error>("conv1d weight: ", out_channels, " output channels are not divisible into ", groups, " groups");
-        if (groups > 1 && precision != io::precision::f32)
-            fail<input_error>("conv1d weight: bf16 and int8 take a convolution without groups; expected groups = 1, got ", groups);
         const std::size_t per_group = out_channels / groups, depth = kernel * in_per_group;
         std::vector<float> tap_major(per_group * depth);
         for (std::size_t g = 0; g < groups; ++g) {
@@ -74,6 +71,7 @@ public:
     std::size_t kernel() const { return kernel_; }
     std::size_t groups() const { return groups_.size(); }
     const any_packed_weights& group(std::size_t g) const { return groups_[g]; }
+    io::precision precision() const { return groups_.empty() ? io::precision::f32 : precision_of(groups_.front()); }
 
 private:
     std::size_t out_channels_ = 0, in_per_group_ = 0, kernel_ = 0;
@@ -116,10 +114,7 @@ inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& 
             }
             const float* group_bias = bias ? bias + g * cout : nullptr;
             float* out = y + (b * frames + first) * s.out_channels + g * cout;  // rows of s.out_channels
-            if (const auto* f32 = std::get_if<packed_weights>(&w.group(g)))
-                gemm_packed(cols.data(), rows, depth, *f32, group_bias, out, s.out_channels);
-            else  // bf16 or int8: one group, so the rows are contiguous
-                gemm_packed(cols.data(), rows, w.group(g), group_bias, out);
+            gemm_packed(cols.data(), rows, depth, w.group(g), group_bias, out, s.out_channels);
         }
     });
 }

@@ -31,16 +31,22 @@ inline io::precision precision_of(const any_packed_weights& w) { return io::prec
 inline std::size_t rows_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.rows(); }, w); }
 inline std::size_t cols_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.cols(); }, w); }
 
-// x: [m, k] contiguous, y: [m, n] contiguous, bias: [n] or nullptr.
-inline void gemm_packed(const float* x, std::size_t m, const any_packed_weights& w, const float* bias, float* y) {
+// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy, bias: [n] or nullptr.
+inline void gemm_packed(const float* x, std::size_t m, std::size_t ldx, const any_packed_weights& w, const float* bias, float* y,
+                        std::size_t ldy) {
     std::visit(
         [&](const auto& p) {
             using packed = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<packed, packed_weights_bf16>) gemm_packed_bf16(x, m, p, bias, y);
-            else if constexpr (std::is_same_v<packed, packed_weights_int8>) gemm_packed_int8(x, m, p, bias, y);
-            else gemm_packed(x, m, p, bias, y);
+            if constexpr (std::is_same_v<packed, packed_weights_bf16>) gemm_packed_bf16(x, m, ldx, p, bias, y, ldy);
+            else if constexpr (std::is_same_v<packed, packed_weights_int8>) gemm_packed_int8(x, m, ldx, p, bias, y, ldy);
+            else gemm_packed(x, m, ldx, p, bias, y, ldy);
         },
         w);
+}
+
+// Contiguous x [m, k] and y [m, n].
+inline void gemm_packed(const float* x, std::size_t m, const any_packed_weights& w, const float* bias, float* y) {
+    gemm_packed(x, m, cols_of(w), w, bias, y, rows_of(w));
 }
 
 }  // namespace mmt::ops

@@ -133,16 +133,17 @@ inline const char* packed_gemm_bf16_kernel() {
     return detail::cpu_has_avx512_bf16() ? "AVX512-BF16 8x48" : "portable bf16 (no AVX512-BF16 on this CPU)";
 }
 
-// x: [m, k] float32, y: [m, n], bias: [n] or nullptr.
-inline void gemm_packed_bf16(const float* x, std::size_t m, const packed_weights_bf16& w, const float* bias, float* y,
-                             gemm_kernel kernel = gemm_kernel::best) {
+// x: [m, k] float32 with row stride ldx, y: [m, n] with row stride ldy (must not
+// alias x), bias: [n] or nullptr.
+inline void gemm_packed_bf16(const float* x, std::size_t m, std::size_t ldx, const packed_weights_bf16& w, const float* bias, float* y,
+                             std::size_t ldy, gemm_kernel kernel = gemm_kernel::best) {
     const std::size_t n = w.rows(), k = w.cols(), pairs = w.pairs();
     std::vector<std::uint32_t> a(m * pairs);  // x in bf16, k-pairs packed in 32 bits (an odd k gets a zero)
     parallel_for(m, 16, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r)
             for (std::size_t kp = 0; kp < pairs; ++kp) {
-                const std::uint32_t lo = float_to_bf16(x[r * k + 2 * kp]);
-                const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x[r * k + 2 * kp + 1]) : 0u;
+                const std::uint32_t lo = float_to_bf16(x[r * ldx + 2 * kp]);
+                const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x[r * ldx + 2 * kp + 1]) : 0u;
                 a[r * pairs + kp] = lo | (hi << 16);
             }
     });
@@ -155,13 +156,20 @@ inline void gemm_packed_bf16(const float* x, std::size_t m, const packed_weights
             for (std::size_t r0 = 0; r0 < m; r0 += detail::bf16_rows) {
                 const std::size_t rows = std::min(detail::bf16_rows, m - r0);
                 if (fast)
-                    detail::tile_bf16(rows, a.data() + r0 * pairs, pairs, w.panel_data(p), pairs, bp, y + r0 * n + c0, n, cols,
+                    detail::tile_bf16(rows, a.data() + r0 * pairs, pairs, w.panel_data(p), pairs, bp, y + r0 * ldy + c0, ldy, cols,
                                       std::make_index_sequence<detail::bf16_rows>{});
                 else
-                    detail::tile_bf16_portable(rows, a.data() + r0 * pairs, pairs, w.panel_data(p), pairs, bp, y + r0 * n + c0, n, cols);
+                    detail::tile_bf16_portable(rows, a.data() + r0 * pairs, pairs, w.panel_data(p), pairs, bp, y + r0 * ldy + c0, ldy,
+                                               cols);
             }
         }
     });
+}
+
+// Contiguous x [m, k] and y [m, n].
+inline void gemm_packed_bf16(const float* x, std::size_t m, const packed_weights_bf16& w, const float* bias, float* y,
+                             gemm_kernel kernel = gemm_kernel::best) {
+    gemm_packed_bf16(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
 
 #pragma GCC diagnostic pop

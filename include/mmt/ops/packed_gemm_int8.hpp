@@ -270,10 +270,10 @@ inline const char* packed_gemm_int8_kernel() {
     return detail::cpu_has_avx512_vnni() ? "AVX512-VNNI int8 8x48" : "portable int8 (no AVX512-VNNI on this CPU)";
 }
 
-// x's rows as uint8 levels, four to a uint32 for the kernels' broadcasts:
-// levels [m, quads] and one (scale, min) per row. `kernel` picks the quantiser as
-// it picks the GEMM kernel; both give the same levels.
-inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::uint32_t* levels, quantised_row* rows,
+// x's rows (row stride ldx) as uint8 levels, four to a uint32 for the kernels'
+// broadcasts: levels [m, quads] and one (scale, min) per row. `kernel` picks the
+// quantiser as it picks the GEMM kernel; both give the same levels.
+inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::size_t ldx, std::uint32_t* levels, quantised_row* rows,
                              gemm_kernel kernel = gemm_kernel::best) {
     const std::size_t quads = (k + 3) / 4;
     const bool fast = kernel == gemm_kernel::best && detail::cpu_has_avx512bw();
@@ -281,20 +281,21 @@ inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::
         for (std::size_t r = r0; r < r1; ++r) {
             auto* dst = reinterpret_cast<std::uint8_t*>(levels + r * quads);
             if (k % 4) levels[r * quads + quads - 1] = 0;
-            rows[r] = fast ? detail::quantise_row_avx512(x + r * k, k, dst) : detail::quantise_row_portable(x + r * k, k, dst);
+            rows[r] = fast ? detail::quantise_row_avx512(x + r * ldx, k, dst) : detail::quantise_row_portable(x + r * ldx, k, dst);
         }
     });
 }
 
-// x: [m, k] float32, y: [m, n], bias: [n] or nullptr.
-inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights_int8& w, const float* bias, float* y,
-                             gemm_kernel kernel = gemm_kernel::best) {
+// x: [m, k] float32 with row stride ldx, y: [m, n] with row stride ldy (must not
+// alias x), bias: [n] or nullptr.
+inline void gemm_packed_int8(const float* x, std::size_t m, std::size_t ldx, const packed_weights_int8& w, const float* bias, float* y,
+                             std::size_t ldy, gemm_kernel kernel = gemm_kernel::best) {
     constexpr std::size_t panel = packed_weights_int8::panel;
     const std::size_t n = w.rows(), k = w.cols(), quads = w.quads();
     if (m == 0 || n == 0) return;
     std::unique_ptr<std::uint32_t[]> a(new std::uint32_t[m * quads]);
     std::unique_ptr<quantised_row[]> x_rows(new quantised_row[m]);
-    quantise_rows_u8(x, m, k, a.get(), x_rows.get(), kernel);
+    quantise_rows_u8(x, m, k, ldx, a.get(), x_rows.get(), kernel);
     const bool fast = kernel == gemm_kernel::best && detail::cpu_has_avx512_vnni();
     const std::size_t blocks = std::max<std::size_t>(1, (quads + detail::int8_block_quads - 1) / detail::int8_block_quads);
     const bool small = m * n * k < (1u << 18);
@@ -320,13 +321,19 @@ inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights
                     if (blk + 1 < blocks) continue;
                     const detail::int8_epilogue e{x_rows.get() + r0, w.scales() + c0, w.column_sums() + c0, bias ? bias + c0 : nullptr};
                     if (fast)
-                        detail::epilogue_int8(rows, sums, e, y + r0 * n + c0, n, cols);
+                        detail::epilogue_int8(rows, sums, e, y + r0 * ldy + c0, ldy, cols);
                     else
-                        detail::epilogue_int8_portable(rows, sums, e, y + r0 * n + c0, n, cols);
+                        detail::epilogue_int8_portable(rows, sums, e, y + r0 * ldy + c0, ldy, cols);
                 }
             }
         }
     });
+}
+
+// Contiguous x [m, k] and y [m, n].
+inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights_int8& w, const float* bias, float* y,
+                             gemm_kernel kernel = gemm_kernel::best) {
+    gemm_packed_int8(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
 
 #pragma GCC diagnostic pop

@@ -36,7 +36,7 @@ struct positional_conv_embedding {
         const tensor<3> g = conv.get<3>("weight_g", {1, 1, p.kernel});
         tensor<3> w = conv.get<3>("weight_v", {p.hidden_size, per_group, p.kernel});
         ops::weight_norm(w.data(), g.data(), {p.hidden_size, per_group, p.kernel}, 2, w.data());
-        p.weight = ops::conv1d_weights(w.data(), p.hidden_size, per_group, p.kernel, p.groups);
+        p.weight = ops::conv1d_weights(w.data(), p.hidden_size, per_group, p.kernel, p.groups, scope.options().linear);
         p.bias = conv.get<1>("bias", {p.hidden_size});
         return p;
     }
