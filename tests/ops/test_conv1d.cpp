@@ -133,3 +133,24 @@ TEST_CASE("ops.conv1d: bf16 and int8 weights run their GEMM on each group's im2c
         }
     }
 }
+
+// The fused activation is the activation applied to each output block as the GEMM
+// leaves it: equal to running it over the whole output afterwards.
+TEST_CASE("ops.conv1d: a fused activation equals the activation applied afterwards" * doctest::test_suite("unit")) {
+    for (const ops::conv1d_shape s : {ops::conv1d_shape{1, 4000, 3, 61, 10, 5, 0, 1}, ops::conv1d_shape{2, 150, 48, 48, 3, 1, 1, 16}}) {
+        const tensor<3> x = test::random_tensor<3>({s.batch, s.length, s.in_channels}, 21);
+        const tensor<3> w = test::random_tensor<3>({s.out_channels, s.in_per_group(), s.kernel}, 22, -0.3f, 0.3f);
+        const tensor<1> b = test::random_tensor<1>({s.out_channels}, 23);
+        const ops::conv1d_weights prepared(w.data(), s.out_channels, s.in_per_group(), s.kernel, s.groups);
+        for (const ops::activation act : {ops::activation::gelu, ops::activation::relu}) {
+            INFO(s.groups, " groups, activation ", int(act));
+            tensor<3> fused({s.batch, s.out_length(), s.out_channels}), separate(fused.shape());
+            ops::conv1d(x.data(), s, prepared, b.data(), fused.data(), act);
+            ops::conv1d(x.data(), s, prepared, b.data(), separate.data());
+            ops::apply_activation(act, separate.data(), separate.size());
+            CHECK(std::equal(fused.begin(), fused.end(), separate.begin()));
+            const auto negative = std::count_if(fused.begin(), fused.end(), [](float v) { return v < 0.0f; });
+            CHECK((act == ops::activation::gelu ? negative > 0 : negative == 0));  // the activation did run
+        }
+    }
+}

@@ -1,6 +1,7 @@
 // ops::group_norm against a naive double-precision nn.GroupNorm (channels-last data).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -65,11 +66,24 @@ TEST_CASE("ops.group_norm: one group per channel, as wav2vec2's first conv" * do
     check_group_norm(1, 1, 1, 1, 0.0f, "1 frame, 1 channel");
     check_group_norm(2, 37, 24, 24, 2.0f, "2 x 37 frames, 24 channels each its own group, offset 2");
     check_group_norm(1, 1601, 61, 61, -1.0f, "1601 frames, 61 channels");
+    // Mean and variance from one pass of double sums: here the variance (1/3) is 3e-5
+    // of the mean square, so float sums would lose it to cancellation.
+    check_group_norm(1, 1601, 8, 8, 100.0f, "offset 100");
 }
 
 TEST_CASE("ops.group_norm: several channels per group" * doctest::test_suite("unit")) {
     check_group_norm(2, 17, 12, 3, 0.5f, "12 channels in 3 groups");
     check_group_norm(1, 5, 7, 1, 0.0f, "one group: LayerNorm over everything");
+}
+
+TEST_CASE("ops.group_norm: a fused activation equals the activation applied afterwards" * doctest::test_suite("unit")) {
+    const tensor<3> x = test::random_tensor<3>({2, 1601, 61}, 5, -1.0f, 1.0f);
+    const tensor<1> w = test::random_tensor<1>({61}, 6, 0.5f, 1.5f), b = test::random_tensor<1>({61}, 7);
+    tensor<3> fused(x.shape()), separate(x.shape());
+    ops::group_norm(x.data(), 2, 1601, 61, 61, w.data(), b.data(), 1e-5f, fused.data(), ops::activation::gelu);
+    ops::group_norm(x.data(), 2, 1601, 61, 61, w.data(), b.data(), 1e-5f, separate.data());
+    ops::apply_activation(ops::activation::gelu, separate.data(), separate.size());
+    CHECK(std::equal(fused.begin(), fused.end(), separate.begin()));
 }
 
 TEST_CASE("ops.group_norm: channels not divisible into the groups" * doctest::test_suite("unit")) {

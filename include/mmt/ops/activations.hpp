@@ -41,17 +41,22 @@ inline float activate(activation act, float x) {
     return x;
 }
 
-// In place over n contiguous values; the exp/erf ones vectorised (vector_math.hpp).
+// In place over n contiguous values on the calling thread; the exp/erf ones
+// vectorised (vector_math.hpp). Ops call it on the tile they just wrote, while it
+// is in cache.
+inline void activate_inplace(activation act, float* x, std::size_t n) {
+    switch (act) {
+        case activation::gelu: return gelu_inplace(x, n);
+        case activation::quick_gelu: return sigmoid_gate_inplace(x, n, 1.702f);
+        case activation::silu: return sigmoid_gate_inplace(x, n, 1.0f);
+        default:
+            for (std::size_t i = 0; i < n; ++i) x[i] = activate(act, x[i]);
+    }
+}
+
+// In place over n contiguous values, on all threads.
 inline void apply_activation(activation act, float* x, std::size_t n) {
-    parallel_for(n, 1u << 14, [&](std::size_t i0, std::size_t i1) {
-        switch (act) {
-            case activation::gelu: return gelu_inplace(x + i0, i1 - i0);
-            case activation::quick_gelu: return sigmoid_gate_inplace(x + i0, i1 - i0, 1.702f);
-            case activation::silu: return sigmoid_gate_inplace(x + i0, i1 - i0, 1.0f);
-            default:
-                for (std::size_t i = i0; i < i1; ++i) x[i] = activate(act, x[i]);
-        }
-    });
+    parallel_for(n, 1u << 14, [&](std::size_t i0, std::size_t i1) { activate_inplace(act, x + i0, i1 - i0); });
 }
 
 }  // namespace mmt::ops

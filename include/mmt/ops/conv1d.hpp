@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/activations.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
 
 namespace mmt::ops {
@@ -79,8 +81,11 @@ private:
 };
 
 // x: [batch, length, in_channels]; bias: [out_channels] or nullptr; y: [batch, out_length, out_channels].
+// `act`, if given, is applied to each block of outputs as it is written (an audio
+// front end's outputs are hundreds of MB: a separate pass would stream them again).
 // Each task owns whole output rows of one group, so the result does not depend on the thread count.
-inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& w, const float* bias, float* y) {
+inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& w, const float* bias, float* y,
+                   std::optional<activation> act = std::nullopt) {
     s.validate("conv1d");
     if (w.out_channels() != s.out_channels || w.in_per_group() != s.in_per_group() || w.kernel() != s.kernel || w.groups() != s.groups)
         fail<shape_error>("conv1d: weights for ", w.out_channels(), " outputs, ", w.in_per_group(), " inputs per group, kernel ", w.kernel(),
@@ -115,6 +120,8 @@ inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& 
             const float* group_bias = bias ? bias + g * cout : nullptr;
             float* out = y + (b * frames + first) * s.out_channels + g * cout;  // rows of s.out_channels
             gemm_packed(cols.data(), rows, depth, w.group(g), group_bias, out, s.out_channels);
+            if (act)
+                for (std::size_t r = 0; r < rows; ++r) activate_inplace(*act, out + r * s.out_channels, cout);
         }
     });
 }

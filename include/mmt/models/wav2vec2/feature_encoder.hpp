@@ -53,17 +53,26 @@ struct feature_conv_layer {
         return l;
     }
 
-    // [batch, frames, in_channels] -> [batch, out_frames, out_channels], before the activation.
-    tensor<3> forward(const tensor<3>& x) const {
+    // [batch, frames, in_channels] -> [batch, out_frames, out_channels]: conv, norm, then
+    // `act`, applied by the op that writes the output last (the outputs are up to
+    // 200 MB at 30 s of audio: a pass of its own would stream them again).
+    tensor<3> forward(const tensor<3>& x, ops::activation act) const {
         const ops::conv1d_shape s{x.shape(0), x.shape(1), in_channels, out_channels, kernel, stride, 0, 1};
         tensor<3> y({s.batch, s.out_length(), out_channels});
-        ops::conv1d(x.data(), s, weight, bias.size() ? bias.data() : nullptr, y.data());
-        if (norm == norm_kind::group) {
-            ops::group_norm(y.data(), s.batch, y.shape(1), out_channels, out_channels, norm_weight.data(), norm_bias.data(),
-                            conv_norm_eps, y.data());
-        } else if (norm == norm_kind::layer) {
-            ops::layer_norm(y.data(), s.batch * y.shape(1), out_channels, norm_weight.data(), norm_bias.data(), conv_norm_eps,
-                            y.data());
+        const float* b = bias.size() ? bias.data() : nullptr;
+        switch (norm) {
+            case norm_kind::none: ops::conv1d(x.data(), s, weight, b, y.data(), act); break;
+            case norm_kind::group:
+                ops::conv1d(x.data(), s, weight, b, y.data());
+                ops::group_norm(y.data(), s.batch, y.shape(1), out_channels, out_channels, norm_weight.data(), norm_bias.data(),
+                                conv_norm_eps, y.data(), act);
+                break;
+            case norm_kind::layer:
+                ops::conv1d(x.data(), s, weight, b, y.data());
+                ops::layer_norm(y.data(), s.batch * y.shape(1), out_channels, norm_weight.data(), norm_bias.data(), conv_norm_eps,
+                                y.data());
+                ops::apply_activation(act, y.data(), y.size());
+                break;
         }
         return y;
     }
@@ -98,10 +107,7 @@ struct feature_encoder {
                               " samples, fewer than one frame of the feature encoder needs; expected at least ", min_input_length);
         tensor<3> x({input_values.shape(0), input_values.shape(1), std::size_t(1)});
         std::memcpy(x.data(), input_values.data(), input_values.size() * sizeof(float));
-        for (const auto& layer : conv_layers) {
-            x = layer.forward(x);
-            ops::apply_activation(act, x.data(), x.size());
-        }
+        for (const auto& layer : conv_layers) x = layer.forward(x, act);
         return x;
     }
 };

@@ -47,14 +47,13 @@ struct positional_conv_embedding {
         const ops::conv1d_shape s{batch, frames, hidden_size, hidden_size, kernel, 1, kernel / 2, groups};
         tensor<3> y({batch, frames, hidden_size});
         if (s.out_length() == frames) {
-            ops::conv1d(x.data(), s, weight, bias.data(), y.data());
+            ops::conv1d(x.data(), s, weight, bias.data(), y.data(), act);
         } else {  // an even kernel gives frames + 1 outputs; the last is dropped
             tensor<3> full({batch, s.out_length(), hidden_size});
-            ops::conv1d(x.data(), s, weight, bias.data(), full.data());
+            ops::conv1d(x.data(), s, weight, bias.data(), full.data(), act);
             for (std::size_t b = 0; b < batch; ++b)
                 std::memcpy(&y(b, 0, 0), &full(b, 0, 0), frames * hidden_size * sizeof(float));
         }
-        ops::apply_activation(act, y.data(), y.size());
         return y;
     }
 };
