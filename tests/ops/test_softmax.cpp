@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -48,4 +49,21 @@ TEST_CASE("ops.softmax: a row of float's lowest value is uniform" * doctest::tes
     tensor<2> y = x;
     ops::softmax(y.data(), 2, 37);
     CHECK(y(1, 36) == doctest::Approx(1.0 / 37));
+}
+
+TEST_CASE("ops.softmax_row: the scale attention folds in, over rows of every remainder" * doctest::test_suite("unit")) {
+    // Lengths around the 16- and 32-wide steps, and 1,499 (wav2vec2 at 30 s).
+    for (const std::size_t n : {std::size_t(15), std::size_t(48), std::size_t(100), std::size_t(1499)}) {
+        const float scale = 0.125f;
+        const tensor<2> x = test::random_tensor<2>({3, n}, std::uint32_t(n), -40.0f, 40.0f);
+        tensor<2> scaled = x;
+        for (float& v : scaled) v *= scale;
+        test::check_op(
+            [&] {
+                tensor<2> y = x;
+                for (std::size_t r = 0; r < 3; ++r) ops::softmax_row(&y(r, 0), n, scale);
+                return y;
+            },
+            test::naive::softmax(test::naive::to_double(scaled)), "softmax of 0.125 x, rows of " + std::to_string(n));
+    }
 }

@@ -54,11 +54,16 @@ public:
             for (std::size_t p = p0; p < p1; ++p) {
                 float* dst = data_.get() + p * k * panel;  // [k][panel], a few hundred KiB: stays in L2
                 const std::size_t cols = std::min(panel, n - p * panel);
-                // Source rows are read in order (they stream from memory); the strided
-                // writes land in the panel, which is in cache.
-                for (std::size_t c = 0; c < cols; ++c) {
-                    const float* row = src + (p * panel + c) * row_stride;
-                    for (std::size_t kk = 0; kk < k; ++kk) dst[kk * panel + c] = row[kk * col_stride];
+                if (row_stride == 1) {  // a panel row is contiguous in src (V transposed): copy it whole
+                    for (std::size_t kk = 0; kk < k; ++kk)
+                        std::memcpy(dst + kk * panel, src + p * panel + kk * col_stride, cols * sizeof(float));
+                } else {
+                    // Source rows are read in order (they stream from memory); the strided
+                    // writes land in the panel, which is in cache.
+                    for (std::size_t c = 0; c < cols; ++c) {
+                        const float* row = src + (p * panel + c) * row_stride;
+                        for (std::size_t kk = 0; kk < k; ++kk) dst[kk * panel + c] = row[kk * col_stride];
+                    }
                 }
                 for (std::size_t kk = 0; kk < k; ++kk)
                     for (std::size_t c = cols; c < panel; ++c) dst[kk * panel + c] = 0.0f;

@@ -6,6 +6,10 @@
 #include <cstddef>
 #include <limits>
 
+#include <immintrin.h>
+
+#include "mmt/core/cpu.hpp"
+
 #include "mmt/ops/vector_math.hpp"
 
 namespace mmt::ops {
@@ -37,9 +41,53 @@ inline float row_sum(const float* x, std::size_t n) {
 }
 }  // namespace detail
 
+// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
+// (masked loads, reductions) as uninitialised (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
+#endif
+
+namespace detail {
+// Three passes over the row (max; exp and sum; normalise), 16 lanes at a time.
+__attribute__((target("avx512f"))) inline void softmax_row_avx512(float* x, std::size_t n, float scale) {
+    const std::size_t full = n / 16 * 16;
+    const __mmask16 tail = __mmask16((1u << (n - full)) - 1);
+    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    __m512 m0 = minus_infinity, m1 = minus_infinity;
+    std::size_t i = 0;
+    for (; i + 32 <= full; i += 32) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+    }
+    if (i < full) m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+    if (tail) m1 = _mm512_max_ps(_mm512_mask_loadu_ps(minus_infinity, tail, x + full), m1);
+    const float max = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+    const __m512 a = _mm512_set1_ps(scale), b = _mm512_set1_ps(-scale * max);
+    __m512 sum = _mm512_setzero_ps();
+    for (i = 0; i < full; i += 16) {
+        const __m512 e = exp16(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), a, b));
+        _mm512_storeu_ps(x + i, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (tail) {
+        const __m512 e = exp16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + full), a, b));
+        _mm512_mask_storeu_ps(x + full, tail, e);
+        sum = _mm512_mask_add_ps(sum, tail, sum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (i = 0; i < full; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+    if (tail) _mm512_mask_storeu_ps(x + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + full), inv));
+}
+}  // namespace detail
+
+#pragma GCC diagnostic pop
+
 // softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
 // its 1/sqrt(head_dim) in here rather than in a pass of its own).
 inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
+    if (cpu::has_avx512()) return detail::softmax_row_avx512(x, n, scale);
     const float max = detail::row_max(x, n);
     exp_affine_inplace(x, n, scale, -scale * max);
     const float inv = 1.0f / detail::row_sum(x, n);
