@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mmt/io/byte_source.hpp"
 #include "mmt/io/checkpoint.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/io/weight_scope.hpp"
@@ -20,6 +21,7 @@
 #include "mmt/tokenizers/wordpiece.hpp"
 #include "support/data.hpp"
 #include "support/peak_memory.hpp"
+#include "support/threads.hpp"
 #include "support/throws.hpp"
 
 using namespace mmt;
@@ -73,6 +75,34 @@ TEST_CASE("robustness.faults: a checkpoint truncated after it was opened is an i
     fs::resize_file(file, 4096);
     test::check_throws<io_error>([&] { clip::clip_model::load(clip::config::from_file(dir / "config.json"), loader); },
                                  {file.string(), "truncated or replaced"});
+}
+
+TEST_CASE("robustness.faults: a large read on two threads gives the file's bytes, and a cut file is an io_error from either" *
+          doctest::test_suite("unit")) {
+    // Reads of 2 MiB and more run in 1 MiB slices on all threads; an exception thrown
+    // on a worker thread must reach the caller as it would on one thread.
+    const fs::path file = test::scratch_dir("robust_parallel_read") / "bytes.bin";
+    std::string bytes(std::size_t(6) << 20, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = char(i * 2654435761u >> 24);
+    write_file(file, bytes);
+    const auto source = io::byte_source::open(file);
+    for (const int threads : {1, 2}) {
+        INFO(threads, " threads");
+        const test::thread_count_guard guard(threads);
+        std::string read(bytes.size() - 5, '\0');
+        source.read(5, read.size(), read.data());
+        CHECK(read == bytes.substr(5));
+    }
+    fs::resize_file(file, (std::size_t(7) << 19) + 3);  // 3.5 MiB + 3: cut inside the read's second slice
+    for (const int threads : {1, 2}) {
+        INFO(threads, " threads");
+        const test::thread_count_guard guard(threads);
+        std::string read(bytes.size(), '\0');
+        test::check_throws<io_error>([&] { source.read(0, read.size(), read.data()); },
+                                     {file.string(), "while reading bytes [0, 6291456)", "truncated or replaced by another process"});
+        source.read(0, std::size_t(3) << 20, read.data());  // what is still there reads
+        CHECK(read.compare(0, std::size_t(3) << 20, bytes, 0, std::size_t(3) << 20) == 0);
+    }
 }
 
 TEST_CASE("robustness.faults: a checkpoint rewritten in place after opening reads its new bytes" *

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <exception>
 
 #include "mmt/core/eigen.hpp"
 #include "mmt/core/error.hpp"
@@ -32,7 +33,9 @@ inline int num_threads() {
 }
 
 // Calls body(begin, end) on disjoint slices of [0, n) in parallel; slices hold at
-// least `grain` items so small jobs stay on one thread.
+// least `grain` items so small jobs stay on one thread. An exception a slice throws
+// reaches the caller (the first one, once every slice has finished), as it would
+// without threads: an exception leaving an OpenMP region would end the process.
 template <class Body>
 void parallel_for(std::size_t n, std::size_t grain, Body&& body) {
 #if defined(_OPENMP)
@@ -40,12 +43,19 @@ void parallel_for(std::size_t n, std::size_t grain, Body&& body) {
     if (grain == 0) grain = 1;
     std::size_t chunks = std::min(threads, (n + grain - 1) / grain);
     if (chunks > 1 && !omp_in_parallel()) {
+        std::exception_ptr error;
 #pragma omp parallel for schedule(static) num_threads(static_cast<int>(chunks))
         for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
             std::size_t begin = n * static_cast<std::size_t>(c) / chunks;
             std::size_t end = n * static_cast<std::size_t>(c + 1) / chunks;
-            body(begin, end);
+            try {
+                body(begin, end);
+            } catch (...) {
+#pragma omp critical(mmt_parallel_for_error)
+                if (!error) error = std::current_exception();
+            }
         }
+        if (error) std::rethrow_exception(error);
         return;
     }
 #else
