@@ -189,10 +189,13 @@ struct int8_epilogue {
 // every row tile of x passes over them; x's block of rows stays in L2.
 constexpr std::size_t int8_block_quads = 192;
 
-// acc[Rows][48] (+)= a[Rows, quads] . b[quads][48][4].
+// acc[Rows][48] (+)= a[Rows, quads] . b[quads][48][4]. `prefetch` names
+// `prefetch_lines` cache lines (of the next weight block) to ask for into L2, one
+// per k step.
 template <std::size_t Rows>
 __attribute__((target("avx512f,avx512vnni"))) inline void micro_kernel_int8(const std::uint32_t* a, std::size_t lda, const std::int8_t* b,
-                                                                          std::size_t quads, std::int32_t* acc_out, bool accumulate) {
+                                                                          std::size_t quads, std::int32_t* acc_out, bool accumulate,
+                                                                          const char* prefetch, std::size_t prefetch_lines) {
     // 24 accumulators, 3 weight vectors and a broadcast fill 28 of the 32 registers;
     // the k loop is not unrolled and nothing else is live across it, else GCC spills.
     __m512i acc[Rows][3];
@@ -203,6 +206,7 @@ __attribute__((target("avx512f,avx512vnni"))) inline void micro_kernel_int8(cons
             acc[r][j] = accumulate ? _mm512_load_si512(acc_out + r * packed_weights_int8::panel + 16 * j) : _mm512_setzero_si512();
 #pragma GCC unroll 1
     for (std::size_t kq = 0; kq < quads; ++kq) {
+        if (kq < prefetch_lines) _mm_prefetch(prefetch + kq * 64, _MM_HINT_T1);
         const std::int8_t* bk = b + kq * packed_weights_int8::panel * 4;
         const __m512i b0 = _mm512_loadu_si512(bk), b1 = _mm512_loadu_si512(bk + 64), b2 = _mm512_loadu_si512(bk + 128);
 #pragma GCC unroll 8
@@ -221,8 +225,8 @@ __attribute__((target("avx512f,avx512vnni"))) inline void micro_kernel_int8(cons
 
 template <std::size_t... Rows>
 inline void tile_int8(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::int8_t* b, std::size_t quads,
-                      std::int32_t* acc, bool accumulate, std::index_sequence<Rows...>) {
-    ((rows == Rows + 1 ? micro_kernel_int8<Rows + 1>(a, lda, b, quads, acc, accumulate) : void()), ...);
+                      std::int32_t* acc, bool accumulate, const char* prefetch, std::size_t prefetch_lines, std::index_sequence<Rows...>) {
+    ((rows == Rows + 1 ? micro_kernel_int8<Rows + 1>(a, lda, b, quads, acc, accumulate, prefetch, prefetch_lines) : void()), ...);
 }
 
 inline void tile_int8_portable(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::int8_t* b, std::size_t quads,
@@ -310,12 +314,21 @@ inline void gemm_packed_int8(const float* x, std::size_t m, std::size_t ldx, con
             for (std::size_t blk = 0; blk < blocks; ++blk) {
                 const std::size_t q0 = quads * blk / blocks, q1 = quads * (blk + 1) / blocks;
                 const std::int8_t* b = w.panel_data(p) + q0 * panel * 4;
+                // The next block (of this panel, or the next panel's first) is asked for
+                // into L2 while this one is in use, each row tile taking its share, as
+                // the float32 GEMM does.
+                const char* next = reinterpret_cast<const char*>(
+                    blk + 1 < blocks ? w.panel_data(p) + q1 * panel * 4 : p + 1 < p1 ? w.panel_data(p + 1) : nullptr);
+                const std::size_t next_quads = blk + 1 < blocks ? quads * (blk + 2) / blocks - q1 : quads / blocks;
+                const std::size_t lines = next ? next_quads * panel * 4 / 64 : 0;
+                const std::size_t tiles = (m + detail::int8_rows - 1) / detail::int8_rows, share = (lines + tiles - 1) / tiles;
                 for (std::size_t r0 = 0; r0 < m; r0 += detail::int8_rows) {
                     const std::size_t rows = std::min(detail::int8_rows, m - r0);
                     std::int32_t* sums = acc.get() + r0 * panel;
+                    const std::size_t first_line = std::min(lines, r0 / detail::int8_rows * share);
                     if (fast)
-                        detail::tile_int8(rows, a.get() + r0 * quads + q0, quads, b, q1 - q0, sums, blk > 0,
-                                          std::make_index_sequence<detail::int8_rows>{});
+                        detail::tile_int8(rows, a.get() + r0 * quads + q0, quads, b, q1 - q0, sums, blk > 0, next + first_line * 64,
+                                          std::min({share, lines - first_line, q1 - q0}), std::make_index_sequence<detail::int8_rows>{});
                     else
                         detail::tile_int8_portable(rows, a.get() + r0 * quads + q0, quads, b, q1 - q0, sums, blk > 0);
                     if (blk + 1 < blocks) continue;
