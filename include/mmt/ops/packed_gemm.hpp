@@ -20,13 +20,7 @@
 
 namespace mmt::ops {
 
-// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
-// (cvtepi32_ps, maskz loads) as uninitialised (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
-#endif
+MMT_INTRINSICS_BEGIN
 
 class packed_weights {
 public:
@@ -244,6 +238,6 @@ inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, 
     gemm_packed(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
 
-#pragma GCC diagnostic pop
+MMT_INTRINSICS_END
 
 }  // namespace mmt::ops

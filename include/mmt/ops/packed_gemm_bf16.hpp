@@ -15,6 +15,7 @@
 
 #include <immintrin.h>
 
+#include "mmt/core/cpu.hpp"
 #include "mmt/core/dtype.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
@@ -22,20 +23,7 @@
 
 namespace mmt::ops {
 
-// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
-// (cvtepi32_ps, maskz loads) as uninitialised (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
-#endif
-
-namespace detail {
-inline bool cpu_has_avx512_bf16() {
-    static const bool has = __builtin_cpu_supports("avx512bf16");
-    return has;
-}
-}  // namespace detail
+MMT_INTRINSICS_BEGIN
 
 class packed_weights_bf16 {
 public:
@@ -130,7 +118,7 @@ inline void tile_bf16_portable(std::size_t rows, const std::uint32_t* a, std::si
 }  // namespace detail
 
 inline const char* packed_gemm_bf16_kernel() {
-    return detail::cpu_has_avx512_bf16() ? "AVX512-BF16 8x48" : "portable bf16 (no AVX512-BF16 on this CPU)";
+    return cpu::has_avx512_bf16() ? "AVX512-BF16 8x48" : "portable bf16 (no AVX512-BF16 on this CPU)";
 }
 
 // x: [m, k] float32 with row stride ldx, y: [m, n] with row stride ldy (must not
@@ -147,7 +135,7 @@ inline void gemm_packed_bf16(const float* x, std::size_t m, std::size_t ldx, con
                 a[r * pairs + kp] = lo | (hi << 16);
             }
     });
-    const bool fast = kernel == gemm_kernel::best && detail::cpu_has_avx512_bf16();
+    const bool fast = kernel == gemm_kernel::best && cpu::has_avx512_bf16();
     const bool small = m * n * k < (1u << 18);
     parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
@@ -172,6 +160,6 @@ inline void gemm_packed_bf16(const float* x, std::size_t m, const packed_weights
     gemm_packed_bf16(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
 
-#pragma GCC diagnostic pop
+MMT_INTRINSICS_END
 
 }  // namespace mmt::ops

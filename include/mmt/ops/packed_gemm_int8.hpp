@@ -29,29 +29,13 @@
 
 #include <immintrin.h>
 
+#include "mmt/core/cpu.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 
 namespace mmt::ops {
 
-// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
-// (cvtepi32_ps, maskz loads) as uninitialised (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
-#endif
-
-namespace detail {
-inline bool cpu_has_avx512_vnni() {
-    static const bool has = __builtin_cpu_supports("avx512vnni");
-    return has;
-}
-inline bool cpu_has_avx512bw() {
-    static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    return has;
-}
-}  // namespace detail
+MMT_INTRINSICS_BEGIN
 
 class packed_weights_int8 {
 public:
@@ -271,7 +255,7 @@ inline void epilogue_int8_portable(std::size_t rows, const std::int32_t* acc, co
 }  // namespace detail
 
 inline const char* packed_gemm_int8_kernel() {
-    return detail::cpu_has_avx512_vnni() ? "AVX512-VNNI int8 8x48" : "portable int8 (no AVX512-VNNI on this CPU)";
+    return cpu::has_avx512_vnni() ? "AVX512-VNNI int8 8x48" : "portable int8 (no AVX512-VNNI on this CPU)";
 }
 
 // x's rows (row stride ldx) as uint8 levels, four to a uint32 for the kernels'
@@ -280,7 +264,7 @@ inline const char* packed_gemm_int8_kernel() {
 inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::size_t ldx, std::uint32_t* levels, quantised_row* rows,
                              gemm_kernel kernel = gemm_kernel::best) {
     const std::size_t quads = (k + 3) / 4;
-    const bool fast = kernel == gemm_kernel::best && detail::cpu_has_avx512bw();
+    const bool fast = kernel == gemm_kernel::best && cpu::has_avx512bw();
     parallel_for(m, 64, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             auto* dst = reinterpret_cast<std::uint8_t*>(levels + r * quads);
@@ -300,7 +284,7 @@ inline void gemm_packed_int8(const float* x, std::size_t m, std::size_t ldx, con
     std::unique_ptr<std::uint32_t[]> a(new std::uint32_t[m * quads]);
     std::unique_ptr<quantised_row[]> x_rows(new quantised_row[m]);
     quantise_rows_u8(x, m, k, ldx, a.get(), x_rows.get(), kernel);
-    const bool fast = kernel == gemm_kernel::best && detail::cpu_has_avx512_vnni();
+    const bool fast = kernel == gemm_kernel::best && cpu::has_avx512_vnni();
     const std::size_t blocks = std::max<std::size_t>(1, (quads + detail::int8_block_quads - 1) / detail::int8_block_quads);
     const bool small = m * n * k < (1u << 18);
     parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
@@ -349,6 +333,6 @@ inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights
     gemm_packed_int8(x, m, w.cols(), w, bias, y, w.rows(), kernel);
 }
 
-#pragma GCC diagnostic pop
+MMT_INTRINSICS_END
 
 }  // namespace mmt::ops

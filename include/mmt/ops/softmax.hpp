@@ -9,7 +9,6 @@
 #include <immintrin.h>
 
 #include "mmt/core/cpu.hpp"
-
 #include "mmt/ops/vector_math.hpp"
 
 namespace mmt::ops {
@@ -41,13 +40,7 @@ inline float row_sum(const float* x, std::size_t n) {
 }
 }  // namespace detail
 
-// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
-// (masked loads, reductions) as uninitialised (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
-#endif
+MMT_INTRINSICS_BEGIN
 
 namespace detail {
 // Three passes over the row (max; exp and sum; normalise), 16 lanes at a time.
@@ -82,7 +75,7 @@ __attribute__((target("avx512f"))) inline void softmax_row_avx512(float* x, std:
 }
 }  // namespace detail
 
-#pragma GCC diagnostic pop
+MMT_INTRINSICS_END
 
 // softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
 // its 1/sqrt(head_dim) in here rather than in a pass of its own).

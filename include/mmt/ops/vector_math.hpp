@@ -13,13 +13,7 @@
 
 namespace mmt::ops {
 
-// GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
-// (abs, cvtps, roundscale) as uninitialised (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only: clang has no such group
-#endif
+MMT_INTRINSICS_BEGIN
 
 namespace detail {
 
@@ -104,7 +98,7 @@ __attribute__((target("avx512f"))) inline void sigmoid_gate_avx512(float* x, std
 
 }  // namespace detail
 
-#pragma GCC diagnostic pop
+MMT_INTRINSICS_END
 
 // x[i] = e^(a x[i] + b)
 inline void exp_affine_inplace(float* x, std::size_t n, float a, float b) {
