@@ -8,6 +8,7 @@
 
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/attention.hpp"
+#include "mmt/ops/conv1d.hpp"
 #include "mmt/ops/layer_norm.hpp"
 #include "mmt/ops/linear.hpp"
 #include "mmt/ops/packed_gemm.hpp"
@@ -107,6 +108,50 @@ void op_attention_naive(benchmark::State& state) {
     set_flops(state, 4.0 * double(batch) * double(seq) * double(seq) * double(hidden));
 }
 BENCHMARK(op_attention_naive)->ArgNames({"batch", "seq", "heads", "head_dim", "causal"})->Args({1, 50, 12, 64, 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Args: batch, length, in, out, kernel, stride, padding, groups.
+mmt::ops::conv1d_shape conv1d_shape_of(const benchmark::State& state) {
+    return {std::size_t(state.range(0)), std::size_t(state.range(1)), std::size_t(state.range(2)), std::size_t(state.range(3)),
+            std::size_t(state.range(4)), std::size_t(state.range(5)), std::size_t(state.range(6)), std::size_t(state.range(7))};
+}
+
+double conv1d_flops(const mmt::ops::conv1d_shape& s) {
+    return 2.0 * double(s.batch * s.out_length() * s.out_channels) * double(s.in_per_group() * s.kernel);
+}
+
+// wav2vec2-base at 10 s: the feature encoder's first two convolutions and the grouped
+// positional one, as the model runs them (weights prepared at load).
+void op_conv1d(benchmark::State& state) {
+    const mmt::ops::conv1d_shape s = conv1d_shape_of(state);
+    const tensor<3> x = mmt::test::random_tensor<3>({s.batch, s.length, s.in_channels}, 1);
+    const tensor<3> w = mmt::test::random_tensor<3>({s.out_channels, s.in_per_group(), s.kernel}, 2, -0.05f, 0.05f);
+    const tensor<1> b = mmt::test::random_tensor<1>({s.out_channels}, 3);
+    const mmt::ops::conv1d_weights prepared(w.data(), s.out_channels, s.in_per_group(), s.kernel, s.groups);
+    tensor<3> y({s.batch, s.out_length(), s.out_channels});
+    for (auto _ : state) {
+        mmt::ops::conv1d(x.data(), s, prepared, b.data(), y.data());
+        benchmark::DoNotOptimize(y.data());
+    }
+    set_flops(state, conv1d_flops(s));
+}
+BENCHMARK(op_conv1d)->ArgNames({"batch", "length", "in", "out", "kernel", "stride", "padding", "groups"})
+    ->Args({1, 160000, 1, 512, 10, 5, 0, 1})
+    ->Args({1, 31999, 512, 512, 3, 2, 0, 1})
+    ->Args({1, 499, 768, 768, 128, 1, 64, 16})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void op_conv1d_naive(benchmark::State& state) {
+    const mmt::ops::conv1d_shape s = conv1d_shape_of(state);
+    const auto x = naive::to_double(mmt::test::random_tensor<3>({s.batch, s.length, s.in_channels}, 1));
+    const auto w = naive::to_double(mmt::test::random_tensor<3>({s.out_channels, s.in_per_group(), s.kernel}, 2, -0.05f, 0.05f));
+    const auto b = naive::to_double(mmt::test::random_tensor<1>({s.out_channels}, 3));
+    for (auto _ : state) benchmark::DoNotOptimize(naive::conv1d(x, w, b, s));
+    set_flops(state, conv1d_flops(s));
+}
+// The second convolution's shape over 401 input frames (the naive loops take seconds per 0.3 GFLOP).
+BENCHMARK(op_conv1d_naive)->ArgNames({"batch", "length", "in", "out", "kernel", "stride", "padding", "groups"})
+    ->Args({1, 401, 512, 512, 3, 2, 0, 1})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // GELU (erf) over an MLP's hidden activations, in place. Args: rows, dim:

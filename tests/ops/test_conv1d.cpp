@@ -17,27 +17,6 @@ using namespace mmt;
 
 namespace {
 
-// x: [batch, length, in] (channels-last, as the op takes it), w: [out, in / groups, kernel],
-// bias: [out] or none -> [batch, out_length, out]; a direct sum over the taps.
-test::naive::array naive_conv1d(const test::naive::array& x, const test::naive::array& w, const test::naive::array& bias,
-                                const ops::conv1d_shape& s) {
-    const std::size_t frames = s.out_length(), cin = s.in_per_group(), cout = s.out_per_group();
-    auto y = test::naive::zeros({s.batch, frames, s.out_channels});
-    for (std::size_t b = 0; b < s.batch; ++b)
-        for (std::size_t t = 0; t < frames; ++t)
-            for (std::size_t o = 0; o < s.out_channels; ++o) {
-                const std::size_t g = o / cout;
-                double sum = test::naive::has_bias(bias) ? bias(o) : 0.0;
-                for (std::size_t i = 0; i < cin; ++i)
-                    for (std::size_t k = 0; k < s.kernel; ++k) {
-                        const long src = long(t * s.stride + k) - long(s.padding);
-                        if (src >= 0 && src < long(s.length)) sum += w(o, i, k) * x(b, std::size_t(src), g * cin + i);
-                    }
-                y(b, t, o) = sum;
-            }
-    return y;
-}
-
 void check_conv1d(const ops::conv1d_shape& s, bool with_bias, const std::string& what) {
     const auto seed = std::uint32_t(s.batch * 7919 + s.length * 997 + s.in_channels * 97 + s.out_channels * 13 + s.kernel * 7 +
                                     s.stride * 3 + s.padding + s.groups);
@@ -45,7 +24,7 @@ void check_conv1d(const ops::conv1d_shape& s, bool with_bias, const std::string&
     const float bound = 1.0f / std::sqrt(float(s.in_per_group() * s.kernel));
     const tensor<3> w = test::random_tensor<3>({s.out_channels, s.in_per_group(), s.kernel}, seed + 1, -bound, bound);
     const tensor<1> b = with_bias ? test::random_tensor<1>({s.out_channels}, seed + 2) : tensor<1>();
-    const auto expected = naive_conv1d(test::naive::to_double(x), test::naive::to_double(w), test::naive::to_double(b), s);
+    const auto expected = test::naive::conv1d(test::naive::to_double(x), test::naive::to_double(w), test::naive::to_double(b), s);
     const ops::conv1d_weights prepared(w.data(), s.out_channels, s.in_per_group(), s.kernel, s.groups);
     test::check_op(
         [&] {

@@ -11,6 +11,7 @@
 
 #include "mmt/core/xtensor.hpp"
 #include "mmt/ops/activations.hpp"
+#include "mmt/ops/conv1d.hpp"
 
 namespace mmt::test::naive {
 
@@ -137,6 +138,26 @@ inline array patch_conv(const array& pixels, const array& w, const array& bias) 
                     out(b, gy * gw + gx, o) = sum;
                 }
     return out;
+}
+
+// x: [batch, length, in] (channels-last, as the op takes it), w: [out, in / groups, kernel],
+// bias: [out] or none -> [batch, out_length, out]; a direct sum over the taps.
+inline array conv1d(const array& x, const array& w, const array& bias, const ops::conv1d_shape& s) {
+    const std::size_t frames = s.out_length(), cin = s.in_per_group(), cout = s.out_per_group();
+    auto y = zeros({s.batch, frames, s.out_channels});
+    for (std::size_t b = 0; b < s.batch; ++b)
+        for (std::size_t t = 0; t < frames; ++t)
+            for (std::size_t o = 0; o < s.out_channels; ++o) {
+                const std::size_t g = o / cout;
+                double sum = has_bias(bias) ? bias(o) : 0.0;
+                for (std::size_t i = 0; i < cin; ++i)
+                    for (std::size_t k = 0; k < s.kernel; ++k) {
+                        const long src = long(t * s.stride + k) - long(s.padding);
+                        if (src >= 0 && src < long(s.length)) sum += w(o, i, k) * x(b, std::size_t(src), g * cin + i);
+                    }
+                y(b, t, o) = sum;
+            }
+    return y;
 }
 
 }  // namespace mmt::test::naive
