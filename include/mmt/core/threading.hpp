@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <exception>
 
-#include "mmt/core/eigen.hpp"
 #include "mmt/core/error.hpp"
 
 #if defined(_OPENMP)
@@ -16,12 +15,12 @@
 namespace mmt {
 
 // Threads the ops use from now on (process-wide, like torch.set_num_threads).
+// Eigen's GEMM follows it too: unless told otherwise, Eigen asks OpenMP.
 inline void set_num_threads(int n) {
     if (n < 1) fail<input_error>("set_num_threads: expected at least 1 thread, got ", n);
 #if defined(_OPENMP)
     omp_set_num_threads(n);
 #endif
-    Eigen::setNbThreads(n);
 }
 
 inline int num_threads() {

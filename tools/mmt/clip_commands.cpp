@@ -1,0 +1,130 @@
+// CLIP subcommands: preprocess-image, classify-image, embed, search.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "mmt/io/image.hpp"
+#include "mmt/io/safetensors.hpp"
+#include "mmt/pipelines/clip_embedder.hpp"
+#include "mmt/pipelines/image_search.hpp"
+#include "mmt/pipelines/zero_shot_image_classification.hpp"
+#include "mmt/preprocess/image.hpp"
+
+namespace mmt::cli {
+
+namespace {
+std::vector<io::rgb_image> read_images(const std::vector<std::filesystem::path>& paths) {
+    std::vector<io::rgb_image> images;
+    for (const auto& p : paths) images.push_back(io::read_image(p));
+    return images;
+}
+
+std::vector<std::string> split_labels(const std::string& list) {
+    std::vector<std::string> labels;
+    std::stringstream in(list);
+    std::string label;
+    while (std::getline(in, label, ',')) {
+        const auto first = label.find_first_not_of(' ');
+        const auto last = label.find_last_not_of(' ');
+        if (first == std::string::npos) fail<input_error>("classify-image: --labels \"", list, "\" has an empty label");
+        labels.push_back(label.substr(first, last - first + 1));
+    }
+    if (labels.empty()) fail<input_error>("classify-image: --labels is empty, expected e.g. \"cat,dog,car\"");
+    return labels;
+}
+
+void add_preprocess_image(CLI::App& app) {
+    struct options {
+        std::filesystem::path model, image, out;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("preprocess-image", "CLIPImageProcessor: write pixel_values [1, 3, H, W] of one image");
+    cmd->add_option("--model", o->model, "Model directory with preprocessor_config.json")->required();
+    cmd->add_option("IMAGE", o->image, "PNG or JPEG file")->required();
+    cmd->add_option("--out", o->out, "safetensors file to write")->required();
+    cmd->callback([o] {
+        const auto processor = preprocess::clip_image_processor::from_pretrained(o->model);
+        const tensor<4> pixels = processor.preprocess(std::vector<io::rgb_image>{io::read_image(o->image)});
+        io::safetensors_writer writer;
+        writer.add("pixel_values", pixels);
+        writer.save(o->out);
+        std::printf("pixel_values %s\n", io::shape_string({pixels.shape().begin(), pixels.shape().end()}).c_str());
+    });
+}
+
+void add_classify_image(CLI::App& app) {
+    struct options {
+        std::filesystem::path model, image;
+        std::string labels, hypothesis_template = pipelines::default_hypothesis_template;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("classify-image", "Zero-shot image classification: probability of each label, best first");
+    cmd->add_option("--model", o->model, "CLIPModel directory (config, weights, tokenizer, preprocessor)")->required();
+    cmd->add_option("IMAGE", o->image, "PNG or JPEG file")->required();
+    cmd->add_option("--labels", o->labels, "Comma-separated labels, e.g. \"cat,dog,car\"")->required();
+    cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
+    cmd->callback([o] {
+        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
+        for (const auto& r : pipelines::classify_image(clip, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template))
+            std::printf("%.4f  %s\n", r.score, r.label.c_str());
+    });
+}
+
+void add_embed(CLI::App& app) {
+    struct options {
+        std::filesystem::path model, out;
+        std::vector<std::filesystem::path> images;
+        std::vector<std::string> texts;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("embed", "L2-normalised CLIP embeddings of images and/or texts");
+    cmd->add_option("--model", o->model, "CLIP model directory")->required();
+    auto* image = cmd->add_option("--image", o->images, "Image files");
+    auto* text = cmd->add_option("--text", o->texts, "Texts");
+    cmd->add_option("--out", o->out, "safetensors file to write (image_embeds, text_embeds)")->required();
+    cmd->callback([o, image, text] {
+        if (image->count() == 0 && text->count() == 0) fail<input_error>("embed: give --image FILE... and/or --text TEXT...");
+        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
+        io::safetensors_writer writer;
+        auto write = [&](const char* name, const tensor<2>& t) {
+            writer.add(name, t);
+            std::printf("%s %s\n", name, io::shape_string({t.shape().begin(), t.shape().end()}).c_str());
+        };
+        if (!o->images.empty()) write("image_embeds", clip.embed_images(read_images(o->images)));
+        if (!o->texts.empty()) write("text_embeds", clip.embed_texts(o->texts));
+        writer.save(o->out);
+    });
+}
+
+void add_search(CLI::App& app) {
+    struct options {
+        std::filesystem::path model;
+        std::string query;
+        std::vector<std::filesystem::path> images;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("search", "Rank images by CLIP similarity to a text query");
+    cmd->add_option("--model", o->model, "CLIP model directory")->required();
+    cmd->add_option("--query", o->query, "The text to search for")->required();
+    cmd->add_option("IMAGE", o->images, "Image files to rank")->required();
+    cmd->callback([o] {
+        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
+        const auto hits = pipelines::rank_images(clip, o->query, clip.embed_images(read_images(o->images)));
+        for (std::size_t rank = 0; rank < hits.size(); ++rank)
+            std::printf("%zu. %.4f  %s\n", rank + 1, hits[rank].score, o->images[hits[rank].index].string().c_str());
+    });
+}
+}  // namespace
+
+void add_clip_commands(CLI::App& app) {
+    add_preprocess_image(app);
+    add_classify_image(app);
+    add_embed(app);
+    add_search(app);
+}
+
+}  // namespace mmt::cli

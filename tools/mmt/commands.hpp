@@ -1,0 +1,31 @@
+// The mmt tool's subcommands. Each add_* registers one on the app; its
+// callback runs inside main's error handler, so a failure becomes one line.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "mmt/io/weight_scope.hpp"
+
+namespace mmt::cli {
+
+// How models are loaded, from the global options (--precision).
+const io::load_options& model_options();
+
+void add_forward(CLI::App& app);
+void add_inspect(CLI::App& app);
+void add_random_model(CLI::App& app);
+void add_tokenize(CLI::App& app);
+void add_clip_commands(CLI::App& app);  // preprocess-image, classify-image, embed, search
+void add_layoutlm_commands(CLI::App& app);  // tag-document, classify-document
+void add_wav2vec2_commands(CLI::App& app);  // transcribe, speech-units, preprocess-audio
+
+// `mmt tokenize` with a WordPiece vocab.txt: TEXTs, or the words + boxes of `words_json` when not empty.
+void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts,
+                        const std::filesystem::path& words_json);
+
+}  // namespace mmt::cli

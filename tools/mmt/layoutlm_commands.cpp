@@ -1,0 +1,143 @@
+// LayoutLM subcommands: tag-document, classify-document, and the WordPiece side of
+// `mmt tokenize` (plain texts, or words with boxes as LayoutLM takes them).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "commands.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/models/layoutlm/config.hpp"
+#include "mmt/pipelines/document_tagging.hpp"
+#include "mmt/tokenizers/layoutlm_words.hpp"
+#include "mmt/tokenizers/wordpiece.hpp"
+
+namespace mmt::cli {
+
+namespace {
+// The LayoutLM position count when DIR's config.json is LayoutLM's, else the tokenizer's limit.
+std::size_t wordpiece_default_length(const std::filesystem::path& dir, const tokenizers::wordpiece_tokenizer& tokenizer) {
+    std::size_t length = tokenizer.model_max_length();
+    if (std::filesystem::exists(dir / "config.json")) {
+        const io::json config = io::read_json_file(dir / "config.json");
+        if (config.value("model_type", "") == "layoutlm")
+            length = std::min(length, layoutlm::config::from_json(config, (dir / "config.json").string()).max_position_embeddings);
+    }
+    if (length == tokenizers::no_max_length)
+        fail<input_error>("tokenize: '", dir.string(), "' sets no model_max_length; give --max-length");
+    return length;
+}
+
+// {"words": [...], "boxes": [[x0, y0, x1, y1], ...], "max_length": N}, boxes on the 0..1000 grid.
+io::ordered_json encode_words_file(const tokenizers::wordpiece_tokenizer& tokenizer, const std::filesystem::path& file,
+                                   std::size_t default_length) {
+    const io::json j = io::read_json_file(file);
+    const std::string where = file.string();
+    if (!j.is_object()) fail<input_error>(where, ": expected {\"words\": [...], \"boxes\": [[x0, y0, x1, y1], ...], \"max_length\": N}");
+    const auto get = [&](const char* key, auto& value) {
+        auto it = j.find(key);
+        if (it == j.end()) return false;
+        try {
+            value = it->get<std::decay_t<decltype(value)>>();
+        } catch (const io::json::exception&) {
+            fail<input_error>(where, ": \"", key, "\" has the wrong form (got ", it->dump(), ")");
+        }
+        return true;
+    };
+    std::vector<std::string> words;
+    std::vector<tokenizers::word_box> boxes;
+    if (!get("words", words) || !get("boxes", boxes)) fail<input_error>(where, ": expected keys \"words\" and \"boxes\"");
+    tokenizers::boxed_options options;
+    options.max_length = default_length;
+    get("max_length", options.max_length);
+    const auto e = tokenizers::encode_words(tokenizer, words, boxes, options);
+    return {{"input_ids", e.input_ids}, {"bbox", e.bbox}, {"attention_mask", e.attention_mask}, {"token_type_ids", e.token_type_ids}};
+}
+
+void add_tag_document(CLI::App& app) {
+    struct options {
+        std::filesystem::path model, document;
+        bool json = false, clamp_boxes = false, average = false;
+        std::optional<std::size_t> stride;
+        std::size_t max_length = 0;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("tag-document", "Label every word of an OCR'd page (LayoutLMForTokenClassification)");
+    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, vocab.txt")->required();
+    cmd->add_option("OCR", o->document, "OCR JSON: {\"width\": W, \"height\": H, \"words\": [{\"text\": ..., \"box\": [x0, y0, x1, y1]}, ...]} in pixels")
+        ->required();
+    cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
+    cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
+    cmd->add_flag("--average", o->average, "Average the probabilities of a word's pieces (default: its first piece's)");
+    cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)");
+    cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(CLI::Range(3, 1 << 20));
+    cmd->callback([o] {
+        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
+        pipelines::document_options options;
+        options.clamp_boxes = o->clamp_boxes;
+        options.stride = o->stride;
+        options.max_length = o->max_length;
+        if (o->average) options.aggregation = pipelines::subword_aggregation::average;
+        const auto tags = model.tag(pipelines::ocr_document::from_file(o->document), options);
+        if (o->json) {
+            io::ordered_json words = io::ordered_json::array();
+            for (const auto& t : tags)
+                words.push_back({{"index", t.index}, {"text", t.text}, {"box", t.box}, {"label", t.label}, {"score", t.score}});
+            std::printf("%s\n", io::ordered_json{{"words", words}}.dump().c_str());
+            return;
+        }
+        for (const auto& t : tags) std::printf("%4zu  %-20s %-12s %.4f\n", t.index, t.text.c_str(), t.label.c_str(), t.score);
+    });
+}
+
+void add_classify_document(CLI::App& app) {
+    struct options {
+        std::filesystem::path model, document;
+        bool json = false, clamp_boxes = false;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("classify-document", "Probability of each document class (LayoutLMForSequenceClassification), best first");
+    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, vocab.txt")->required();
+    cmd->add_option("OCR", o->document, "OCR JSON, as for tag-document")->required();
+    cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
+    cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
+    cmd->callback([o] {
+        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
+        pipelines::document_options options;
+        options.clamp_boxes = o->clamp_boxes;
+        const auto result = model.classify(pipelines::ocr_document::from_file(o->document), options);
+        if (o->json) {
+            io::ordered_json probabilities = io::ordered_json::object();
+            for (const auto& c : result.probabilities) probabilities[c.label] = c.score;
+            std::printf("%s\n", io::ordered_json{{"label", result.label}, {"score", result.score}, {"probabilities", probabilities}}.dump().c_str());
+            return;
+        }
+        for (const auto& c : result.probabilities) std::printf("%.4f  %s\n", c.score, c.label.c_str());
+    });
+}
+}  // namespace
+
+void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts,
+                        const std::filesystem::path& words_json) {
+    if (!std::filesystem::exists(model / "vocab.txt"))
+        fail<io_error>("tokenize: '", model.string(), "' has no vocab.txt (a WordPiece tokenizer, as BERT and LayoutLM use)");
+    const auto tokenizer = tokenizers::wordpiece_tokenizer::from_directory(model);
+    const std::size_t length = max_length ? max_length : wordpiece_default_length(model, tokenizer);
+    if (!words_json.empty()) std::printf("%s\n", encode_words_file(tokenizer, words_json, length).dump().c_str());
+    for (const auto& text : texts) {
+        const auto e = tokenizer.encode(text, length, true);
+        const io::ordered_json line = {{"input_ids", e.input_ids}, {"attention_mask", e.attention_mask}, {"token_type_ids", e.token_type_ids}};
+        std::printf("%s\n", line.dump().c_str());
+    }
+}
+
+void add_layoutlm_commands(CLI::App& app) {
+    add_tag_document(app);
+    add_classify_document(app);
+}
+
+}  // namespace mmt::cli

@@ -1,0 +1,63 @@
+// mmt: run CLIP, LayoutLM and Wav2Vec2 checkpoints from the command line.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
+#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_bf16.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
+
+namespace {
+mmt::io::load_options options;
+}  // namespace
+
+const mmt::io::load_options& mmt::cli::model_options() { return options; }
+
+int main(int argc, char** argv) {
+    CLI::App app{"mmt: CLIP, LayoutLM and Wav2Vec2 inference from HuggingFace checkpoints"};
+    app.require_subcommand(1);
+    int threads = 0;
+    app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(CLI::PositiveNumber);
+    std::string precision = "f32";
+    app.add_option("--precision", precision,
+                   "Linear layers in f32 (exact, the default), bf16 (float32 accumulation) or int8 (dynamic quantisation, VNNI)")
+        ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+    bool verbose = false;
+    app.add_flag("--verbose", verbose, "Say on stderr which GEMM kernel the linear layers run and on how many threads");
+    app.parse_complete_callback([&] {
+        if (threads > 0) mmt::set_num_threads(threads);
+        options.linear = precision == "bf16" ? mmt::io::precision::bf16
+                         : precision == "int8" ? mmt::io::precision::int8
+                                               : mmt::io::precision::f32;
+        if (verbose)  // the kernel is chosen at run time from the CPU's instructions
+            std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s\n", precision.c_str(),
+                         precision == "bf16"   ? mmt::ops::packed_gemm_bf16_kernel()
+                         : precision == "int8" ? mmt::ops::packed_gemm_int8_kernel()
+                                               : mmt::ops::packed_gemm_kernel(),
+                         mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s");
+    });
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return std::string("mmt: error: ") + e.what() + " (see --help)\n";
+    });
+    mmt::cli::add_forward(app);
+    mmt::cli::add_inspect(app);
+    mmt::cli::add_random_model(app);
+    mmt::cli::add_tokenize(app);
+    mmt::cli::add_clip_commands(app);
+    mmt::cli::add_layoutlm_commands(app);
+    mmt::cli::add_wav2vec2_commands(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "mmt: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
