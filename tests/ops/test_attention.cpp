@@ -1,6 +1,6 @@
 // ops::attention against a naive double-precision attention with HF's additive
 // masks (each mask that hides a key adds float32's lowest value to its score) and
-// bias. Sizes past 64 queries and 192 keys cross the op's query and key blocks.
+// bias. Sizes past 64 queries and 576 keys cross the op's query and key blocks.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -87,7 +87,7 @@ TEST_CASE("ops.attention: no mask" * doctest::test_suite("unit")) {
     check_attention(make_inputs(1, 17, 1, 37), false, {}, "17 tokens, 1 head of 37");
     check_attention(make_inputs(3, 16, 2, 16), false, {}, "3 x 16 tokens, 2 heads of 16");
     check_attention(make_inputs(2, 150, 2, 8), false, {}, "2 x 150 tokens: query blocks of 64, the last partial");
-    check_attention(make_inputs(1, 401, 2, 8), false, {}, "401 tokens: three key blocks, the last partial");
+    check_attention(make_inputs(1, 1201, 1, 4), false, {}, "1,201 tokens: three key blocks, the last partial");
 }
 
 TEST_CASE("ops.attention: causal" * doctest::test_suite("unit")) {
@@ -95,14 +95,14 @@ TEST_CASE("ops.attention: causal" * doctest::test_suite("unit")) {
     check_attention(make_inputs(2, 37, 3, 5), true, {}, "causal, 2 x 37 tokens, 3 heads of 5");
     check_attention(make_inputs(1, 61, 2, 8), true, {}, "causal, 61 tokens, 2 heads of 8");
     check_attention(make_inputs(1, 150, 2, 8), true, {}, "causal, 150 tokens: queries past the first block");
-    check_attention(make_inputs(1, 300, 1, 8), true, {}, "causal, 300 tokens: key blocks wholly seen, cut and wholly hidden");
+    check_attention(make_inputs(1, 700, 1, 8), true, {}, "causal, 700 tokens: key blocks wholly seen, cut and wholly hidden");
 }
 
 TEST_CASE("ops.attention: key padding" * doctest::test_suite("unit")) {
     check_attention(make_inputs(3, 37, 3, 5), false, right_padding(37, {0, 1, 30}), "padding 0, 1 and 30 of 37 keys");
     check_attention(make_inputs(2, 1, 2, 3), false, right_padding(1, {0, 0}), "one unpadded token");
     check_attention(make_inputs(2, 150, 2, 8), false, right_padding(150, {0, 99}), "padding 0 and 99 of 150 keys");
-    check_attention(make_inputs(2, 250, 1, 8), false, right_padding(250, {0, 200}), "padding 200 of 250: the last key block all padded");
+    check_attention(make_inputs(2, 700, 1, 4), false, right_padding(700, {0, 650}), "padding 650 of 700: the last key block all padded");
 }
 
 TEST_CASE("ops.attention: causal and key padding together" * doctest::test_suite("unit")) {
@@ -114,17 +114,17 @@ TEST_CASE("ops.attention: causal and key padding together" * doctest::test_suite
     for (std::size_t j = 0; j < 4; ++j) left[9 + j] = 0;
     left[9 + 6] = 0;  // and a gap in the middle
     check_attention(make_inputs(2, 9, 2, 3), true, left, "causal, left padding 4 of 9 and a gap");
-    // The same across key blocks: queries below 230 see only padded keys.
-    std::vector<std::int64_t> long_left(260, 1);
-    for (std::size_t j = 0; j < 230; ++j) long_left[j] = 0;
-    check_attention(make_inputs(1, 260, 1, 4), true, long_left, "causal, left padding 230 of 260");
+    // The same across key blocks: queries below 650 see only padded keys.
+    std::vector<std::int64_t> long_left(700, 1);
+    for (std::size_t j = 0; j < 650; ++j) long_left[j] = 0;
+    check_attention(make_inputs(1, 700, 1, 4), true, long_left, "causal, left padding 650 of 700");
 }
 
 TEST_CASE("ops.attention: a query whose keys are all padded gets uniform weights" * doctest::test_suite("unit")) {
     // HF adds finfo(float32).min to each padded key's score: every score becomes that same
     // value, so the softmax is uniform and the output is the mean of the values, also when
     // the keys span several key blocks and when a bias was added first.
-    for (std::size_t n : {std::size_t(7), std::size_t(450)}) {
+    for (std::size_t n : {std::size_t(7), std::size_t(1200)}) {
         CAPTURE(n);
         const inputs in = make_inputs(2, 5, n, 2, 3);
         const std::vector<std::int64_t> padding = right_padding(n, {0, n});  // row 1 fully padded
@@ -141,12 +141,13 @@ TEST_CASE("ops.attention: a query whose keys are all padded gets uniform weights
 }
 
 TEST_CASE("ops.attention: a query whose every score is -inf gets NaN, as torch" * doctest::test_suite("unit")) {
-    // A bias of -inf on the first 200 keys of query 0 and on every key of query 1: query 0
+    // A bias of -inf on the first 600 keys of query 0 and on every key of query 1: query 0
     // starts with a key block carrying no weight at all and must not be poisoned by it.
-    const inputs in = make_inputs(1, 3, 300, 1, 4);
-    tensor<4> bias = make_bias(1, 1, 3, 300);
-    for (std::size_t j = 0; j < 300; ++j) {
-        if (j < 200) bias(0, 0, 0, j) = -std::numeric_limits<float>::infinity();
+    const std::size_t n = 1000;
+    const inputs in = make_inputs(1, 3, n, 1, 4);
+    tensor<4> bias = make_bias(1, 1, 3, n);
+    for (std::size_t j = 0; j < n; ++j) {
+        if (j < 600) bias(0, 0, 0, j) = -std::numeric_limits<float>::infinity();
         bias(0, 0, 1, j) = -std::numeric_limits<float>::infinity();
     }
     const tensor<3> out = run(in, {}, bias);
@@ -163,7 +164,7 @@ TEST_CASE("ops.attention: fewer or more queries than keys" * doctest::test_suite
     check_attention(make_inputs(2, 1, 197, 2, 16), false, right_padding(197, {0, 10}), "one query over 197 keys, padded");
     check_attention(make_inputs(2, 37, 150, 3, 5), false, {}, "37 queries over 150 keys");
     check_attention(make_inputs(1, 150, 37, 2, 8), false, right_padding(37, {3}), "150 queries over 37 keys, padded");
-    check_attention(make_inputs(1, 70, 401, 1, 8), false, {}, "70 queries over 401 keys: two query blocks, three key blocks");
+    check_attention(make_inputs(1, 70, 1201, 1, 8), false, {}, "70 queries over 1,201 keys: two query blocks, three key blocks");
 }
 
 TEST_CASE("ops.attention: one probe query broadcast over the batch" * doctest::test_suite("unit")) {
@@ -188,7 +189,7 @@ TEST_CASE("ops.attention: one probe query broadcast over the batch" * doctest::t
 TEST_CASE("ops.attention: q, k and v packed in one buffer, out strided" * doctest::test_suite("unit")) {
     // A fused in_proj writes [batch, seq_len, 3 * hidden]; the op reads each third where it
     // lies and writes into every other row-sized slot of a wider buffer.
-    for (std::size_t seq : {std::size_t(37), std::size_t(213)}) {
+    for (std::size_t seq : {std::size_t(37), std::size_t(613)}) {
         CAPTURE(seq);
         const std::size_t batch = 2, heads = 3, d = 5, hidden = heads * d;
         const tensor<3> qkv = test::random_tensor<3>({batch, seq, 3 * hidden}, std::uint32_t(seq), -2.0f, 2.0f);
@@ -224,22 +225,22 @@ TEST_CASE("ops.attention: q, k and v packed in one buffer, out strided" * doctes
 }
 
 TEST_CASE("ops.attention: additive bias, full and broadcast over batch or heads" * doctest::test_suite("unit")) {
-    const inputs in = make_inputs(2, 37, 211, 3, 5);
-    check_attention(in, false, {}, "bias [batch, heads, q, kv]", make_bias(2, 3, 37, 211));
-    check_attention(in, false, {}, "bias [1, heads, q, kv]: broadcast over batch", make_bias(1, 3, 37, 211));
-    check_attention(in, false, {}, "bias [batch, 1, q, kv]: broadcast over heads", make_bias(2, 1, 37, 211));
-    check_attention(in, false, {}, "bias [1, 1, q, kv]", make_bias(1, 1, 37, 211));
+    const inputs in = make_inputs(2, 37, 611, 3, 5);
+    check_attention(in, false, {}, "bias [batch, heads, q, kv]", make_bias(2, 3, 37, 611));
+    check_attention(in, false, {}, "bias [1, heads, q, kv]: broadcast over batch", make_bias(1, 3, 37, 611));
+    check_attention(in, false, {}, "bias [batch, 1, q, kv]: broadcast over heads", make_bias(2, 1, 37, 611));
+    check_attention(in, false, {}, "bias [1, 1, q, kv]", make_bias(1, 1, 37, 611));
     check_attention(make_inputs(2, 1, 50, 2, 8), false, {}, "one query with a bias", make_bias(2, 2, 1, 50));
 }
 
 TEST_CASE("ops.attention: additive bias with causal and padding masks" * doctest::test_suite("unit")) {
     // scores * scale + bias + finfo.min per mask, each step in float32 as in HF.
-    std::vector<std::int64_t> padding = right_padding(230, {0, 40});
-    for (std::size_t j = 0; j < 70; ++j) padding[j] = 0;  // item 0 left-padded: its first queries see only masked keys
-    check_attention(make_inputs(2, 230, 2, 4), true, padding, "bias [batch, heads], causal, left and right padding",
-                    make_bias(2, 2, 230, 230));
-    check_attention(make_inputs(2, 230, 2, 4), true, padding, "bias [1, heads], causal, left and right padding",
-                    make_bias(1, 2, 230, 230));
+    std::vector<std::int64_t> padding = right_padding(600, {0, 40});
+    for (std::size_t j = 0; j < 590; ++j) padding[j] = 0;  // item 0 left-padded: its first queries see only masked keys
+    check_attention(make_inputs(2, 600, 2, 4), true, padding, "bias [batch, heads], causal, left and right padding",
+                    make_bias(2, 2, 600, 600));
+    check_attention(make_inputs(2, 600, 2, 4), true, padding, "bias [1, heads], causal, left and right padding",
+                    make_bias(1, 2, 600, 600));
 }
 
 TEST_CASE("ops.attention: enough (batch, head) pairs for two threads" * doctest::test_suite("unit")) {
