@@ -75,27 +75,31 @@ void op_linear_naive(benchmark::State& state) {
 }
 BENCHMARK(op_linear_naive)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Args: batch, seq_len, heads, head_dim, causal.
+// Args: batch, q_len, kv_len, heads, head_dim, causal.
 void op_attention(benchmark::State& state) {
     const mmt::ops::attention_shape s{std::size_t(state.range(0)), std::size_t(state.range(1)), std::size_t(state.range(2)),
-                                      std::size_t(state.range(3))};
-    const tensor<3> q = mmt::test::random_tensor<3>({s.batch, s.seq_len, s.hidden()}, 1);
-    const tensor<3> k = mmt::test::random_tensor<3>({s.batch, s.seq_len, s.hidden()}, 2);
-    const tensor<3> v = mmt::test::random_tensor<3>({s.batch, s.seq_len, s.hidden()}, 3);
+                                      std::size_t(state.range(3)), std::size_t(state.range(4))};
+    const tensor<3> q = mmt::test::random_tensor<3>({s.batch, s.q_len, s.hidden()}, 1);
+    const tensor<3> k = mmt::test::random_tensor<3>({s.batch, s.kv_len, s.hidden()}, 2);
+    const tensor<3> v = mmt::test::random_tensor<3>({s.batch, s.kv_len, s.hidden()}, 3);
     tensor<3> out(q.shape());
-    const mmt::ops::attention_mask mask{state.range(4) != 0, nullptr};
+    const mmt::ops::attention_mask mask{state.range(5) != 0, nullptr};
     for (auto _ : state) {
-        mmt::ops::attention(q.data(), k.data(), v.data(), s, mask, 1.0f / std::sqrt(float(s.head_dim)), out.data());
+        mmt::ops::attention(mmt::ops::dense_rows(q.data(), s.q_len, s.hidden()), mmt::ops::dense_rows(k.data(), s.kv_len, s.hidden()),
+                            mmt::ops::dense_rows(v.data(), s.kv_len, s.hidden()), s, mask, {}, 1.0f / std::sqrt(float(s.head_dim)),
+                            mmt::ops::dense_rows(out.data(), s.q_len, s.hidden()));
         benchmark::DoNotOptimize(out.data());
     }
-    set_flops(state, 4.0 * double(s.batch) * double(s.seq_len) * double(s.seq_len) * double(s.hidden()));
+    set_flops(state, 4.0 * double(s.batch) * double(s.q_len) * double(s.kv_len) * double(s.hidden()));
 }
-BENCHMARK(op_attention)->ArgNames({"batch", "seq", "heads", "head_dim", "causal"})
-    ->Args({1, 50, 12, 64, 0})    // CLIP B/32 image
-    ->Args({8, 77, 8, 64, 1})     // CLIP text
-    ->Args({1, 512, 12, 64, 0})   // LayoutLM-base
-    ->Args({1, 499, 12, 64, 0})   // wav2vec2-base, 10 s
-    ->Args({1, 1499, 12, 64, 0})  // wav2vec2-base, 30 s
+BENCHMARK(op_attention)->ArgNames({"batch", "q", "kv", "heads", "head_dim", "causal"})
+    ->Args({1, 50, 50, 12, 64, 0})      // CLIP B/32 image
+    ->Args({8, 77, 77, 8, 64, 1})       // CLIP text
+    ->Args({1, 512, 512, 12, 64, 0})    // LayoutLM-base
+    ->Args({1, 499, 499, 12, 64, 0})    // wav2vec2-base, 10 s
+    ->Args({1, 1499, 1499, 12, 64, 0})  // wav2vec2-base, 30 s
+    ->Args({1, 1, 196, 12, 64, 0})      // a pooling head's probe query over ViT-B/16's patches
+    ->Args({1, 1, 729, 16, 72, 0})      // SigLIP so400m's pooling head: one probe over 27 x 27 patches
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void op_attention_naive(benchmark::State& state) {

@@ -87,34 +87,37 @@ inline array softmax(const array& x) {
     return y;
 }
 
-// q, k, v: [batch, seq_len, num_heads * head_dim] -> same shape. `padding` is
-// [batch, seq_len] with 0 for a padded key, or empty. The masks are HF's additive
-// ones: each mask hiding a key adds float32's lowest value to its score, so a
-// query whose keys are all hidden spreads its weight evenly over the keys hidden
-// once (float32 overflows to -inf for a key hidden by both masks; here the doubled
-// value is simply far below the others and gets no weight either).
+// q: [batch, q_len, num_heads * head_dim], k, v: [batch, kv_len, num_heads * head_dim]
+// -> [batch, q_len, num_heads * head_dim]. `padding` is [batch, kv_len] with 0 for a
+// padded key, or empty; `bias` is [batch or 1, num_heads or 1, q_len, kv_len] (a size
+// of 1 broadcasts), or rank 0 for none. The masks are HF's additive ones, in HF's
+// float32: each mask hiding a key adds float32's lowest value to the score (scaled,
+// with the bias), rounded to float, so a masked score is lowest and a key hidden by
+// both masks is -inf.
 inline array attention(const array& q, const array& k, const array& v, std::size_t num_heads, bool causal,
-                       const std::vector<std::int64_t>& padding, double scale) {
-    const std::size_t batch = q.shape(0), n = q.shape(1), hidden = q.shape(2), d = hidden / num_heads;
-    const double lowest = std::numeric_limits<float>::lowest();
-    array out = zeros({batch, n, hidden});
+                       const std::vector<std::int64_t>& padding, double scale, const array& bias = array()) {
+    const std::size_t batch = q.shape(0), nq = q.shape(1), nk = k.shape(1), hidden = q.shape(2), d = hidden / num_heads;
+    const float lowest = std::numeric_limits<float>::lowest();
+    const bool biased = bias.dimension() == 4;
+    array out = zeros({batch, nq, hidden});
     for (std::size_t b = 0; b < batch; ++b)
         for (std::size_t h = 0; h < num_heads; ++h) {
-            array scores = zeros({n, n});
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < n; ++j) {
+            array scores = zeros({nq, nk});
+            for (std::size_t i = 0; i < nq; ++i)
+                for (std::size_t j = 0; j < nk; ++j) {
                     double s = 0;
                     for (std::size_t e = 0; e < d; ++e) s += q(b, i, h * d + e) * k(b, j, h * d + e);
                     s *= scale;
-                    if (causal && j > i) s += lowest;
-                    if (!padding.empty() && padding[b * n + j] == 0) s += lowest;
+                    if (biased) s += bias(bias.shape(0) > 1 ? b : 0, bias.shape(1) > 1 ? h : 0, i, j);
+                    if (causal && j > i) s = double(float(s) + lowest);
+                    if (!padding.empty() && padding[b * nk + j] == 0) s = double(float(s) + lowest);
                     scores(i, j) = s;
                 }
             const array weights = softmax(scores);
-            for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t i = 0; i < nq; ++i)
                 for (std::size_t e = 0; e < d; ++e) {
                     double sum = 0;
-                    for (std::size_t j = 0; j < n; ++j) sum += weights(i, j) * v(b, j, h * d + e);
+                    for (std::size_t j = 0; j < nk; ++j) sum += weights(i, j) * v(b, j, h * d + e);
                     out(b, i, h * d + e) = sum;
                 }
         }

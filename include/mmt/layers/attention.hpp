@@ -1,6 +1,7 @@
-// Multi-head self-attention with separate q/k/v projections and an output
+// Multi-head attention with separate q/k/v projections and an output
 // projection: CLIPAttention, BertSelfAttention + BertSelfOutput.dense,
-// Wav2Vec2Attention. Each family names the four projections its own way.
+// Wav2Vec2Attention. Each family names the four projections its own way. Keys and
+// values come from the input itself or from another sequence (cross-attention).
 #pragma once
 
 #include <cmath>
@@ -33,13 +34,22 @@ struct self_attention {
                 linear::load(layer.child(names.out_proj), hidden_size, hidden_size), num_heads};
     }
 
-    // x: [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
-    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask) const {
-        const tensor<3> q = q_proj.forward(x), k = k_proj.forward(x), v = v_proj.forward(x);
-        const ops::attention_shape s{x.shape(0), x.shape(1), num_heads, x.shape(2) / num_heads};
-        tensor<3> context(x.shape());
-        ops::attention(q.data(), k.data(), v.data(), s, mask, 1.0f / std::sqrt(float(s.head_dim)), context.data());
-        return out_proj.forward(context);
+    // Queries from x, keys and values from `context` (nullptr: from x itself). x: [batch,
+    // q_len, hidden_size], context: [batch, kv_len, hidden_size]; the mask's key padding
+    // and the bias count kv_len keys -> [batch, q_len, hidden_size]
+    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {},
+                      const tensor<3>* context = nullptr) const {
+        const tensor<3>& source = context ? *context : x;
+        if (source.shape(0) != x.shape(0))
+            fail<shape_error>("attention: context has batch ", source.shape(0), ", expected the queries' batch ", x.shape(0));
+        const tensor<3> q = q_proj.forward(x), k = k_proj.forward(source), v = v_proj.forward(source);
+        const std::size_t batch = x.shape(0), q_len = x.shape(1), kv_len = source.shape(1), hidden = q.shape(2);
+        const ops::attention_shape s{batch, q_len, kv_len, num_heads, hidden / num_heads};
+        tensor<3> heads({batch, q_len, hidden});  // [batch, q_len, hidden_size]: the heads side by side
+        ops::attention(ops::dense_rows(q.data(), q_len, hidden), ops::dense_rows(k.data(), kv_len, hidden),
+                       ops::dense_rows(v.data(), kv_len, hidden), s, mask, bias, 1.0f / std::sqrt(float(s.head_dim)),
+                       ops::dense_rows(heads.data(), q_len, hidden));
+        return out_proj.forward(heads);
     }
 };
 

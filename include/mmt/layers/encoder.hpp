@@ -5,9 +5,11 @@
 #include <cstddef>
 #include <vector>
 
+#include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/layers/encoder_state.hpp"
 
 namespace mmt::layers {
 
@@ -23,8 +25,18 @@ struct encoder {
     }
 
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
-    tensor<3> forward(tensor<3> x, const ops::attention_mask& mask) const {
-        for (const auto& layer : layers) x = layer.forward(x, mask);
+    tensor<3> forward(tensor<3> x, const encoder_state& state) const {
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            if (!state.layer_bias) {
+                x = layers[i].forward(x, state.mask, state.bias);
+                continue;
+            }
+            const tensor<4> bias = state.layer_bias(i, x);  // [batch or 1, num_heads or 1, seq_len, seq_len]
+            if (bias.shape(2) != x.shape(1) || bias.shape(3) != x.shape(1))
+                fail<shape_error>("encoder: layer ", i, "'s bias has shape [", bias.shape(0), ", ", bias.shape(1), ", ", bias.shape(2),
+                                  ", ", bias.shape(3), "], expected [batch or 1, num_heads or 1, ", x.shape(1), ", ", x.shape(1), "]");
+            x = layers[i].forward(x, state.mask, {bias.data(), bias.shape(0), bias.shape(1)});
+        }
         return x;
     }
 };

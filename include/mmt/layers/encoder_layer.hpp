@@ -49,13 +49,14 @@ struct encoder_layer {
                 layer_norm::load(layer.child(names.norm2), c.hidden_size, c.layer_norm_eps), c.norm};
     }
 
-    // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
-    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask) const {
+    // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]; `bias` on the attention scores:
+    // [batch or 1, num_heads or 1, seq_len, seq_len], or none
+    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {}) const {
         if (norm == norm_position::pre) {
-            tensor<3> h = x + attention.forward(norm1.forward(x), mask);
+            tensor<3> h = x + attention.forward(norm1.forward(x), mask, bias);
             return h + ffn.forward(norm2.forward(h));
         }
-        tensor<3> h = norm1.forward(tensor<3>(x + attention.forward(x, mask)));
+        tensor<3> h = norm1.forward(tensor<3>(x + attention.forward(x, mask, bias)));
         return norm2.forward(tensor<3>(h + ffn.forward(h)));
     }
 };

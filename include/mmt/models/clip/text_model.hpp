@@ -10,6 +10,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder.hpp"
+#include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/layer_norm.hpp"
 #include "mmt/models/clip/config.hpp"
 #include "mmt/models/clip/names.hpp"
@@ -57,7 +58,9 @@ struct text_transformer {
             for (std::size_t s = 0; s < seq_len; ++s)
                 for (std::size_t i = 0; i < h; ++i) x(b, s, i) += position_embedding(s, i);
 
-        x = encoder.forward(std::move(x), {true, masked ? attention_mask.data() : nullptr});
+        layers::encoder_state state;
+        state.mask = {true, masked ? attention_mask.data() : nullptr};
+        x = encoder.forward(std::move(x), state);
         x = final_layer_norm.forward(x);
 
         tensor<2> pooled({batch, h});  // [batch, hidden_size]

@@ -9,6 +9,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder.hpp"
+#include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/layer_norm.hpp"
 #include "mmt/models/clip/config.hpp"
 #include "mmt/models/clip/names.hpp"
@@ -63,7 +64,7 @@ struct vision_transformer {
                 for (std::size_t i = 0; i < h; ++i) x(b, s + 1, i) = patches(b, s, i) + position_embedding(s + 1, i);
         }
         x = pre_layernorm.forward(x);
-        x = encoder.forward(std::move(x), {});
+        x = encoder.forward(std::move(x), layers::encoder_state{});
 
         tensor<2> cls({batch, h});  // [batch, hidden_size]
         for (std::size_t b = 0; b < batch; ++b)

@@ -9,6 +9,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder.hpp"
+#include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/linear.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlm/embeddings.hpp"
@@ -54,9 +55,10 @@ struct layoutlm_model {
                 fail<shape_error>("LayoutLM: ", t == &in.attention_mask ? "attention_mask" : "token_type_ids", " has shape [",
                                   t->shape(0), ", ", t->shape(1), "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
 
+        layers::encoder_state state;
+        state.mask.key_padding = in.attention_mask.size() ? in.attention_mask.data() : nullptr;
         model_output out;
-        out.last_hidden_state = encoder.forward(embeddings.forward(ids, in.bbox, in.token_type_ids),
-                                                {false, in.attention_mask.size() ? in.attention_mask.data() : nullptr});
+        out.last_hidden_state = encoder.forward(embeddings.forward(ids, in.bbox, in.token_type_ids), state);
         if (!with_pooler) return out;
         tensor<2> first({batch, h});  // [batch, hidden_size]: each sequence's first token
         for (std::size_t b = 0; b < batch; ++b)

@@ -10,11 +10,11 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder.hpp"
+#include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/layer_norm.hpp"
 #include "mmt/models/wav2vec2/config.hpp"
 #include "mmt/models/wav2vec2/names.hpp"
 #include "mmt/models/wav2vec2/positional_conv.hpp"
-#include "mmt/ops/attention.hpp"
 
 namespace mmt::wav2vec2 {
 
@@ -36,7 +36,7 @@ struct encoder {
     // frames, or empty for none -> last_hidden_state [batch, frames, hidden_size].
     tensor<3> forward(tensor<3> hidden, const int_tensor<2>& frame_mask) const {
         const std::size_t batch = hidden.shape(0), frames = hidden.shape(1), width = hidden.shape(2);
-        ops::attention_mask mask;
+        layers::encoder_state state;
         if (frame_mask.size() != 0) {
             if (frame_mask.shape(0) != batch || frame_mask.shape(1) != frames)
                 fail<shape_error>("wav2vec2 encoder: frame mask [", frame_mask.shape(0), ", ", frame_mask.shape(1),
@@ -45,11 +45,11 @@ struct encoder {
                 for (std::size_t t = 0; t < frames; ++t)
                     if (frame_mask(b, t) == 0)
                         for (std::size_t i = 0; i < width; ++i) hidden(b, t, i) = 0.0f;
-            mask.key_padding = frame_mask.data();
+            state.mask.key_padding = frame_mask.data();
         }
         hidden += pos_conv_embed.forward(hidden);
         if (!do_stable_layer_norm) hidden = layer_norm.forward(hidden);
-        hidden = layers.forward(std::move(hidden), mask);
+        hidden = layers.forward(std::move(hidden), state);
         if (do_stable_layer_norm) hidden = layer_norm.forward(hidden);
         return hidden;
     }

@@ -1,0 +1,125 @@
+// layers::self_attention with keys and values from another sequence, and the
+// encoder_state's bias reaching every layer, against naive twins and against each
+// other. Layers are built from random weights in memory.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mmt/layers/attention.hpp"
+#include "mmt/layers/encoder.hpp"
+#include "mmt/layers/encoder_state.hpp"
+#include "support/check_close.hpp"
+#include "support/naive.hpp"
+#include "support/random.hpp"
+#include "support/threads.hpp"
+#include "support/throws.hpp"
+
+using namespace mmt;
+using test::naive::array;
+
+namespace {
+
+// nn.Linear with weights uniform in +-1/sqrt(in), kept in double for the twin.
+struct random_linear {
+    layers::linear layer;
+    array weight, bias;
+
+    random_linear(std::size_t in, std::size_t out, std::uint32_t seed) {
+        const float bound = 1.0f / std::sqrt(float(in));
+        const tensor<2> w = test::random_tensor<2>({out, in}, seed, -bound, bound);
+        layer.weight = ops::pack_weights(w.data(), out, in, io::precision::f32);
+        layer.bias = test::random_tensor<1>({out}, seed + 1, -bound, bound);
+        weight = test::naive::to_double(w);
+        bias = test::naive::to_double(layer.bias);
+    }
+    // [batch, tokens, in] -> [batch, tokens, out]
+    array forward(const array& x) const {
+        array rows = x;
+        rows.reshape({x.shape(0) * x.shape(1), x.shape(2)});
+        array y = test::naive::linear(rows, weight, bias);
+        y.reshape({x.shape(0), x.shape(1), weight.shape(0)});
+        return y;
+    }
+};
+
+struct random_attention {
+    random_linear q, k, v, out;
+    layers::self_attention layer;
+
+    random_attention(std::size_t hidden, std::size_t heads, std::uint32_t seed)
+        : q(hidden, hidden, seed), k(hidden, hidden, seed + 2), v(hidden, hidden, seed + 4), out(hidden, hidden, seed + 6),
+          layer{q.layer, k.layer, v.layer, out.layer, heads} {}
+};
+
+layers::encoder_layer random_encoder_layer(std::size_t hidden, std::size_t heads, std::uint32_t seed) {
+    const random_attention a(hidden, heads, seed);
+    auto norm = [&](std::uint32_t s) {
+        return layers::layer_norm{test::random_tensor<1>({hidden}, s, 0.5f, 1.5f), test::random_tensor<1>({hidden}, s + 1, -0.2f, 0.2f),
+                                  1e-5f};
+    };
+    const layers::feed_forward ffn{random_linear(hidden, 2 * hidden, seed + 10).layer, random_linear(2 * hidden, hidden, seed + 12).layer,
+                                   ops::activation::gelu};
+    return {a.layer, norm(seed + 20), ffn, norm(seed + 22), layers::norm_position::pre};
+}
+
+}  // namespace
+
+TEST_CASE("layers.attention: cross-attention equals the op on the projected tensors" * doctest::test_suite("unit")) {
+    const std::size_t batch = 2, q_len = 7, kv_len = 37, hidden = 12, heads = 3;
+    const random_attention a(hidden, heads, 10);
+    const tensor<3> x = test::random_tensor<3>({batch, q_len, hidden}, 1, -2.0f, 2.0f);
+    const tensor<3> context = test::random_tensor<3>({batch, kv_len, hidden}, 2, -2.0f, 2.0f);
+    const tensor<4> bias = test::random_tensor<4>({1, heads, q_len, kv_len}, 3, -3.0f, 3.0f);
+    std::vector<std::int64_t> padding(batch * kv_len, 1);
+    for (std::size_t j = 30; j < kv_len; ++j) padding[kv_len + j] = 0;
+
+    const array c = test::naive::to_double(context);
+    const array heads_out = test::naive::attention(a.q.forward(test::naive::to_double(x)), a.k.forward(c), a.v.forward(c), heads, false,
+                                                   padding, 1.0 / std::sqrt(double(hidden / heads)), test::naive::to_double(bias));
+    test::check_op([&] { return a.layer.forward(x, {false, padding.data()}, {bias.data(), 1, heads}, &context); },
+                   a.out.forward(heads_out), "7 queries over a context of 37, padded, with a bias");
+}
+
+TEST_CASE("layers.attention: without a context, keys and values come from the input" * doctest::test_suite("unit")) {
+    const random_attention a(16, 2, 20);
+    const tensor<3> x = test::random_tensor<3>({2, 9, 16}, 4, -2.0f, 2.0f);
+    test::check_close(a.layer.forward(x, {true, nullptr}), a.layer.forward(x, {true, nullptr}, {}, &x), 0.0, "self vs x as context");
+    const tensor<3> other = test::random_tensor<3>({3, 9, 16}, 5);
+    test::check_throws<shape_error>([&] { a.layer.forward(x, {}, {}, &other); }, {"context has batch 3, expected the queries' batch 2"});
+}
+
+TEST_CASE("layers.encoder: the state's bias reaches every layer" * doctest::test_suite("unit")) {
+    const std::size_t batch = 2, seq = 11, hidden = 8, heads = 2;
+    const layers::encoder e{{random_encoder_layer(hidden, heads, 30), random_encoder_layer(hidden, heads, 60)}};
+    const tensor<3> x = test::random_tensor<3>({batch, seq, hidden}, 6, -2.0f, 2.0f);
+    const std::vector<tensor<4>> biases{test::random_tensor<4>({batch, heads, seq, seq}, 7, -3.0f, 3.0f),
+                                        test::random_tensor<4>({1, heads, seq, seq}, 8, -3.0f, 3.0f)};
+    std::vector<std::int64_t> padding(batch * seq, 1);
+    padding[2 * seq - 1] = 0;
+
+    layers::encoder_state shared;  // one bias for every layer (LayoutLMv3)
+    shared.mask = {false, padding.data()};
+    shared.bias = {biases[0].data(), batch, heads};
+    const tensor<3> by_hand_shared = e.layers[1].forward(e.layers[0].forward(x, shared.mask, shared.bias), shared.mask, shared.bias);
+    test::check_close(e.forward(x, shared), by_hand_shared, 0.0, "one bias for both layers");
+
+    layers::encoder_state per_layer;  // each layer's own (WavLM), from the layer's input
+    per_layer.mask = shared.mask;
+    std::vector<std::size_t> asked;
+    per_layer.layer_bias = [&](std::size_t layer, const tensor<3>& hidden_states) {
+        asked.push_back(layer);
+        CHECK(hidden_states.shape() == x.shape());
+        return biases[layer];
+    };
+    const tensor<3> h0 = e.layers[0].forward(x, per_layer.mask, {biases[0].data(), batch, heads});
+    const tensor<3> by_hand = e.layers[1].forward(h0, per_layer.mask, {biases[1].data(), 1, heads});
+    test::check_close(e.forward(x, per_layer), by_hand, 0.0, "a bias per layer");
+    CHECK(asked == std::vector<std::size_t>{0, 1});
+
+    per_layer.layer_bias = [&](std::size_t, const tensor<3>&) { return tensor<4>({1, heads, seq, seq - 1}); };
+    test::check_throws<shape_error>([&] { e.forward(x, per_layer); },
+                                    {"encoder: layer 0's bias has shape [1, 2, 11, 10], expected [batch or 1, num_heads or 1, 11, 11]"});
+}
