@@ -1,6 +1,7 @@
 // A CLIP checkpoint with its tokenizer and image processor, as a hub download
 // has them (config.json, model.safetensors, vocab.json, merges.txt,
-// preprocessor_config.json): texts and images in, L2-normalised embeddings out.
+// preprocessor_config.json): texts and images in, L2-normalised embeddings out;
+// the zero-shot and search pipelines take it as an interfaces::text_image_embedder.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/models/clip/clip_model.hpp"
+#include "mmt/ops/softmax.hpp"
+#include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/clip_bpe.hpp"
 
@@ -24,7 +27,7 @@ struct text_batch {
     int_tensor<2> attention_mask;  // [batch, seq_len]
 };
 
-class clip_embedder {
+class clip_embedder final : public interfaces::text_image_embedder {
 public:
     static constexpr std::size_t images_per_forward = 8;  // bounds the activations' memory
 
@@ -59,13 +62,13 @@ public:
     }
 
     // [texts, projection_dim], unit rows.
-    tensor<2> embed_texts(const std::vector<std::string>& texts) const {
+    tensor<2> embed_texts(const std::vector<std::string>& texts) const override {
         const text_batch batch = tokenize(texts);
         return clip::l2_normalize(model_.get_text_features(batch.input_ids, batch.attention_mask));
     }
 
     // [images, projection_dim], unit rows.
-    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const {
+    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const override {
         if (images.empty()) fail<input_error>("clip_embedder: expected at least one image, got none");
         tensor<2> out;
         for (std::size_t first = 0; first < images.size(); first += images_per_forward) {
@@ -76,6 +79,17 @@ public:
             std::copy(e.begin(), e.end(), &out(first, 0));
         }
         return out;
+    }
+
+    // CLIPModel's zero-shot probabilities: softmax over the texts of its scaled cosine
+    // similarities. [images, texts]
+    tensor<2> image_text_scores(const tensor<2>& image_embeds, const tensor<2>& text_embeds) const override {
+        if (model_.config.arch != clip::architecture::clip_model)
+            fail<input_error>("image-text scores need a CLIPModel checkpoint (its logit_scale), this one is ",
+                              clip::architecture_name(model_.config.arch));
+        tensor<2> scores = model_.similarity(image_embeds, text_embeds);
+        for (std::size_t i = 0; i < scores.shape(0); ++i) ops::softmax_row(&scores(i, 0), scores.shape(1));
+        return scores;
     }
 
 private:

@@ -1,4 +1,4 @@
-// Document understanding with LayoutLM from OCR output: words with pixel boxes and
+// Document understanding with a layout model (LayoutLM) from OCR output: words with pixel boxes and
 // the page size in, a label per word (token classification), a label for the
 // document (sequence classification) or the tokens behind [MASK] words (masked LM)
 // out. Boxes are normalised to LayoutLM's 0..1000 grid as HF's LayoutLM examples do
@@ -18,14 +18,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/json.hpp"
+#include "mmt/models/auto_model.hpp"
+#include "mmt/models/interfaces/document_input.hpp"
+#include "mmt/models/interfaces/document_sequence_classifier.hpp"
+#include "mmt/models/interfaces/document_token_tagger.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
 #include "mmt/ops/softmax.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
@@ -157,29 +163,43 @@ struct mask_fill {
     std::vector<token_score> candidates;   // best first
 };
 
-// A LayoutLM checkpoint and its WordPiece tokenizer. Loaded once, then const.
+// A layout model (any interfaces::document_input: LayoutLM today) and its WordPiece
+// tokenizer. Tagging needs an interfaces::document_token_tagger, classification an
+// interfaces::document_sequence_classifier; fill_mask is LayoutLM's masked LM.
+// Loaded once, then const.
 class document_model {
 public:
-    // config.json, model.safetensors, vocab.txt (+ tokenizer_config.json, special_tokens_map.json).
+    // config.json, model.safetensors (any family auto_model loads), vocab.txt
+    // (+ tokenizer_config.json, special_tokens_map.json).
     static document_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
-        return {layoutlm::pretrained_model::from_pretrained(dir, options), tokenizers::wordpiece_tokenizer::from_directory(dir)};
+        const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
+        const auto* layout = model->as<interfaces::document_input>();
+        if (!layout) fail<config_error>("document model: '", dir.string(), "' holds a ", model->architecture(), ", not a layout model");
+        return {std::shared_ptr<const interfaces::document_input>(model, layout), tokenizers::wordpiece_tokenizer::from_directory(dir)};
     }
 
     // config_error when the tokenizer can produce ids the word embeddings lack.
-    document_model(layoutlm::pretrained_model model, tokenizers::wordpiece_tokenizer tokenizer)
+    document_model(std::shared_ptr<const interfaces::document_input> model, tokenizers::wordpiece_tokenizer tokenizer)
         : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
-        if (tokenizer_.vocab_size() > model_.config.vocab_size)
+        if (tokenizer_.vocab_size() > model_->vocab_size())
             fail<config_error>("document model: the tokenizer's vocabulary has ", tokenizer_.vocab_size(),
-                               " tokens but the model's word embeddings only ", model_.config.vocab_size,
+                               " tokens but the model's word embeddings only ", model_->vocab_size(),
                                " rows (vocab_size); expected vocab.txt to belong to this checkpoint");
     }
 
-    const layoutlm::pretrained_model& model() const { return model_; }
+    // A model held by value, e.g. a layoutlm::pretrained_model.
+    template <class Model, std::enable_if_t<std::is_base_of_v<interfaces::document_input, Model>, int> = 0>
+    document_model(Model model, tokenizers::wordpiece_tokenizer tokenizer)
+        : document_model(std::make_shared<const Model>(std::move(model)), std::move(tokenizer)) {}
+
+    // The model as its own class, for what the interfaces do not cover; input_error when it is another.
+    template <class Model = layoutlm::pretrained_model>
+    const Model& model() const { return as<Model>("the class asked for"); }
     const tokenizers::wordpiece_tokenizer& tokenizer() const { return tokenizer_; }
 
     std::size_t max_length(const document_options& o) const {
         if (o.max_length) return o.max_length;
-        return std::min(tokenizer_.model_max_length(), model_.config.max_position_embeddings);
+        return std::min(tokenizer_.model_max_length(), model_->max_tokens());
     }
     std::size_t stride(const document_options& o) const { return o.stride ? *o.stride : max_length(o) / 4; }
 
@@ -193,10 +213,11 @@ public:
         const auto boxes = normalize_boxes(doc, o.clamp_boxes);
         const auto ws = encode(doc, boxes, o);
         const auto layout = piece_layout(ws, doc.words.size(), stride(o));
-        const std::size_t labels = model_.config.num_labels();
+        const auto& tagger = as<interfaces::document_token_tagger>("a token classification head");
+        const std::size_t labels = model_->num_labels();
         std::vector<tensor<3>> probs;  // per window: [1, seq_len, num_labels]
         for (const auto& w : ws) {
-            probs.push_back(model_.token_logits(inputs_of(w)));
+            probs.push_back(tagger.token_class_logits(inputs_of(w)));
             ops::softmax(probs.back().data(), probs.back().shape(1), labels);
         }
         std::vector<word_label> out;
@@ -214,7 +235,7 @@ public:
             for (auto& v : p) v /= float(pieces);
             const std::size_t best = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
             const auto id = std::int64_t(best);  // the classifier's k-th output is label id k
-            out.push_back({word, doc.words[word], boxes[word], id, model_.config.label_of(id, what), p[best], window});
+            out.push_back({word, doc.words[word], boxes[word], id, model_->label_of(id, what), p[best], window});
         }
         return out;
     }
@@ -222,18 +243,19 @@ public:
     // LayoutLMForSequenceClassification: the document's label. A document of several
     // windows gets the mean of the windows' probabilities.
     document_label classify(const ocr_document& doc, const document_options& o = {}) const {
+        const auto& classifier = as<interfaces::document_sequence_classifier>("a sequence classification head");
         const auto ws = windows(doc, o);
-        const std::size_t labels = model_.config.num_labels();
+        const std::size_t labels = model_->num_labels();
         std::vector<float> p(labels, 0.0f);
         for (const auto& w : ws) {
-            tensor<2> logits = model_.sequence_logits(inputs_of(w));  // [1, num_labels]
+            tensor<2> logits = classifier.sequence_class_logits(inputs_of(w));  // [1, num_labels]
             ops::softmax_row(logits.data(), labels);
             for (std::size_t k = 0; k < labels; ++k) p[k] += logits(0, k) / float(ws.size());
         }
         document_label out;
         for (std::size_t k = 0; k < labels; ++k) {
             const auto id = std::int64_t(k);
-            out.probabilities.push_back({model_.config.label_of(id, "document classification"), id, p[k]});
+            out.probabilities.push_back({model_->label_of(id, "document classification"), id, p[k]});
         }
         std::stable_sort(out.probabilities.begin(), out.probabilities.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
         out.label = out.probabilities.front().label;
@@ -253,7 +275,7 @@ public:
             const std::string what = "fill_mask: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
             const auto [window, position] = layout.best_position(word, what);
             if (ws[window].input_ids[position] != tokenizer_.mask_token_id()) continue;
-            if (!scores[window]) scores[window] = model_.masked_lm_logits(inputs_of(ws[window]));
+            if (!scores[window]) scores[window] = model().masked_lm_logits(inputs_of(ws[window]));
             const std::size_t vocab = scores[window]->shape(2);
             std::vector<float> p(&(*scores[window])(0, position, 0), &(*scores[window])(0, position, 0) + vocab);
             ops::softmax_row(p.data(), vocab);
@@ -328,9 +350,17 @@ private:
         return tokenizers::encode_words_windows(tokenizer_, doc.words, boxes, stride(o), options);
     }
 
-    static layoutlm::model_inputs inputs_of(const tokenizers::boxed_encoding& w) {
+    // The model as `T` (an interface or its class); input_error saying what was `wanted` when it is not.
+    template <class T>
+    const T& as(const char* wanted) const {
+        const auto* t = dynamic_cast<const T*>(model_.get());
+        if (!t) fail<input_error>("document model: needs ", wanted, "; the model is a ", model_->architecture());
+        return *t;
+    }
+
+    static interfaces::document_inputs inputs_of(const tokenizers::boxed_encoding& w) {
         const std::size_t n = w.input_ids.size();
-        layoutlm::model_inputs in{int_tensor<2>({1, n}), int_tensor<3>({1, n, 4}), int_tensor<2>({1, n}), int_tensor<2>({1, n})};
+        interfaces::document_inputs in{int_tensor<2>({1, n}), int_tensor<3>({1, n, 4}), int_tensor<2>({1, n}), int_tensor<2>({1, n})};
         for (std::size_t s = 0; s < n; ++s) {
             in.input_ids(0, s) = w.input_ids[s];
             for (std::size_t k = 0; k < 4; ++k) in.bbox(0, s, k) = w.bbox[s][k];
@@ -340,7 +370,7 @@ private:
         return in;
     }
 
-    layoutlm::pretrained_model model_;
+    std::shared_ptr<const interfaces::document_input> model_;
     tokenizers::wordpiece_tokenizer tokenizer_;
 };
 

@@ -1,5 +1,5 @@
-// A small image search: images ranked by the cosine similarity of their CLIP
-// embeddings to a text query's.
+// A small image search: images ranked by the cosine similarity of their
+// embeddings to a text query's, with any interfaces::text_image_embedder (CLIP).
 #pragma once
 
 #include <algorithm>
@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
+#include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 
 namespace mmt::pipelines {
 
@@ -17,10 +19,11 @@ struct search_hit {
     float score = 0;        // cosine similarity, -1..1
 };
 
-// `image_embeds`: [images, projection_dim] unit rows, e.g. from clip_embedder::embed_images
+// `image_embeds`: [images, projection_dim] unit rows, e.g. from embed_images
 // (embed a collection once, query it many times). Best first.
-inline std::vector<search_hit> rank_images(const clip_embedder& clip, const std::string& query, const tensor<2>& image_embeds) {
-    const tensor<2> q = clip.embed_texts({query});  // [1, projection_dim]
+inline std::vector<search_hit> rank_images(const interfaces::text_image_embedder& embedder, const std::string& query,
+                                          const tensor<2>& image_embeds) {
+    const tensor<2> q = embedder.embed_texts({query});  // [1, projection_dim]
     if (image_embeds.dimension() != 2 || image_embeds.shape(1) != q.shape(1))
         fail<shape_error>("image search: image embeddings have width ", image_embeds.shape(1), ", the text embedding ", q.shape(1));
     std::vector<search_hit> hits;

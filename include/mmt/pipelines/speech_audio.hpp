@@ -24,7 +24,6 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/wav.hpp"
-#include "mmt/models/wav2vec2/config.hpp"
 #include "mmt/preprocess/audio.hpp"
 
 namespace mmt::pipelines {
@@ -104,8 +103,13 @@ private:
     std::string where_;
 };
 
+// The helpers below take the model's frame geometry as `Speech`: anything with
+// inputs_to_logits_ratio(), min_input_length() and takes_attention_mask(), i.e. an
+// interfaces::speech_input (a loaded model) or a family's config (before loading).
+
 // Audio shorter than one frame of the feature encoder is refused up front, with its length.
-inline void check_long_enough(const resampled_audio& audio, const wav2vec2::config& c) {
+template <class Speech>
+void check_long_enough(const resampled_audio& audio, const Speech& c) {
     if (audio.size() < c.min_input_length())
         fail<input_error>(audio.where(), ": audio of ", audio.size(), " samples at ", audio.sampling_rate(),
                           " Hz is shorter than one frame of the model; expected at least ", c.min_input_length(), " samples (",
@@ -188,7 +192,8 @@ inline frame_range owned_frames(const audio_chunk& chunk, std::size_t frames, st
 }
 
 // A chunk must hold at least one frame of the model.
-inline void check_chunk_fits(const chunk_schedule& s, const wav2vec2::config& c) {
+template <class Speech>
+void check_chunk_fits(const chunk_schedule& s, const Speech& c) {
     if (s.chunk_len != 0 && s.chunk_len < c.min_input_length())
         fail<input_error>("chunking: chunks of ", s.chunk_len, " samples are shorter than one frame of the model; expected at least ",
                           c.min_input_length(), " samples");
@@ -206,8 +211,8 @@ struct chunking {
 // (input_values [1, samples], attention_mask [1, samples] or empty) -> int64
 // [1, frames, width]; returns the frames each chunk owns, stitched: [frames, width].
 // Audio shorter than one frame is an input_error; a trailing chunk that short has no frames.
-template <class PerFrame>
-int_tensor<2> stitch_chunks(resampled_audio& audio, const chunking& how, const wav2vec2::config& c,
+template <class Speech, class PerFrame>
+int_tensor<2> stitch_chunks(resampled_audio& audio, const chunking& how, const Speech& c,
                             const preprocess::wav2vec2_feature_extractor& feature_extractor, PerFrame&& per_frame) {
     check_long_enough(audio, c);
     const std::int64_t ratio = c.inputs_to_logits_ratio();
@@ -230,14 +235,15 @@ int_tensor<2> stitch_chunks(resampled_audio& audio, const chunking& how, const w
 
 // The feature extractor of a model directory: preprocessor_config.json when present;
 // otherwise HF's Wav2Vec2FeatureExtractor defaults (16 kHz, do_normalize), with
-// return_attention_mask set as HF's conversion script sets it: true for models whose
-// convs use LayerNorm (feat_extract_norm "layer", e.g. large-lv60), false for the
-// GroupNorm ones (wav2vec2-base), which must not be given a mask.
-inline preprocess::wav2vec2_feature_extractor feature_extractor_for(const std::filesystem::path& dir, const wav2vec2::config& c) {
+// return_attention_mask as the model takes it: true for models whose convs use
+// LayerNorm (feat_extract_norm "layer", e.g. large-lv60), false for the GroupNorm
+// ones (wav2vec2-base), which must not be given a mask.
+template <class Speech>
+preprocess::wav2vec2_feature_extractor feature_extractor_for(const std::filesystem::path& dir, const Speech& c) {
     const auto path = dir / "preprocessor_config.json";
     if (std::filesystem::exists(path)) return preprocess::wav2vec2_feature_extractor(preprocess::wav2vec2_feature_extractor_config::from_file(path));
     preprocess::wav2vec2_feature_extractor_config defaults;
-    defaults.return_attention_mask = c.feat_extract_norm_kind() == wav2vec2::conv_norm::layer;
+    defaults.return_attention_mask = c.takes_attention_mask();
     return preprocess::wav2vec2_feature_extractor(defaults);
 }
 

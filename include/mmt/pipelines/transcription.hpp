@@ -1,4 +1,5 @@
-// Speech recognition with a Wav2Vec2ForCTC checkpoint, as transformers'
+// Speech recognition with a CTC checkpoint (Wav2Vec2ForCTC, or any family that
+// implements interfaces::ctc_speech_encoder), as transformers'
 // AutomaticSpeechRecognitionPipeline does it for CTC models: audio of any rate
 // and channel count resampled to the feature extractor's rate, normalised,
 // greedy CTC decoding of the per-frame argmax, and character or word
@@ -12,13 +13,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
+#include "mmt/models/auto_model.hpp"
+#include "mmt/models/interfaces/ctc_speech_encoder.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
 #include "mmt/pipelines/speech_audio.hpp"
 #include "mmt/preprocess/audio.hpp"
@@ -47,25 +52,45 @@ struct transcription {
     std::vector<timed_text> chunks;  // words or characters, empty without timestamps
 };
 
+// Any interfaces::ctc_speech_encoder with its CTC tokenizer and feature extractor.
+// Loaded once, then const: transcribe may be called from many threads at once.
 class speech_recognizer {
 public:
-    // config.json + model.safetensors of a Wav2Vec2ForCTC, vocab.json (and the tokenizer's
-    // optional json files); preprocessor_config.json or its defaults (see feature_extractor_for).
+    // config.json + model.safetensors of any family's CTC head (auto_model), vocab.json (and
+    // the tokenizer's optional json files); preprocessor_config.json or its defaults (see
+    // feature_extractor_for).
     static speech_recognizer from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
-        auto model = wav2vec2::wav2vec2_model::from_pretrained(dir, options);
-        auto extractor = feature_extractor_for(dir, model.config);
-        return speech_recognizer(std::move(model), tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir), std::move(extractor));
+        const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
+        const auto* encoder = model->as<interfaces::ctc_speech_encoder>();
+        if (!encoder)
+            fail<config_error>("speech recognition needs a CTC speech model; '", dir.string(), "' holds a ", model->architecture());
+        auto extractor = feature_extractor_for(dir, *encoder);
+        return speech_recognizer(std::shared_ptr<const interfaces::ctc_speech_encoder>(model, encoder),
+                                 tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir), std::move(extractor));
     }
 
-    speech_recognizer(wav2vec2::wav2vec2_model model, tokenizers::wav2vec2_ctc_tokenizer tokenizer,
+    // config_error when `model` is of a CTC family but lacks the CTC head.
+    speech_recognizer(std::shared_ptr<const interfaces::ctc_speech_encoder> model, tokenizers::wav2vec2_ctc_tokenizer tokenizer,
                       preprocess::wav2vec2_feature_extractor feature_extractor)
         : model_(std::move(model)), tokenizer_(std::move(tokenizer)), feature_extractor_(std::move(feature_extractor)) {
-        if (!model_.lm_head)
-            fail<config_error>("speech recognition needs a Wav2Vec2ForCTC checkpoint; this one is ",
-                               wav2vec2::architecture_name(model_.config.arch));
+        if (!model_->has_ctc_head())
+            fail<config_error>("speech recognition needs a ", model_->ctc_architecture(), " checkpoint; this one is ",
+                               model_->architecture());
     }
 
-    const wav2vec2::wav2vec2_model& model() const { return model_; }
+    // A model held by value, e.g. a wav2vec2::wav2vec2_model.
+    template <class Model, std::enable_if_t<std::is_base_of_v<interfaces::ctc_speech_encoder, Model>, int> = 0>
+    speech_recognizer(Model model, tokenizers::wav2vec2_ctc_tokenizer tokenizer, preprocess::wav2vec2_feature_extractor feature_extractor)
+        : speech_recognizer(std::make_shared<const Model>(std::move(model)), std::move(tokenizer), std::move(feature_extractor)) {}
+
+    const interfaces::ctc_speech_encoder& encoder() const { return *model_; }
+    // The model as its own class, for what the interface does not cover; input_error when it is another.
+    template <class Model = wav2vec2::wav2vec2_model>
+    const Model& model() const {
+        const auto* m = dynamic_cast<const Model*>(model_.get());
+        if (!m) fail<input_error>("speech recognizer: the model is a ", model_->architecture(), ", not the class asked for");
+        return *m;
+    }
     const tokenizers::wav2vec2_ctc_tokenizer& tokenizer() const { return tokenizer_; }
     const preprocess::wav2vec2_feature_extractor& feature_extractor() const { return feature_extractor_; }
     int sampling_rate() const { return feature_extractor_.config().sampling_rate; }
@@ -90,7 +115,7 @@ public:
         }
         const tokenizers::ctc_decoding decoded = tokenizer_.decode_with_offsets(ids);
         out.text = decoded.text;
-        const tokenizers::ctc_time_base time{model_.config.inputs_to_logits_ratio(), sampling_rate()};
+        const tokenizers::ctc_time_base time{model_->inputs_to_logits_ratio(), sampling_rate()};
         if (options.timestamps == timestamp_level::character) {
             for (const auto& c : decoded.char_offsets) out.chunks.push_back({c.character, time.seconds(c.start_offset), time.seconds(c.end_offset)});
         } else {
@@ -101,9 +126,9 @@ public:
 
     // The argmax token of every frame, the chunks stitched: what the pipeline decodes.
     std::vector<std::int64_t> frame_ids(resampled_audio& audio, const transcription_options& options) const {
-        const int_tensor<2> ids = stitch_chunks(audio, {options.chunk_length_s, options.stride_length_s}, model_.config, feature_extractor_,
+        const int_tensor<2> ids = stitch_chunks(audio, {options.chunk_length_s, options.stride_length_s}, *model_, feature_extractor_,
                                                 [&](const tensor<2>& input_values, const int_tensor<2>& attention_mask) {
-                                                    const tensor<3> logits = model_.forward_ctc(input_values, attention_mask).logits;
+                                                    const tensor<3> logits = model_->ctc_logits(input_values, attention_mask);
                                                     const tensor<2> rows = xt::view(logits, 0, xt::all(), xt::all());
                                                     const std::vector<std::int64_t> argmax = tokenizers::ctc_argmax(rows);
                                                     int_tensor<3> out = int_tensor<3>::from_shape({1, argmax.size(), 1});
@@ -114,7 +139,7 @@ public:
     }
 
 private:
-    wav2vec2::wav2vec2_model model_;
+    std::shared_ptr<const interfaces::ctc_speech_encoder> model_;
     tokenizers::wav2vec2_ctc_tokenizer tokenizer_;
     preprocess::wav2vec2_feature_extractor feature_extractor_;
 };

@@ -1,5 +1,6 @@
 // HF's zero-shot-image-classification pipeline: each label put into a prompt,
-// softmax over CLIP's scaled image-text similarities, best first.
+// scored against the image by the model's own image-text score (CLIP: softmax
+// over the scaled similarities), best first. Any interfaces::text_image_embedder.
 #pragma once
 
 #include <algorithm>
@@ -7,14 +8,16 @@
 #include <vector>
 
 #include "mmt/core/error.hpp"
-#include "mmt/ops/softmax.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/image.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
+#include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 
 namespace mmt::pipelines {
 
 struct label_score {
     std::string label;
-    float score = 0;  // probability among the given labels
+    float score = 0;  // the model's score: for CLIP the probability among the given labels
 };
 
 inline const std::string default_hypothesis_template = "a photo of a {}";
@@ -27,19 +30,16 @@ inline std::string fill_template(const std::string& hypothesis_template, const s
     return hypothesis_template.substr(0, at) + label + hypothesis_template.substr(at + 2);
 }
 
-inline std::vector<label_score> classify_image(const clip_embedder& clip, const io::rgb_image& image,
+inline std::vector<label_score> classify_image(const interfaces::text_image_embedder& embedder, const io::rgb_image& image,
                                                const std::vector<std::string>& labels,
                                                const std::string& hypothesis_template = default_hypothesis_template) {
     if (labels.empty()) fail<input_error>("zero-shot classification: expected at least one label, got none");
-    if (clip.model().config.arch != clip::architecture::clip_model)
-        fail<input_error>("zero-shot classification needs a CLIPModel checkpoint, this one is ",
-                          clip::architecture_name(clip.model().config.arch));
     std::vector<std::string> prompts;
     for (const auto& label : labels) prompts.push_back(fill_template(hypothesis_template, label));
-    tensor<2> logits = clip.model().similarity(clip.embed_images({image}), clip.embed_texts(prompts));  // [1, labels]
-    ops::softmax_row(logits.data(), labels.size());
+    const tensor<2> text_embeds = embedder.embed_texts(prompts);
+    const tensor<2> scores = embedder.image_text_scores(embedder.embed_images({image}), text_embeds);  // [1, labels]
     std::vector<label_score> out;
-    for (std::size_t i = 0; i < labels.size(); ++i) out.push_back({labels[i], logits(0, i)});
+    for (std::size_t i = 0; i < labels.size(); ++i) out.push_back({labels[i], scores(0, i)});
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
     return out;
 }

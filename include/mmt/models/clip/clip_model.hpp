@@ -9,7 +9,6 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
-#include "mmt/io/checkpoint.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/linear.hpp"
 #include "mmt/models/clip/config.hpp"
@@ -17,6 +16,7 @@
 #include "mmt/models/clip/outputs.hpp"
 #include "mmt/models/clip/text_model.hpp"
 #include "mmt/models/clip/vision_model.hpp"
+#include "mmt/models/pretrained.hpp"
 
 namespace mmt::clip {
 
@@ -43,9 +43,7 @@ struct clip_model {
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
     static clip_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
-        const clip::config c = config::from_file(dir / "config.json");
-        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(), options);
-        return load(c, loader);
+        return load_pretrained<clip_model, clip::config>(dir, checkpoint_names(), options);
     }
 
     // Takes every tensor `c` needs from `loader`; one left over is an error.

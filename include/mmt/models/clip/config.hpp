@@ -10,6 +10,7 @@
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/models/architecture_table.hpp"
 #include "mmt/ops/activations.hpp"
 
 namespace mmt::clip {
@@ -97,16 +98,15 @@ struct vision_config {
 // The five CLIP heads HF's `architectures` names.
 enum class architecture { clip_model, text_model, text_model_with_projection, vision_model, vision_model_with_projection };
 
-inline const char* architecture_name(architecture a) {
-    switch (a) {
-        case architecture::clip_model: return "CLIPModel";
-        case architecture::text_model: return "CLIPTextModel";
-        case architecture::text_model_with_projection: return "CLIPTextModelWithProjection";
-        case architecture::vision_model: return "CLIPVisionModel";
-        case architecture::vision_model_with_projection: return "CLIPVisionModelWithProjection";
-    }
-    return "?";
-}
+inline constexpr architecture_table<architecture, 5> architectures{
+    "CLIP",
+    {{{architecture::clip_model, "CLIPModel"},
+      {architecture::text_model, "CLIPTextModel"},
+      {architecture::text_model_with_projection, "CLIPTextModelWithProjection"},
+      {architecture::vision_model, "CLIPVisionModel"},
+      {architecture::vision_model_with_projection, "CLIPVisionModelWithProjection"}}}};
+
+inline const char* architecture_name(architecture a) { return architectures.name(a); }
 
 struct config {
     architecture arch = architecture::clip_model;
@@ -124,13 +124,7 @@ struct config {
         config c;
         std::string model_type = "clip";
         io::json_optional(j, "model_type", model_type, where);
-        std::vector<std::string> architectures;
-        io::json_optional(j, "architectures", architectures, where);
-        if (architectures.size() > 1)
-            fail<config_error>(where, ": \"architectures\" lists ", architectures.size(), " entries, expected one");
-        std::string arch = architectures.empty() ? "" : architectures.front();
         if (model_type == "clip") {
-            if (arch.empty()) arch = "CLIPModel";
             io::json_optional(j, "projection_dim", c.projection_dim, where);
             io::json_optional(j, "logit_scale_init_value", c.logit_scale_init_value, where);
             const io::json empty = io::json::object();
@@ -138,37 +132,29 @@ struct config {
                                             where + ": text_config");
             c.vision = vision_config::from_json(
                 j.contains("vision_config") && !j["vision_config"].is_null() ? j["vision_config"] : empty, where + ": vision_config");
+            c.arch = architectures.read(j, where, architecture::clip_model);
         } else if (model_type == "clip_text_model") {
-            if (arch.empty()) arch = "CLIPTextModel";
             c.text = text_config::from_json(j, where);
+            c.arch = architectures.read(j, where, architecture::text_model);
         } else if (model_type == "clip_vision_model") {
-            if (arch.empty()) arch = "CLIPVisionModel";
             c.vision = vision_config::from_json(j, where);
+            c.arch = architectures.read(j, where, architecture::vision_model);
         } else {
             fail<config_error>(where, ": model_type \"", model_type, "\" is not a CLIP model (expected clip, clip_text_model or clip_vision_model)");
         }
-        c.arch = parse_architecture(arch, model_type, where);
+        c.check_architecture(model_type, where);
         return c;
     }
 
     static config from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
 
 private:
-    static architecture parse_architecture(const std::string& name, const std::string& model_type, const std::string& where) {
-        for (architecture a : {architecture::clip_model, architecture::text_model, architecture::text_model_with_projection,
-                               architecture::vision_model, architecture::vision_model_with_projection})
-            if (name == architecture_name(a)) {
-                const bool tower_only = model_type != "clip";
-                const bool text_arch = a == architecture::text_model || a == architecture::text_model_with_projection;
-                const bool vision_arch = a == architecture::vision_model || a == architecture::vision_model_with_projection;
-                if ((model_type == "clip_text_model" && !text_arch) || (model_type == "clip_vision_model" && !vision_arch) ||
-                    (tower_only && a == architecture::clip_model))
-                    fail<config_error>(where, ": architecture ", name, " does not fit model_type \"", model_type, "\"");
-                return a;
-            }
-        fail<config_error>(where, ": unknown architecture \"", name,
-                           "\" for CLIP, expected CLIPModel, CLIPTextModel, CLIPTextModelWithProjection, CLIPVisionModel or "
-                           "CLIPVisionModelWithProjection");
+    // A tower's own config builds only that tower's heads; a CLIPConfig builds any head.
+    void check_architecture(const std::string& model_type, const std::string& where) const {
+        const bool text_arch = arch == architecture::text_model || arch == architecture::text_model_with_projection;
+        const bool vision_arch = arch == architecture::vision_model || arch == architecture::vision_model_with_projection;
+        if ((model_type == "clip_text_model" && !text_arch) || (model_type == "clip_vision_model" && !vision_arch))
+            fail<config_error>(where, ": architecture ", architecture_name(arch), " does not fit model_type \"", model_type, "\"");
     }
 };
 

@@ -16,6 +16,7 @@
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/models/architecture_table.hpp"
 #include "mmt/ops/activations.hpp"
 
 namespace mmt::layoutlm {
@@ -23,20 +24,15 @@ namespace mmt::layoutlm {
 // The five LayoutLM heads HF's `architectures` names.
 enum class architecture { model, token_classification, sequence_classification, masked_lm, question_answering };
 
-inline constexpr architecture all_architectures[] = {architecture::model, architecture::token_classification,
-                                                     architecture::sequence_classification, architecture::masked_lm,
-                                                     architecture::question_answering};
+inline constexpr architecture_table<architecture, 5> architectures{
+    "LayoutLM",
+    {{{architecture::model, "LayoutLMModel"},
+      {architecture::token_classification, "LayoutLMForTokenClassification"},
+      {architecture::sequence_classification, "LayoutLMForSequenceClassification"},
+      {architecture::masked_lm, "LayoutLMForMaskedLM"},
+      {architecture::question_answering, "LayoutLMForQuestionAnswering"}}}};
 
-inline const char* architecture_name(architecture a) {
-    switch (a) {
-        case architecture::model: return "LayoutLMModel";
-        case architecture::token_classification: return "LayoutLMForTokenClassification";
-        case architecture::sequence_classification: return "LayoutLMForSequenceClassification";
-        case architecture::masked_lm: return "LayoutLMForMaskedLM";
-        case architecture::question_answering: return "LayoutLMForQuestionAnswering";
-    }
-    return "?";
-}
+inline const char* architecture_name(architecture a) { return architectures.name(a); }
 
 struct config {
     architecture arch = architecture::model;
@@ -65,11 +61,7 @@ struct config {
         io::json_optional(j, "model_type", model_type, where);
         if (model_type != "layoutlm")
             fail<config_error>(where, ": model_type \"", model_type, "\" is not LayoutLM (expected \"layoutlm\")");
-        std::vector<std::string> architectures;
-        io::json_optional(j, "architectures", architectures, where);
-        if (architectures.size() > 1)
-            fail<config_error>(where, ": \"architectures\" lists ", architectures.size(), " entries, expected one");
-        if (!architectures.empty()) c.arch = parse_architecture(architectures.front(), where);
+        c.arch = architectures.read(j, where, architecture::model);
 
         io::json_optional(j, "vocab_size", c.vocab_size, where);
         io::json_optional(j, "hidden_size", c.hidden_size, where);
@@ -120,14 +112,6 @@ struct config {
     }
 
 private:
-    static architecture parse_architecture(const std::string& name, const std::string& where) {
-        for (architecture a : all_architectures)
-            if (name == architecture_name(a)) return a;
-        fail<config_error>(where, ": unknown architecture \"", name,
-                           "\" for LayoutLM, expected LayoutLMModel, LayoutLMForTokenClassification, "
-                           "LayoutLMForSequenceClassification, LayoutLMForMaskedLM or LayoutLMForQuestionAnswering");
-    }
-
     // PretrainedConfig.__init__: id2label wins (keys are JSON strings of ints); without it,
     // num_labels makes LABEL_0..LABEL_<n-1>. A num_labels that contradicts id2label is refused
     // rather than guessed at.

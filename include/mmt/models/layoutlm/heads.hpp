@@ -4,19 +4,22 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
-#include "mmt/io/checkpoint.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/layer_norm.hpp"
 #include "mmt/layers/linear.hpp"
+#include "mmt/models/interfaces/document_sequence_classifier.hpp"
+#include "mmt/models/interfaces/document_token_tagger.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlm/layoutlm_model.hpp"
 #include "mmt/models/layoutlm/names.hpp"
+#include "mmt/models/pretrained.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/linear.hpp"
 
@@ -69,7 +72,7 @@ struct span_logits {
 
 // A LayoutLM checkpoint of any architecture: the body plus the head config.json
 // names. Loaded once, then const: forward may be called from many threads at once.
-struct pretrained_model {
+struct pretrained_model final : interfaces::document_token_tagger, interfaces::document_sequence_classifier {
     layoutlm::config config;
     layoutlm_model layoutlm;
     std::optional<layers::linear> classifier;  // token / sequence classification: [num_labels, hidden_size]
@@ -78,23 +81,23 @@ struct pretrained_model {
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
     static pretrained_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
-        const layoutlm::config c = config::from_file(dir / "config.json");
-        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(), options);
-        return load(c, loader);
+        return load_pretrained<pretrained_model, layoutlm::config>(dir, checkpoint_names(), options);
     }
 
     // Takes every tensor `c` needs from `loader`; one left over is an error.
     static pretrained_model load(const layoutlm::config& c, io::weight_loader& loader) {
         const io::weight_scope root = loader.root();
-        pretrained_model m{c, layoutlm_model::load(base_model_scope(loader, c.arch), c), {}, {}, {}};
+        pretrained_model m;
+        m.config = c;
+        m.layoutlm = layoutlm_model::load(base_model_scope(loader, c.arch), c);
         switch (c.arch) {
-            case architecture::model: break;
-            case architecture::token_classification:
-            case architecture::sequence_classification:
+            case layoutlm::architecture::model: break;
+            case layoutlm::architecture::token_classification:
+            case layoutlm::architecture::sequence_classification:
                 m.classifier = layers::linear::load_head(root.child("classifier"), c.hidden_size, c.num_labels());
                 break;
-            case architecture::masked_lm: m.cls = masked_lm_head::load(root, c); break;
-            case architecture::question_answering:
+            case layoutlm::architecture::masked_lm: m.cls = masked_lm_head::load(root, c); break;
+            case layoutlm::architecture::question_answering:
                 m.qa_outputs = layers::linear::load_head(root.child("qa_outputs"), c.hidden_size, c.num_labels());
                 break;
         }
@@ -109,33 +112,49 @@ struct pretrained_model {
 
     // LayoutLMForTokenClassification: [batch, seq_len, num_labels]
     tensor<3> token_logits(const model_inputs& in) const {
-        return require(classifier, architecture::token_classification).forward(layoutlm.forward(in, false).last_hidden_state);
+        return require(classifier, layoutlm::architecture::token_classification).forward(layoutlm.forward(in, false).last_hidden_state);
     }
 
     // LayoutLMForSequenceClassification, from the pooled first token: [batch, num_labels]
     tensor<2> sequence_logits(const model_inputs& in) const {
-        return require(classifier, architecture::sequence_classification).forward(layoutlm.forward(in, true).pooler_output);
+        return require(classifier, layoutlm::architecture::sequence_classification).forward(layoutlm.forward(in, true).pooler_output);
     }
 
     // LayoutLMForMaskedLM: prediction scores [batch, seq_len, vocab_size]
     tensor<3> masked_lm_logits(const model_inputs& in) const {
-        return require(cls, architecture::masked_lm)
+        return require(cls, layoutlm::architecture::masked_lm)
             .forward(layoutlm.forward(in, false).last_hidden_state, layoutlm.embeddings.word_embeddings);
     }
 
     // LayoutLMForQuestionAnswering: start and end logits of every token.
     span_logits question_answering(const model_inputs& in) const {
-        const tensor<3> logits = require(qa_outputs, architecture::question_answering).forward(layoutlm.forward(in, false).last_hidden_state);
+        const tensor<3> logits = require(qa_outputs, layoutlm::architecture::question_answering).forward(layoutlm.forward(in, false).last_hidden_state);
         span_logits out{tensor<2>({logits.shape(0), logits.shape(1)}), tensor<2>({logits.shape(0), logits.shape(1)})};
         for (std::size_t b = 0; b < logits.shape(0); ++b)
             for (std::size_t s = 0; s < logits.shape(1); ++s) out.start_logits(b, s) = logits(b, s, 0), out.end_logits(b, s) = logits(b, s, 1);
         return out;
     }
 
+    // interfaces::document_token_tagger and document_sequence_classifier
+    const char* architecture() const override { return architecture_name(); }
+    std::size_t max_tokens() const override { return config.max_position_embeddings; }
+    std::size_t vocab_size() const override { return config.vocab_size; }
+    std::size_t num_labels() const override { return config.num_labels(); }
+    const std::string& label_of(std::int64_t id, const std::string& what) const override { return config.label_of(id, what); }
+    tensor<3> token_class_logits(const model_inputs& in) const override { return token_logits(without_image(in)); }
+    tensor<2> sequence_class_logits(const model_inputs& in) const override { return sequence_logits(without_image(in)); }
+
 private:
+    // LayoutLM v1 reads the text and boxes only: a page image given to it is a mistake, not a hint.
+    const model_inputs& without_image(const model_inputs& in) const {
+        if (in.pixel_values.size() != 0)
+            fail<input_error>(architecture_name(), ": pixel_values given, but LayoutLM reads no page image (LayoutLMv3 does)");
+        return in;
+    }
+
     // The head of `wanted`, or an input_error saying which head this checkpoint has.
     template <class Head>
-    const Head& require(const std::optional<Head>& head, architecture wanted) const {
+    const Head& require(const std::optional<Head>& head, layoutlm::architecture wanted) const {
         if (config.arch != wanted)
             fail<input_error>("LayoutLM: needs a ", layoutlm::architecture_name(wanted), " checkpoint, this one is ", architecture_name(),
                               " (config.json \"architectures\")");

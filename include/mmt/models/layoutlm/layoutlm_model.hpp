@@ -11,20 +11,15 @@
 #include "mmt/layers/encoder.hpp"
 #include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/linear.hpp"
+#include "mmt/models/interfaces/document_input.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlm/embeddings.hpp"
 #include "mmt/models/layoutlm/names.hpp"
 
 namespace mmt::layoutlm {
 
-// A batch as LayoutLM takes it; an empty tensor means HF's default for that argument
-// (bbox all zeros, attention_mask all ones, token_type_ids all zeros).
-struct model_inputs {
-    int_tensor<2> input_ids;       // [batch, seq_len]
-    int_tensor<3> bbox;            // [batch, seq_len, 4]: x0, y0, x1, y1 on the 0..1000 grid
-    int_tensor<2> attention_mask;  // [batch, seq_len]: 1 for tokens, 0 for padding
-    int_tensor<2> token_type_ids;  // [batch, seq_len]
-};
+// A batch as LayoutLM takes it (interfaces::document_inputs; LayoutLM v1 reads no page image).
+using model_inputs = interfaces::document_inputs;
 
 // HF's BaseModelOutputWithPooling.
 struct model_output {

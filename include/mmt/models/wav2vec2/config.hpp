@@ -12,25 +12,20 @@
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/models/architecture_table.hpp"
+#include "mmt/models/wav2vec2/conv_stack_config.hpp"
 #include "mmt/ops/activations.hpp"
 
 namespace mmt::wav2vec2 {
 
-// Wav2Vec2FeatureEncoder's two layouts: GroupNorm on the first conv only (wav2vec2-base)
-// or LayerNorm over channels after every conv (large-lv60).
-enum class conv_norm { group, layer };
-
 // The heads `architectures` may name.
 enum class architecture { model, ctc, pretraining };
 
-inline const char* architecture_name(architecture a) {
-    switch (a) {
-        case architecture::model: return "Wav2Vec2Model";
-        case architecture::ctc: return "Wav2Vec2ForCTC";
-        case architecture::pretraining: return "Wav2Vec2ForPreTraining";
-    }
-    return "?";
-}
+inline constexpr architecture_table<architecture, 3> architectures{
+    "Wav2Vec2",
+    {{{architecture::model, "Wav2Vec2Model"}, {architecture::ctc, "Wav2Vec2ForCTC"}, {architecture::pretraining, "Wav2Vec2ForPreTraining"}}}};
+
+inline const char* architecture_name(architecture a) { return architectures.name(a); }
 
 struct config {
     architecture arch = architecture::model;
@@ -73,30 +68,21 @@ struct config {
     ops::activation feat_extract_act() const { return ops::parse_activation(feat_extract_activation, "feat_extract_activation"); }
     bool has_masked_spec_embed() const { return mask_time_prob > 0.0 || mask_feature_prob > 0.0; }
 
-    // HF's inputs_to_logits_ratio: samples per output frame, the product of the conv strides.
-    std::int64_t inputs_to_logits_ratio() const {
-        std::int64_t ratio = 1;
-        for (auto s : conv_stride) ratio *= static_cast<std::int64_t>(s);
-        return ratio;
+    // The feature encoder's own config: the conv stack and nothing of the transformer.
+    conv_stack_config conv_stack() const {
+        return {conv_dim, conv_kernel, conv_stride, conv_bias, feat_extract_norm_kind(), feat_extract_act()};
     }
 
-    // _get_feat_extract_output_lengths: floor((length - kernel) / stride) + 1 per conv
-    // layer, with Python's floor division, so a too-short input gives 0 or less.
-    std::int64_t feat_extract_output_length(std::int64_t length) const {
-        for (std::size_t i = 0; i < conv_kernel.size(); ++i) {
-            const std::int64_t num = length - static_cast<std::int64_t>(conv_kernel[i]);
-            const auto stride = static_cast<std::int64_t>(conv_stride[i]);
-            length = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
-        }
-        return length;
-    }
+    // HF's inputs_to_logits_ratio, _get_feat_extract_output_lengths and the receptive field
+    // (conv_stack_config).
+    std::int64_t inputs_to_logits_ratio() const { return conv_stack().inputs_to_logits_ratio(); }
+    std::int64_t feat_extract_output_length(std::int64_t length) const { return conv_stack().output_length(length); }
+    std::size_t min_input_length() const { return conv_stack().min_input_length(); }
 
-    // The fewest samples that give one frame (the receptive field: 400 for wav2vec2-base).
-    std::size_t min_input_length() const {
-        std::size_t length = 1;
-        for (std::size_t i = conv_kernel.size(); i-- > 0;) length = (length - 1) * conv_stride[i] + conv_kernel[i];
-        return length;
-    }
+    // HF's conversion script sets the feature extractor's return_attention_mask for LayerNorm
+    // conv stacks (large-lv60) and not for GroupNorm ones (base), whose GroupNorm over time
+    // would see the padding whatever the mask says.
+    bool takes_attention_mask() const { return feat_extract_norm_kind() == conv_norm::layer; }
 
     layers::encoder_layer_config layer_config() const {
         return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, "hidden_act"), layer_norm_eps,
@@ -109,11 +95,7 @@ struct config {
         io::json_optional(j, "model_type", model_type, where);
         if (model_type != "wav2vec2")
             fail<config_error>(where, ": key \"model_type\": expected \"wav2vec2\", got \"", model_type, "\"");
-        std::vector<std::string> architectures;
-        io::json_optional(j, "architectures", architectures, where);
-        if (architectures.size() > 1)
-            fail<config_error>(where, ": key \"architectures\" lists ", architectures.size(), " entries, expected one");
-        c.arch = parse_architecture(architectures.empty() ? "Wav2Vec2Model" : architectures.front(), where);
+        c.arch = architectures.read(j, where, architecture::model);
 
         io::json_optional(j, "vocab_size", c.vocab_size, where);
         io::json_optional(j, "hidden_size", c.hidden_size, where);
@@ -153,13 +135,6 @@ struct config {
     static config from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
 
 private:
-    static architecture parse_architecture(const std::string& name, const std::string& where) {
-        for (architecture a : {architecture::model, architecture::ctc, architecture::pretraining})
-            if (name == architecture_name(a)) return a;
-        fail<config_error>(where, ": key \"architectures\": unknown architecture \"", name,
-                           "\", expected Wav2Vec2Model, Wav2Vec2ForCTC or Wav2Vec2ForPreTraining");
-    }
-
     void validate(const io::json& j, const std::string& where) const {
         auto positive = [&](const char* key, std::size_t value) {
             if (value == 0) fail<config_error>(where, ": key \"", key, "\" must be at least 1, got 0");

@@ -14,16 +14,13 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
-#include "mmt/models/wav2vec2/config.hpp"
+#include "mmt/models/wav2vec2/conv_stack_config.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/conv1d.hpp"
 #include "mmt/ops/group_norm.hpp"
 #include "mmt/ops/layer_norm.hpp"
 
 namespace mmt::wav2vec2 {
-
-// nn.GroupNorm / nn.LayerNorm as the conv layers build them: PyTorch's default eps, not the config's.
-inline constexpr float conv_norm_eps = 1e-5f;
 
 struct feature_conv_layer {
     enum class norm_kind { none, group, layer };
@@ -33,9 +30,10 @@ struct feature_conv_layer {
     std::size_t in_channels = 0, out_channels = 0, kernel = 0, stride = 0;
     norm_kind norm = norm_kind::none;
     tensor<1> norm_weight, norm_bias;  // [out_channels] when norm != none
+    float norm_eps = 1e-5f;
 
     // `scope` is "...conv_layers.<i>.".
-    static feature_conv_layer load(const io::weight_scope& scope, const config& c, std::size_t i, norm_kind norm) {
+    static feature_conv_layer load(const io::weight_scope& scope, const conv_stack_config& c, std::size_t i, norm_kind norm) {
         feature_conv_layer l;
         l.in_channels = i == 0 ? 1 : c.conv_dim[i - 1];
         l.out_channels = c.conv_dim[i];
@@ -46,6 +44,7 @@ struct feature_conv_layer {
         l.weight = ops::conv1d_weights(w.data(), l.out_channels, l.in_channels, l.kernel, 1, scope.options().linear);
         if (c.conv_bias) l.bias = conv.get<1>("bias", {l.out_channels});
         l.norm = norm;
+        l.norm_eps = c.norm_eps;
         if (norm != norm_kind::none) {
             l.norm_weight = scope.child("layer_norm").get<1>("weight", {l.out_channels});
             l.norm_bias = scope.child("layer_norm").get<1>("bias", {l.out_channels});
@@ -65,11 +64,11 @@ struct feature_conv_layer {
             case norm_kind::group:
                 ops::conv1d(x.data(), s, weight, b, y.data());
                 ops::group_norm(y.data(), s.batch, y.shape(1), out_channels, out_channels, norm_weight.data(), norm_bias.data(),
-                                conv_norm_eps, y.data(), act);
+                                norm_eps, y.data(), act);
                 break;
             case norm_kind::layer:
                 ops::conv1d(x.data(), s, weight, b, y.data());
-                ops::layer_norm(y.data(), s.batch * y.shape(1), out_channels, norm_weight.data(), norm_bias.data(), conv_norm_eps,
+                ops::layer_norm(y.data(), s.batch * y.shape(1), out_channels, norm_weight.data(), norm_bias.data(), norm_eps,
                                 y.data());
                 ops::apply_activation(act, y.data(), y.size());
                 break;
@@ -84,16 +83,16 @@ struct feature_encoder {
     std::size_t min_input_length = 1;  // samples that give one frame
 
     // `scope` is "[wav2vec2.]feature_extractor.".
-    static feature_encoder load(const io::weight_scope& scope, const config& c) {
+    static feature_encoder load(const io::weight_scope& scope, const conv_stack_config& c) {
         using norm_kind = feature_conv_layer::norm_kind;
         feature_encoder e;
-        e.act = c.feat_extract_act();
-        e.min_input_length = c.min_input_length();
-        const bool layer = c.feat_extract_norm_kind() == conv_norm::layer;
+        e.act = c.activation;
+        const bool layer = c.norm == conv_norm::layer;
         for (std::size_t i = 0; i < c.conv_dim.size(); ++i) {
             const norm_kind norm = layer ? norm_kind::layer : i == 0 ? norm_kind::group : norm_kind::none;
             e.conv_layers.push_back(feature_conv_layer::load(scope.child("conv_layers").child(i), c, i, norm));
         }
+        e.min_input_length = c.min_input_length();
         return e;
     }
 

@@ -11,9 +11,10 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
-#include "mmt/io/checkpoint.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/linear.hpp"
+#include "mmt/models/interfaces/ctc_speech_encoder.hpp"
+#include "mmt/models/pretrained.hpp"
 #include "mmt/models/wav2vec2/config.hpp"
 #include "mmt/models/wav2vec2/ctc_head.hpp"
 #include "mmt/models/wav2vec2/encoder.hpp"
@@ -25,7 +26,9 @@
 
 namespace mmt::wav2vec2 {
 
-struct wav2vec2_model {
+// Implements interfaces::ctc_speech_encoder, so transcription takes it (and any other
+// CTC speech family) without naming it.
+struct wav2vec2_model final : interfaces::ctc_speech_encoder {
     wav2vec2::config config;
     feature_encoder feature_extractor;
     wav2vec2::feature_projection feature_projection;
@@ -37,23 +40,21 @@ struct wav2vec2_model {
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
     static wav2vec2_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
-        const wav2vec2::config c = config::from_file(dir / "config.json");
-        io::weight_loader loader(io::checkpoint::open(dir), checkpoint_names(), options);
-        return load(c, loader);
+        return load_pretrained<wav2vec2_model, wav2vec2::config>(dir, checkpoint_names(), options);
     }
 
     // Takes every tensor `c` needs from `loader`; one left over is an error.
     static wav2vec2_model load(const wav2vec2::config& c, io::weight_loader& loader) {
         const io::weight_scope root = loader.root();
-        const io::weight_scope body = body_scope(root, c.arch != architecture::model);
+        const io::weight_scope body = body_scope(root, c.arch != wav2vec2::architecture::model);
         wav2vec2_model m;
         m.config = c;
-        m.feature_extractor = feature_encoder::load(body.child("feature_extractor"), c);
+        m.feature_extractor = feature_encoder::load(body.child("feature_extractor"), c.conv_stack());
         m.feature_projection = feature_projection::load(body.child("feature_projection"), c);
         if (c.has_masked_spec_embed()) m.masked_spec_embed = body.get<1>("masked_spec_embed", {c.hidden_size});
         m.encoder = encoder::load(body.child("encoder"), c);
-        if (c.arch == architecture::ctc) m.lm_head = ctc_head::load(root, c);
-        if (c.arch == architecture::pretraining) {
+        if (c.arch == wav2vec2::architecture::ctc) m.lm_head = ctc_head::load(root, c);
+        if (c.arch == wav2vec2::architecture::pretraining) {
             m.quantizer = gumbel_vector_quantizer::load(root.child("quantizer"), c);
             m.project_hid = layers::linear::load_head(root.child("project_hid"), c.hidden_size, c.proj_codevector_dim);
             m.project_q = layers::linear::load_head(root.child("project_q"), c.codevector_dim, c.proj_codevector_dim);
@@ -148,6 +149,17 @@ struct wav2vec2_model {
         out.quantized_features = std::move(q.quantized_features);
         out.codevector_indices = std::move(q.codevector_indices);
         return out;
+    }
+
+    // interfaces::ctc_speech_encoder
+    const char* architecture() const override { return architecture_name(config.arch); }
+    std::int64_t inputs_to_logits_ratio() const override { return config.inputs_to_logits_ratio(); }
+    std::size_t min_input_length() const override { return config.min_input_length(); }
+    bool takes_attention_mask() const override { return config.takes_attention_mask(); }
+    const char* ctc_architecture() const override { return architecture_name(wav2vec2::architecture::ctc); }
+    bool has_ctc_head() const override { return lm_head.has_value(); }
+    tensor<3> ctc_logits(const tensor<2>& input_values, const int_tensor<2>& attention_mask) const override {
+        return forward_ctc(input_values, attention_mask).logits;
     }
 
 private:
