@@ -164,7 +164,7 @@ struct bf16_gemm {
     using acc_type = float;
     using accumulator = sum_into_output;
     static constexpr std::size_t group = 2;
-    static constexpr std::size_t block_groups = 192;  // pairs per block: 36 KiB of a panel, in L1 over all row tiles
+    static constexpr std::size_t block_groups = 256;  // pairs per block: 48 KiB of a panel, as float32
 
     struct prepared {
         std::shared_ptr<const std::uint32_t[]> storage;  // [m, pairs]
