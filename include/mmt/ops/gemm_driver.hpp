@@ -181,8 +181,10 @@ void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Tra
                 // spread over its k loop, so it arrives while this block is in use
                 // (float32 op_linear_packed at 50 rows, weights not in cache: 1287 us
                 // without, 849 us with; the weights of a model never are in cache).
-                const char* next = reinterpret_cast<const char*>(last ? (p + 1 < p1 ? w.panel_data(p + 1) : nullptr) : b + depth * panel * group);
-                const std::size_t next_bytes = std::min(block, last ? groups : groups - g0 - depth) * panel * group * sizeof(typename Trait::weight);
+                const char* next =
+                    reinterpret_cast<const char*>(last ? (p + 1 < p1 ? w.panel_data(p + 1) : nullptr) : b + depth * panel * group);
+                const std::size_t next_bytes =
+                    std::min(block, last ? groups : groups - g0 - depth) * panel * group * sizeof(typename Trait::weight);
                 const std::size_t lines = next ? (next_bytes + 63) / 64 : 0, share = (lines + tiles - 1) / tiles;
                 for (std::size_t t = 0; t < tiles; ++t) {
                     const std::size_t r0 = t * kernel.rows, rows = std::min(kernel.rows, m - r0);
