@@ -2,16 +2,18 @@
 // (tests/support/naive.hpp), so the speed-up of every fast path is on record.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "mmt/core/kernel.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/attention.hpp"
 #include "mmt/ops/conv1d.hpp"
 #include "mmt/ops/layer_norm.hpp"
 #include "mmt/ops/linear.hpp"
-#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 #include "mmt/ops/patch_embed.hpp"
 #include "roofline.hpp"
 #include "support/naive.hpp"
@@ -41,28 +43,51 @@ void op_linear(benchmark::State& state) {
 }
 BENCHMARK(op_linear)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// The model's path: weights packed at load (layers::linear). A model's weights
-// are never in cache when a layer runs, so with cold = 1 the layer cycles through
-// copies that together exceed the last-level cache; cold = 0 shows the kernel
-// with its weights in cache. Args: rows, in, out, cold.
+// The model's path: weights packed at load (layers::linear) in float32, bf16 or
+// int8, run by one kernel family (core/kernel.hpp; a family the CPU lacks is
+// skipped). A model's weights are never in cache when a layer runs, so with
+// cold = 1 the layer cycles through copies that together exceed the last-level
+// cache; cold = 0 shows the kernel with its weights in cache. peak_fraction is of
+// the FMA peak of the kernel's vector width (avx2: 8 floats, else the CPU's widest).
+// Args: rows, in, out, cold, precision (io::precision), kernel (kernel_isa).
 void op_linear_packed(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
+    const auto precision = mmt::io::precision(state.range(4));
+    const auto isa = mmt::kernel_isa(state.range(5));
+    if (!mmt::cpu_has(isa)) return state.SkipWithError("this CPU lacks the kernel's instructions");
+    const mmt::kernel_isa before = mmt::active_kernel();
+    mmt::set_kernel(isa);
     const tensor<2> x = mmt::test::random_tensor<2>({rows, in}, 1), w = mmt::test::random_tensor<2>({out, in}, 2);
     const tensor<1> b = mmt::test::random_tensor<1>({out}, 3);
     const std::size_t copies = state.range(3) ? std::max<std::size_t>(2, (std::size_t(256) << 20) / (w.size() * sizeof(float))) : 1;
-    std::vector<mmt::ops::packed_weights> packed;  // each its own buffer (copies of one would share it)
-    for (std::size_t c = 0; c < copies; ++c) packed.emplace_back(w.data(), out, in);
+    std::vector<mmt::ops::any_packed_weights> packed;  // each its own buffer (copies of one would share it)
+    for (std::size_t c = 0; c < copies; ++c) packed.push_back(mmt::ops::pack_weights(w.data(), out, in, precision));
     tensor<2> y({rows, out});
     std::size_t i = 0;
     for (auto _ : state) {
         mmt::ops::gemm_packed(x.data(), rows, packed[i++ % copies], b.data(), y.data());
         benchmark::DoNotOptimize(y.data());
     }
-    state.SetLabel(mmt::ops::packed_gemm_kernel());
-    set_flops(state, 2.0 * double(rows) * double(in) * double(out));
+    state.SetLabel(precision == mmt::io::precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
+                   : precision == mmt::io::precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
+                                                           : mmt::ops::packed_gemm_kernel());
+    mmt::set_kernel(before);
+    const double flop = 2.0 * double(rows) * double(in) * double(out);
+    state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    const double peak = isa == mmt::kernel_isa::avx2 ? mmt::bench::fma_avx2_peak_gflops() : mmt::bench::fma_peak_gflops();
+    state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / peak, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out", "cold"})
-    ->Args({50, 768, 3072, 0})->Args({50, 768, 3072, 1})->Args({616, 512, 512, 1})->Args({512, 768, 3072, 1})
+// The models' shapes (CLIP B/32 fc1 at batch 1, in cache and cold; 616 x 512 ->
+// 512; fc1 of a base model at 512 tokens): float32 under every kernel, bf16 and
+// int8 under the best.
+void linear_packed_args(benchmark::internal::Benchmark* b) {
+    const std::vector<std::vector<std::int64_t>> shapes{{50, 768, 3072, 0}, {50, 768, 3072, 1}, {616, 512, 512, 1}, {512, 768, 3072, 1}};
+    for (std::int64_t isa : {2, 1, 0})
+        for (const auto& s : shapes) b->Args({s[0], s[1], s[2], s[3], 0, isa});
+    for (std::int64_t precision : {1, 2})
+        for (const auto& s : shapes) b->Args({s[0], s[1], s[2], s[3], precision, std::int64_t(mmt::best_kernel())});
+}
+BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out", "cold", "precision", "kernel"})->Apply(linear_packed_args)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void op_linear_naive(benchmark::State& state) {

@@ -21,6 +21,16 @@ void roofline_fma_peak(benchmark::State& state) {
 }
 BENCHMARK(roofline_fma_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
+// The peak of the avx2 kernels (MMT_KERNEL=avx2) on a CPU that also has AVX-512.
+void roofline_fma_avx2_peak(benchmark::State& state) {
+    if (!mmt::bench::has_avx2()) return state.SkipWithError("no AVX2 + FMA on this CPU");
+    double gflops = 0;
+    for (auto _ : state) gflops = mmt::bench::measure_fma_avx2_peak_gflops();
+    state.counters["GFLOP/s"] = gflops;
+    state.counters["vs_fma_peak"] = gflops / mmt::bench::fma_peak_gflops();
+}
+BENCHMARK(roofline_fma_avx2_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
 // The reduced-precision dot products' peaks, in float-equivalent GFLOP/s (2 per multiply-add).
 void roofline_bf16_dot_peak(benchmark::State& state) {
     if (!__builtin_cpu_supports("avx512bf16")) return state.SkipWithError("no AVX512-BF16 on this CPU");

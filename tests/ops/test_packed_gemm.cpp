@@ -1,5 +1,5 @@
 // ops::gemm_packed (the GEMM of every loaded linear layer) against a naive
-// double-precision y = x W^T + b, with the AVX-512 and the portable kernel.
+// double-precision y = x W^T + b, under every kernel family the CPU has.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
+#include "support/kernels.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
@@ -25,15 +26,15 @@ void check_packed(std::size_t rows, std::size_t in, std::size_t out, bool bias, 
     const tensor<1> b = bias ? test::random_tensor<1>({out}, seed + 2, -bound, bound) : tensor<1>();
     const ops::packed_weights packed(w.data(), out, in);
     const auto expected = test::naive::linear(test::naive::to_double(x), test::naive::to_double(w), test::naive::to_double(b));
-    for (auto kernel : {ops::gemm_kernel::best, ops::gemm_kernel::portable}) {
+    test::for_each_kernel([&](kernel_isa) {
         test::check_op(
             [&] {
                 tensor<2> y({rows, out});
-                ops::gemm_packed(x.data(), rows, packed, bias ? b.data() : nullptr, y.data(), kernel);
+                ops::gemm_packed(x.data(), rows, packed, bias ? b.data() : nullptr, y.data());
                 return y;
             },
-            expected, what + (kernel == ops::gemm_kernel::best ? " (best kernel)" : " (portable kernel)"));
-    }
+            expected, what + " (" + ops::packed_gemm_kernel() + ")");
+    });
 }
 
 }  // namespace
@@ -43,6 +44,9 @@ TEST_CASE("ops.packed_gemm: size 1 and odd widths" * doctest::test_suite("unit")
     check_packed(1, 37, 61, true, "rows=1, 37 -> 61");
     check_packed(9, 61, 37, false, "9 rows (a full tile and one row), 61 -> 37");
     check_packed(7, 16, 49, true, "7 rows, 16 -> 49 (a panel and one column)");
+    check_packed(37, 13, 47, false, "37 rows (tiles of 8, 6 and 4 and a remainder), 13 -> 47");
+    check_packed(13, 5, 97, true, "13 rows, 5 -> 97 (two panels and one column)");
+    check_packed(6, 70, 1, true, "6 rows, 70 -> 1");
 }
 
 TEST_CASE("ops.packed_gemm: depth past one k block, panels split between threads" * doctest::test_suite("unit")) {
@@ -62,7 +66,8 @@ TEST_CASE("ops.packed_gemm: unpack gives the weight back" * doctest::test_suite(
 }
 
 // Convolutions read im2col rows and write a group's columns of wider rows: with
-// row strides every precision gives its contiguous result and leaves the gaps alone.
+// row strides every precision and kernel gives its contiguous result and leaves
+// the gaps alone.
 TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctest::test_suite("unit")) {
     const std::size_t rows = 37, in = 70, out = 53, ldx = in + 5, ldy = out + 3;
     const tensor<2> x = test::random_tensor<2>({rows, in}, 41);
@@ -70,8 +75,9 @@ TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctes
     const tensor<1> b = test::random_tensor<1>({out}, 43);
     std::vector<float> strided_x(rows * ldx, 1e30f);  // gaps the GEMM must not read
     for (std::size_t r = 0; r < rows; ++r) std::copy(&x(r, 0), &x(r, 0) + in, strided_x.begin() + std::ptrdiff_t(r * ldx));
+    test::for_each_kernel([&](kernel_isa isa) {
     for (const io::precision p : {io::precision::f32, io::precision::bf16, io::precision::int8}) {
-        INFO("precision ", int(p));
+        INFO("precision ", int(p), ", kernel ", kernel_name(isa));
         const ops::any_packed_weights packed = ops::pack_weights(w.data(), out, in, p);
         tensor<2> contiguous({rows, out});
         ops::gemm_packed(x.data(), rows, packed, b.data(), contiguous.data());
@@ -83,4 +89,5 @@ TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctes
                               [](float v) { return v == -7.0f; }));
         }
     }
+    });
 }

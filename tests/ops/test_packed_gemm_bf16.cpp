@@ -9,6 +9,7 @@
 #include "mmt/core/dtype.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
 #include "support/check_close.hpp"
+#include "support/kernels.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/tolerances.hpp"
@@ -30,12 +31,11 @@ void check_bf16(std::size_t rows, std::size_t in, std::size_t out, const std::st
     const auto expected = test::naive::linear(test::naive::to_double(rounded_to_bf16(x)), test::naive::to_double(rounded_to_bf16(w)),
                                               test::naive::to_double(b));
     const ops::packed_weights_bf16 packed(w.data(), out, in);
-    for (auto kernel : {ops::gemm_kernel::best, ops::gemm_kernel::portable}) {
+    test::for_each_kernel([&](kernel_isa) {
         tensor<2> y({rows, out});
-        ops::gemm_packed_bf16(x.data(), rows, packed, b.data(), y.data(), kernel);
-        test::check_close(y, expected, test::tol::op_abs,
-                          what + (kernel == ops::gemm_kernel::best ? std::string(" (") + ops::packed_gemm_bf16_kernel() + ")" : " (portable)"));
-    }
+        ops::gemm_packed_bf16(x.data(), rows, packed, b.data(), y.data());
+        test::check_close(y, expected, test::tol::op_abs, what + " (" + ops::packed_gemm_bf16_kernel() + ")");
+    });
 }
 }  // namespace
 
@@ -43,4 +43,6 @@ TEST_CASE("ops.packed_gemm_bf16: odd sizes, odd depth, several panels" * doctest
     check_bf16(1, 1, 1, "1x1 -> 1");
     check_bf16(9, 61, 37, "9 rows, 61 -> 37 (odd depth)");
     check_bf16(50, 768, 100, "50 rows, 768 -> 100");
+    check_bf16(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
+    check_bf16(5, 1100, 49, "5 rows, 1100 -> 49 (three k blocks)");
 }

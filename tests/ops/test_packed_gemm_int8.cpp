@@ -12,6 +12,7 @@
 
 #include "mmt/ops/packed_gemm_int8.hpp"
 #include "support/check_close.hpp"
+#include "support/kernels.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/tolerances.hpp"
@@ -52,12 +53,11 @@ void check_int8(std::size_t rows, std::size_t in, std::size_t out, const std::st
     const auto expected = test::naive::linear(test::naive::to_double(quantised_inputs(x)), test::naive::to_double(quantised_rows(w)),
                                               test::naive::to_double(b));
     const ops::packed_weights_int8 packed(w.data(), out, in);
-    for (auto kernel : {ops::gemm_kernel::best, ops::gemm_kernel::portable}) {
+    test::for_each_kernel([&](kernel_isa) {
         tensor<2> y({rows, out});
-        ops::gemm_packed_int8(x.data(), rows, packed, b.data(), y.data(), kernel);
-        test::check_close(y, expected, test::tol::op_abs,
-                          what + (kernel == ops::gemm_kernel::best ? std::string(" (") + ops::packed_gemm_int8_kernel() + ")" : " (portable)"));
-    }
+        ops::gemm_packed_int8(x.data(), rows, packed, b.data(), y.data());
+        test::check_close(y, expected, test::tol::op_abs, what + " (" + ops::packed_gemm_int8_kernel() + ")");
+    });
 }
 }  // namespace
 
@@ -66,6 +66,8 @@ TEST_CASE("ops.packed_gemm_int8: odd sizes, depth not a multiple of 4, several p
     check_int8(9, 61, 37, "9 rows, 61 -> 37");
     check_int8(50, 768, 100, "50 rows, 768 -> 100");
     check_int8(17, 1537, 100, "17 rows, 1537 -> 100 (three k blocks)");
+    check_int8(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
+    check_int8(7, 30, 47, "7 rows, 30 -> 47");
 }
 
 TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * doctest::test_suite("unit")) {
@@ -79,7 +81,7 @@ TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * d
     for (std::size_t r = 0; r < 3; ++r) CHECK(y(r, 2) == 0.0f);
 }
 
-TEST_CASE("ops.packed_gemm_int8: the AVX-512 and portable quantisers give the same levels" * doctest::test_suite("unit")) {
+TEST_CASE("ops.packed_gemm_int8: every kernel's quantiser gives the same levels" * doctest::test_suite("unit")) {
     // Random rows of awkward lengths, then rows of zeros, all negative, constant, one
     // with a NaN and a negative zero, and one on a 0..255 grid whose halves are ties.
     std::vector<std::vector<float>> rows;
@@ -96,14 +98,47 @@ TEST_CASE("ops.packed_gemm_int8: the AVX-512 and portable quantisers give the sa
     rows.push_back(ties);
     for (const auto& row : rows) {
         const std::size_t k = row.size(), quads = (k + 3) / 4;
-        std::vector<std::uint32_t> best(quads, 0xdeadbeef), portable(quads, 0xdeadbeef);
-        ops::quantised_row qb, qp;
-        ops::quantise_rows_u8(row.data(), 1, k, k, best.data(), &qb, ops::gemm_kernel::best);
-        ops::quantise_rows_u8(row.data(), 1, k, k, portable.data(), &qp, ops::gemm_kernel::portable);
-        INFO("k = " << k);
-        CHECK(qb.scale == qp.scale);
-        CHECK(qb.min == qp.min);
-        CHECK(best == portable);
+        std::vector<std::uint32_t> portable(quads, 0xdeadbeef);
+        ops::quantised_row qp;
+        {
+            test::kernel_guard guard(kernel_isa::portable);
+            ops::quantise_rows_u8(row.data(), 1, k, k, portable.data(), &qp);
+        }
         if (k % 4) CHECK((portable.back() >> (8 * (k % 4))) == 0);  // the padding past k is zero
+        test::for_each_kernel([&](kernel_isa isa) {
+            std::vector<std::uint32_t> levels(quads, 0xdeadbeef);
+            ops::quantised_row q;
+            ops::quantise_rows_u8(row.data(), 1, k, k, levels.data(), &q);
+            INFO("k = " << k << ", kernel " << kernel_name(isa));
+            CHECK(q.scale == qp.scale);
+            CHECK(q.min == qp.min);
+            CHECK(levels == portable);
+        });
     }
+}
+
+// The AVX2 kernel without AVX-VNNI runs only on CPUs that lack it, so its sums are
+// checked here directly against the portable kernel's on every CPU with AVX2: the
+// largest levels and weights (255 x +-127) are where vpmaddubsw would saturate.
+TEST_CASE("ops.packed_gemm_int8: the AVX2 kernels' sums equal the portable one's" * doctest::test_suite("unit")) {
+#if defined(__x86_64__)
+    if (!cpu::has_avx2()) return;
+    const std::size_t rows = 4, quads = 9;
+    std::vector<std::uint32_t> a(rows * quads);
+    std::vector<std::int8_t> b(quads * ops::gemm::panel * 4);
+    std::uint32_t state = 7;
+    const auto next = [&] { return state = state * 1664525u + 1013904223u; };
+    for (auto& v : a) v = next() % 3 ? next() : 0xffffffffu;
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = std::int8_t(i % 5 == 0 ? 127 : i % 5 == 1 ? -127 : std::int8_t(next() % 255 - 127));
+    alignas(64) std::int32_t expected[rows * ops::gemm::panel], got[rows * ops::gemm::panel];
+    ops::detail::int8_tile_portable(rows, a.data(), quads, b.data(), quads, nullptr, expected, ops::gemm::panel, 48, false, {});
+    for (const bool vnni : {false, true}) {
+        if (vnni && !cpu::has_avx_vnni()) continue;
+        std::fill(std::begin(got), std::end(got), -1);
+        (vnni ? ops::detail::int8_tile_avx2<true> : ops::detail::int8_tile_avx2<false>)(rows, a.data(), quads, b.data(), quads, nullptr, got,
+                                                                                       ops::gemm::panel, 48, false, {});
+        INFO("AVX-VNNI: " << vnni);
+        CHECK(std::equal(std::begin(got), std::end(got), std::begin(expected)));
+    }
+#endif
 }

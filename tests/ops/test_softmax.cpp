@@ -1,4 +1,5 @@
-// ops::softmax against a naive double-precision softmax.
+// ops::softmax against a naive double-precision softmax, under every kernel
+// family the CPU has.
 #include <doctest/doctest.h>
 
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "mmt/ops/softmax.hpp"
+#include "support/kernels.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
@@ -17,13 +19,15 @@ namespace {
 
 void check_softmax(const tensor<2>& x, const std::string& what) {
     const auto expected = test::naive::softmax(test::naive::to_double(x));
-    test::check_op(
-        [&] {
-            tensor<2> y = x;
-            ops::softmax(y.data(), y.shape(0), y.shape(1));
-            return y;
-        },
-        expected, what);
+    test::for_each_kernel([&](kernel_isa isa) {
+        test::check_op(
+            [&] {
+                tensor<2> y = x;
+                ops::softmax(y.data(), y.shape(0), y.shape(1));
+                return y;
+            },
+            expected, what + " (" + kernel_name(isa) + ")");
+    });
 }
 
 }  // namespace
@@ -58,12 +62,15 @@ TEST_CASE("ops.softmax_row: the scale attention folds in, over rows of every rem
         const tensor<2> x = test::random_tensor<2>({3, n}, std::uint32_t(n), -40.0f, 40.0f);
         tensor<2> scaled = x;
         for (float& v : scaled) v *= scale;
-        test::check_op(
-            [&] {
-                tensor<2> y = x;
-                for (std::size_t r = 0; r < 3; ++r) ops::softmax_row(&y(r, 0), n, scale);
-                return y;
-            },
-            test::naive::softmax(test::naive::to_double(scaled)), "softmax of 0.125 x, rows of " + std::to_string(n));
+        test::for_each_kernel([&](kernel_isa isa) {
+            test::check_op(
+                [&] {
+                    tensor<2> y = x;
+                    for (std::size_t r = 0; r < 3; ++r) ops::softmax_row(&y(r, 0), n, scale);
+                    return y;
+                },
+                test::naive::softmax(test::naive::to_double(scaled)),
+                "softmax of 0.125 x, rows of " + std::to_string(n) + " (" + kernel_name(isa) + ")");
+        });
     }
 }

@@ -1,12 +1,15 @@
 // The vectorised exp and activations against libm in double precision, over
-// the whole range the models meet, tails and special values included.
+// the whole range the models meet, tails and special values included, under
+// every kernel family the CPU has.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "mmt/ops/vector_math.hpp"
+#include "support/kernels.hpp"
 
 using namespace mmt;
 
@@ -19,6 +22,8 @@ std::vector<float> grid(float lo, float hi, std::size_t n) {
 }  // namespace
 
 TEST_CASE("ops.vector_math: exp within 2 ulp of libm over [-104, 88.7], a tail of 13" * doctest::test_suite("unit")) {
+    test::for_each_kernel([&](kernel_isa isa) {
+    INFO("kernel " << std::string(kernel_name(isa)));
     std::vector<float> x = grid(-104.0f, 88.7f, 200013);
     std::vector<float> y = x;
     ops::exp_affine_inplace(y.data(), y.size(), 1.0f, 0.0f);
@@ -28,7 +33,7 @@ TEST_CASE("ops.vector_math: exp within 2 ulp of libm over [-104, 88.7], a tail o
         if (ref < double(std::numeric_limits<float>::min())) continue;  // subnormal results: absolute check below
         worst = std::max(worst, std::fabs(y[i] - ref) / ref);
     }
-    MESSAGE("exp: max relative error " << worst);
+    MESSAGE(std::string(kernel_name(isa)) << " exp: max relative error " << worst);
     CHECK(worst < 2.5e-7);
     std::vector<float> special{-1000.0f, -104.5f, 0.0f, 89.0f, 1000.0f};
     ops::exp_affine_inplace(special.data(), special.size(), 1.0f, 0.0f);
@@ -37,9 +42,12 @@ TEST_CASE("ops.vector_math: exp within 2 ulp of libm over [-104, 88.7], a tail o
     CHECK(special[2] == 1.0f);
     CHECK(std::isinf(special[3]));
     CHECK(std::isinf(special[4]));
+    });
 }
 
 TEST_CASE("ops.vector_math: e^(a x + b) rounds a x + b once, then exp within 2 ulp" * doctest::test_suite("unit")) {
+    test::for_each_kernel([&](kernel_isa isa) {
+    INFO("kernel " << std::string(kernel_name(isa)));
     // Softmax over attention scores: a = 1/sqrt(head_dim), b = -a max.
     const float a = 0.125f, b = -37.0f;
     const std::vector<float> x = grid(-400.0f, 900.0f, 100019);
@@ -51,11 +59,14 @@ TEST_CASE("ops.vector_math: e^(a x + b) rounds a x + b once, then exp within 2 u
         if (ref < double(std::numeric_limits<float>::min()) || ref > double(std::numeric_limits<float>::max())) continue;
         worst = std::max(worst, std::fabs(y[i] - ref) / ref);
     }
-    MESSAGE("exp(a x + b): max relative error " << worst);
+    MESSAGE(std::string(kernel_name(isa)) << " exp(a x + b): max relative error " << worst);
     CHECK(worst < 2.5e-7);
+    });
 }
 
 TEST_CASE("ops.vector_math: GELU (erf) and sigmoid gates against libm" * doctest::test_suite("unit")) {
+    test::for_each_kernel([&](kernel_isa isa) {
+    INFO("kernel " << std::string(kernel_name(isa)));
     const std::vector<float> x = grid(-12.0f, 12.0f, 100003);
     std::vector<float> gelu = x, quick = x, silu = x;
     ops::gelu_inplace(gelu.data(), gelu.size());
@@ -68,7 +79,7 @@ TEST_CASE("ops.vector_math: GELU (erf) and sigmoid gates against libm" * doctest
         worst_quick = std::max(worst_quick, std::fabs(quick[i] - v / (1 + std::exp(-1.702 * v))));
         worst_silu = std::max(worst_silu, std::fabs(silu[i] - v / (1 + std::exp(-v))));
     }
-    MESSAGE("gelu " << worst_gelu << ", quick_gelu " << worst_quick << ", silu " << worst_silu << " max abs error");
+    MESSAGE(std::string(kernel_name(isa)) << " gelu " << worst_gelu << ", quick_gelu " << worst_quick << ", silu " << worst_silu << " max abs error");
     CHECK(worst_gelu < 2e-6);
     CHECK(worst_quick < 2e-6);
     CHECK(worst_silu < 2e-6);
@@ -80,4 +91,5 @@ TEST_CASE("ops.vector_math: GELU (erf) and sigmoid gates against libm" * doctest
     CHECK(tails[2] == 0.0f);
     CHECK(tails[3] == 30.0f);
     CHECK(tails[4] == 0.0f);
+    });
 }

@@ -1,106 +1,54 @@
-// y[M, N] = x[M, K] W[N, K]^T + b with W packed once at load into column
-// panels [N / panel][K][panel], so the inner loop reads each weight exactly once
-// per row block from contiguous memory. On AVX-512 CPUs an 8-row x 48-column
-// register-tiled micro-kernel runs (runtime dispatch); elsewhere a portable
-// kernel over the same layout. Threads take whole panels: results do not depend
-// on the thread count.
+// y[M, N] = x[M, K] W[N, K]^T + b in float32 with W packed once at load into column
+// panels [N / 48][K][48] (ops/gemm_driver.hpp), so the inner loop reads each weight
+// exactly once per row block from contiguous memory. Tile kernels: AVX-512 8 rows x
+// 48 columns, AVX2 + FMA 6 x 16 in three passes over the panel, and portable C++;
+// the active kernel_isa picks one (core/kernel.hpp).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-
-#include <immintrin.h>
+#include <utility>
 
 #include "mmt/core/cpu.hpp"
-#include "mmt/core/error.hpp"
-#include "mmt/core/threading.hpp"
+#include "mmt/core/kernel.hpp"
+#include "mmt/ops/gemm_driver.hpp"
+#include "mmt/ops/simd.hpp"
 
 namespace mmt::ops {
 
-MMT_INTRINSICS_BEGIN
-
-class packed_weights {
+class packed_weights : public panel_buffer<float, 1> {
 public:
-    static constexpr std::size_t panel = 48;  // columns of W^T per panel: three 16-float registers
-
     packed_weights() = default;
 
-    // w: [n, k] row-major (nn.Linear's weight). Columns past n in the last panel are zero.
+    // w: [n, k] row-major (nn.Linear's weight).
     packed_weights(const float* w, std::size_t n, std::size_t k) { assign(w, n, k, k, 1); }
 
     // Packs B[j][kk] = src[j * row_stride + kk * col_stride] for j < n, kk < k, reusing
     // the buffer when it is large enough: K of one attention head is (row_stride =
     // hidden, 1), V transposed is (1, hidden).
     void assign(const float* src, std::size_t n, std::size_t k, std::size_t row_stride, std::size_t col_stride) {
-        n_ = n;
-        k_ = k;
-        const std::size_t floats = std::max<std::size_t>(16, panels() * k * panel);
-        if (floats > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
-            data_.reset(static_cast<float*>(std::aligned_alloc(64, floats * sizeof(float))), free_deleter{});
-            if (!data_) fail<error>("packed_weights: cannot allocate ", floats * sizeof(float), " bytes");
-            capacity_ = floats;
-        }
-        const bool big = n * k > (1u << 16);
-        parallel_for(panels(), big ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
-            for (std::size_t p = p0; p < p1; ++p) {
-                float* dst = data_.get() + p * k * panel;  // [k][panel], a few hundred KiB: stays in L2
-                const std::size_t cols = std::min(panel, n - p * panel);
-                if (row_stride == 1) {  // a panel row is contiguous in src (V transposed): copy it whole
-                    for (std::size_t kk = 0; kk < k; ++kk)
-                        std::memcpy(dst + kk * panel, src + p * panel + kk * col_stride, cols * sizeof(float));
-                } else {
-                    // 64 of k at a time: the panel rows being written (12 KiB) stay in L1
-                    // while the 48 source rows are read in order.
-                    for (std::size_t k0 = 0; k0 < k; k0 += 64) {
-                        const std::size_t k1 = std::min(k, k0 + 64);
-                        for (std::size_t c = 0; c < cols; ++c) {
-                            const float* row = src + (p * panel + c) * row_stride;
-                            for (std::size_t kk = k0; kk < k1; ++kk) dst[kk * panel + c] = row[kk * col_stride];
-                        }
-                    }
-                }
-                for (std::size_t kk = 0; kk < k; ++kk)
-                    for (std::size_t c = cols; c < panel; ++c) dst[kk * panel + c] = 0.0f;
-            }
-        });
+        pack(src, n, k, row_stride, col_stride, gemm::keep{});
     }
-
-    std::size_t rows() const { return n_; }  // out_features
-    std::size_t cols() const { return k_; }  // in_features
-    std::size_t panels() const { return (n_ + panel - 1) / panel; }
-    const float* panel_data(std::size_t p) const { return data_.get() + p * k_ * panel; }
 
     // Back to [n, k] row-major, for callers that need the plain matrix.
     void unpack(float* w) const {
-        for (std::size_t j = 0; j < n_; ++j)
-            for (std::size_t kk = 0; kk < k_; ++kk) w[j * k_ + kk] = panel_data(j / panel)[kk * panel + j % panel];
+        for (std::size_t j = 0; j < rows(); ++j)
+            for (std::size_t kk = 0; kk < cols(); ++kk) w[j * cols() + kk] = panel_data(j / panel)[kk * panel + j % panel];
     }
-
-private:
-    struct free_deleter {
-        void operator()(float* p) const { std::free(p); }
-    };
-    std::size_t n_ = 0, k_ = 0, capacity_ = 0;
-    std::shared_ptr<float> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
 };
 
 namespace detail {
 
-constexpr std::size_t gemm_rows = 8;     // rows of x per micro-tile
-constexpr std::size_t gemm_depth = 256;  // k per block: 8 rows of x (8 KiB) stay in L1 across a panel
+MMT_INTRINSICS_BEGIN
 
-// c[rows, cols] (row stride ldc) = a[rows, k] (row stride lda) . panel[k, 48] + bias, for rows <= 8, cols <= 48;
-// with `accumulate`, c's values are added (a later block of k) and bias must be null.
-// Vecs = ceil(cols / 16) registers per row: a narrow last panel (64 = 48 + 16
-// columns of an attention head) does not compute the panel's zero columns.
-// One k step: acc[r][j] += a[r][kk] * b[kk][16 j .. 16 j + 15].
+#if defined(__x86_64__)
+// One k step: acc[r][j] += a[r][kk] * b[kk][16 j .. 16 j + 15]. Vecs = ceil(cols / 16)
+// registers per row: a narrow last panel (64 = 48 + 16 columns of an attention
+// head) does not compute the panel's zero columns.
 template <std::size_t Rows, std::size_t Vecs>
-__attribute__((target("avx512f"), always_inline)) inline void kernel_step_avx512(__m512 (&acc)[Rows][Vecs], const float* a,
-                                                                                  std::size_t lda, const float* b, std::size_t kk) {
-    const float* bk = b + kk * packed_weights::panel;
+__attribute__((target("avx512f"), always_inline)) inline void f32_step_avx512(__m512 (&acc)[Rows][Vecs], const float* a, std::size_t lda,
+                                                                               const float* b, std::size_t kk) {
+    const float* bk = b + kk * gemm::panel;
     __m512 bv[Vecs];
 #pragma GCC unroll 3
     for (std::size_t j = 0; j < Vecs; ++j) bv[j] = _mm512_load_ps(bk + 16 * j);
@@ -112,31 +60,27 @@ __attribute__((target("avx512f"), always_inline)) inline void kernel_step_avx512
     }
 }
 
-// `prefetch` names `prefetch_lines` cache lines to ask for into L2, spread over the
-// first k steps (a burst of them would fill the miss buffers and stall the FMAs).
 template <std::size_t Rows, std::size_t Vecs>
-__attribute__((target("avx512f"))) inline void micro_kernel_avx512(const float* a, std::size_t lda, const float* b, std::size_t k,
-                                                                    const float* bias, float* c, std::size_t ldc, std::size_t cols,
-                                                                    bool accumulate, const char* prefetch, std::size_t prefetch_lines) {
+__attribute__((target("avx512f"))) inline void f32_kernel_avx512(const float* a, std::size_t lda, const float* b, std::size_t k,
+                                                                  const float* bias, float* c, std::size_t ldc, std::size_t cols,
+                                                                  bool accumulate, const prefetch_plan& prefetch) {
     // The loops over rows and registers are unrolled so `acc` lives in registers.
     __m512 acc[Rows][Vecs];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 3
         for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm512_setzero_ps();
-    const std::size_t per_step = k ? (prefetch_lines + k - 1) / k : 0;  // lines per k step, so all are asked for within k steps
     std::size_t kk = 0;
-    for (std::size_t line = 0; line < prefetch_lines && kk < k; ++kk) {
-        for (const std::size_t end = std::min(line + per_step, prefetch_lines); line < end; ++line)
-            _mm_prefetch(prefetch + line * 64, _MM_HINT_T1);
-        kernel_step_avx512(acc, a, lda, b, kk);
+    for (const std::size_t steps = prefetch.steps(); kk < steps; ++kk) {
+        prefetch.issue(kk);
+        f32_step_avx512(acc, a, lda, b, kk);
     }
 #pragma GCC unroll 2
-    for (; kk < k; ++kk) kernel_step_avx512(acc, a, lda, b, kk);
+    for (; kk < k; ++kk) f32_step_avx512(acc, a, lda, b, kk);
 #pragma GCC unroll 3
     for (std::size_t j = 0; j < Vecs; ++j) {
         const std::size_t c0 = j * 16;
-        const __mmask16 mask = cols - c0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - c0)) - 1);
+        const __mmask16 mask = simd::mask16(cols - c0);
         const __m512 bias_v = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
@@ -146,98 +90,144 @@ __attribute__((target("avx512f"))) inline void micro_kernel_avx512(const float* 
     }
 }
 
+inline void f32_tile_avx512(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
+                            std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan& prefetch) {
+    with_rows(
+        rows,
+        [&](auto r) {
+            constexpr std::size_t R = decltype(r)::value;
+            if (cols > 32) f32_kernel_avx512<R, 3>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
+            else if (cols > 16) f32_kernel_avx512<R, 2>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
+            else f32_kernel_avx512<R, 1>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
+        },
+        std::make_index_sequence<8>{});
+}
+
+// The same on AVX2: 16 columns (Vecs = 2 registers of 8) of a panel at a time; 6
+// rows of them are 12 of the 16 ymm registers, with two for b and one broadcast.
+template <std::size_t Rows, std::size_t Vecs>
+__attribute__((target("avx2,fma"), always_inline)) inline void f32_step_avx2(__m256 (&acc)[Rows][Vecs], const float* a, std::size_t lda,
+                                                                             const float* b, std::size_t kk) {
+    const float* bk = b + kk * gemm::panel;
+    __m256 bv[Vecs];
+#pragma GCC unroll 2
+    for (std::size_t j = 0; j < Vecs; ++j) bv[j] = _mm256_loadu_ps(bk + 8 * j);
+#pragma GCC unroll 6
+    for (std::size_t r = 0; r < Rows; ++r) {
+        const __m256 av = _mm256_broadcast_ss(a + r * lda + kk);
+#pragma GCC unroll 2
+        for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm256_fmadd_ps(av, bv[j], acc[r][j]);
+    }
+}
+
+template <std::size_t Rows, std::size_t Vecs>
+__attribute__((target("avx2,fma"))) inline void f32_kernel_avx2(const float* a, std::size_t lda, const float* b, std::size_t k,
+                                                                const float* bias, float* c, std::size_t ldc, std::size_t cols,
+                                                                bool accumulate, const prefetch_plan& prefetch) {
+    __m256 acc[Rows][Vecs];
+#pragma GCC unroll 6
+    for (std::size_t r = 0; r < Rows; ++r)
+#pragma GCC unroll 2
+        for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm256_setzero_ps();
+    std::size_t kk = 0;
+    for (const std::size_t steps = prefetch.steps(); kk < steps; ++kk) {
+        prefetch.issue(kk);
+        f32_step_avx2(acc, a, lda, b, kk);
+    }
+#pragma GCC unroll 2
+    for (; kk < k; ++kk) f32_step_avx2(acc, a, lda, b, kk);
+#pragma GCC unroll 2
+    for (std::size_t j = 0; j < Vecs; ++j) {
+        const std::size_t c0 = j * 8;
+        const __m256i mask = simd::mask8(cols - c0);
+        const __m256 bias_v = bias ? _mm256_maskload_ps(bias + c0, mask) : _mm256_setzero_ps();
+#pragma GCC unroll 6
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const __m256 base = accumulate ? _mm256_maskload_ps(c + r * ldc + c0, mask) : bias_v;
+            _mm256_maskstore_ps(c + r * ldc + c0, mask, _mm256_add_ps(acc[r][j], base));
+        }
+    }
+}
+
+inline void f32_tile_avx2(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
+                          std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan& prefetch) {
+    for (std::size_t c0 = 0; c0 < cols; c0 += 16) {
+        const std::size_t width = std::min<std::size_t>(16, cols - c0);
+        const float* bias_c = bias ? bias + c0 : nullptr;
+        const prefetch_plan& ask = c0 == 0 ? prefetch : prefetch_plan{};  // the first pass asks for the tile's share
+        with_rows(
+            rows,
+            [&](auto r) {
+                constexpr std::size_t R = decltype(r)::value;
+                if (width > 8) f32_kernel_avx2<R, 2>(a, lda, b + c0, k, bias_c, c + c0, ldc, width, accumulate, ask);
+                else f32_kernel_avx2<R, 1>(a, lda, b + c0, k, bias_c, c + c0, ldc, width, accumulate, ask);
+            },
+            std::make_index_sequence<6>{});
+    }
+}
+#endif
+
+MMT_INTRINSICS_END
+
 // The same tile in portable C++ (the compiler vectorises the column loop).
-inline void micro_kernel_portable(const float* a, std::size_t lda, std::size_t rows, const float* b, std::size_t k, const float* bias,
-                                  float* c, std::size_t ldc, std::size_t cols, bool accumulate) {
-    float acc[gemm_rows][packed_weights::panel] = {};
+inline void f32_tile_portable(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
+                              std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan&) {
+    float acc[8][gemm::panel] = {};
     for (std::size_t kk = 0; kk < k; ++kk) {
-        const float* bk = b + kk * packed_weights::panel;
+        const float* bk = b + kk * gemm::panel;
         for (std::size_t r = 0; r < rows; ++r) {
             const float av = a[r * lda + kk];
-            for (std::size_t j = 0; j < packed_weights::panel; ++j) acc[r][j] += av * bk[j];
+            for (std::size_t j = 0; j < gemm::panel; ++j) acc[r][j] += av * bk[j];
         }
     }
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < cols; ++j) c[r * ldc + j] = acc[r][j] + (accumulate ? c[r * ldc + j] : bias ? bias[j] : 0.0f);
 }
 
-template <std::size_t Vecs, std::size_t... Rows>
-inline void tile_avx512(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
-                        std::size_t ldc, std::size_t cols, bool accumulate, const char* prefetch, std::size_t prefetch_lines,
-                        std::index_sequence<Rows...>) {
-    // rows is 1..8: call the kernel compiled for exactly that many rows.
-    ((rows == Rows + 1 ? micro_kernel_avx512<Rows + 1, Vecs>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch, prefetch_lines)
-                       : void()),
-     ...);
-}
-
-inline void tile_avx512(std::size_t rows, const float* a, std::size_t lda, const float* b, std::size_t k, const float* bias, float* c,
-                        std::size_t ldc, std::size_t cols, bool accumulate, const char* prefetch, std::size_t prefetch_lines) {
-    constexpr auto all_rows = std::make_index_sequence<gemm_rows>{};
-    if (cols > 32) tile_avx512<3>(rows, a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch, prefetch_lines, all_rows);
-    else if (cols > 16) tile_avx512<2>(rows, a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch, prefetch_lines, all_rows);
-    else tile_avx512<1>(rows, a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch, prefetch_lines, all_rows);
-}
-
 }  // namespace detail
 
-// `best` picks the AVX-512 kernel when the CPU has it; `portable` forces the
-// plain C++ one (tests run both).
-enum class gemm_kernel { best, portable };
+// float32 for the driver: x is read as it is, sums go straight into y.
+struct f32_gemm {
+    using weights = packed_weights;
+    using weight = float;
+    using a_type = float;
+    using acc_type = float;
+    using accumulator = sum_into_output;
+    static constexpr std::size_t group = 1;
+    static constexpr std::size_t block_groups = 256;  // k per block: 8 rows of x (8 KiB) stay in L1 across a panel
 
-// Which kernel gemm_packed runs on this CPU.
-inline const char* packed_gemm_kernel() { return cpu::has_avx512() ? "AVX-512 8x48" : "portable 8x48"; }
+    struct prepared {
+        const float* a;
+        std::size_t lda;
+    };
+    static prepared prepare(const float* x, std::size_t, std::size_t ldx, std::size_t, kernel_isa) { return {x, ldx}; }
+
+    static tile_kernel<f32_gemm> kernel(kernel_isa isa) {
+#if defined(__x86_64__)
+        if (isa == kernel_isa::avx512) return {detail::f32_tile_avx512, 8, "AVX-512 8x48"};
+        if (isa == kernel_isa::avx2) return {detail::f32_tile_avx2, 6, "AVX2 6x16"};
+#endif
+        (void)isa;
+        return {detail::f32_tile_portable, 8, "portable 8x48"};
+    }
+
+    static void finish(kernel_isa, std::size_t, const float*, std::size_t, const prepared&, std::size_t, const weights&, std::size_t,
+                       std::size_t, const float*, float*, std::size_t) {}
+};
+
+// Which kernel gemm_packed runs now.
+inline const char* packed_gemm_kernel() { return f32_gemm::kernel(active_kernel()).name; }
 
 // x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x),
 // bias: [n] or nullptr.
 inline void gemm_packed(const float* x, std::size_t m, std::size_t ldx, const packed_weights& w, const float* bias, float* y,
-                        std::size_t ldy, gemm_kernel kernel = gemm_kernel::best) {
-    const std::size_t n = w.rows(), k = w.cols();
-    const bool avx512 = kernel == gemm_kernel::best && cpu::has_avx512();
-    const bool small = m * n * k < (1u << 18);  // not worth waking a second thread
-    parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
-        for (std::size_t p = p0; p < p1; ++p) {
-            const std::size_t c0 = p * packed_weights::panel, cols = std::min(packed_weights::panel, n - c0);
-            for (std::size_t k0 = 0; k0 < k; k0 += detail::gemm_depth) {
-                const std::size_t depth = std::min(detail::gemm_depth, k - k0);
-                const bool accumulate = k0 > 0;
-                const float* bp = bias && !accumulate ? bias + c0 : nullptr;
-                const float* panel = w.panel_data(p) + k0 * packed_weights::panel;
-                // With few rows (batch 1) the weights stream from memory faster than
-                // the hardware prefetcher fetches them: each row tile asks for its share
-                // of the next block (the next depth, or the next panel's first) into
-                // L2, spread over its k loop, so it arrives while this block is in use
-                // (op_linear_packed at 50 rows, weights not in cache: 1287 us without,
-                // 849 us with; the weights of a model never are in cache).
-                const bool last_depth = k0 + depth >= k;
-                const char* next = reinterpret_cast<const char*>(
-                    last_depth ? (p + 1 < p1 ? w.panel_data(p + 1) : nullptr) : panel + depth * packed_weights::panel);
-                const std::size_t next_bytes =
-                    std::min(detail::gemm_depth, last_depth ? k : k - k0 - depth) * packed_weights::panel * sizeof(float);
-                const std::size_t tiles = (m + detail::gemm_rows - 1) / detail::gemm_rows;
-                const std::size_t lines = next ? (next_bytes + 63) / 64 : 0, share = (lines + tiles - 1) / tiles;
-                for (std::size_t r0 = 0; r0 < m; r0 += detail::gemm_rows) {
-                    const std::size_t rows = std::min(detail::gemm_rows, m - r0);
-                    const std::size_t first_line = std::min(lines, r0 / detail::gemm_rows * share);
-                    const float* a = x + r0 * ldx + k0;
-                    float* c = y + r0 * ldy + c0;
-                    if (avx512)
-                        detail::tile_avx512(rows, a, ldx, panel, depth, bp, c, ldy, cols, accumulate, next + first_line * 64,
-                                            std::min(share, lines - first_line));
-                    else
-                        detail::micro_kernel_portable(a, ldx, rows, panel, depth, bp, c, ldy, cols, accumulate);
-                }
-            }
-        }
-    });
+                        std::size_t ldy) {
+    run_gemm<f32_gemm>(x, m, ldx, w, bias, y, ldy);
 }
 
 // Contiguous x [m, k] and y [m, n].
-inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y,
-                        gemm_kernel kernel = gemm_kernel::best) {
-    gemm_packed(x, m, w.cols(), w, bias, y, w.rows(), kernel);
+inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y) {
+    gemm_packed(x, m, w.cols(), w, bias, y, w.rows());
 }
-
-MMT_INTRINSICS_END
 
 }  // namespace mmt::ops

@@ -1,81 +1,61 @@
-// y[M, N] = x[M, K] W[N, K]^T + b in bfloat16 with float32 accumulation
-// (AVX512-BF16 vdpbf16ps: two multiply-adds per lane per instruction, twice the
-// float32 rate). W is rounded to bf16 once at load and packed in panels of 48
-// columns holding k-pairs [K / 2][48][2]; x is rounded to bf16 per call. On a
-// CPU without AVX512-BF16 the same packed weights run through a portable
-// kernel (bf16 values widened to float), so results agree everywhere.
+// y[M, N] = x[M, K] W[N, K]^T + b in bfloat16 with float32 accumulation. W is
+// rounded to bf16 once at load and packed in panels of 48 columns holding k-pairs
+// [K / 2][48][2] (ops/gemm_driver.hpp); x is rounded to bf16 per call. Tile
+// kernels: AVX512-BF16 vdpbf16ps (two multiply-adds per lane per instruction, twice
+// the float32 rate), and on AVX2 or in portable C++ the bf16 values widened to
+// float (exact), so every kernel computes the same products.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
-#include <vector>
-
-#include <immintrin.h>
+#include <utility>
 
 #include "mmt/core/cpu.hpp"
 #include "mmt/core/dtype.hpp"
-#include "mmt/core/error.hpp"
+#include "mmt/core/kernel.hpp"
 #include "mmt/core/threading.hpp"
-#include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/gemm_driver.hpp"
+#include "mmt/ops/simd.hpp"
 
 namespace mmt::ops {
 
-MMT_INTRINSICS_BEGIN
-
-class packed_weights_bf16 {
+class packed_weights_bf16 : public panel_buffer<std::uint16_t, 2> {
 public:
-    static constexpr std::size_t panel = 48;
-
     packed_weights_bf16() = default;
 
     // w: [n, k] row-major float32.
-    packed_weights_bf16(const float* w, std::size_t n, std::size_t k) : n_(n), k_(k) {
-        auto packed = std::make_shared<std::vector<std::uint16_t>>(panels() * pairs() * panel * 2, std::uint16_t(0));
-        parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {
-            for (std::size_t p = p0; p < p1; ++p) {
-                std::uint16_t* dst = packed->data() + p * pairs() * panel * 2;
-                const std::size_t cols = std::min(panel, n - p * panel);
-                for (std::size_t kk = 0; kk < k; ++kk)
-                    for (std::size_t c = 0; c < cols; ++c)
-                        dst[(kk / 2) * panel * 2 + c * 2 + kk % 2] = float_to_bf16(w[(p * panel + c) * k + kk]);
-            }
-        });
-        data_ = std::move(packed);
+    packed_weights_bf16(const float* w, std::size_t n, std::size_t k) {
+        pack(w, n, k, k, 1, [](std::size_t, float v) { return float_to_bf16(v); });
     }
 
-    std::size_t rows() const { return n_; }
-    std::size_t cols() const { return k_; }
-    std::size_t pairs() const { return (k_ + 1) / 2; }
-    std::size_t panels() const { return (n_ + panel - 1) / panel; }
-    const std::uint16_t* panel_data(std::size_t p) const { return data_->data() + p * pairs() * panel * 2; }
-
-private:
-    std::size_t n_ = 0, k_ = 0;
-    std::shared_ptr<const std::vector<std::uint16_t>> data_ = std::make_shared<std::vector<std::uint16_t>>();
+    std::size_t pairs() const { return groups(); }
 };
 
 namespace detail {
 
-constexpr std::size_t bf16_rows = 8;
+MMT_INTRINSICS_BEGIN
 
-// c[rows, cols] = a (bf16 pairs, row stride lda in pairs) . panel (pairs x 48 x 2) + bias.
+#if defined(__x86_64__)
+// c[rows, cols] (+)= a (bf16 pairs) . b (pairs x 48 x 2), 8 rows x 48 columns.
 template <std::size_t Rows>
-__attribute__((target("avx512f,avx512bf16"))) inline void micro_kernel_bf16(const std::uint32_t* a, std::size_t lda, const std::uint16_t* b,
-                                                                          std::size_t pairs, const float* bias, float* c, std::size_t ldc,
-                                                                          std::size_t cols) {
+__attribute__((target("avx512f,avx512bf16"))) inline void bf16_kernel_avx512(const std::uint32_t* a, std::size_t lda,
+                                                                            const std::uint16_t* b, std::size_t pairs, const float* bias,
+                                                                            float* c, std::size_t ldc, std::size_t cols, bool accumulate,
+                                                                            const prefetch_plan& prefetch) {
     __m512 acc[Rows][3];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 3
         for (int j = 0; j < 3; ++j) acc[r][j] = _mm512_setzero_ps();
+    const std::size_t steps = prefetch.steps();
 #pragma GCC unroll 2
     for (std::size_t kp = 0; kp < pairs; ++kp) {
-        const std::uint16_t* bk = b + kp * packed_weights_bf16::panel * 2;
-        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bk), b1 = (__m512bh)_mm512_loadu_si512(bk + 32),
-                       b2 = (__m512bh)_mm512_loadu_si512(bk + 64);
+        if (kp < steps) prefetch.issue(kp);
+        const std::uint16_t* bk = b + kp * gemm::panel * 2;
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(bk), b1 = (__m512bh)_mm512_load_si512(bk + 32),
+                       b2 = (__m512bh)_mm512_load_si512(bk + 64);
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
             const __m512bh av = (__m512bh)_mm512_set1_epi32(int(a[r * lda + kp]));
@@ -85,81 +65,153 @@ __attribute__((target("avx512f,avx512bf16"))) inline void micro_kernel_bf16(cons
         }
     }
 #pragma GCC unroll 3
-    for (int j = 0; j < 3; ++j) {
-        const std::size_t c0 = std::size_t(j) * 16;
+    for (std::size_t j = 0; j < 3; ++j) {
+        const std::size_t c0 = j * 16;
         if (c0 >= cols) break;
-        const __mmask16 mask = cols - c0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - c0)) - 1);
-        const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
+        const __mmask16 mask = simd::mask16(cols - c0);
+        const __m512 bias_v = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 8
-        for (std::size_t r = 0; r < Rows; ++r) _mm512_mask_storeu_ps(c + r * ldc + c0, mask, _mm512_add_ps(acc[r][j], bv));
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const __m512 base = accumulate ? _mm512_maskz_loadu_ps(mask, c + r * ldc + c0) : bias_v;
+            _mm512_mask_storeu_ps(c + r * ldc + c0, mask, _mm512_add_ps(acc[r][j], base));
+        }
     }
 }
 
-template <std::size_t... Rows>
-inline void tile_bf16(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::uint16_t* b, std::size_t pairs, const float* bias,
-                      float* c, std::size_t ldc, std::size_t cols, std::index_sequence<Rows...>) {
-    ((rows == Rows + 1 ? micro_kernel_bf16<Rows + 1>(a, lda, b, pairs, bias, c, ldc, cols) : void()), ...);
+inline void bf16_tile_avx512(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::uint16_t* b, std::size_t pairs,
+                             const float* bias, float* c, std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan& prefetch) {
+    with_rows(
+        rows, [&](auto r) { bf16_kernel_avx512<decltype(r)::value>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch); },
+        std::make_index_sequence<8>{});
 }
 
-inline void tile_bf16_portable(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::uint16_t* b, std::size_t pairs,
-                               const float* bias, float* c, std::size_t ldc, std::size_t cols) {
+// AVX2: 16 columns at a time, each 32-bit lane of b one column's pair; the even k
+// is the low half (shifted up it is that bf16 as a float), the odd k the high half.
+template <std::size_t Rows>
+__attribute__((target("avx2,fma"))) inline void bf16_kernel_avx2(const std::uint32_t* a, std::size_t lda, const std::uint16_t* b,
+                                                                 std::size_t pairs, const float* bias, float* c, std::size_t ldc,
+                                                                 std::size_t cols, bool accumulate, const prefetch_plan& prefetch) {
+    const __m256i high = _mm256_set1_epi32(int(0xffff0000u));
+    __m256 acc[Rows][2];
+#pragma GCC unroll 4
+    for (std::size_t r = 0; r < Rows; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    const std::size_t steps = prefetch.steps();
+    for (std::size_t kp = 0; kp < pairs; ++kp) {
+        if (kp < steps) prefetch.issue(kp);
+        const std::uint16_t* bk = b + kp * gemm::panel * 2;
+        const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bk)),
+                      v1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bk + 16));
+        const __m256 even0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), odd0 = _mm256_castsi256_ps(_mm256_and_si256(v0, high));
+        const __m256 even1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), odd1 = _mm256_castsi256_ps(_mm256_and_si256(v1, high));
+#pragma GCC unroll 4
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const __m256i av = _mm256_set1_epi32(int(a[r * lda + kp]));
+            const __m256 a_even = _mm256_castsi256_ps(_mm256_slli_epi32(av, 16)), a_odd = _mm256_castsi256_ps(_mm256_and_si256(av, high));
+            acc[r][0] = _mm256_fmadd_ps(a_odd, odd0, _mm256_fmadd_ps(a_even, even0, acc[r][0]));
+            acc[r][1] = _mm256_fmadd_ps(a_odd, odd1, _mm256_fmadd_ps(a_even, even1, acc[r][1]));
+        }
+    }
+    for (std::size_t j = 0; j < 2; ++j) {
+        const std::size_t c0 = j * 8;
+        if (c0 >= cols) break;
+        const __m256i mask = simd::mask8(cols - c0);
+        const __m256 bias_v = bias ? _mm256_maskload_ps(bias + c0, mask) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const __m256 base = accumulate ? _mm256_maskload_ps(c + r * ldc + c0, mask) : bias_v;
+            _mm256_maskstore_ps(c + r * ldc + c0, mask, _mm256_add_ps(acc[r][j], base));
+        }
+    }
+}
+
+inline void bf16_tile_avx2(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::uint16_t* b, std::size_t pairs,
+                           const float* bias, float* c, std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan& prefetch) {
+    for (std::size_t c0 = 0; c0 < cols; c0 += 16) {
+        const prefetch_plan& ask = c0 == 0 ? prefetch : prefetch_plan{};
+        with_rows(
+            rows,
+            [&](auto r) {
+                bf16_kernel_avx2<decltype(r)::value>(a, lda, b + 2 * c0, pairs, bias ? bias + c0 : nullptr, c + c0, ldc,
+                                                     std::min<std::size_t>(16, cols - c0), accumulate, ask);
+            },
+            std::make_index_sequence<4>{});
+    }
+}
+#endif
+
+MMT_INTRINSICS_END
+
+inline void bf16_tile_portable(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::uint16_t* b, std::size_t pairs,
+                               const float* bias, float* c, std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan&) {
     for (std::size_t r = 0; r < rows; ++r) {
-        float acc[packed_weights_bf16::panel] = {};
+        float acc[gemm::panel] = {};
         for (std::size_t kp = 0; kp < pairs; ++kp) {
             const float a0 = bf16_to_float(std::uint16_t(a[r * lda + kp])), a1 = bf16_to_float(std::uint16_t(a[r * lda + kp] >> 16));
-            const std::uint16_t* bk = b + kp * packed_weights_bf16::panel * 2;
-            for (std::size_t j = 0; j < packed_weights_bf16::panel; ++j)
-                acc[j] += a0 * bf16_to_float(bk[2 * j]) + a1 * bf16_to_float(bk[2 * j + 1]);
+            const std::uint16_t* bk = b + kp * gemm::panel * 2;
+            for (std::size_t j = 0; j < gemm::panel; ++j) acc[j] += a0 * bf16_to_float(bk[2 * j]) + a1 * bf16_to_float(bk[2 * j + 1]);
         }
-        for (std::size_t j = 0; j < cols; ++j) c[r * ldc + j] = acc[j] + (bias ? bias[j] : 0.0f);
+        for (std::size_t j = 0; j < cols; ++j) c[r * ldc + j] = acc[j] + (accumulate ? c[r * ldc + j] : bias ? bias[j] : 0.0f);
     }
 }
 
 }  // namespace detail
 
-inline const char* packed_gemm_bf16_kernel() {
-    return cpu::has_avx512_bf16() ? "AVX512-BF16 8x48" : "portable bf16 (no AVX512-BF16 on this CPU)";
-}
+// bf16 for the driver: x's rows rounded to bf16 pairs, sums in float32 straight into y.
+struct bf16_gemm {
+    using weights = packed_weights_bf16;
+    using weight = std::uint16_t;
+    using a_type = std::uint32_t;  // a k-pair of x, the even k in the low half
+    using acc_type = float;
+    using accumulator = sum_into_output;
+    static constexpr std::size_t group = 2;
+    static constexpr std::size_t block_groups = 256;  // pairs per block: 48 KiB of a panel, as float32
+
+    struct prepared {
+        std::shared_ptr<const std::uint32_t[]> storage;  // [m, pairs]
+        const std::uint32_t* a;
+        std::size_t lda;
+    };
+    static prepared prepare(const float* x, std::size_t m, std::size_t ldx, std::size_t k, kernel_isa) {
+        const std::size_t pairs = (k + 1) / 2;
+        std::shared_ptr<std::uint32_t[]> a(new std::uint32_t[std::max<std::size_t>(1, m * pairs)]);
+        parallel_for(m, 16, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r)
+                for (std::size_t kp = 0; kp < pairs; ++kp) {
+                    const std::uint32_t lo = float_to_bf16(x[r * ldx + 2 * kp]);
+                    const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x[r * ldx + 2 * kp + 1]) : 0u;  // an odd k gets a zero
+                    a[r * pairs + kp] = lo | (hi << 16);
+                }
+        });
+        return {a, a.get(), pairs};
+    }
+
+    // AVX-512 without its BF16 extension runs the AVX2 kernel.
+    static tile_kernel<bf16_gemm> kernel(kernel_isa isa) {
+#if defined(__x86_64__)
+        if (isa == kernel_isa::avx512 && cpu::has_avx512_bf16()) return {detail::bf16_tile_avx512, 8, "AVX512-BF16 8x48"};
+        if (isa != kernel_isa::portable) return {detail::bf16_tile_avx2, 4, "AVX2 bf16 widened to float 4x16"};
+#endif
+        (void)isa;
+        return {detail::bf16_tile_portable, 8, "portable bf16 8x48"};
+    }
+
+    static void finish(kernel_isa, std::size_t, const float*, std::size_t, const prepared&, std::size_t, const weights&, std::size_t,
+                       std::size_t, const float*, float*, std::size_t) {}
+};
+
+// Which kernel gemm_packed_bf16 runs now.
+inline const char* packed_gemm_bf16_kernel() { return bf16_gemm::kernel(active_kernel()).name; }
 
 // x: [m, k] float32 with row stride ldx, y: [m, n] with row stride ldy (must not
 // alias x), bias: [n] or nullptr.
 inline void gemm_packed_bf16(const float* x, std::size_t m, std::size_t ldx, const packed_weights_bf16& w, const float* bias, float* y,
-                             std::size_t ldy, gemm_kernel kernel = gemm_kernel::best) {
-    const std::size_t n = w.rows(), k = w.cols(), pairs = w.pairs();
-    std::vector<std::uint32_t> a(m * pairs);  // x in bf16, k-pairs packed in 32 bits (an odd k gets a zero)
-    parallel_for(m, 16, [&](std::size_t r0, std::size_t r1) {
-        for (std::size_t r = r0; r < r1; ++r)
-            for (std::size_t kp = 0; kp < pairs; ++kp) {
-                const std::uint32_t lo = float_to_bf16(x[r * ldx + 2 * kp]);
-                const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x[r * ldx + 2 * kp + 1]) : 0u;
-                a[r * pairs + kp] = lo | (hi << 16);
-            }
-    });
-    const bool fast = kernel == gemm_kernel::best && cpu::has_avx512_bf16();
-    const bool small = m * n * k < (1u << 18);
-    parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
-        for (std::size_t p = p0; p < p1; ++p) {
-            const std::size_t c0 = p * packed_weights_bf16::panel, cols = std::min(packed_weights_bf16::panel, n - c0);
-            const float* bp = bias ? bias + c0 : nullptr;
-            for (std::size_t r0 = 0; r0 < m; r0 += detail::bf16_rows) {
-                const std::size_t rows = std::min(detail::bf16_rows, m - r0);
-                if (fast)
-                    detail::tile_bf16(rows, a.data() + r0 * pairs, pairs, w.panel_data(p), pairs, bp, y + r0 * ldy + c0, ldy, cols,
-                                      std::make_index_sequence<detail::bf16_rows>{});
-                else
-                    detail::tile_bf16_portable(rows, a.data() + r0 * pairs, pairs, w.panel_data(p), pairs, bp, y + r0 * ldy + c0, ldy,
-                                               cols);
-            }
-        }
-    });
+                             std::size_t ldy) {
+    run_gemm<bf16_gemm>(x, m, ldx, w, bias, y, ldy);
 }
 
 // Contiguous x [m, k] and y [m, n].
-inline void gemm_packed_bf16(const float* x, std::size_t m, const packed_weights_bf16& w, const float* bias, float* y,
-                             gemm_kernel kernel = gemm_kernel::best) {
-    gemm_packed_bf16(x, m, w.cols(), w, bias, y, w.rows(), kernel);
+inline void gemm_packed_bf16(const float* x, std::size_t m, const packed_weights_bf16& w, const float* bias, float* y) {
+    gemm_packed_bf16(x, m, w.cols(), w, bias, y, w.rows());
 }
-
-MMT_INTRINSICS_END
 
 }  // namespace mmt::ops

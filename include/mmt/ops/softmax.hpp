@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <limits>
 
-#include <immintrin.h>
-
 #include "mmt/core/cpu.hpp"
+#include "mmt/core/kernel.hpp"
+#include "mmt/ops/simd.hpp"
 #include "mmt/ops/vector_math.hpp"
 
 namespace mmt::ops {
@@ -42,11 +42,12 @@ inline float row_sum(const float* x, std::size_t n) {
 
 MMT_INTRINSICS_BEGIN
 
+#if defined(__x86_64__)
 namespace detail {
 // Three passes over the row (max; exp and sum; normalise), 16 lanes at a time.
 __attribute__((target("avx512f"))) inline void softmax_row_avx512(float* x, std::size_t n, float scale) {
     const std::size_t full = n / 16 * 16;
-    const __mmask16 tail = __mmask16((1u << (n - full)) - 1);
+    const __mmask16 tail = simd::mask16(n - full);
     const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     __m512 m0 = minus_infinity, m1 = minus_infinity;
     std::size_t i = 0;
@@ -74,13 +75,17 @@ __attribute__((target("avx512f"))) inline void softmax_row_avx512(float* x, std:
     if (tail) _mm512_mask_storeu_ps(x + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + full), inv));
 }
 }  // namespace detail
+#endif
 
 MMT_INTRINSICS_END
 
 // softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
-// its 1/sqrt(head_dim) in here rather than in a pass of its own).
+// its 1/sqrt(head_dim) in here rather than in a pass of its own). The avx512
+// kernel has its own loop; the others take the exp of vector_math.hpp.
 inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
-    if (cpu::has_avx512()) return detail::softmax_row_avx512(x, n, scale);
+#if defined(__x86_64__)
+    if (active_kernel() == kernel_isa::avx512) return detail::softmax_row_avx512(x, n, scale);
+#endif
     const float max = detail::row_max(x, n);
     exp_affine_inplace(x, n, scale, -scale * max);
     const float inv = 1.0f / detail::row_sum(x, n);

@@ -1,5 +1,5 @@
 // exp and the exp/erf-based activations over arrays, 16 floats at a time on
-// AVX-512 (runtime dispatch; libm elsewhere): scalar libm calls otherwise
+// AVX-512 (the avx512 kernel_isa; libm for the others): scalar libm calls otherwise
 // dominate attention over 500 tokens and the GELU of every MLP.
 // tests/ops/test_vector_math.cpp measures their error against libm.
 #pragma once
@@ -7,14 +7,15 @@
 #include <cmath>
 #include <cstddef>
 
-#include <immintrin.h>
-
 #include "mmt/core/cpu.hpp"
+#include "mmt/core/kernel.hpp"
+#include "mmt/ops/simd.hpp"
 
 namespace mmt::ops {
 
 MMT_INTRINSICS_BEGIN
 
+#if defined(__x86_64__)
 namespace detail {
 
 // e^x: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), a degree-6
@@ -64,7 +65,7 @@ __attribute__((target("avx512f"), always_inline)) inline void map16(float* x, st
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, f(_mm512_loadu_ps(x + i)));
     if (i < n) {
-        const __mmask16 mask = __mmask16((1u << (n - i)) - 1);
+        const __mmask16 mask = simd::mask16(n - i);
         _mm512_mask_storeu_ps(x + i, mask, f(_mm512_maskz_loadu_ps(mask, x + i)));
     }
 }
@@ -97,24 +98,31 @@ __attribute__((target("avx512f"))) inline void gelu_avx512(float* x, std::size_t
 __attribute__((target("avx512f"))) inline void sigmoid_gate_avx512(float* x, std::size_t n, float a) { map16(x, n, sigmoid_gate_op{a}); }
 
 }  // namespace detail
+#endif
 
 MMT_INTRINSICS_END
 
 // x[i] = e^(a x[i] + b)
 inline void exp_affine_inplace(float* x, std::size_t n, float a, float b) {
-    if (cpu::has_avx512()) return detail::exp_affine_avx512(x, n, a, b);
+#if defined(__x86_64__)
+    if (active_kernel() == kernel_isa::avx512) return detail::exp_affine_avx512(x, n, a, b);
+#endif
     for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(std::fma(a, x[i], b));
 }
 
 // x[i] = 0.5 x[i] (1 + erf(x[i] / sqrt 2))
 inline void gelu_inplace(float* x, std::size_t n) {
-    if (cpu::has_avx512()) return detail::gelu_avx512(x, n);
+#if defined(__x86_64__)
+    if (active_kernel() == kernel_isa::avx512) return detail::gelu_avx512(x, n);
+#endif
     for (std::size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
 }
 
 // x[i] = x[i] sigmoid(a x[i])
 inline void sigmoid_gate_inplace(float* x, std::size_t n, float a) {
-    if (cpu::has_avx512()) return detail::sigmoid_gate_avx512(x, n, a);
+#if defined(__x86_64__)
+    if (active_kernel() == kernel_isa::avx512) return detail::sigmoid_gate_avx512(x, n, a);
+#endif
     for (std::size_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-a * x[i]));
 }
 

@@ -1,0 +1,207 @@
+// One driver for the packed GEMMs of every precision: y[M, N] = x[M, K] W[N, K]^T + b
+// with W packed once at load into column panels of 48, each [K / G][48][G]: G values
+// of k side by side, as the precision's dot-product instruction takes them (float32
+// 1, bf16 2 for vdpbf16ps, int8 4 for vpdpbusd). A precision is a trait
+// (packed_gemm*.hpp) that says how a block of x's rows is prepared, which tile
+// kernel runs for each kernel_isa and how its sums become y; the loops, the k
+// blocking, the L2 prefetch, the thread split and the small-job rule live here.
+// Threads take whole panels, so results do not depend on the thread count. Every
+// kernel_isa of a precision reads the same packed layout: the kernel may change
+// after the weights are loaded.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/kernel.hpp"
+#include "mmt/core/threading.hpp"
+
+namespace mmt::ops {
+
+namespace gemm {
+// Columns of W^T per panel: three 16-float AVX-512 registers, or three passes of two 8-float AVX2 ones.
+inline constexpr std::size_t panel = 48;
+// m n k below which a second thread costs more than it saves.
+inline constexpr std::size_t small_job = std::size_t(1) << 18;
+
+// The conversion of float32 weights that keeps them as they are.
+struct keep {
+    float operator()(std::size_t, float v) const { return v; }
+};
+}  // namespace gemm
+
+// Packed panels: panels() x [groups()][panel][Group] values of T; the k past cols()
+// in the last group and the columns past rows() in the last panel are zero.
+template <class T, std::size_t Group>
+class panel_buffer {
+public:
+    using value_type = T;
+    static constexpr std::size_t panel = gemm::panel;
+    static constexpr std::size_t group = Group;
+
+    std::size_t rows() const { return n_; }  // out_features
+    std::size_t cols() const { return k_; }  // in_features
+    std::size_t groups() const { return (k_ + Group - 1) / Group; }
+    std::size_t panels() const { return (n_ + panel - 1) / panel; }
+    const T* panel_data(std::size_t p) const { return data_.get() + p * groups() * panel * Group; }
+
+protected:
+    // Packs B[j][kk] = convert(j, src[j * row_stride + kk * col_stride]) for j < n,
+    // kk < k, reusing the buffer when it is large enough: K of one attention head is
+    // (row_stride = hidden, 1), V transposed is (1, hidden).
+    template <class Convert>
+    void pack(const float* src, std::size_t n, std::size_t k, std::size_t row_stride, std::size_t col_stride, Convert convert) {
+        n_ = n;
+        k_ = k;
+        const std::size_t per_panel = groups() * panel * Group;  // 192 bytes per group for every T: 64-byte multiples
+        const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel);
+        if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
+            data_.reset(static_cast<T*>(std::aligned_alloc(64, count * sizeof(T))), free_deleter{});
+            if (!data_) fail<error>("packed weights: cannot allocate ", count * sizeof(T), " bytes for ", n, " x ", k);
+            capacity_ = count;
+        }
+        const bool big = n * k > (1u << 16);
+        parallel_for(panels(), big ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
+            for (std::size_t p = p0; p < p1; ++p) {
+                T* dst = data_.get() + p * per_panel;  // a few hundred KiB: stays in L2
+                const std::size_t cols = std::min(panel, n - p * panel);
+                if constexpr (std::is_same_v<Convert, gemm::keep>) {
+                    if (row_stride == 1) {  // a panel row is contiguous in src (V transposed): copy it whole
+                        for (std::size_t kk = 0; kk < k; ++kk)
+                            std::memcpy(dst + kk * panel, src + p * panel + kk * col_stride, cols * sizeof(T));
+                        pad(dst, cols);
+                        continue;
+                    }
+                }
+                // 64 of k at a time: the panel rows being written (12 KiB of float32)
+                // stay in L1 while the 48 source rows are read in order.
+                for (std::size_t k0 = 0; k0 < k; k0 += 64) {
+                    const std::size_t k1 = std::min(k, k0 + 64);
+                    for (std::size_t c = 0; c < cols; ++c) {
+                        const std::size_t j = p * panel + c;
+                        const float* row = src + j * row_stride;
+                        for (std::size_t kk = k0; kk < k1; ++kk)
+                            dst[(kk / Group) * panel * Group + c * Group + kk % Group] = convert(j, row[kk * col_stride]);
+                    }
+                }
+                pad(dst, cols);
+            }
+        });
+    }
+
+private:
+    // Zeros past k in the last group and in the columns past `cols`: they meet x's padding or are never stored.
+    void pad(T* dst, std::size_t cols) const {
+        for (std::size_t kk = k_; kk < groups() * Group; ++kk)
+            for (std::size_t c = 0; c < cols; ++c) dst[(kk / Group) * panel * Group + c * Group + kk % Group] = T(0);
+        for (std::size_t g = 0; g < groups(); ++g) std::fill(dst + (g * panel + cols) * Group, dst + (g + 1) * panel * Group, T(0));
+    }
+
+    struct free_deleter {
+        void operator()(T* p) const { std::free(p); }
+    };
+    std::size_t n_ = 0, k_ = 0, capacity_ = 0;
+    std::shared_ptr<T> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
+};
+
+// A tile kernel's share of the next weight block, to ask for into L2 over its k
+// loop: a burst of requests would fill the miss buffers and stall the arithmetic.
+struct prefetch_plan {
+    const char* next = nullptr;
+    std::size_t lines = 0, per_step = 0;  // 64-byte lines; per k step, so all are asked for within the loop
+
+    std::size_t steps() const { return per_step ? (lines + per_step - 1) / per_step : 0; }
+    void issue(std::size_t step) const {
+        for (std::size_t l = step * per_step, end = std::min(lines, l + per_step); l < end; ++l)
+            __builtin_prefetch(next + l * 64, 0, 2);  // prefetcht1 on x86: into L2
+    }
+};
+
+// c[rows, cols] (row stride ldc) (+)= a[rows, groups] (row stride lda) . b[groups][panel][G],
+// for rows <= kernel.rows, cols <= panel. Without `accumulate` (the first k block)
+// the float kernels start from `bias` (null: zero); int8 sums start from zero and
+// take the bias in the trait's finish.
+template <class Trait>
+struct tile_kernel {
+    using fn = void (*)(std::size_t rows, const typename Trait::a_type* a, std::size_t lda, const typename Trait::weight* b,
+                        std::size_t groups, const float* bias, typename Trait::acc_type* c, std::size_t ldc, std::size_t cols,
+                        bool accumulate, const prefetch_plan& prefetch);
+    fn run;
+    std::size_t rows;  // of x per tile
+    const char* name;  // what `mmt --verbose` reports
+};
+
+namespace detail {
+// f(integral_constant<rows>) for rows in 1..sizeof...(R): tile kernels are compiled
+// per row count so their accumulators live in registers.
+template <class F, std::size_t... R>
+inline void with_rows(std::size_t rows, F&& f, std::index_sequence<R...>) {
+    ((rows == R + 1 ? f(std::integral_constant<std::size_t, R + 1>{}) : void()), ...);
+}
+}  // namespace detail
+
+// Float traits sum straight into y, a k block at a time.
+struct sum_into_output {
+    explicit sum_into_output(std::size_t) {}
+    float* tile(float* y, std::size_t ldy, std::size_t r0, std::size_t c0, std::size_t& ldc) {
+        ldc = ldy;
+        return y + r0 * ldy + c0;
+    }
+};
+
+// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x), bias: [n] or nullptr.
+template <class Trait>
+void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Trait::weights& w, const float* bias, float* y,
+              std::size_t ldy) {
+    constexpr std::size_t panel = gemm::panel, group = Trait::group, block = Trait::block_groups;
+    const std::size_t n = w.rows(), k = w.cols(), groups = w.groups();
+    if (m == 0 || n == 0) return;
+    const kernel_isa isa = active_kernel();
+    const tile_kernel<Trait> kernel = Trait::kernel(isa);
+    const typename Trait::prepared prep = Trait::prepare(x, m, ldx, k, isa);
+    const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows;
+    const bool small = m * n * k < gemm::small_job;
+    parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
+        typename Trait::accumulator acc(m);
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t c0 = p * panel, cols = std::min(panel, n - c0);
+            for (std::size_t g0 = 0;; g0 += block) {  // k blocks: one block of a panel stays in L1 over all row tiles
+                const std::size_t depth = std::min(block, groups - g0);
+                const bool first = g0 == 0, last = g0 + depth >= groups;
+                const typename Trait::weight* b = w.panel_data(p) + g0 * panel * group;
+                // With few rows (batch 1) the weights stream from memory faster than
+                // the hardware prefetcher fetches them: each row tile asks for its share
+                // of the next block (the next depth, or the next panel's first) into L2,
+                // spread over its k loop, so it arrives while this block is in use
+                // (float32 op_linear_packed at 50 rows, weights not in cache: 1287 us
+                // without, 849 us with; the weights of a model never are in cache).
+                const char* next =
+                    reinterpret_cast<const char*>(last ? (p + 1 < p1 ? w.panel_data(p + 1) : nullptr) : b + depth * panel * group);
+                const std::size_t next_bytes =
+                    std::min(block, last ? groups : groups - g0 - depth) * panel * group * sizeof(typename Trait::weight);
+                const std::size_t lines = next ? (next_bytes + 63) / 64 : 0, share = (lines + tiles - 1) / tiles;
+                for (std::size_t t = 0; t < tiles; ++t) {
+                    const std::size_t r0 = t * kernel.rows, rows = std::min(kernel.rows, m - r0);
+                    const std::size_t first_line = std::min(lines, t * share), my_lines = std::min(share, lines - first_line);
+                    const prefetch_plan plan{next ? next + first_line * 64 : nullptr, my_lines, depth ? (my_lines + depth - 1) / depth : 0};
+                    std::size_t ldc = 0;
+                    auto* c = acc.tile(y, ldy, r0, c0, ldc);
+                    kernel.run(rows, prep.a + r0 * prep.lda + g0, prep.lda, b, depth, first && bias ? bias + c0 : nullptr, c, ldc, cols,
+                               !first, plan);
+                    // The tile is final after the last block: the place for an epilogue
+                    // (an activation, a residual add) while it is still in cache.
+                    if (last) Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy);
+                }
+                if (last) break;
+            }
+        }
+    });
+}
+
+}  // namespace mmt::ops

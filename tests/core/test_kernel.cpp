@@ -1,0 +1,37 @@
+// mmt::set_kernel / MMT_KERNEL: the kernel family every op runs, and its errors.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "mmt/core/kernel.hpp"
+#include "support/kernels.hpp"
+#include "support/throws.hpp"
+
+using namespace mmt;
+
+TEST_CASE("core.kernel: set_kernel switches and the guard restores" * doctest::test_suite("unit")) {
+    const kernel_isa before = active_kernel();
+    CHECK(cpu_has(kernel_isa::portable));
+    for (kernel_isa isa : test::available_kernels()) {
+        test::kernel_guard guard(isa);
+        CHECK(active_kernel() == isa);
+    }
+    CHECK(active_kernel() == before);
+}
+
+TEST_CASE("core.kernel: a kernel the CPU lacks and an unknown MMT_KERNEL are errors" * doctest::test_suite("unit")) {
+    if (!cpu_has(kernel_isa::avx512))
+        test::check_throws<config_error>([] { set_kernel(kernel_isa::avx512); }, {"set_kernel", "'avx512'", "this CPU lacks"});
+    if (!cpu_has(kernel_isa::avx2))
+        test::check_throws<config_error>([] { set_kernel(kernel_isa::avx2); }, {"set_kernel", "'avx2'", "this CPU lacks"});
+    // The variable is read when an op first asks; detail::initial_kernel reads it now.
+    const char* saved = std::getenv("MMT_KERNEL");
+    const std::string before = saved ? saved : "";
+    setenv("MMT_KERNEL", "avx3", 1);
+    test::check_throws<config_error>([] { detail::initial_kernel(); }, {"MMT_KERNEL", "portable, avx2 or avx512", "'avx3'"});
+    setenv("MMT_KERNEL", "portable", 1);
+    CHECK(detail::initial_kernel() == kernel_isa::portable);
+    if (saved) setenv("MMT_KERNEL", before.c_str(), 1);
+    else unsetenv("MMT_KERNEL");
+}
