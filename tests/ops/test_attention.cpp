@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mmt/ops/attention.hpp"
+#include "support/kernels.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
@@ -59,11 +60,15 @@ array expected_of(const inputs& in, bool causal, const std::vector<std::int64_t>
                                   bias.size() ? test::naive::to_double(bias) : array());
 }
 
-// Runs the op on one and two threads and compares it with the naive twin.
+// Runs the op under each kernel the CPU has (the reductions and the exp differ),
+// on one and two threads, and compares it with the naive twin.
 void check_attention(const inputs& in, bool causal, const std::vector<std::int64_t>& padding, const std::string& what,
                      const tensor<4>& bias = {}) {
-    test::check_op([&] { return run(in, {causal, padding.empty() ? nullptr : padding.data()}, bias); },
-                   expected_of(in, causal, padding, bias), what);
+    const array expected = expected_of(in, causal, padding, bias);
+    test::for_each_kernel([&](kernel_isa isa) {
+        test::check_op([&] { return run(in, {causal, padding.empty() ? nullptr : padding.data()}, bias); }, expected,
+                       what + " (" + kernel_name(isa) + ")");
+    });
 }
 
 // [batch, kv_len] mask with the last `padded[b]` keys of row b padded (right padding, as tokenizers pad).

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -123,9 +124,10 @@ TEST_CASE("ops.packed_gemm_int8: every kernel's quantiser gives the same levels"
 TEST_CASE("ops.packed_gemm_int8: the AVX2 kernels' sums equal the portable one's" * doctest::test_suite("unit")) {
 #if defined(__x86_64__)
     if (!cpu::has_avx2()) return;
-    const std::size_t rows = 4, quads = 9;
+    constexpr std::size_t rows = 4, quads = 9;
     std::vector<std::uint32_t> a(rows * quads);
-    std::vector<std::int8_t> b(quads * ops::gemm::panel * 4);
+    // 64-byte aligned, as packed panels are: the kernels load whole weight vectors aligned.
+    alignas(64) std::array<std::int8_t, quads * ops::gemm::panel * 4> b;
     std::uint32_t state = 7;
     const auto next = [&] { return state = state * 1664525u + 1013904223u; };
     for (auto& v : a) v = next() % 3 ? next() : 0xffffffffu;

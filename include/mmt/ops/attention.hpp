@@ -20,9 +20,7 @@
 #include <limits>
 #include <vector>
 
-#include <immintrin.h>
 
-#include "mmt/core/cpu.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm.hpp"
@@ -110,50 +108,6 @@ inline void check_attention(const token_rows<const float>& q, const token_rows<c
                           s.batch, ", 1 or ", s.num_heads, ", ", s.q_len, ", ", s.kv_len, "]");
 }
 
-}  // namespace detail
-
-MMT_INTRINSICS_BEGIN
-
-namespace detail {
-// The max and the sum of a row of scores, 32 floats at a time and a masked tail.
-// softmax.hpp's row_max and row_sum keep 16 lanes that GCC 12 leaves scalar
-// (row_max wholly, row_sum in its final chain of 16 adds): with a call per query
-// and key block that was a tenth of attention's time at 50 tokens.
-struct max_lanes {
-    static float identity() { return -std::numeric_limits<float>::infinity(); }
-    __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
-    __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_max_ps(a); }
-};
-struct sum_lanes {
-    static float identity() { return 0.0f; }
-    __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); }
-    __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_add_ps(a); }
-};
-
-template <class Lanes>
-__attribute__((target("avx512f"))) inline float reduce_avx512(const float* x, std::size_t n, Lanes lanes) {
-    const __m512 identity = _mm512_set1_ps(Lanes::identity());
-    __m512 a0 = identity, a1 = identity;
-    std::size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = lanes(a0, _mm512_loadu_ps(x + i));
-        a1 = lanes(a1, _mm512_loadu_ps(x + i + 16));
-    }
-    if (i + 16 <= n) {
-        a0 = lanes(a0, _mm512_loadu_ps(x + i));
-        i += 16;
-    }
-    if (i < n) a1 = lanes(a1, _mm512_mask_loadu_ps(identity, __mmask16((1u << (n - i)) - 1), x + i));
-    return lanes.reduce(lanes(a0, a1));
-}
-}  // namespace detail
-
-MMT_INTRINSICS_END
-
-namespace detail {
-inline float max_of(const float* x, std::size_t n) { return cpu::has_avx512() ? reduce_avx512(x, n, max_lanes{}) : row_max(x, n); }
-inline float sum_of(const float* x, std::size_t n) { return cpu::has_avx512() ? reduce_avx512(x, n, sum_lanes{}) : row_sum(x, n); }
-
 // One query's scores against one key block become its unnormalised weights, in
 // place, relative to the query's running max, which this raises to the block's max;
 // returns the factor the query's earlier sum and output must be multiplied by.
@@ -165,7 +119,7 @@ inline float online_softmax_step(float* row, std::size_t cols, float scale, cons
     const bool plain = !bias_row && future_from == cols && !padding;
     float block_max;
     if (plain) {
-        block_max = scale * max_of(row, cols);  // scale > 0 keeps the max where it is
+        block_max = scale * row_max(row, cols);  // scale > 0 keeps the max where it is
     } else {
         // HF's order, each step rounded to float: scores * scale + bias, then finfo.min once per mask.
         if (bias_row)
@@ -175,7 +129,7 @@ inline float online_softmax_step(float* row, std::size_t cols, float scale, cons
         for (std::size_t j = future_from; j < cols; ++j) row[j] += lowest;
         if (padding)
             for (std::size_t j = 0; j < cols; ++j) row[j] += padding[j] == 0 ? lowest : 0.0f;
-        block_max = max_of(row, cols);
+        block_max = row_max(row, cols);
     }
     const float new_max = std::max(running_max, block_max);
     if (new_max == minus_infinity) {  // nothing seen yet that can carry weight: e^(-inf - -inf) would be NaN
@@ -186,7 +140,7 @@ inline float online_softmax_step(float* row, std::size_t cols, float scale, cons
     exp_affine_inplace(row, cols, plain ? scale : 1.0f, -new_max);
     // The first block that carries weight rescales nothing: no libm call for it (one per query at 50 tokens).
     const float rescale = running_max == new_max ? 1.0f : running_max == minus_infinity ? 0.0f : std::exp(running_max - new_max);
-    running_sum = running_sum * rescale + sum_of(row, cols);
+    running_sum = running_sum * rescale + row_sum(row, cols);
     running_max = new_max;
     return rescale;
 }
