@@ -26,7 +26,7 @@ namespace {
 
 using mmt::tensor;
 
-using mmt::io::precision;
+using mmt::precision;
 
 // The model a hub config describes, with random weights made in memory; its
 // linear layers in `linear` precision. One model is kept at a time.
@@ -40,7 +40,7 @@ const Model& model_for(const std::string& config_file, precision linear) {
         const std::string path = std::string(MMT_CONFIGS_DIR) + "/" + config_file;
         mmt::io::weight_loader loader([](const std::string& name, const std::vector<std::size_t>& shape,
                                          float* out) { mmt::detail::random_values(name, shape, out, 0); },
-                                      mmt::io::load_options{linear});
+                                      mmt::load_options{linear});
         model = std::make_unique<mmt::auto_model>(mmt::auto_model::from_config(mmt::io::read_json_file(path), path, loader));
         loaded = key;
     }

@@ -49,10 +49,10 @@ BENCHMARK(op_linear)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Ar
 // cold = 1 the layer cycles through copies that together exceed the last-level
 // cache; cold = 0 shows the kernel with its weights in cache. peak_fraction is of
 // the FMA peak of the kernel's vector width (avx2: 8 floats, else the CPU's widest).
-// Args: rows, in, out, cold, precision (io::precision), kernel (kernel_isa).
+// Args: rows, in, out, cold, precision (mmt::precision), kernel (kernel_isa).
 void op_linear_packed(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
-    const auto precision = mmt::io::precision(state.range(4));
+    const auto precision = mmt::precision(state.range(4));
     const auto isa = mmt::kernel_isa(state.range(5));
     if (!mmt::cpu_has(isa)) return state.SkipWithError("this CPU lacks the kernel's instructions");
     const mmt::kernel_isa before = mmt::active_kernel();
@@ -68,8 +68,8 @@ void op_linear_packed(benchmark::State& state) {
         mmt::ops::gemm_packed(x.data(), rows, packed[i++ % copies], b.data(), y.data());
         benchmark::DoNotOptimize(y.data());
     }
-    state.SetLabel(precision == mmt::io::precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
-                   : precision == mmt::io::precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
+    state.SetLabel(precision == mmt::precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
+                   : precision == mmt::precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
                                                            : mmt::ops::packed_gemm_kernel());
     mmt::set_kernel(before);
     const double flop = 2.0 * double(rows) * double(in) * double(out);

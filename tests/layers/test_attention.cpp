@@ -30,7 +30,7 @@ struct random_linear {
     random_linear(std::size_t in, std::size_t out, std::uint32_t seed) {
         const float bound = 1.0f / std::sqrt(float(in));
         const tensor<2> w = test::random_tensor<2>({out, in}, seed, -bound, bound);
-        layer.weight = ops::pack_weights(w.data(), out, in, io::precision::f32);
+        layer.weight = ops::pack_weights(w.data(), out, in, mmt::precision::f32);
         layer.bias = test::random_tensor<1>({out}, seed + 1, -bound, bound);
         weight = test::naive::to_double(w);
         bias = test::naive::to_double(layer.bias);

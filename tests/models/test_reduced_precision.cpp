@@ -46,11 +46,11 @@ int_tensor<2> argmax_last(const tensor<3>& logits) {
 
 // The issue's accuracy bars: cosine of CLIP embeddings with float32's.
 struct precision_case {
-    io::precision linear;
+    mmt::precision linear;
     const char* name;
     double min_cosine;
 };
-const precision_case cases[] = {{io::precision::bf16, "bf16", 0.999}, {io::precision::int8, "int8", 0.99}};
+const precision_case cases[] = {{mmt::precision::bf16, "bf16", 0.999}, {mmt::precision::int8, "int8", 0.99}};
 
 TEST_CASE("precision: CLIP embeddings keep their direction (bf16 >= 0.999, int8 >= 0.99 cosine)" * doctest::test_suite("unit")) {
     const auto dir = test::data_path("clip-tiny");
@@ -62,8 +62,8 @@ TEST_CASE("precision: CLIP embeddings keep their direction (bf16 >= 0.999, int8 
     for (const auto& c : cases) {
         const auto reduced = clip::clip_model::from_pretrained(dir, {c.linear});
         CHECK(reduced.text_model->encoder.layers[0].ffn.fc1.precision() == c.linear);
-        CHECK(reduced.text_projection->precision() == io::precision::f32);
-        CHECK(reduced.visual_projection->precision() == io::precision::f32);
+        CHECK(reduced.text_projection->precision() == mmt::precision::f32);
+        CHECK(reduced.visual_projection->precision() == mmt::precision::f32);
         const double text = min_row_cosine(f32.get_text_features(ids, mask), reduced.get_text_features(ids, mask));
         const double image = min_row_cosine(f32.get_image_features(pixels), reduced.get_image_features(pixels));
         MESSAGE(std::string(c.name) << ": text_embeds cosine >= " << text << ", image_embeds cosine >= " << image);
@@ -85,12 +85,12 @@ TEST_CASE("precision: LayoutLM token labels are unchanged on the fixture with bf
                                     ref.load<std::int64_t, 2>("input.attention_mask"), ref.load<std::int64_t, 2>("input.token_type_ids")};
     const auto reference = argmax_last(ref.load<float, 3>("output.logits"));
     CHECK(argmax_last(layoutlm::pretrained_model::from_pretrained(dir).token_logits(in)) == reference);
-    CHECK(argmax_last(layoutlm::pretrained_model::from_pretrained(dir, {io::precision::bf16}).token_logits(in)) == reference);
+    CHECK(argmax_last(layoutlm::pretrained_model::from_pretrained(dir, {mmt::precision::bf16}).token_logits(in)) == reference);
     for (const auto& c : cases) {
         const auto reduced = layoutlm::pretrained_model::from_pretrained(dir, {c.linear});
         CHECK(reduced.layoutlm.encoder.layers[0].attention.q_proj.precision() == c.linear);
-        CHECK(reduced.classifier->precision() == io::precision::f32);
-        CHECK(reduced.layoutlm.pooler.precision() == io::precision::f32);
+        CHECK(reduced.classifier->precision() == mmt::precision::f32);
+        CHECK(reduced.layoutlm.pooler.precision() == mmt::precision::f32);
     }
 }
 
@@ -104,7 +104,7 @@ TEST_CASE("precision: the CTC transcript is unchanged on the fixture" * doctest:
     for (const auto& c : cases) {
         INFO(c.name);
         const auto reduced = wav2vec2::wav2vec2_model::from_pretrained(dir, {c.linear});
-        CHECK(reduced.lm_head->lm_head.precision() == io::precision::f32);
+        CHECK(reduced.lm_head->lm_head.precision() == mmt::precision::f32);
         CHECK(reduced.feature_extractor.conv_layers[0].weight.precision() == c.linear);
         CHECK(reduced.encoder.pos_conv_embed.weight.precision() == c.linear);
         CHECK(tokenizer.batch_decode(argmax_last(reduced.forward_ctc(audio).logits)) == reference);

@@ -87,7 +87,7 @@ TEST_CASE("ops.conv1d: bf16 and int8 weights run their GEMM on each group's im2c
         const tensor<3> w = test::random_tensor<3>({s.out_channels, cin, s.kernel}, 12, -0.3f, 0.3f);
         const tensor<1> b = test::random_tensor<1>({s.out_channels}, 13);
         const std::size_t frames = s.out_length(), depth = s.kernel * cin;
-        for (const io::precision p : {io::precision::bf16, io::precision::int8}) {
+        for (const mmt::precision p : {mmt::precision::bf16, mmt::precision::int8}) {
             INFO("precision ", int(p), ", ", s.length, " frames in, ", s.groups, " groups");
             tensor<3> y({s.batch, frames, s.out_channels});
             ops::conv1d(x.data(), s, ops::conv1d_weights(w.data(), s.out_channels, cin, s.kernel, s.groups, p), b.data(), y.data());

@@ -76,7 +76,7 @@ TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctes
     std::vector<float> strided_x(rows * ldx, 1e30f);  // gaps the GEMM must not read
     for (std::size_t r = 0; r < rows; ++r) std::copy(&x(r, 0), &x(r, 0) + in, strided_x.begin() + std::ptrdiff_t(r * ldx));
     test::for_each_kernel([&](kernel_isa isa) {
-    for (const io::precision p : {io::precision::f32, io::precision::bf16, io::precision::int8}) {
+    for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
         INFO("precision ", int(p), ", kernel ", kernel_name(isa));
         const ops::any_packed_weights packed = ops::pack_weights(w.data(), out, in, p);
         tensor<2> contiguous({rows, out});

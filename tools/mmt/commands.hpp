@@ -14,7 +14,7 @@
 namespace mmt::cli {
 
 // How models are loaded, from the global options (--precision).
-const io::load_options& model_options();
+const mmt::load_options& model_options();
 
 void add_forward(CLI::App& app);
 void add_inspect(CLI::App& app);

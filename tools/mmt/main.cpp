@@ -13,10 +13,10 @@
 #include "mmt/ops/packed_gemm_int8.hpp"
 
 namespace {
-mmt::io::load_options options;
+mmt::load_options options;
 }  // namespace
 
-const mmt::io::load_options& mmt::cli::model_options() { return options; }
+const mmt::load_options& mmt::cli::model_options() { return options; }
 
 int main(int argc, char** argv) {
     CLI::App app{"mmt: CLIP, LayoutLM and Wav2Vec2 inference from HuggingFace checkpoints"};
@@ -31,9 +31,9 @@ int main(int argc, char** argv) {
     app.add_flag("--verbose", verbose, "Say on stderr which GEMM kernel the linear layers run and on how many threads");
     app.parse_complete_callback([&] {
         if (threads > 0) mmt::set_num_threads(threads);
-        options.linear = precision == "bf16" ? mmt::io::precision::bf16
-                         : precision == "int8" ? mmt::io::precision::int8
-                                               : mmt::io::precision::f32;
+        options.linear = precision == "bf16" ? mmt::precision::bf16
+                         : precision == "int8" ? mmt::precision::int8
+                                               : mmt::precision::f32;
         if (verbose)  // the kernel is chosen at run time from the CPU's instructions
             std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s\n", precision.c_str(),
                          precision == "bf16"   ? mmt::ops::packed_gemm_bf16_kernel()

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/load_options.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/checkpoint.hpp"
 
@@ -28,19 +29,6 @@ struct name_table {
     std::vector<std::pair<std::string, std::string>> suffix_aliases;
     // Tensors that may stay unused (buffers such as position_ids): matched against the name's end.
     std::vector<std::string> ignored_suffixes;
-};
-
-// How loaded layers store their weights. float32 is exact (parity); bf16 rounds the
-// linear layers' weights to bfloat16 and runs them with float32 accumulation; int8
-// quantises them per output channel and their inputs per row at run time.
-enum class precision { f32, bf16, int8 };
-
-struct load_options {
-    // The encoders' nn.Linear layers (attention projections, MLPs, feature projection)
-    // and wav2vec2's feature-encoder convolutions, which are GEMMs over im2col rows.
-    // Output heads stay float32 under every option (layers::linear::load_head), and
-    // so does the grouped positional convolution.
-    precision linear = precision::f32;
 };
 
 class weight_scope;

@@ -29,11 +29,11 @@ struct linear {
 
     // An output head: float32 under every load option.
     static linear load_head(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
-        return load(scope, in_features, out_features, has_bias, io::precision::f32);
+        return load(scope, in_features, out_features, has_bias, mmt::precision::f32);
     }
 
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias,
-                       io::precision precision) {
+                       mmt::precision precision) {
         linear l;
         const tensor<2> w = scope.get<2>("weight", {out_features, in_features});
         l.weight = ops::pack_weights(w.data(), out_features, in_features, precision);
@@ -41,7 +41,7 @@ struct linear {
         return l;
     }
 
-    io::precision precision() const { return ops::precision_of(weight); }
+    mmt::precision precision() const { return ops::precision_of(weight); }
     std::size_t in_features() const { return ops::cols_of(weight); }
     std::size_t out_features() const { return ops::rows_of(weight); }
 

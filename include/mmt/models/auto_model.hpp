@@ -31,7 +31,7 @@ struct model_variant<family_list<Family...>> {
 class auto_model {
 public:
     // A directory with config.json and model.safetensors (or its shards).
-    static auto_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static auto_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         const auto config_path = dir / "config.json";
         const io::json config = io::read_json_file(config_path);
         // Before the checkpoint is opened (argument order is unspecified): an unsupported

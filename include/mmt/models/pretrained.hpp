@@ -13,7 +13,7 @@ namespace mmt {
 // family's name table. The config is read first, so a broken config.json is reported
 // as such even when the weights are missing too.
 template <class Model, class Config>
-Model load_pretrained(const std::filesystem::path& dir, const io::name_table& names, io::load_options options) {
+Model load_pretrained(const std::filesystem::path& dir, const io::name_table& names, mmt::load_options options) {
     const Config config = Config::from_file(dir / "config.json");
     io::weight_loader loader(io::checkpoint::open(dir), names, options);
     return Model::load(config, loader);

@@ -53,7 +53,7 @@ class conv1d_weights {
 public:
     conv1d_weights() = default;
     conv1d_weights(const float* weight, std::size_t out_channels, std::size_t in_per_group, std::size_t kernel, std::size_t groups = 1,
-                   io::precision precision = io::precision::f32)
+                   mmt::precision precision = mmt::precision::f32)
         : out_channels_(out_channels), in_per_group_(in_per_group), kernel_(kernel) {
         if (groups == 0 || out_channels % groups != 0)
             fail<shape_error>("conv1d weight: ", out_channels, " output channels are not divisible into ", groups, " groups");
@@ -73,7 +73,7 @@ public:
     std::size_t kernel() const { return kernel_; }
     std::size_t groups() const { return groups_.size(); }
     const any_packed_weights& group(std::size_t g) const { return groups_[g]; }
-    io::precision precision() const { return groups_.empty() ? io::precision::f32 : precision_of(groups_.front()); }
+    mmt::precision precision() const { return groups_.empty() ? mmt::precision::f32 : precision_of(groups_.front()); }
 
 private:
     std::size_t out_channels_ = 0, in_per_group_ = 0, kernel_ = 0;

@@ -7,27 +7,27 @@
 #include <type_traits>
 #include <variant>
 
-#include "mmt/io/weight_scope.hpp"
+#include "mmt/core/load_options.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
 #include "mmt/ops/packed_gemm_int8.hpp"
 
 namespace mmt::ops {
 
-// The alternatives are in io::precision's order, so index() is the precision.
+// The alternatives are in precision's order, so index() is the precision.
 using any_packed_weights = std::variant<packed_weights, packed_weights_bf16, packed_weights_int8>;
 
 // w: [n, k] row-major float32, packed in `precision`.
-inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, io::precision precision) {
+inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, mmt::precision precision) {
     switch (precision) {
-        case io::precision::bf16: return packed_weights_bf16(w, n, k);
-        case io::precision::int8: return packed_weights_int8(w, n, k);
-        case io::precision::f32: break;
+        case mmt::precision::bf16: return packed_weights_bf16(w, n, k);
+        case mmt::precision::int8: return packed_weights_int8(w, n, k);
+        case mmt::precision::f32: break;
     }
     return packed_weights(w, n, k);
 }
 
-inline io::precision precision_of(const any_packed_weights& w) { return io::precision(w.index()); }
+inline mmt::precision precision_of(const any_packed_weights& w) { return mmt::precision(w.index()); }
 inline std::size_t rows_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.rows(); }, w); }
 inline std::size_t cols_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.cols(); }, w); }
 

@@ -31,7 +31,7 @@ class clip_embedder final : public interfaces::text_image_embedder {
 public:
     static constexpr std::size_t images_per_forward = 8;  // bounds the activations' memory
 
-    static clip_embedder from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static clip_embedder from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         return {clip::clip_model::from_pretrained(dir, options), tokenizers::clip_bpe_tokenizer::from_directory(dir),
                 preprocess::clip_image_processor::from_pretrained(dir)};
     }

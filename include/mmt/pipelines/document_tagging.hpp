@@ -171,7 +171,7 @@ class document_model {
 public:
     // config.json, model.safetensors (any family auto_model loads), vocab.txt
     // (+ tokenizer_config.json, special_tokens_map.json).
-    static document_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static document_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
         const auto* layout = model->as<interfaces::document_input>();
         if (!layout) fail<config_error>("document model: '", dir.string(), "' holds a ", model->architecture(), ", not a layout model");

@@ -28,7 +28,7 @@ struct speech_units {
 
 class speech_unit_extractor {
 public:
-    static speech_unit_extractor from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static speech_unit_extractor from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         auto model = wav2vec2::wav2vec2_model::from_pretrained(dir, options);
         auto extractor = feature_extractor_for(dir, model.config);
         return speech_unit_extractor(std::move(model), std::move(extractor));

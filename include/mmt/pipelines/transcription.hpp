@@ -59,7 +59,7 @@ public:
     // config.json + model.safetensors of any family's CTC head (auto_model), vocab.json (and
     // the tokenizer's optional json files); preprocessor_config.json or its defaults (see
     // feature_extractor_for).
-    static speech_recognizer from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static speech_recognizer from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
         const auto* encoder = model->as<interfaces::ctc_speech_encoder>();
         if (!encoder)

@@ -42,7 +42,7 @@ struct clip_model {
     float logit_scale = 0;                            // log of the temperature; CLIPModel only
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
-    static clip_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static clip_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         return load_pretrained<clip_model, clip::config>(dir, checkpoint_names(), options);
     }
 

@@ -80,7 +80,7 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
     std::optional<layers::linear> qa_outputs;  // question answering: [2, hidden_size]
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
-    static pretrained_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static pretrained_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         return load_pretrained<pretrained_model, layoutlm::config>(dir, checkpoint_names(), options);
     }
 

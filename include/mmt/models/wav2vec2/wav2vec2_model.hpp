@@ -39,7 +39,7 @@ struct wav2vec2_model final : interfaces::ctc_speech_encoder {
     std::optional<layers::linear> project_hid, project_q;  // Wav2Vec2ForPreTraining
 
     // A directory as the hub has it: config.json + model.safetensors (or shards).
-    static wav2vec2_model from_pretrained(const std::filesystem::path& dir, io::load_options options = {}) {
+    static wav2vec2_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         return load_pretrained<wav2vec2_model, wav2vec2::config>(dir, checkpoint_names(), options);
     }
 
