@@ -16,12 +16,13 @@ class shape_error;
 class input_error;
 
 enum class kernel_isa;
+enum class precision;
+struct load_options;
 
 class auto_model;
 struct named_inputs;
 
 namespace io {
-struct load_options;
 class checkpoint;
 class safetensors_file;
 class safetensors_writer;

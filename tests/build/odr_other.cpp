@@ -9,7 +9,7 @@ constexpr bool all_complete() {
     return ((sizeof(T) > 0) && ...);
 }
 static_assert(all_complete<mmt::error, mmt::io_error, mmt::format_error, mmt::config_error, mmt::weight_error, mmt::shape_error,
-                           mmt::input_error, mmt::auto_model, mmt::named_inputs, mmt::io::load_options, mmt::io::checkpoint,
+                           mmt::input_error, mmt::auto_model, mmt::named_inputs, mmt::load_options, mmt::io::checkpoint,
                            mmt::io::safetensors_file, mmt::io::safetensors_writer, mmt::io::weight_loader, mmt::io::weight_scope,
                            mmt::io::rgb_image, mmt::interfaces::ctc_speech_encoder, mmt::interfaces::audio_sequence_classifier,
                            mmt::interfaces::document_token_tagger, mmt::interfaces::document_sequence_classifier,
@@ -20,6 +20,6 @@ static_assert(all_complete<mmt::error, mmt::io_error, mmt::format_error, mmt::co
                            mmt::pipelines::document_model, mmt::pipelines::speech_recognizer, mmt::pipelines::ocr_document,
                            mmt::pipelines::transcription_options, mmt::pipelines::transcription>(),
               "mmt/fwd.hpp declares the types mmt.hpp defines");
-static_assert(sizeof(mmt::kernel_isa) > 0, "mmt/fwd.hpp declares mmt::kernel_isa");
+static_assert(sizeof(mmt::kernel_isa) > 0 && sizeof(mmt::precision) > 0, "mmt/fwd.hpp declares the enums");
 
 int other_translation_unit() { return static_cast<int>(mmt::tensor<1>::from_shape({3}).size()); }
