@@ -62,7 +62,12 @@ template <class Fn, class... Family>
 auto with_family(family_list<Family...> families, const std::string& model_type, const std::string& where, Fn&& fn) {
     using result = decltype(fn(family_tag<typename first_of<Family...>::type>{}));
     std::optional<result> out;
-    ((!out && accepts_model_type<Family>(model_type) ? (out.emplace(fn(family_tag<Family>{})), true) : false) || ...);
+    const auto try_family = [&](auto tag) {
+        if (!accepts_model_type<typename decltype(tag)::type>(model_type)) return false;
+        out.emplace(fn(tag));
+        return true;
+    };
+    (try_family(family_tag<Family>{}) || ...);  // stops at the first that reads it
     if (!out)
         fail<config_error>(where, ": model_type \"", model_type, "\" is not supported (expected ", or_list(model_types_of(families)), ")");
     return std::move(*out);
