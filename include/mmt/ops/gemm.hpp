@@ -1,7 +1,8 @@
-// The one GEMM every linear layer runs: C[M, N] = A[M, K] B[N, K]^T (+ C when
-// accumulate). Eigen is the portable default; with MMT_USE_ONEDNN (CMake option
-// of the same name) oneDNN's JIT sgemm runs instead, which measures faster on
-// AVX-512 machines (bench/: roofline_sgemm).
+// The unpacked GEMM, C[M, N] = A[M, K] B[N, K]^T (+ C when accumulate), for the
+// two products whose weights are not packed for ops/gemm_driver.hpp yet: ViT patch
+// embedding and LayoutLM's masked-LM decoder (tied to the word embeddings). Linear
+// layers run the packed driver. Eigen is the default; with MMT_USE_ONEDNN (CMake
+// option of the same name) oneDNN's JIT sgemm runs instead (bench/: roofline_sgemm).
 #pragma once
 
 #include <algorithm>
