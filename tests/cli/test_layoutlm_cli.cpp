@@ -13,6 +13,7 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
+#include "support/files.hpp"
 #include "support/data.hpp"
 #include "support/layoutlm_model.hpp"
 #include "support/run.hpp"
@@ -22,9 +23,8 @@ using namespace mmt::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
-const std::string invoice = (fs::path(MMT_EXAMPLES_SRC_DIR) / "layoutlm_tag_document" / "invoice_ocr.json").string();
+const std::string invoice_json = (fs::path(MMT_EXAMPLES_SRC_DIR) / "layoutlm_tag_document" / "invoice_ocr.json").string();
 
 fs::path write_json(const fs::path& dir, const std::string& name, const io::json& j) {
     std::ofstream(dir / name) << j.dump();
@@ -37,7 +37,7 @@ void check_one_line_error(const std::string& command, const std::vector<std::str
     CAPTURE(command);
     CAPTURE(r.output);
     CHECK(r.exit_code != 0);
-    CHECK(lines(r.output) == 1);
+    CHECK(count_lines(r.output) == 1);
     CHECK(r.output.rfind("mmt: error: ", 0) == 0);
     for (const auto& part : parts) CHECK_MESSAGE(r.output.find(part) != std::string::npos, "lacks \"" << part << "\"");
 }
@@ -64,7 +64,7 @@ TEST_CASE("cli.layoutlm: tokenize --words-json equals HF on every boxed fixture 
                                      {{"words", c["words"]}, {"boxes", c["boxes"]}, {"max_length", c["max_length"]}});
         const auto r = run(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(file.string()));
         REQUIRE(r.exit_code == 0);
-        REQUIRE(lines(r.output) == 1);
+        REQUIRE(count_lines(r.output) == 1);
         CHECK(r.output.rfind("{\"input_ids\":", 0) == 0);
         const auto got = io::json::parse(r.output);
         const std::vector<std::string> keys = {"input_ids", "bbox", "attention_mask", "token_type_ids"};
@@ -112,17 +112,17 @@ TEST_CASE("cli.layoutlm: tokenize TEXT with a WordPiece vocab.txt equals HF's id
 
 TEST_CASE("cli.layoutlm: tag-document labels every word, as the library does" * doctest::test_suite("unit")) {
     const std::string model = quote(layoutlm_token_cls_model().string());
-    const auto table = run(tool() + " tag-document --model " + model + " " + quote(invoice));
+    const auto table = run(tool() + " tag-document --model " + model + " " + quote(invoice_json));
     REQUIRE(table.exit_code == 0);
-    CHECK(lines(table.output) == 35);
+    CHECK(count_lines(table.output) == 35);
     CHECK(table.output.find("  ACME  ") != std::string::npos);
 
-    const auto json = run(tool() + " tag-document --model " + model + " " + quote(invoice) + " --json");
+    const auto json = run(tool() + " tag-document --model " + model + " " + quote(invoice_json) + " --json");
     REQUIRE(json.exit_code == 0);
-    CHECK(lines(json.output) == 1);
+    CHECK(count_lines(json.output) == 1);
     const auto words = io::json::parse(json.output)["words"];
     REQUIRE(words.size() == 35);
-    const auto expected = pipelines::document_model::from_pretrained(layoutlm_token_cls_model()).tag(pipelines::ocr_document::from_file(invoice));
+    const auto expected = pipelines::document_model::from_pretrained(layoutlm_token_cls_model()).tag(pipelines::ocr_document::from_file(invoice_json));
     for (std::size_t i = 0; i < 35; ++i) {
         CAPTURE(i);
         CHECK(words[i]["index"] == i);
@@ -136,14 +136,14 @@ TEST_CASE("cli.layoutlm: tag-document labels every word, as the library does" * 
         CHECK(table.output.substr(line_start, table.output.find('\n', line_start) - line_start).find(expected[i].label) != std::string::npos);
     }
 
-    const auto strided = run(tool() + " tag-document --model " + model + " " + quote(invoice) + " --stride 8 --max-length 24 --average");
+    const auto strided = run(tool() + " tag-document --model " + model + " " + quote(invoice_json) + " --stride 8 --max-length 24 --average");
     CHECK(strided.exit_code == 0);
-    CHECK(lines(strided.output) == 35);
+    CHECK(count_lines(strided.output) == 35);
 }
 
 TEST_CASE("cli.layoutlm: --clamp-boxes pulls a box back onto the page, without it the word is named" * doctest::test_suite("unit")) {
     const auto dir = scratch_dir("cli_layoutlm_clamp");
-    io::json doc = io::read_json_file(invoice);
+    io::json doc = io::read_json_file(invoice_json);
     doc["words"][4]["box"] = {700, 90, 900, 108};  // past the right edge of an 850-pixel page
     const auto file = write_json(dir, "off_page.json", doc);
     const std::string command = tool() + " tag-document --model " + quote(layoutlm_token_cls_model().string()) + " " + quote(file.string());
@@ -158,10 +158,10 @@ TEST_CASE("cli.layoutlm: bad documents and models are one-line errors" * doctest
     const std::string model = quote(layoutlm_token_cls_model().string());
     const std::string tag = tool() + " tag-document --model " + model + " ";
 
-    io::json doc = io::read_json_file(invoice);
+    io::json doc = io::read_json_file(invoice_json);
     doc["words"][7]["box"] = {600, 60, 550, 78};
     check_one_line_error(tag + quote(write_json(dir, "inverted.json", doc).string()), {"word 7 (\"INVOICE\")", "x1 < x0"});
-    doc = io::read_json_file(invoice);
+    doc = io::read_json_file(invoice_json);
     doc["width"] = 0;
     check_one_line_error(tag + quote(write_json(dir, "no_width.json", doc).string()), {"page size 0 x 1100"});
     doc["width"] = 850;
@@ -169,11 +169,11 @@ TEST_CASE("cli.layoutlm: bad documents and models are one-line errors" * doctest
     check_one_line_error(tag + quote(write_json(dir, "empty.json", doc).string()), {"no words"});
     doc["words"] = {{{"text", "a"}, {"box", {1, 2, 3}}}};
     check_one_line_error(tag + quote(write_json(dir, "short_box.json", doc).string()), {"word 0 (\"a\")", "box"});
-    check_one_line_error(tag + quote(invoice) + " --stride 62", {"stride 62", "max_length 64"});
+    check_one_line_error(tag + quote(invoice_json) + " --stride 62", {"stride 62", "max_length 64"});
     check_one_line_error(tag + quote((dir / "missing.json").string()), {"cannot open", "missing.json"});
-    check_one_line_error(tool() + " classify-document --model " + model + " " + quote(invoice),
+    check_one_line_error(tool() + " classify-document --model " + model + " " + quote(invoice_json),
                          {"LayoutLMForSequenceClassification", "this one is LayoutLMForTokenClassification"});
-    check_one_line_error(tool() + " tag-document --model " + quote(data_path("layoutlm-tiny-token-cls").string()) + " " + quote(invoice),
+    check_one_line_error(tool() + " tag-document --model " + quote(data_path("layoutlm-tiny-token-cls").string()) + " " + quote(invoice_json),
                          {"vocab.txt"});
     const auto words = write_json(dir, "words.json", {{"words", {"a", "b"}}, {"boxes", {{1, 2, 3, 4}}}});
     check_one_line_error(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(words.string()),
@@ -185,17 +185,17 @@ TEST_CASE("cli.layoutlm: classify-document prints every class, best first" * doc
     const auto dir = scratch_dir("cli_layoutlm_classify");
     io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
     config["architectures"] = {"LayoutLMForSequenceClassification"};
-    config["id2label"] = {{"0", "invoice"}, {"1", "letter"}, {"2", "form"}};
+    config["id2label"] = {{"0", "invoice_json"}, {"1", "letter"}, {"2", "form"}};
     config.erase("label2id");
     write_json(dir, "config.json", config);
     REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + quote((dir / "model").string())).exit_code == 0);
     for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
         fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
-    const auto r = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice));
+    const auto r = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice_json));
     REQUIRE(r.exit_code == 0);
-    REQUIRE(lines(r.output) == 3);
-    for (const char* label : {"  invoice\n", "  letter\n", "  form\n"}) CHECK(r.output.find(label) != std::string::npos);
-    const auto j = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice) + " --json");
+    REQUIRE(count_lines(r.output) == 3);
+    for (const char* label : {"  invoice_json\n", "  letter\n", "  form\n"}) CHECK(r.output.find(label) != std::string::npos);
+    const auto j = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice_json) + " --json");
     REQUIRE(j.exit_code == 0);
     const auto parsed = io::json::parse(j.output);
     double sum = 0;

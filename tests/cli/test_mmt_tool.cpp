@@ -10,6 +10,7 @@
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
 #include "mmt/ops/packed_gemm_int8.hpp"
+#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/demo_model.hpp"
@@ -21,7 +22,6 @@ using namespace mmt;
 using namespace mmt::test;
 
 namespace {
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 }  // namespace
 
 TEST_CASE("cli.forward: clip-tiny reproduces every output of reference.safetensors" * doctest::test_suite("parity")) {
@@ -70,13 +70,13 @@ TEST_CASE("cli.errors: a failure is one readable line and a non-zero exit" * doc
     SUBCASE("missing model directory") {
         const auto r = run(tool() + " forward --model /nonexistent --inputs x --out y", true);
         CHECK(r.exit_code != 0);
-        CHECK(lines(r.output) == 1);
+        CHECK(count_lines(r.output) == 1);
         CHECK(r.output.find("mmt: error: cannot open '/nonexistent/config.json'") != std::string::npos);
     }
     SUBCASE("missing required option") {
         const auto r = run(tool() + " inspect", true);
         CHECK(r.exit_code != 0);
-        CHECK(lines(r.output) == 1);
+        CHECK(count_lines(r.output) == 1);
         CHECK(r.output.find("FILE is required") != std::string::npos);
     }
     SUBCASE("inputs without what the architecture needs") {
@@ -85,7 +85,7 @@ TEST_CASE("cli.errors: a failure is one readable line and a non-zero exit" * doc
                                quote((model / "model.safetensors").string()) + " --out /tmp/mmt_unused.safetensors",
                            true);
         CHECK(r.exit_code != 0);
-        CHECK(lines(r.output) == 1);
+        CHECK(count_lines(r.output) == 1);
         CHECK(r.output.find("CLIPModel needs the") != std::string::npos);
     }
     SUBCASE("an image that is not an image") {
@@ -93,13 +93,13 @@ TEST_CASE("cli.errors: a failure is one readable line and a non-zero exit" * doc
                                quote(data_path("clip-tiny/config.json").string()) + " --out /tmp/mmt_unused.safetensors",
                            true);
         CHECK(r.exit_code != 0);
-        CHECK(lines(r.output) == 1);
+        CHECK(count_lines(r.output) == 1);
         CHECK(r.output.find("config.json") != std::string::npos);
     }
     SUBCASE("a bad thread count") {
         const auto r = run(tool() + " --threads 0 inspect x", true);
         CHECK(r.exit_code != 0);
-        CHECK(lines(r.output) == 1);
+        CHECK(count_lines(r.output) == 1);
     }
 }
 
@@ -108,7 +108,7 @@ TEST_CASE("cli.tokenize: JSON lines equal HF's ids for the fixture texts" * doct
     const auto r = run(tool() + " tokenize --model " + quote(data_path("clip-tokenizer").string()) + " " +
                        quote(cases[0]["text"].get<std::string>()) + " " + quote(cases[3]["text"].get<std::string>()));
     REQUIRE(r.exit_code == 0);
-    REQUIRE(lines(r.output) == 2);
+    REQUIRE(count_lines(r.output) == 2);
     const auto first = io::json::parse(r.output.substr(0, r.output.find('\n')));
     const auto second = io::json::parse(r.output.substr(r.output.find('\n') + 1));
     CHECK(first["input_ids"] == cases[0]["input_ids"]);
@@ -137,7 +137,7 @@ TEST_CASE("cli.clip: classify-image, embed and search on the demo model" * docte
 
     const auto classify = run(tool() + " classify-image --model " + model + " " + cat + " --labels 'cat, dog,car'");
     REQUIRE(classify.exit_code == 0);
-    CHECK(lines(classify.output) == 3);
+    CHECK(count_lines(classify.output) == 3);
     for (const char* label : {"  cat\n", "  dog\n", "  car\n"}) CHECK(classify.output.find(label) != std::string::npos);
 
     const auto dir = scratch_dir("cli_embed");
@@ -153,7 +153,7 @@ TEST_CASE("cli.clip: classify-image, embed and search on the demo model" * docte
 
     const auto search = run(tool() + " search --model " + model + " --query 'a cat' " + rocket + " " + cat);
     REQUIRE(search.exit_code == 0);
-    CHECK(lines(search.output) == 2);
+    CHECK(count_lines(search.output) == 2);
     // The ranking must follow the cosine of the embeddings written by `embed`.
     const float cat_score = xt::sum(xt::view(images, 0) * xt::view(texts, 0))();
     const float rocket_score = xt::sum(xt::view(images, 1) * xt::view(texts, 0))();

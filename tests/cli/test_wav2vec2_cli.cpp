@@ -13,6 +13,7 @@
 #include "mmt/io/wav.hpp"
 #include "mmt/pipelines/speech_units.hpp"
 #include "mmt/pipelines/transcription.hpp"
+#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/run.hpp"
@@ -27,7 +28,6 @@ const std::string speech = data_path("wav2vec2-audio/speech_22050.wav").string()
 
 std::string model_arg(const std::string& fixture) { return " --model " + quote(data_path(fixture).string()) + " "; }
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace
 
@@ -65,7 +65,7 @@ TEST_CASE("cli.wav2vec2: transcribe prints the pipeline's text, timestamps and J
 
     const auto timed = run(tool() + " transcribe" + model_arg("wav2vec2-tiny-ctc") + quote(speech) + " --timestamps word");
     CHECK(timed.exit_code == 0);
-    CHECK(lines(timed.output) == 1 + expected.chunks.size());
+    CHECK(count_lines(timed.output) == 1 + expected.chunks.size());
 
     const auto json = run(tool() + " transcribe" + model_arg("wav2vec2-tiny-ctc") + quote(speech) + " --timestamps char --json");
     REQUIRE(json.exit_code == 0);
@@ -83,7 +83,7 @@ TEST_CASE("cli.wav2vec2: transcribe prints the pipeline's text, timestamps and J
     // Chunked (1 s chunks of the 2.8 s file) or whole: both succeed; the default 30 s chunk is the whole file.
     const auto chunked = run(tool() + " transcribe" + model_arg("wav2vec2-tiny-ctc") + quote(speech) + " --chunk-seconds 1");
     CHECK(chunked.exit_code == 0);
-    CHECK(lines(chunked.output) == 1);
+    CHECK(count_lines(chunked.output) == 1);
     const auto whole = run(tool() + " transcribe" + model_arg("wav2vec2-tiny-ctc") + quote(speech) + " --chunk-seconds 0");
     CHECK(whole.output == plain.output);
 }
@@ -92,7 +92,7 @@ TEST_CASE("cli.wav2vec2: speech-units prints one line of codes per frame" * doct
     const auto units = pipelines::speech_unit_extractor::from_pretrained(data_path("wav2vec2-tiny-pretraining")).from_file(speech);
     const auto r = run(tool() + " speech-units" + model_arg("wav2vec2-tiny-pretraining") + quote(speech));
     REQUIRE(r.exit_code == 0);
-    CHECK(lines(r.output) == 2 + units.codes.shape(0));
+    CHECK(count_lines(r.output) == 2 + units.codes.shape(0));
     CHECK(r.output.rfind("# 138 frames of 0.02 s, 2 codevector groups\n# frame\tstart_s\tgroup_0\tgroup_1\n", 0) == 0);
     const std::string first = "0\t0.00\t" + std::to_string(units.codes(0, 0)) + "\t" + std::to_string(units.codes(0, 1)) + "\n";
     CHECK(r.output.find(first) != std::string::npos);
@@ -134,7 +134,7 @@ TEST_CASE("cli.wav2vec2: bad audio and models are one readable line and a non-ze
     std::ofstream(dir / "notes.wav") << "not audio at all";
     const auto not_wav = run(tool() + " transcribe" + model_arg("wav2vec2-tiny-ctc") + quote((dir / "notes.wav").string()), true);
     CHECK(not_wav.exit_code == 1);
-    CHECK(lines(not_wav.output) == 1);
+    CHECK(count_lines(not_wav.output) == 1);
     CHECK(not_wav.output.find("mmt: error: read_wav: '") == 0);
     CHECK(not_wav.output.find("not a RIFF/WAVE file") != std::string::npos);
 
@@ -149,7 +149,7 @@ TEST_CASE("cli.wav2vec2: bad audio and models are one readable line and a non-ze
 
     const auto bad_level = run(tool() + " transcribe" + model_arg("wav2vec2-tiny-ctc") + quote(speech) + " --timestamps words", true);
     CHECK(bad_level.exit_code != 0);
-    CHECK(lines(bad_level.output) == 1);
+    CHECK(count_lines(bad_level.output) == 1);
 
     for (const char* sub : {"transcribe", "speech-units", "preprocess-audio"}) {
         CAPTURE(sub);

@@ -26,7 +26,7 @@ float from_bits(std::uint32_t bits) {
 // A 16-bit float with `mantissa_bits` fraction bits and bias `bias`, decoded in double. An
 // all-ones exponent is decoded as the next power of two (not inf), which is where
 // round-to-nearest puts the overflow threshold.
-double decode(std::uint16_t bits, int mantissa_bits, int bias) {
+double decode_half(std::uint16_t bits, int mantissa_bits, int bias) {
     const int exponent = (bits & 0x7fff) >> mantissa_bits;
     const double fraction = double(bits & ((1u << mantissa_bits) - 1)) / double(1u << mantissa_bits);
     const double magnitude = exponent == 0 ? std::ldexp(fraction, 1 - bias) : std::ldexp(1.0 + fraction, exponent - bias);
@@ -38,7 +38,7 @@ class rounding_reference {
 public:
     rounding_reference(int mantissa_bits, int bias) {
         const std::uint16_t inf = std::uint16_t(((1u << (15 - mantissa_bits)) - 1) << mantissa_bits);
-        for (std::uint32_t b = 0; b <= inf; ++b) positive_.push_back(decode(std::uint16_t(b), mantissa_bits, bias));
+        for (std::uint32_t b = 0; b <= inf; ++b) positive_.push_back(decode_half(std::uint16_t(b), mantissa_bits, bias));
     }
 
     std::uint16_t round(float f) const {
@@ -93,7 +93,7 @@ TEST_CASE("core.dtype: half_to_float is exact for all 65536 half values" * docte
         bool ok;
         if (is_half_nan(std::uint16_t(h))) ok = std::isnan(f) && std::signbit(f) == bool(h & 0x8000);
         else if ((h & 0x7fff) == 0x7c00) ok = std::isinf(f) && std::signbit(f) == bool(h & 0x8000);
-        else ok = double(f) == decode(std::uint16_t(h), 10, 15) && std::signbit(f) == bool(h & 0x8000);
+        else ok = double(f) == decode_half(std::uint16_t(h), 10, 15) && std::signbit(f) == bool(h & 0x8000);
         if (!ok && wrong++ == 0) first_wrong = int(h);
     }
     CHECK_MESSAGE(wrong == 0, wrong << " wrong, the first at bit pattern " << first_wrong);
@@ -150,7 +150,7 @@ TEST_CASE("core.dtype: bf16 both ways, round to nearest even, NaN stays NaN" * d
         bool ok;
         if (is_bf16_nan(std::uint16_t(b))) ok = std::isnan(f) && is_bf16_nan(float_to_bf16(f));
         else if ((b & 0x7fff) == 0x7f80) ok = std::isinf(f) && float_to_bf16(f) == b;
-        else ok = double(f) == decode(std::uint16_t(b), 7, 127) && float_to_bf16(f) == b;
+        else ok = double(f) == decode_half(std::uint16_t(b), 7, 127) && float_to_bf16(f) == b;
         if (!ok && wrong++ == 0) first_wrong = int(b);
     }
     CHECK_MESSAGE(wrong == 0, wrong << " wrong, the first at bit pattern " << first_wrong);

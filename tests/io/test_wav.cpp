@@ -56,7 +56,7 @@ std::string float_samples(const std::vector<T>& values) {
     return s;
 }
 
-wav_audio decode(const std::string& bytes, const mmt::io::wav_read_options& options = {}) {
+wav_audio decode_wav_bytes(const std::string& bytes, const mmt::io::wav_read_options& options = {}) {
     return mmt::io::decode_wav(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "test.wav", options);
 }
 
@@ -108,33 +108,33 @@ TEST_CASE("io.wav: IEEE float 32 and 64 bit" * doctest::test_suite("unit")) {
 }
 
 TEST_CASE("io.wav: channels are averaged to mono" * doctest::test_suite("unit")) {
-    auto three = decode(riff(fmt_chunk(1, 3, 16000, 16) + chunk("data", int_samples({3000, 6000, -3000, 1, 2, 3}, 2))));
+    auto three = decode_wav_bytes(riff(fmt_chunk(1, 3, 16000, 16) + chunk("data", int_samples({3000, 6000, -3000, 1, 2, 3}, 2))));
     CHECK(three.channels == 3);
     check_samples(three, {2000.0 / 32768, 2.0 / 32768});
-    auto stereo = decode(riff(fmt_chunk(3, 2, 16000, 32) + chunk("data", float_samples<float>({0.5f, -0.25f, 1.0f, 1.0f}))));
+    auto stereo = decode_wav_bytes(riff(fmt_chunk(3, 2, 16000, 32) + chunk("data", float_samples<float>({0.5f, -0.25f, 1.0f, 1.0f}))));
     check_samples(stereo, {0.125, 1.0});
 }
 
 TEST_CASE("io.wav: WAVE_FORMAT_EXTENSIBLE PCM and float" * doctest::test_suite("unit")) {
     // 20 valid bits left-justified in a 24-bit container read as the container: v / 2^19.
-    auto pcm = decode(riff(extensible_chunk(1, 1, 48000, 24, 20) +
+    auto pcm = decode_wav_bytes(riff(extensible_chunk(1, 1, 48000, 24, 20) +
                            chunk("data", int_samples({(1 << 4) * 3, -(1 << 4) * (1 << 18)}, 3))));
     check_samples(pcm, {3.0 / 524288, -0.5});
-    auto flt = decode(riff(extensible_chunk(3, 2, 48000, 32, 32) + chunk("data", float_samples<float>({0.5f, 0.25f}))));
+    auto flt = decode_wav_bytes(riff(extensible_chunk(3, 2, 48000, 32, 32) + chunk("data", float_samples<float>({0.5f, 0.25f}))));
     check_samples(flt, {0.375});
 }
 
 TEST_CASE("io.wav: chunks in any order with odd-size padding" * doctest::test_suite("unit")) {
     std::string data = chunk("data", int_samples({100, -200, 300}, 2));
     std::string list = chunk("LIST", std::string("INFOISFT\x03\x00\x00\x00" "abc", 15));  // odd: padded to 16
-    auto audio = decode(riff(list + data + chunk("junk", "x") + fmt_chunk(1, 1, 11025, 16)));
+    auto audio = decode_wav_bytes(riff(list + data + chunk("junk", "x") + fmt_chunk(1, 1, 11025, 16)));
     CHECK(audio.sample_rate == 11025);
     check_samples(audio, {100.0 / 32768, -200.0 / 32768, 300.0 / 32768});
     // A RIFF size of 0 (streaming writers) is ignored in favour of the file size.
     std::string bytes = riff(fmt_chunk(1, 1, 8000, 16) + data);
     bytes.replace(4, 4, u32(0));
-    CHECK(decode(bytes).samples.size() == 3);
-    CHECK(decode(bytes).duration_seconds() == doctest::Approx(3.0 / 8000));
+    CHECK(decode_wav_bytes(bytes).samples.size() == 3);
+    CHECK(decode_wav_bytes(bytes).duration_seconds() == doctest::Approx(3.0 / 8000));
 }
 
 TEST_CASE("io.wav: writer round trip, PCM16 and float32" * doctest::test_suite("unit")) {
@@ -167,14 +167,14 @@ TEST_CASE("io.wav: writer round trip, PCM16 and float32" * doctest::test_suite("
 TEST_CASE("io.wav: not a RIFF/WAVE file" * doctest::test_suite("unit")) {
     CHECK_THROWS_WITH_AS(read_wav(mmt::test::data_path("wav2vec2-audio/missing.wav")),
                          doctest::Contains("missing.wav"), mmt::io_error);
-    CHECK_THROWS_WITH_AS(decode("ID3\x03 not a wav file"),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("ID3\x03 not a wav file"),
                          doctest::Contains("test.wav: not a RIFF/WAVE file; expected 'RIFF' ... 'WAVE', got 'ID3\\x03'"),
                          mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode("RIF"), doctest::Contains("got only 3 bytes"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode("RIFF" + u32(4) + "AVI "), doctest::Contains("got 'RIFF' ... 'AVI '"),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("RIF"), doctest::Contains("got only 3 bytes"), mmt::format_error);
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("RIFF" + u32(4) + "AVI "), doctest::Contains("got 'RIFF' ... 'AVI '"),
                          mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode("RIFX" + u32(4) + "WAVE"), doctest::Contains("big-endian RIFX"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode("RF64" + u32(0xFFFFFFFF) + "WAVE"), doctest::Contains("RF64"), mmt::format_error);
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("RIFX" + u32(4) + "WAVE"), doctest::Contains("big-endian RIFX"), mmt::format_error);
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("RF64" + u32(0xFFFFFFFF) + "WAVE"), doctest::Contains("RF64"), mmt::format_error);
     auto path = mmt::test::scratch_dir("aud_wav_errors") / "named.wav";
     std::ofstream(path, std::ios::binary) << "RIFF";
     std::string message = "read_wav: '" + path.string() + "': not a RIFF/WAVE file";
@@ -183,56 +183,56 @@ TEST_CASE("io.wav: not a RIFF/WAVE file" * doctest::test_suite("unit")) {
 
 TEST_CASE("io.wav: missing or broken chunks" * doctest::test_suite("unit")) {
     std::string data = chunk("data", int_samples({1, 2}, 2));
-    CHECK_THROWS_WITH_AS(decode(riff(data)), doctest::Contains("missing fmt chunk"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(1, 1, 16000, 16) + chunk("LIST", "abc"))),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(data)), doctest::Contains("missing fmt chunk"), mmt::format_error);
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(1, 1, 16000, 16) + chunk("LIST", "abc"))),
                          doctest::Contains("missing data chunk"), mmt::format_error);
     // The data chunk declares 4000 bytes, the file holds 4.
     std::string truncated = riff(fmt_chunk(1, 1, 16000, 16) + "data" + u32(4000) + int_samples({1, 2}, 2));
-    CHECK_THROWS_WITH_AS(decode(truncated), doctest::Contains("truncated data chunk; declares 4000 bytes, only 4 remain"),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(truncated), doctest::Contains("truncated data chunk; declares 4000 bytes, only 4 remain"),
                          mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(1, 2, 16000, 16) + chunk("data", int_samples({1, 2, 3}, 2)))),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(1, 2, 16000, 16) + chunk("data", int_samples({1, 2, 3}, 2)))),
                          doctest::Contains("expected a multiple of 4 bytes (whole frames), got 6"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(chunk("fmt ", u16(1) + u16(1)) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(chunk("fmt ", u16(1) + u16(1)) + data)),
                          doctest::Contains("fmt chunk too short; expected at least 16 bytes, got 4"), mmt::format_error);
 }
 
 TEST_CASE("io.wav: refused formats name what they found" * doctest::test_suite("unit")) {
     std::string data = chunk("data", int_samples({1, 2}, 2));
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(1, 0, 16000, 16) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(1, 0, 16000, 16) + data)),
                          doctest::Contains("declares 0 channels; expected at least 1"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(0x0055, 1, 16000, 16) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(0x0055, 1, 16000, 16) + data)),
                          doctest::Contains("compressed or unsupported WAVE format 0x0055 (MP3); expected PCM (0x0001) "
                                            "or IEEE float (0x0003)"),
                          mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(0x0011, 1, 16000, 4) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(0x0011, 1, 16000, 4) + data)),
                          doctest::Contains("0x0011 (IMA ADPCM)"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(extensible_chunk(0x0006, 1, 8000, 16, 16) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(extensible_chunk(0x0006, 1, 8000, 16, 16) + data)),
                          doctest::Contains("0x0006 (A-law)"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(extensible_chunk(1, 1, 8000, 16, 16, std::string(14, 'x')) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(extensible_chunk(1, 1, 8000, 16, 16, std::string(14, 'x')) + data)),
                          doctest::Contains("sub-format GUID is not a KSDATAFORMAT_SUBTYPE"), mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(extensible_chunk(1, 1, 8000, 16, 24) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(extensible_chunk(1, 1, 8000, 16, 24) + data)),
                          doctest::Contains("valid bits per sample exceed the container; expected at most 16, got 24"),
                          mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(3, 1, 16000, 16) + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(3, 1, 16000, 16) + data)),
                          doctest::Contains("unsupported bits per sample for IEEE float; expected 32 or 64, got 16"),
                          mmt::format_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(1, 1, 0, 16) + data)), doctest::Contains("sample rate of 0 Hz"),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(1, 1, 0, 16) + data)), doctest::Contains("sample rate of 0 Hz"),
                          mmt::format_error);
     std::string bad_align = fmt_chunk(1, 2, 16000, 16);
     bad_align.replace(8 + 12, 2, u16(3));
-    CHECK_THROWS_WITH_AS(decode(riff(bad_align + data)),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(bad_align + data)),
                          doctest::Contains("block align does not match 2 channels of 2 bytes; expected 4, got 3"),
                          mmt::format_error);
 }
 
 TEST_CASE("io.wav: non-finite samples and the duration limit" * doctest::test_suite("unit")) {
     const float inf = std::numeric_limits<float>::infinity();
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(3, 1, 16000, 32) + chunk("data", float_samples<float>({0.0f, std::nanf("")})))),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(3, 1, 16000, 32) + chunk("data", float_samples<float>({0.0f, std::nanf("")})))),
                          doctest::Contains("sample 1 of channel 0 is nan; expected finite float32 samples"),
                          mmt::input_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(3, 2, 16000, 32) + chunk("data", float_samples<float>({0.0f, -inf})))),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(3, 2, 16000, 32) + chunk("data", float_samples<float>({0.0f, -inf})))),
                          doctest::Contains("sample 0 of channel 1 is -inf"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(decode(riff(fmt_chunk(3, 1, 16000, 64) + chunk("data", float_samples<double>({1e300})))),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(3, 1, 16000, 64) + chunk("data", float_samples<double>({1e300})))),
                          doctest::Contains("sample 0 of channel 0 is 1e+300; expected finite float32 samples"),
                          mmt::input_error);
 
@@ -240,9 +240,9 @@ TEST_CASE("io.wav: non-finite samples and the duration limit" * doctest::test_su
     std::string long_file = riff(fmt_chunk(1, 1, 8000, 16) + chunk("data", std::string(2 * 24000, '\0')));
     mmt::io::wav_read_options options;
     options.max_duration_seconds = 2.0;
-    CHECK_THROWS_WITH_AS(decode(long_file, options),
+    CHECK_THROWS_WITH_AS(decode_wav_bytes(long_file, options),
                          doctest::Contains("audio too long; expected at most 2 s, got 3 s (24000 frames at 8000 Hz)"),
                          mmt::input_error);
     options.max_duration_seconds = 3.0;
-    CHECK(decode(long_file, options).samples.size() == 24000);
+    CHECK(decode_wav_bytes(long_file, options).samples.size() == 24000);
 }

@@ -13,6 +13,7 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/clip/clip_model.hpp"
+#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/tolerances.hpp"
@@ -25,34 +26,8 @@ namespace {
 
 const fs::path tiny = test::data_path("clip-tiny");
 
-// clip-tiny's config.json and model.safetensors copied into a fresh scratch directory.
-fs::path copy_tiny(const std::string& name) {
-    const fs::path dir = test::scratch_dir(name);
-    fs::copy_file(tiny / "config.json", dir / "config.json");
-    fs::copy_file(tiny / "model.safetensors", dir / "model.safetensors");
-    return dir;
-}
 
-// Rewrites dir/model.safetensors: `edit` may change a tensor or return false to drop it; `add` adds more.
-void rewrite_checkpoint(const fs::path& dir, const std::function<bool(const std::string&, dyn_tensor<float>&)>& edit,
-                        const std::function<void(io::safetensors_writer&)>& add = {}) {
-    io::safetensors_writer writer;
-    {
-        const io::safetensors_file original(dir / "model.safetensors");  // unmapped before the file is replaced
-        for (const auto& name : original.names()) {
-            dyn_tensor<float> t = original.load<float>(name);
-            if (edit(name, t)) writer.add(name, t);
-        }
-    }
-    if (add) add(writer);
-    writer.save(dir / "model.safetensors");
-}
 
-void edit_config(const fs::path& dir, const std::function<void(io::json&)>& edit) {
-    io::json config = io::read_json_file(dir / "config.json");
-    edit(config);
-    std::ofstream(dir / "config.json", std::ios::trunc) << config.dump(2);
-}
 
 // ids [rows, cols] from a list, row-major.
 int_tensor<2> ids_tensor(std::size_t rows, std::size_t cols, const std::vector<std::int64_t>& values) {
@@ -74,7 +49,7 @@ TEST_CASE("models.clip_errors: a missing config or model file is an io_error nam
 }
 
 TEST_CASE("models.clip_errors: a truncated model.safetensors is a format_error naming the file" * doctest::test_suite("unit")) {
-    const fs::path dir = copy_tiny("unit_clip_truncated");
+    const fs::path dir = test::copy_model(tiny, "unit_clip_truncated");
     const fs::path model = dir / "model.safetensors";
     fs::resize_file(model, fs::file_size(model) / 2);  // cut inside the data
     test::check_throws<format_error>([&] { clip::clip_model::from_pretrained(dir); }, {model.string(), "past the data section", "truncated"});
@@ -83,7 +58,7 @@ TEST_CASE("models.clip_errors: a truncated model.safetensors is a format_error n
 }
 
 TEST_CASE("models.clip_errors: a corrupt header is a format_error naming the file" * doctest::test_suite("unit")) {
-    const fs::path dir = copy_tiny("unit_clip_corrupt");
+    const fs::path dir = test::copy_model(tiny, "unit_clip_corrupt");
     const fs::path model = dir / "model.safetensors";
     {
         std::fstream f(model, std::ios::in | std::ios::out | std::ios::binary);
@@ -94,8 +69,8 @@ TEST_CASE("models.clip_errors: a corrupt header is a format_error naming the fil
 }
 
 TEST_CASE("models.clip_errors: a tensor of the wrong shape names it and both shapes" * doctest::test_suite("unit")) {
-    const fs::path dir = copy_tiny("unit_clip_wrong_shape");
-    rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>& t) {
+    const fs::path dir = test::copy_model(tiny, "unit_clip_wrong_shape");
+    test::rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>& t) {
         if (name == "text_model.final_layer_norm.weight") t = dyn_tensor<float>(std::vector<std::size_t>{31}, 1.0f);
         return true;
     });
@@ -104,15 +79,15 @@ TEST_CASE("models.clip_errors: a tensor of the wrong shape names it and both sha
 }
 
 TEST_CASE("models.clip_errors: a missing tensor names it and its shape" * doctest::test_suite("unit")) {
-    const fs::path dir = copy_tiny("unit_clip_missing_tensor");
-    rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>&) { return name != "vision_model.post_layernorm.bias"; });
+    const fs::path dir = test::copy_model(tiny, "unit_clip_missing_tensor");
+    test::rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>&) { return name != "vision_model.post_layernorm.bias"; });
     test::check_throws<weight_error>([&] { clip::clip_model::from_pretrained(dir); },
                                      {"missing tensor 'vision_model.post_layernorm.bias'", "[48]"});
 }
 
 TEST_CASE("models.clip_errors: an unused tensor is an error, the position_ids buffer is not" * doctest::test_suite("unit")) {
-    const fs::path dir = copy_tiny("unit_clip_extra");
-    rewrite_checkpoint(
+    const fs::path dir = test::copy_model(tiny, "unit_clip_extra");
+    test::rewrite_checkpoint(
         dir, [](const std::string&, dyn_tensor<float>&) { return true; },
         [](io::safetensors_writer& w) {
             int_tensor<2> position_ids({1, 16});
@@ -121,8 +96,8 @@ TEST_CASE("models.clip_errors: an unused tensor is an error, the position_ids bu
         });
     CHECK(clip::clip_model::from_pretrained(dir).text_model.has_value());
 
-    const fs::path extra = copy_tiny("unit_clip_extra_unused");
-    rewrite_checkpoint(
+    const fs::path extra = test::copy_model(tiny, "unit_clip_extra_unused");
+    test::rewrite_checkpoint(
         extra, [](const std::string&, dyn_tensor<float>&) { return true; },
         [](io::safetensors_writer& w) { w.add("text_model.encoder.layers.2.mlp.fc1.bias", dyn_tensor<float>(std::vector<std::size_t>{37}, 0.0f)); });
     test::check_throws<weight_error>([&] { clip::clip_model::from_pretrained(extra); },
@@ -130,25 +105,25 @@ TEST_CASE("models.clip_errors: an unused tensor is an error, the position_ids bu
 }
 
 TEST_CASE("models.clip_errors: config.json with an unknown architecture or activation" * doctest::test_suite("unit")) {
-    const fs::path dir = copy_tiny("unit_clip_config");
+    const fs::path dir = test::copy_model(tiny, "unit_clip_config");
     const std::string config = (dir / "config.json").string();
-    edit_config(dir, [](io::json& j) { j["architectures"] = {"CLIPForImageClassification"}; });
+    test::edit_config(dir, [](io::json& j) { j["architectures"] = {"CLIPForImageClassification"}; });
     test::check_throws<config_error>([&] { clip::clip_model::from_pretrained(dir); }, {config, "\"CLIPForImageClassification\""});
 
-    edit_config(dir, [](io::json& j) {
+    test::edit_config(dir, [](io::json& j) {
         j["architectures"] = {"CLIPModel"};
         j["text_config"]["hidden_act"] = "gelu_fancy";
     });
     test::check_throws<config_error>([&] { clip::clip_model::from_pretrained(dir); }, {config, "text_config.hidden_act", "\"gelu_fancy\""});
 
-    edit_config(dir, [](io::json& j) {
+    test::edit_config(dir, [](io::json& j) {
         j["text_config"].erase("hidden_act");
         j["vision_config"]["num_attention_heads"] = 5;
     });
     test::check_throws<config_error>([&] { clip::clip_model::from_pretrained(dir); },
                                      {config, "vision_config", "hidden_size 48", "num_attention_heads 5"});
 
-    edit_config(dir, [](io::json& j) {
+    test::edit_config(dir, [](io::json& j) {
         j["vision_config"]["num_attention_heads"] = 4;
         j["text_config"]["num_hidden_layers"] = -2;
     });

@@ -13,6 +13,7 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
+#include "support/files.hpp"
 #include "support/data.hpp"
 #include "support/throws.hpp"
 
@@ -21,23 +22,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path token_cls = test::data_path("layoutlm-tiny-token-cls");
-const fs::path base = test::data_path("layoutlm-tiny-base");
+const fs::path tiny_token_cls = test::data_path("layoutlm-tiny-token-cls");
+const fs::path tiny_base = test::data_path("layoutlm-tiny-base");
 
-layoutlm::config parse(const io::json& j) { return layoutlm::config::from_json(j, "test config"); }
+layoutlm::config layoutlm_config(const io::json& j) { return layoutlm::config::from_json(j, "test config"); }
 
-fs::path copy_fixture(const fs::path& source, const std::string& name) {
-    const fs::path dir = test::scratch_dir(name);
-    fs::copy_file(source / "config.json", dir / "config.json");
-    fs::copy_file(source / "model.safetensors", dir / "model.safetensors");
-    return dir;
-}
 
-void edit_config(const fs::path& dir, const std::function<void(io::json&)>& edit) {
-    io::json config = io::read_json_file(dir / "config.json");
-    edit(config);
-    std::ofstream(dir / "config.json", std::ios::trunc) << config.dump(2);
-}
 
 layoutlm::model_inputs inputs_of(std::size_t seq_len) {
     layoutlm::model_inputs in;
@@ -53,7 +43,7 @@ layoutlm::model_inputs inputs_of(std::size_t seq_len) {
 }  // namespace
 
 TEST_CASE("models.layoutlm_config: an empty config.json is HF's LayoutLMConfig()" * doctest::test_suite("unit")) {
-    const layoutlm::config c = parse(io::json::object());
+    const layoutlm::config c = layoutlm_config(io::json::object());
     CHECK(c.arch == layoutlm::architecture::model);
     CHECK(c.vocab_size == 30522);
     CHECK(c.hidden_size == 768);
@@ -72,7 +62,7 @@ TEST_CASE("models.layoutlm_config: an empty config.json is HF's LayoutLMConfig()
     CHECK(c.label2id.at("LABEL_0") == 0);
     CHECK(c.layer_config("x").norm == layers::norm_position::post);
 
-    const layoutlm::config five = parse({{"num_labels", 5}});
+    const layoutlm::config five = layoutlm_config({{"num_labels", 5}});
     CHECK(five.num_labels() == 5);
     CHECK(five.id2label.at(4) == "LABEL_4");
 }
@@ -102,30 +92,30 @@ TEST_CASE("models.layoutlm_config: the LayoutLM configs in tests/data/configs pa
     }
     CHECK(layoutlm_configs == 1);
 
-    const layoutlm::config tiny = layoutlm::config::from_file(token_cls / "config.json");
+    const layoutlm::config tiny = layoutlm::config::from_file(tiny_token_cls / "config.json");
     CHECK(tiny.arch == layoutlm::architecture::token_classification);
     CHECK(tiny.num_labels() == 7);
     CHECK(tiny.id2label.at(6) == "LABEL_6");
     CHECK(tiny.label2id.at("LABEL_3") == 3);
-    CHECK(layoutlm::config::from_file(base / "config.json").arch == layoutlm::architecture::model);
+    CHECK(layoutlm::config::from_file(tiny_base / "config.json").arch == layoutlm::architecture::model);
 }
 
 TEST_CASE("models.layoutlm_config: unknown names and broken invariants are config errors naming the key" * doctest::test_suite("unit")) {
-    test::check_throws<config_error>([] { parse({{"architectures", {"LayoutLMForImageClassification"}}}); },
+    test::check_throws<config_error>([] { layoutlm_config({{"architectures", {"LayoutLMForImageClassification"}}}); },
                                      {"test config", "unknown architecture \"LayoutLMForImageClassification\"", "LayoutLMForMaskedLM"});
-    test::check_throws<config_error>([] { parse({{"architectures", {"LayoutLMModel", "LayoutLMForMaskedLM"}}}); }, {"2 entries"});
-    test::check_throws<config_error>([] { parse({{"model_type", "bert"}}); }, {"model_type \"bert\"", "layoutlm"});
-    test::check_throws<config_error>([] { parse({{"hidden_act", "gelu_fancy"}}); }, {"hidden_act", "\"gelu_fancy\""});
-    test::check_throws<config_error>([] { parse({{"num_attention_heads", 5}}); }, {"hidden_size 768", "num_attention_heads 5"});
-    test::check_throws<config_error>([] { parse({{"max_2d_position_embeddings", 0}}); }, {"\"max_2d_position_embeddings\" is 0"});
-    test::check_throws<config_error>([] { parse({{"num_hidden_layers", -1}}); }, {"\"num_hidden_layers\"", "-1"});
-    test::check_throws<config_error>([] { parse({{"num_labels", 3}, {"id2label", {{"0", "a"}, {"1", "b"}}}}); },
+    test::check_throws<config_error>([] { layoutlm_config({{"architectures", {"LayoutLMModel", "LayoutLMForMaskedLM"}}}); }, {"2 entries"});
+    test::check_throws<config_error>([] { layoutlm_config({{"model_type", "bert"}}); }, {"model_type \"bert\"", "layoutlm"});
+    test::check_throws<config_error>([] { layoutlm_config({{"hidden_act", "gelu_fancy"}}); }, {"hidden_act", "\"gelu_fancy\""});
+    test::check_throws<config_error>([] { layoutlm_config({{"num_attention_heads", 5}}); }, {"hidden_size 768", "num_attention_heads 5"});
+    test::check_throws<config_error>([] { layoutlm_config({{"max_2d_position_embeddings", 0}}); }, {"\"max_2d_position_embeddings\" is 0"});
+    test::check_throws<config_error>([] { layoutlm_config({{"num_hidden_layers", -1}}); }, {"\"num_hidden_layers\"", "-1"});
+    test::check_throws<config_error>([] { layoutlm_config({{"num_labels", 3}, {"id2label", {{"0", "a"}, {"1", "b"}}}}); },
                                      {"\"num_labels\" is 3", "2 entries"});
-    test::check_throws<config_error>([] { parse({{"id2label", {{"first", "a"}}}}); }, {"id2label key \"first\""});
-    test::check_throws<config_error>([] { parse({{"id2label", {{"0", 7}}}}); }, {"id2label[\"0\"]", "7"});
-    test::check_throws<config_error>([] { parse({{"architectures", {"LayoutLMForQuestionAnswering"}}, {"num_labels", 3}}); },
+    test::check_throws<config_error>([] { layoutlm_config({{"id2label", {{"first", "a"}}}}); }, {"id2label key \"first\""});
+    test::check_throws<config_error>([] { layoutlm_config({{"id2label", {{"0", 7}}}}); }, {"id2label[\"0\"]", "7"});
+    test::check_throws<config_error>([] { layoutlm_config({{"architectures", {"LayoutLMForQuestionAnswering"}}, {"num_labels", 3}}); },
                                      {"LayoutLMForQuestionAnswering", "num_labels", "2"});
-    const layoutlm::config gaps = parse({{"id2label", {{"0", "O"}, {"2", "B-KEY"}}}});
+    const layoutlm::config gaps = layoutlm_config({{"id2label", {{"0", "O"}, {"2", "B-KEY"}}}});
     CHECK(gaps.label_of(2, "word 4") == "B-KEY");
     test::check_throws<config_error>([&] { gaps.label_of(1, "word 4 (\"Total\")"); },
                                      {"word 4 (\"Total\")", "label id 1", "id2label", "ids: 0, 2"});
@@ -133,26 +123,26 @@ TEST_CASE("models.layoutlm_config: unknown names and broken invariants are confi
 
 TEST_CASE("models.layoutlm_errors: checkpoints that do not fit config.json" * doctest::test_suite("unit")) {
     SUBCASE("a head without its tensors") {
-        const fs::path dir = copy_fixture(base, "layoutlm_err_head");
-        edit_config(dir, [](io::json& j) { j["architectures"] = {"LayoutLMForTokenClassification"}; });
+        const fs::path dir = test::copy_model(tiny_base, "layoutlm_err_head");
+        test::edit_config(dir, [](io::json& j) { j["architectures"] = {"LayoutLMForTokenClassification"}; });
         test::check_throws<weight_error>([&] { layoutlm::pretrained_model::from_pretrained(dir); },
                                          {"missing tensor 'classifier.weight'", "[2, 32]"});
     }
     SUBCASE("a head's tensors read as a bare LayoutLMModel") {
-        const fs::path dir = copy_fixture(token_cls, "layoutlm_err_unused");
-        edit_config(dir, [](io::json& j) { j["architectures"] = {"LayoutLMModel"}; });
+        const fs::path dir = test::copy_model(tiny_token_cls, "layoutlm_err_unused");
+        test::edit_config(dir, [](io::json& j) { j["architectures"] = {"LayoutLMModel"}; });
         test::check_throws<weight_error>([&] { layoutlm::pretrained_model::from_pretrained(dir); },
                                          {"does not use", "'classifier.bias'"});
     }
     SUBCASE("a layer count that disagrees") {
-        const fs::path dir = copy_fixture(base, "layoutlm_err_layers");
-        edit_config(dir, [](io::json& j) { j["num_hidden_layers"] = 3; });
+        const fs::path dir = test::copy_model(tiny_base, "layoutlm_err_layers");
+        test::edit_config(dir, [](io::json& j) { j["num_hidden_layers"] = 3; });
         test::check_throws<weight_error>([&] { layoutlm::pretrained_model::from_pretrained(dir); },
                                          {"missing tensor 'encoder.layer.2.attention.self.query.weight'"});
     }
     SUBCASE("a width that disagrees") {
-        const fs::path dir = copy_fixture(token_cls, "layoutlm_err_labels");
-        edit_config(dir, [](io::json& j) {
+        const fs::path dir = test::copy_model(tiny_token_cls, "layoutlm_err_labels");
+        test::edit_config(dir, [](io::json& j) {
             j["id2label"] = {{"0", "O"}, {"1", "B"}};
             j.erase("label2id");
         });
@@ -160,10 +150,10 @@ TEST_CASE("models.layoutlm_errors: checkpoints that do not fit config.json" * do
                                          {"'classifier.weight'", "[7, 32]", "expected [2, 32]"});
     }
     SUBCASE("an untied masked-LM decoder that is not stored") {
-        const fs::path dir = copy_fixture(base, "layoutlm_err_untied");
+        const fs::path dir = test::copy_model(tiny_base, "layoutlm_err_untied");
         {
             io::safetensors_writer writer;
-            const io::safetensors_file f(base / "model.safetensors");
+            const io::safetensors_file f(tiny_base / "model.safetensors");
             for (const auto& n : f.names()) writer.add("layoutlm." + n, f.load<float>(n));
             for (const char* n : {"cls.predictions.transform.dense.bias", "cls.predictions.transform.LayerNorm.weight",
                                   "cls.predictions.transform.LayerNorm.bias"})
@@ -172,16 +162,16 @@ TEST_CASE("models.layoutlm_errors: checkpoints that do not fit config.json" * do
             writer.add("cls.predictions.bias", dyn_tensor<float>(std::vector<std::size_t>{99}, 0.0f));
             writer.save(dir / "model.safetensors");
         }
-        edit_config(dir, [](io::json& j) { j["architectures"] = {"LayoutLMForMaskedLM"}; });
+        test::edit_config(dir, [](io::json& j) { j["architectures"] = {"LayoutLMForMaskedLM"}; });
         CHECK(layoutlm::pretrained_model::from_pretrained(dir).cls->tied());
-        edit_config(dir, [](io::json& j) { j["tie_word_embeddings"] = false; });
+        test::edit_config(dir, [](io::json& j) { j["tie_word_embeddings"] = false; });
         test::check_throws<weight_error>([&] { layoutlm::pretrained_model::from_pretrained(dir); },
                                          {"missing tensor 'cls.predictions.decoder.weight'", "[99, 32]"});
     }
 }
 
 TEST_CASE("models.layoutlm_errors: boxes, ids and shapes outside what the model takes" * doctest::test_suite("unit")) {
-    const auto model = layoutlm::pretrained_model::from_pretrained(token_cls);
+    const auto model = layoutlm::pretrained_model::from_pretrained(tiny_token_cls);
     CHECK(model.token_logits(inputs_of(64)).shape(1) == 64);
 
     auto in = inputs_of(6);

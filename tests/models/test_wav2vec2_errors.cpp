@@ -17,6 +17,7 @@
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/random_model.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
+#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/throws.hpp"
@@ -27,37 +28,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fixture's config.json and model.safetensors copied into a fresh scratch directory.
-fs::path copy_fixture(const std::string& fixture, const std::string& name) {
-    const fs::path dir = test::scratch_dir(name);
-    fs::copy_file(test::data_path(fixture) / "config.json", dir / "config.json");
-    fs::copy_file(test::data_path(fixture) / "model.safetensors", dir / "model.safetensors");
-    return dir;
-}
 
-// Rewrites dir/model.safetensors: `keep` may drop a tensor; `add` adds more.
-void rewrite_checkpoint(const fs::path& dir, const std::function<bool(const std::string&)>& keep,
-                        const std::function<void(io::safetensors_writer&)>& add = {}) {
-    io::safetensors_writer writer;
-    {
-        const io::safetensors_file original(dir / "model.safetensors");
-        for (const auto& name : original.names())
-            if (keep(name)) writer.add(name, original.load<float>(name));
-    }
-    if (add) add(writer);
-    writer.save(dir / "model.safetensors");
-}
 
 io::json tiny_config(const std::string& fixture = "wav2vec2-tiny-ctc") {
     return io::read_json_file(test::data_path(fixture) / "config.json");
 }
 
-wav2vec2::config parse(const io::json& j) { return wav2vec2::config::from_json(j, "config.json"); }
+wav2vec2::config wav2vec2_config(const io::json& j) { return wav2vec2::config::from_json(j, "config.json"); }
 
 void check_config_error(const std::function<void(io::json&)>& edit, std::initializer_list<std::string> parts) {
     io::json j = tiny_config();
     edit(j);
-    test::check_throws<config_error>([&] { parse(j); }, parts);
+    test::check_throws<config_error>([&] { wav2vec2_config(j); }, parts);
 }
 
 const wav2vec2::wav2vec2_model& tiny_ctc() {
@@ -121,7 +103,7 @@ TEST_CASE("models.wav2vec2_config: the wav2vec2 configs in tests/data/configs pa
 }
 
 TEST_CASE("models.wav2vec2_config: keys config.json omits take HF's defaults" * doctest::test_suite("unit")) {
-    const auto c = parse(io::json::object());
+    const auto c = wav2vec2_config(io::json::object());
     CHECK(c.arch == wav2vec2::architecture::model);
     CHECK(c.vocab_size == 32);
     CHECK(c.hidden_size == 768);
@@ -148,7 +130,7 @@ TEST_CASE("models.wav2vec2_config: keys config.json omits take HF's defaults" * 
     CHECK(c.pad_token_id == 0);
 
     // The tiny fixtures' own numbers.
-    const auto pre = parse(tiny_config("wav2vec2-tiny-pretraining"));
+    const auto pre = wav2vec2_config(tiny_config("wav2vec2-tiny-pretraining"));
     CHECK(pre.arch == wav2vec2::architecture::pretraining);
     CHECK(pre.num_codevectors_per_group == 7);
     CHECK(pre.codevector_dim == 16);
@@ -190,30 +172,30 @@ TEST_CASE("models.wav2vec2_config: broken invariants and unknown values name the
 
 TEST_CASE("models.wav2vec2_errors: missing, misshapen and unused tensors" * doctest::test_suite("unit")) {
     SUBCASE("a missing tensor names it and its shape") {
-        const auto dir = copy_fixture("wav2vec2-tiny-ctc", "w2v_missing");
-        rewrite_checkpoint(dir, [](const std::string& name) { return name != "wav2vec2.encoder.pos_conv_embed.conv.weight_g"; });
+        const auto dir = test::copy_model(test::data_path("wav2vec2-tiny-ctc"), "w2v_missing");
+        test::rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>&) { return name != "wav2vec2.encoder.pos_conv_embed.conv.weight_g"; });
         test::check_throws<weight_error>([&] { wav2vec2::wav2vec2_model::from_pretrained(dir); },
                                          {"missing tensor 'wav2vec2.encoder.pos_conv_embed.conv.weight_g'", "[1, 1, 16]"});
     }
     SUBCASE("a tensor the config does not explain is an error, not silently ignored") {
-        const auto dir = copy_fixture("wav2vec2-tiny-ctc", "w2v_unused");
-        rewrite_checkpoint(dir, [](const std::string&) { return true; },
+        const auto dir = test::copy_model(test::data_path("wav2vec2-tiny-ctc"), "w2v_unused");
+        test::rewrite_checkpoint(dir, [](const std::string&, dyn_tensor<float>&) { return true; },
                            [](io::safetensors_writer& w) { w.add("quantizer.codevectors", dyn_tensor<float>(tensor<3>({1, 4, 2}))); });
         test::check_throws<weight_error>([&] { wav2vec2::wav2vec2_model::from_pretrained(dir); },
                                          {"tensors the model does not use: 'quantizer.codevectors'"});
     }
     SUBCASE("masked_spec_embed is only expected when the config has SpecAugment probabilities") {
-        const auto dir = copy_fixture("wav2vec2-tiny-ctc", "w2v_spec_embed");
+        const auto dir = test::copy_model(test::data_path("wav2vec2-tiny-ctc"), "w2v_spec_embed");
         io::json j = tiny_config();
         j["mask_time_prob"] = 0.0;
         std::ofstream(dir / "config.json", std::ios::trunc) << j.dump(2);
         test::check_throws<weight_error>([&] { wav2vec2::wav2vec2_model::from_pretrained(dir); },
                                          {"tensors the model does not use: 'wav2vec2.masked_spec_embed'"});
-        rewrite_checkpoint(dir, [](const std::string& name) { return name != "wav2vec2.masked_spec_embed"; });
+        test::rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>&) { return name != "wav2vec2.masked_spec_embed"; });
         CHECK_NOTHROW(wav2vec2::wav2vec2_model::from_pretrained(dir));
     }
     SUBCASE("a conv weight of the wrong shape names both shapes") {
-        const auto dir = copy_fixture("wav2vec2-tiny-ctc", "w2v_shape");
+        const auto dir = test::copy_model(test::data_path("wav2vec2-tiny-ctc"), "w2v_shape");
         io::json j = tiny_config();
         j["conv_kernel"][0] = 11;
         std::ofstream(dir / "config.json", std::ios::trunc) << j.dump(2);
@@ -222,12 +204,12 @@ TEST_CASE("models.wav2vec2_errors: missing, misshapen and unused tensors" * doct
                                           "expected [24, 1, 11]"});
     }
     SUBCASE("the body saved without the prefix loads as Wav2Vec2Model") {
-        const auto dir = copy_fixture("wav2vec2-tiny-ctc", "w2v_bare");
+        const auto dir = test::copy_model(test::data_path("wav2vec2-tiny-ctc"), "w2v_bare");
         io::json j = tiny_config();
         j["architectures"] = {"Wav2Vec2Model"};
         std::ofstream(dir / "config.json", std::ios::trunc) << j.dump(2);
         // With the prefix (as HF also accepts) ...
-        rewrite_checkpoint(dir, [](const std::string& name) { return name.rfind("lm_head.", 0) != 0; });
+        test::rewrite_checkpoint(dir, [](const std::string& name, dyn_tensor<float>&) { return name.rfind("lm_head.", 0) != 0; });
         const auto prefixed = wav2vec2::wav2vec2_model::from_pretrained(dir);
         // ... and without it, as HF saves a Wav2Vec2Model.
         io::safetensors_writer writer;

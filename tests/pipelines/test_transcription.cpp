@@ -4,6 +4,7 @@
 // them), and bad audio gives a clear error.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "mmt/io/wav.hpp"
 #include "mmt/pipelines/speech_units.hpp"
 #include "mmt/pipelines/transcription.hpp"
+#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/throws.hpp"
@@ -38,12 +40,7 @@ const pipelines::speech_recognizer& recognizer() {
 // The fixture speech at 16 kHz, resampled whole as torchaudio does.
 std::vector<float> speech_16k() { return preprocess::resample(io::read_wav(speech_wav).samples, 22050, 16000); }
 
-std::string read_bytes(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
-void write_bytes(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 }  // namespace
 
@@ -134,7 +131,7 @@ TEST_CASE("pipelines.speech_audio: streamed resampling equals torchaudio's whole
             stitched.insert(stitched.end(), piece.begin(), piece.end());
         }
         CHECK(stitched == preprocess::resample(std::vector<float>(chirp.begin(), chirp.end()), rate, 16000));
-        test::check_close(tensor<1>(xt::adapt(stitched, std::vector<std::size_t>{stitched.size()})), ref.load<float>(name + "_to_16000"),
+        test::check_close(tensor<1>(xt::adapt(stitched, std::array<std::size_t, 1>{stitched.size()})), ref.load<float>(name + "_to_16000"),
                           test::tol::audio_abs, name + " streamed");
     }
 }
@@ -179,7 +176,7 @@ TEST_CASE("pipelines.transcription: long audio in chunks neither doubles nor los
     const auto& r = recognizer();
     tokenizers::ctc_tokenizer_config split_on_t;
     split_on_t.word_delimiter_token = "T";
-    const auto vocab = tokenizers::ordered_json::parse(read_bytes(test::data_path("wav2vec2-tiny-ctc/vocab.json")));
+    const auto vocab = tokenizers::ordered_json::parse(test::read_file(test::data_path("wav2vec2-tiny-ctc/vocab.json")));
     const pipelines::speech_recognizer t_words(r.model(), tokenizers::wav2vec2_ctc_tokenizer(vocab, split_on_t, "vocab.json"),
                                                r.feature_extractor());
     std::vector<float> period = speech_16k();
@@ -218,26 +215,26 @@ TEST_CASE("pipelines.transcription: long audio in chunks neither doubles nor los
 TEST_CASE("pipelines.transcription: bad audio and options give clear errors" * doctest::test_suite("unit")) {
     const auto& r = recognizer();
     const auto dir = test::scratch_dir("w2v_bad_audio");
-    const std::string good = read_bytes(speech_wav);
+    const std::string good = test::read_file(speech_wav);
 
-    write_bytes(dir / "notes.wav", "these are not samples");
+    test::write_file(dir / "notes.wav", "these are not samples");
     test::check_throws<format_error>([&] { r.transcribe_file(dir / "notes.wav"); }, {"notes.wav", "not a RIFF/WAVE file"});
 
     std::string truncated = good.substr(0, good.size() - 1001);
-    write_bytes(dir / "truncated.wav", truncated);
+    test::write_file(dir / "truncated.wav", truncated);
     test::check_throws<format_error>([&] { r.transcribe_file(dir / "truncated.wav"); }, {"truncated.wav", "truncated data chunk"});
 
     // The fmt chunk's fields: tag at byte 20, channels at 22.
     std::string no_channels = good;
     no_channels[22] = 0;
     no_channels[23] = 0;
-    write_bytes(dir / "mute.wav", no_channels);
+    test::write_file(dir / "mute.wav", no_channels);
     test::check_throws<format_error>([&] { r.transcribe_file(dir / "mute.wav"); }, {"mute.wav", "declares 0 channels"});
 
     std::string mp3 = good;
     mp3[20] = 0x55;
     mp3[21] = 0;
-    write_bytes(dir / "mp3.wav", mp3);
+    test::write_file(dir / "mp3.wav", mp3);
     test::check_throws<format_error>([&] { r.transcribe_file(dir / "mp3.wav"); }, {"mp3.wav", "compressed or unsupported WAVE format 0x0055 (MP3)"});
 
     io::write_wav(dir / "short.wav", std::vector<float>(300, 0.1f), 16000);
@@ -248,11 +245,11 @@ TEST_CASE("pipelines.transcription: bad audio and options give clear errors" * d
 
     // A float WAV with one bad sample, patched in after writing (the writer refuses them).
     io::write_wav(dir / "float.wav", std::vector<float>(20000, 0.1f), 16000, io::wav_encoding::float32);
-    const std::string clean = read_bytes(dir / "float.wav");
+    const std::string clean = test::read_file(dir / "float.wav");
     auto with_sample = [&](const fs::path& path, float value) {
         std::string bytes = clean;
         std::memcpy(&bytes[bytes.size() - 4 * (20000 - 12345)], &value, 4);
-        write_bytes(path, bytes);
+        test::write_file(path, bytes);
     };
     with_sample(dir / "nan.wav", std::numeric_limits<float>::quiet_NaN());
     test::check_throws<input_error>([&] { r.transcribe_file(dir / "nan.wav"); }, {"nan.wav", "sample 12345 of channel 0 is nan"});

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -20,7 +21,7 @@ using mmt::preprocess::sinc_resampler;
 std::vector<float> as_vector(const mmt::dyn_tensor<float>& t) { return std::vector<float>(t.begin(), t.end()); }
 
 mmt::tensor<1> as_tensor(const std::vector<float>& v) {
-    return mmt::tensor<1>(xt::adapt(v, std::vector<std::size_t>{v.size()}));
+    return mmt::tensor<1>(xt::adapt(v, std::array<std::size_t, 1>{v.size()}));
 }
 
 const mmt::io::safetensors_file& audio_reference() {

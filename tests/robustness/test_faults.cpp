@@ -19,6 +19,7 @@
 #include "mmt/tokenizers/clip_bpe.hpp"
 #include "mmt/tokenizers/ctc_decode.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
+#include "support/files.hpp"
 #include "support/data.hpp"
 #include "support/peak_memory.hpp"
 #include "support/threads.hpp"
@@ -29,26 +30,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_file(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-// A copy of clip-tiny (config.json + model.safetensors) that a test may damage.
-fs::path clip_tiny_copy(const std::string& name) {
-    const fs::path dir = test::scratch_dir(name);
-    fs::copy_file(test::data_path("clip-tiny/config.json"), dir / "config.json");
-    fs::copy_file(test::data_path("clip-tiny/model.safetensors"), dir / "model.safetensors");
-    return dir;
-}
 
 fs::path bert_dir(const std::string& name, const std::string& vocab) {
     const fs::path dir = test::scratch_dir(name);
-    write_file(dir / "vocab.txt", vocab);
+    test::write_file(dir / "vocab.txt", vocab);
     return dir;
 }
 
 fs::path clip_vocab_dir(const std::string& name, const std::string& vocab, const std::string& merges) {
     const fs::path dir = test::scratch_dir(name);
-    write_file(dir / "vocab.json", vocab);
-    write_file(dir / "merges.txt", merges);
+    test::write_file(dir / "vocab.json", vocab);
+    test::write_file(dir / "merges.txt", merges);
     return dir;
 }
 
@@ -56,7 +49,7 @@ fs::path clip_vocab_dir(const std::string& name, const std::string& vocab, const
 
 TEST_CASE("robustness.faults: a checkpoint truncated after it was opened is an io_error at load, never SIGBUS" *
           doctest::test_suite("unit")) {
-    const fs::path dir = clip_tiny_copy("robust_truncated_while_open");
+    const fs::path dir = test::copy_model(test::data_path("clip-tiny"), "robust_truncated_while_open");
     const fs::path file = dir / "model.safetensors";
     const io::safetensors_file st(file);
     const auto names = st.names();  // in data order
@@ -84,7 +77,7 @@ TEST_CASE("robustness.faults: a large read on two threads gives the file's bytes
     const fs::path file = test::scratch_dir("robust_parallel_read") / "bytes.bin";
     std::string bytes(std::size_t(6) << 20, '\0');
     for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = char(i * 2654435761u >> 24);
-    write_file(file, bytes);
+    test::write_file(file, bytes);
     const auto source = io::byte_source::open(file);
     for (const int threads : {1, 2}) {
         INFO(threads, " threads");
@@ -130,21 +123,21 @@ TEST_CASE("robustness.faults: a checkpoint rewritten in place after opening read
 
 TEST_CASE("robustness.faults: a checkpoint truncated before opening, or a missing shard, fails at open" *
           doctest::test_suite("unit")) {
-    const fs::path dir = clip_tiny_copy("robust_truncated_before");
+    const fs::path dir = test::copy_model(test::data_path("clip-tiny"), "robust_truncated_before");
     fs::resize_file(dir / "model.safetensors", fs::file_size(dir / "model.safetensors") - 100);
     test::check_throws<format_error>([&] { clip::clip_model::from_pretrained(dir); },
                                      {"model.safetensors", "run past the data section", "truncated file?"});
 
     // A sharded checkpoint whose index names a shard that is not there.
     fs::remove(dir / "model.safetensors");
-    write_file(dir / "model.safetensors.index.json",
+    test::write_file(dir / "model.safetensors.index.json",
                R"({"metadata": {}, "weight_map": {"logit_scale": "model-00001-of-00002.safetensors"}})");
     test::check_throws<io_error>([&] { clip::clip_model::from_pretrained(dir); },
                                  {"model-00001-of-00002.safetensors", "cannot open", "No such file"});
 }
 
 TEST_CASE("robustness.faults: an empty or directory checkpoint is a clear error" * doctest::test_suite("unit")) {
-    const fs::path dir = clip_tiny_copy("robust_empty_checkpoint");
+    const fs::path dir = test::copy_model(test::data_path("clip-tiny"), "robust_empty_checkpoint");
     std::ofstream(dir / "model.safetensors", std::ios::trunc).close();
     test::check_throws<format_error>([&] { clip::clip_model::from_pretrained(dir); },
                                      {"model.safetensors", "0 bytes, expected at least 8"});
@@ -160,7 +153,7 @@ TEST_CASE("robustness.faults: missing special tokens are config errors naming th
 
     // special_tokens_map.json names a token the vocabulary lacks.
     const fs::path renamed = bert_dir("robust_renamed_special", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
-    write_file(renamed / "special_tokens_map.json", R"({"sep_token": "</s>"})");
+    test::write_file(renamed / "special_tokens_map.json", R"({"sep_token": "</s>"})");
     test::check_throws<config_error>([&] { tokenizers::wordpiece_tokenizer::from_directory(renamed); },
                                      {"special token sep_token \"</s>\""});
 
@@ -198,7 +191,7 @@ TEST_CASE("robustness.faults: duplicate tokens follow HF where it accepts them, 
 TEST_CASE("robustness.faults: an added token with a huge id allocates nothing for the ids below it" *
           doctest::test_suite("unit")) {
     const fs::path dir = bert_dir("robust_huge_added_id", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
-    write_file(dir / "tokenizer_config.json", R"({"added_tokens_decoder": {"1000000000000": {"content": "<ocr>"}}})");
+    test::write_file(dir / "tokenizer_config.json", R"({"added_tokens_decoder": {"1000000000000": {"content": "<ocr>"}}})");
     const auto grown = test::peak_growth([&] {
         const auto bert = tokenizers::wordpiece_tokenizer::from_directory(dir);
         CHECK(bert.encode("hello <ocr>", 5).input_ids == std::vector<std::int64_t>{2, 5, 1'000'000'000'000, 3, 0});
@@ -249,7 +242,7 @@ TEST_CASE("robustness.faults: a CTC vocab.json with a huge number, deep nesting 
           doctest::test_suite("unit")) {
     const auto load = [](const std::string& name, const std::string& vocab) {
         const fs::path dir = test::scratch_dir(name);
-        write_file(dir / "vocab.json", vocab);
+        test::write_file(dir / "vocab.json", vocab);
         return tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir);
     };
     test::check_throws<format_error>([&] { load("robust_ctc_huge_number", R"({"<pad>": 0, "A": 1e999})"); },

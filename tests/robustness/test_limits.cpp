@@ -23,6 +23,7 @@
 #include "mmt/tokenizers/clip_bpe.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
+#include "support/tokenizers.hpp"
 #include "support/data.hpp"
 #include "support/peak_memory.hpp"
 #include "support/throws.hpp"
@@ -108,18 +109,8 @@ std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
     return out;
 }
 
-io::rgb_image decode(const std::string& bytes, const io::image_limits& limits = {}) {
+io::rgb_image decode_image_bytes(const std::string& bytes, const io::image_limits& limits = {}) {
     return io::decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "test.img", limits);
-}
-
-const tokenizers::clip_bpe_tokenizer& clip_tokenizer() {
-    static const auto t = tokenizers::clip_bpe_tokenizer::from_directory(test::data_path("clip-tokenizer"));
-    return t;
-}
-
-const tokenizers::wordpiece_tokenizer& bert_tokenizer() {
-    static const auto t = tokenizers::wordpiece_tokenizer::from_directory(test::data_path("layoutlm-tokenizer"));
-    return t;
 }
 
 }  // namespace
@@ -213,16 +204,16 @@ TEST_CASE("robustness.limits: text files over 100 MB are refused from their size
 
 TEST_CASE("robustness.limits: images over the pixel limit are refused from their header" * doctest::test_suite("unit")) {
     auto grown = test::peak_growth([] {
-        test::check_throws<input_error>([] { decode(png_header(20000, 20000)); },
+        test::check_throws<input_error>([] { decode_image_bytes(png_header(20000, 20000)); },
                                         {"20000x20000", "400000000 pixels exceeds the limit of 100000000"});
-        test::check_throws<input_error>([] { decode(jpeg_declaring(30000, 30000)); },
+        test::check_throws<input_error>([] { decode_image_bytes(jpeg_declaring(30000, 30000)); },
                                         {"30000x30000", "900000000 pixels exceeds the limit of 100000000"});
     });
     CHECK(test::stayed_small(grown));
     // The limit is the caller's: image_limits::max_pixels.
-    test::check_throws<input_error>([] { decode(png_header(100, 100), io::image_limits{5000}); },
+    test::check_throws<input_error>([] { decode_image_bytes(png_header(100, 100), io::image_limits{5000}); },
                                     {"10000 pixels exceeds the limit of 5000", "image_limits::max_pixels"});
-    CHECK(decode(jpeg_declaring(8, 8), io::image_limits{64}).pixels.size() == 8 * 8 * 3);
+    CHECK(decode_image_bytes(jpeg_declaring(8, 8), io::image_limits{64}).pixels.size() == 8 * 8 * 3);
 }
 
 TEST_CASE("robustness.limits: audio over the configured length is refused from its header" * doctest::test_suite("unit")) {
@@ -249,8 +240,8 @@ TEST_CASE("robustness.limits: audio over the configured length is refused from i
 TEST_CASE("robustness.limits: texts and documents over the configured size are refused before tokenizing" *
           doctest::test_suite("unit")) {
     const std::string two_mb(2u << 20, 'a');
-    const auto& clip = clip_tokenizer();  // loaded before measuring
-    const auto& bert = bert_tokenizer();
+    const auto& clip = test::clip_tokenizer();  // loaded before measuring
+    const auto& bert = test::bert_tokenizer();
     const auto grown = test::peak_growth([&] {
         test::check_throws<input_error>([&] { clip.encode(two_mb, 77); },
                                         {"clip_bpe_tokenizer", "text of 2097152 bytes", "at most 1048576", "set_max_input_bytes"});
@@ -269,7 +260,7 @@ TEST_CASE("robustness.limits: texts and documents over the configured size are r
 
     tokenizers::boxed_options options;
     options.max_words = 1;
-    test::check_throws<input_error>([&] { tokenizers::encode_words(bert_tokenizer(), {"invoice", "total"}, boxes, options); },
+    test::check_throws<input_error>([&] { tokenizers::encode_words(test::bert_tokenizer(), {"invoice", "total"}, boxes, options); },
                                     {"2 words", "at most 1", "max_words"});
 }
 
@@ -278,7 +269,7 @@ TEST_CASE("robustness.limits: a 256 KB word tokenizes in linear-logarithmic time
     std::string word;
     for (std::size_t i = 0; word.size() < (256u << 10); ++i) word += "photographcatsleepingonsofa"[i % 27];
     const auto start = std::chrono::steady_clock::now();
-    const auto tokens = clip_tokenizer().tokenize(word);
+    const auto tokens = test::clip_tokenizer().tokenize(word);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     CHECK(tokens.size() > 1000);
     CHECK(seconds < 10.0);

@@ -7,30 +7,22 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/clip_bpe.hpp"
+#include "support/tokenizers.hpp"
+#include "support/files.hpp"
 #include "support/data.hpp"
 
 namespace {
 
 using mmt::tokenizers::clip_bpe_tokenizer;
 
-const clip_bpe_tokenizer& clip() {
-    static const clip_bpe_tokenizer tokenizer =
-        clip_bpe_tokenizer::from_directory(mmt::test::data_path("clip-tokenizer"));
-    return tokenizer;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
 
 // A five-merge tokenizer directory for the error paths.
 std::filesystem::path tiny_clip_dir(const std::string& name, const std::string& merges, bool with_specials = true) {
     const auto dir = mmt::test::scratch_dir(name);
     std::string vocab = R"({"a": 0, "b": 1, "a</w>": 2, "b</w>": 3, "ab</w>": 4)";
     if (with_specials) vocab += R"(, "<|startoftext|>": 5, "<|endoftext|>": 6)";
-    write_file(dir / "vocab.json", vocab + "}");
-    write_file(dir / "merges.txt", merges);
+    mmt::test::write_file(dir / "vocab.json", vocab + "}");
+    mmt::test::write_file(dir / "merges.txt", merges);
     return dir;
 }
 
@@ -45,7 +37,7 @@ TEST_CASE("tokenizers.clip_bpe: every fixture case" * doctest::test_suite("unit"
         CAPTURE(text);
         const auto expected_ids = c["input_ids"].get<std::vector<std::int64_t>>();
         const auto expected_mask = c["attention_mask"].get<std::vector<std::int64_t>>();
-        const auto got = clip().encode(text, 77);
+        const auto got = mmt::test::clip_tokenizer().encode(text, 77);
         CHECK(got.input_ids == expected_ids);
         CHECK(got.attention_mask == expected_mask);
         CHECK(got.token_type_ids.empty());
@@ -53,7 +45,7 @@ TEST_CASE("tokenizers.clip_bpe: every fixture case" * doctest::test_suite("unit"
         const auto tokens = c["tokens"].get<std::vector<std::string>>();
         const auto real = static_cast<std::size_t>(std::count(expected_mask.begin(), expected_mask.end(), 1));
         if (tokens.size() == real) {
-            CHECK(clip().tokenize(text) == std::vector<std::string>(tokens.begin() + 1, tokens.end() - 1));
+            CHECK(mmt::test::clip_tokenizer().tokenize(text) == std::vector<std::string>(tokens.begin() + 1, tokens.end() - 1));
         }
         exact += got.input_ids == expected_ids && got.attention_mask == expected_mask;
     }
@@ -62,12 +54,12 @@ TEST_CASE("tokenizers.clip_bpe: every fixture case" * doctest::test_suite("unit"
 }
 
 TEST_CASE("tokenizers.clip_bpe: settings from the saved files" * doctest::test_suite("unit")) {
-    CHECK(clip().vocab_size() == 49408);
-    CHECK(clip().model_max_length() == 77);
-    CHECK(clip().bos_token_id() == 49406);
-    CHECK(clip().eos_token_id() == 49407);
-    CHECK(clip().pad_token_id() == 49407);
-    CHECK(clip().unk_token_id() == 49407);
+    CHECK(mmt::test::clip_tokenizer().vocab_size() == 49408);
+    CHECK(mmt::test::clip_tokenizer().model_max_length() == 77);
+    CHECK(mmt::test::clip_tokenizer().bos_token_id() == 49406);
+    CHECK(mmt::test::clip_tokenizer().eos_token_id() == 49407);
+    CHECK(mmt::test::clip_tokenizer().pad_token_id() == 49407);
+    CHECK(mmt::test::clip_tokenizer().unk_token_id() == 49407);
 }
 
 // The reference (slow CLIPTokenizer without ftfy) cuts a CJK run into one word per
@@ -78,56 +70,56 @@ TEST_CASE("tokenizers.clip_bpe: settings from the saved files" * doctest::test_s
 // give æĹ¥</w> æľ ¬</w> èª ŀ</w> = 37156 19277 361 34002 508 instead. (Derived by hand
 // from merges.txt and checked with an independent Python BPE over the same files.)
 TEST_CASE("tokenizers.clip_bpe: a CJK run stays one word, as in the fast tokenizer" * doctest::test_suite("unit")) {
-    CHECK(clip().tokenize("日本語") == std::vector<std::string>{"æĹ¥", "æľ¬", "èª", "ŀ</w>"});
-    const auto got = clip().encode("日本語", 77, false);
+    CHECK(mmt::test::clip_tokenizer().tokenize("日本語") == std::vector<std::string>{"æĹ¥", "æľ¬", "èª", "ŀ</w>"});
+    const auto got = mmt::test::clip_tokenizer().encode("日本語", 77, false);
     CHECK(got.input_ids == std::vector<std::int64_t>{49406, 39121, 44353, 34002, 508, 49407});
     CHECK(got.attention_mask == std::vector<std::int64_t>(6, 1));
     // Kana are letters too, so "日本語のテキスト" is a single word; 東京 before it is another.
-    CHECK(clip().convert_tokens_to_ids(clip().tokenize("東京 tower 日本語のテキスト")) ==
+    CHECK(mmt::test::clip_tokenizer().convert_tokens_to_ids(mmt::test::clip_tokenizer().tokenize("東京 tower 日本語のテキスト")) ==
           std::vector<std::int64_t>{48338, 21078, 361, 4730, 39121, 44353, 34002, 252, 21575, 2429, 228, 47121, 32421, 486});
 }
 
 TEST_CASE("tokenizers.clip_bpe: truncation keeps the end token, padding is optional" * doctest::test_suite("unit")) {
-    const auto truncated = clip().encode("a photo of a cat", 5);
+    const auto truncated = mmt::test::clip_tokenizer().encode("a photo of a cat", 5);
     CHECK(truncated.input_ids == std::vector<std::int64_t>{49406, 320, 1125, 539, 49407});
     CHECK(truncated.attention_mask == std::vector<std::int64_t>{1, 1, 1, 1, 1});
-    const auto unpadded = clip().encode("a photo of a cat", 77, false);
+    const auto unpadded = mmt::test::clip_tokenizer().encode("a photo of a cat", 77, false);
     CHECK(unpadded.input_ids == std::vector<std::int64_t>{49406, 320, 1125, 539, 320, 2368, 49407});
-    CHECK(clip().encode("", 2).input_ids == std::vector<std::int64_t>{49406, 49407});
-    CHECK_THROWS_WITH_AS(clip().encode("a", 1), doctest::Contains("max_length 1"), mmt::input_error);
+    CHECK(mmt::test::clip_tokenizer().encode("", 2).input_ids == std::vector<std::int64_t>{49406, 49407});
+    CHECK_THROWS_WITH_AS(mmt::test::clip_tokenizer().encode("a", 1), doctest::Contains("max_length 1"), mmt::input_error);
 }
 
 TEST_CASE("tokenizers.clip_bpe: special tokens written in the text" * doctest::test_suite("unit")) {
-    CHECK(clip().tokenize("a<|endoftext|>!") == std::vector<std::string>{"a</w>", "<|endoftext|>", "!</w>"});
+    CHECK(mmt::test::clip_tokenizer().tokenize("a<|endoftext|>!") == std::vector<std::string>{"a</w>", "<|endoftext|>", "!</w>"});
     // Lower-casing turns this one into the literal the split pattern knows.
-    CHECK(clip().convert_tokens_to_ids(clip().tokenize("<|STARTOFTEXT|>")) == std::vector<std::int64_t>{49406});
+    CHECK(mmt::test::clip_tokenizer().convert_tokens_to_ids(mmt::test::clip_tokenizer().tokenize("<|STARTOFTEXT|>")) == std::vector<std::int64_t>{49406});
 }
 
 TEST_CASE("tokenizers.clip_bpe: text clean-up" * doctest::test_suite("unit")) {
     // Control characters vanish, any whitespace separates words, NFD input is composed first.
-    CHECK(clip().tokenize("cat\x01\u200b dog\u3000\u2028fish") == clip().tokenize("cat dog fish"));
-    CHECK(clip().tokenize("cafe\u0301") == clip().tokenize("caf\u00e9"));
-    CHECK(clip().tokenize("\u0130") == clip().tokenize("i\u0307"));
+    CHECK(mmt::test::clip_tokenizer().tokenize("cat\x01\u200b dog\u3000\u2028fish") == mmt::test::clip_tokenizer().tokenize("cat dog fish"));
+    CHECK(mmt::test::clip_tokenizer().tokenize("cafe\u0301") == mmt::test::clip_tokenizer().tokenize("caf\u00e9"));
+    CHECK(mmt::test::clip_tokenizer().tokenize("\u0130") == mmt::test::clip_tokenizer().tokenize("i\u0307"));
     // The pattern is case-insensitive: the long s matches the "'s" contraction, so "'ſ"
     // is one word (bytes 27 C5 BF), not "'" and "ſ".
-    CHECK(clip().tokenize("it'\u017f") == std::vector<std::string>{"it</w>", "'", "Å", "¿</w>"});
+    CHECK(mmt::test::clip_tokenizer().tokenize("it'\u017f") == std::vector<std::string>{"it</w>", "'", "Å", "¿</w>"});
 }
 
 TEST_CASE("tokenizers.clip_bpe: decode" * doctest::test_suite("unit")) {
-    const auto ids = clip().encode("A Photo Of A CAT!! it's 3 cats", 77, false).input_ids;
-    CHECK(clip().decode(ids) == "a photo of a cat!! it's 3 cats");
-    CHECK(clip().decode(ids, false) == "<|startoftext|>a photo of a cat!! it's 3 cats <|endoftext|>");
-    CHECK(clip().decode(clip().encode("naïve café 🐈 日本語", 77).input_ids) == "naïve café 🐈 日本語");
+    const auto ids = mmt::test::clip_tokenizer().encode("A Photo Of A CAT!! it's 3 cats", 77, false).input_ids;
+    CHECK(mmt::test::clip_tokenizer().decode(ids) == "a photo of a cat!! it's 3 cats");
+    CHECK(mmt::test::clip_tokenizer().decode(ids, false) == "<|startoftext|>a photo of a cat!! it's 3 cats <|endoftext|>");
+    CHECK(mmt::test::clip_tokenizer().decode(mmt::test::clip_tokenizer().encode("naïve café 🐈 日本語", 77).input_ids) == "naïve café 🐈 日本語");
     // Half of a multi-byte character decodes to U+FFFD, as errors="replace" does.
-    CHECK(clip().decode({39121, 44353, 34002}) == "日本\uFFFD");
-    CHECK_THROWS_WITH_AS(clip().decode({320, 49408}), doctest::Contains("id 49408 at position 1"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(clip().decode({-1}), doctest::Contains("id -1 at position 0"), mmt::input_error);
+    CHECK(mmt::test::clip_tokenizer().decode({39121, 44353, 34002}) == "日本\uFFFD");
+    CHECK_THROWS_WITH_AS(mmt::test::clip_tokenizer().decode({320, 49408}), doctest::Contains("id 49408 at position 1"), mmt::input_error);
+    CHECK_THROWS_WITH_AS(mmt::test::clip_tokenizer().decode({-1}), doctest::Contains("id -1 at position 0"), mmt::input_error);
 }
 
 TEST_CASE("tokenizers.clip_bpe: invalid UTF-8 names the byte offset" * doctest::test_suite("unit")) {
-    CHECK_THROWS_WITH_AS(clip().tokenize("ab\xff"), doctest::Contains("byte offset 2"), mmt::input_error);
+    CHECK_THROWS_WITH_AS(mmt::test::clip_tokenizer().tokenize("ab\xff"), doctest::Contains("byte offset 2"), mmt::input_error);
     // Offsets count from the start of the text, across added tokens.
-    CHECK_THROWS_WITH_AS(clip().tokenize("<|endoftext|>\xe6\x97"), doctest::Contains("byte offset 13"),
+    CHECK_THROWS_WITH_AS(mmt::test::clip_tokenizer().tokenize("<|endoftext|>\xe6\x97"), doctest::Contains("byte offset 13"),
                          mmt::input_error);
 }
 
@@ -135,14 +127,14 @@ TEST_CASE("tokenizers.clip_bpe: one tokenizer serves many threads" * doctest::te
     const std::vector<std::string> texts = {"a photo of a cat", "pneumonoultramicroscopicsilicovolcanoconiosis",
                                             "日本語", "don't won't can't"};
     std::vector<std::vector<std::int64_t>> expected;
-    for (const auto& t : texts) expected.push_back(clip().encode(t, 77).input_ids);
+    for (const auto& t : texts) expected.push_back(mmt::test::clip_tokenizer().encode(t, 77).input_ids);
     std::vector<int> mismatches(4, 0);
     std::vector<std::thread> threads;
     for (int k = 0; k < 4; ++k) {
         threads.emplace_back([&, k] {
             for (int round = 0; round < 50; ++round) {
                 const auto i = static_cast<std::size_t>((k + round) % 4);
-                mismatches[static_cast<std::size_t>(k)] += clip().encode(texts[i], 77).input_ids != expected[i];
+                mismatches[static_cast<std::size_t>(k)] += mmt::test::clip_tokenizer().encode(texts[i], 77).input_ids != expected[i];
             }
         });
     }
@@ -158,7 +150,7 @@ TEST_CASE("tokenizers.clip_bpe: loading errors name the file" * doctest::test_su
 
     const auto missing = mmt::test::scratch_dir("clip_missing");
     CHECK_THROWS_WITH_AS(clip_bpe_tokenizer::from_directory(missing), doctest::Contains("vocab.json"), mmt::io_error);
-    write_file(missing / "vocab.json", R"({"<|startoftext|>": 0, "<|endoftext|>": 1})");
+    mmt::test::write_file(missing / "vocab.json", R"({"<|startoftext|>": 0, "<|endoftext|>": 1})");
     CHECK_THROWS_WITH_AS(clip_bpe_tokenizer::from_directory(missing), doctest::Contains("merges.txt"), mmt::io_error);
 
     const auto three = tiny_clip_dir("clip_three", "#version: 0.2\na b</w>\na b c\n");
@@ -172,7 +164,7 @@ TEST_CASE("tokenizers.clip_bpe: loading errors name the file" * doctest::test_su
                          doctest::Contains("vocab.json: special token bos_token \"<|startoftext|>\""),
                          mmt::config_error);
     const auto bad_vocab = tiny_clip_dir("clip_bad_vocab", "#version: 0.2\n");
-    write_file(bad_vocab / "vocab.json", R"({"a": "zero"})");
+    mmt::test::write_file(bad_vocab / "vocab.json", R"({"a": "zero"})");
     CHECK_THROWS_WITH_AS(clip_bpe_tokenizer::from_directory(bad_vocab), doctest::Contains("token \"a\""),
                          mmt::format_error);
 }

@@ -8,6 +8,7 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/ctc_decode.hpp"
+#include "support/files.hpp"
 #include "support/data.hpp"
 
 namespace {
@@ -28,7 +29,6 @@ wav2vec2_ctc_tokenizer small_tokenizer(ctc_tokenizer_config config = {}) {
     return wav2vec2_ctc_tokenizer(vocab, std::move(config), "test vocab");
 }
 
-void write_file(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 }  // namespace
 
@@ -122,20 +122,20 @@ TEST_CASE("tokenizers.ctc_decode: do_lower_case, clean-up and Python whitespace"
 
 TEST_CASE("tokenizers.ctc_decode: tokenizer_config, special_tokens_map and nested vocab" * doctest::test_suite("unit")) {
     auto dir = mmt::test::scratch_dir("aud_ctc");
-    write_file(dir / "vocab.json", R"({"eng": {"[PAD]": 0, "A": 1, "#": 2, "B": 3}, "fra": {"[PAD]": 0, "E": 1}})");
-    write_file(dir / "tokenizer_config.json", R"({
+    mmt::test::write_file(dir / "vocab.json", R"({"eng": {"[PAD]": 0, "A": 1, "#": 2, "B": 3}, "fra": {"[PAD]": 0, "E": 1}})");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({
         "pad_token": {"content": "[PAD]", "lstrip": false, "__type": "AddedToken"},
         "word_delimiter_token": "#", "target_lang": "eng", "unk_token": "[UNK]",
         "added_tokens_decoder": {"4": {"content": "<new>", "special": true}},
         "tokenizer_class": "Wav2Vec2CTCTokenizer"})");
-    write_file(dir / "special_tokens_map.json", R"({"unk_token": "B"})");
+    mmt::test::write_file(dir / "special_tokens_map.json", R"({"unk_token": "B"})");
     auto tok = wav2vec2_ctc_tokenizer::from_pretrained(dir);
     CHECK(tok.config().pad_token == "[PAD]");
     CHECK(tok.config().unk_token == "B");
     CHECK(tok.decode({1, 0, 1, 2, 3, 4, 7}) == "AA B<new>B");
 
-    write_file(dir / "tokenizer_config.json", R"({"word_delimiter_token": null})");
-    write_file(dir / "vocab.json", R"({"<pad>": 0, "|": 1, "A": 2})");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({"word_delimiter_token": null})");
+    mmt::test::write_file(dir / "vocab.json", R"({"<pad>": 0, "|": 1, "A": 2})");
     std::filesystem::remove(dir / "special_tokens_map.json");
     CHECK(wav2vec2_ctc_tokenizer::from_pretrained(dir).decode({2, 1, 2}) == "A|A");
 }
@@ -143,27 +143,27 @@ TEST_CASE("tokenizers.ctc_decode: tokenizer_config, special_tokens_map and neste
 TEST_CASE("tokenizers.ctc_decode: broken vocabularies and configs" * doctest::test_suite("unit")) {
     auto dir = mmt::test::scratch_dir("aud_ctc_errors");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir), doctest::Contains("vocab.json"), mmt::io_error);
-    write_file(dir / "vocab.json", R"({"A": 1,)");
+    mmt::test::write_file(dir / "vocab.json", R"({"A": 1,)");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir), doctest::Contains("not valid JSON"),
                          mmt::format_error);
-    write_file(dir / "vocab.json", R"({"A": "one"})");
+    mmt::test::write_file(dir / "vocab.json", R"({"A": "one"})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
                          doctest::Contains("token \"A\" has id \"one\"; expected an integer"), mmt::config_error);
-    write_file(dir / "vocab.json", R"({"eng": {"A": 1}})");
+    mmt::test::write_file(dir / "vocab.json", R"({"eng": {"A": 1}})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir), doctest::Contains("needs target_lang"),
                          mmt::config_error);
-    write_file(dir / "tokenizer_config.json", R"({"target_lang": "deu"})");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({"target_lang": "deu"})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
                          doctest::Contains("target_lang \"deu\" is not a vocabulary"), mmt::config_error);
-    write_file(dir / "tokenizer_config.json", R"({"pad_token": 7})");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({"pad_token": 7})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
                          doctest::Contains("key \"pad_token\": expected a string or {\"content\": string}, got 7"),
                          mmt::config_error);
-    write_file(dir / "tokenizer_config.json", R"({"do_lower_case": "yes"})");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({"do_lower_case": "yes"})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
                          doctest::Contains("\"do_lower_case\" has the wrong type"), mmt::config_error);
-    write_file(dir / "vocab.json", R"({"A": 1})");
-    write_file(dir / "tokenizer_config.json", R"({"added_tokens_decoder": {"x": "<a>"}})");
+    mmt::test::write_file(dir / "vocab.json", R"({"A": 1})");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({"added_tokens_decoder": {"x": "<a>"}})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
                          doctest::Contains("added_tokens_decoder key \"x\" is not an integer id"), mmt::config_error);
 }

@@ -5,6 +5,7 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
+#include "support/tokenizers.hpp"
 #include "support/data.hpp"
 
 namespace {
@@ -12,12 +13,6 @@ namespace {
 namespace tk = mmt::tokenizers;
 using ids = std::vector<std::int64_t>;
 using boxes = std::vector<tk::word_box>;
-
-const tk::wordpiece_tokenizer& bert() {
-    static const tk::wordpiece_tokenizer tokenizer =
-        tk::wordpiece_tokenizer::from_directory(mmt::test::data_path("layoutlm-tokenizer"));
-    return tokenizer;
-}
 
 const std::vector<std::string> invoice_words = {"Invoice", "Number:", "12345", "Date:", "2019-12-31"};
 const boxes invoice_boxes = {{10, 20, 80, 40}, {100, 20, 170, 40}, {190, 20, 260, 40}, {280, 20, 350, 40},
@@ -37,7 +32,7 @@ TEST_CASE("tokenizers.layoutlm_words: every boxed fixture case" * doctest::test_
         CAPTURE(c["words"].dump());
         tk::boxed_options options;
         options.max_length = c["max_length"].get<std::size_t>();
-        const auto got = tk::encode_words(bert(), words, c["boxes"].get<boxes>(), options);
+        const auto got = tk::encode_words(mmt::test::bert_tokenizer(), words, c["boxes"].get<boxes>(), options);
         const bool match = got.input_ids == c["input_ids"].get<ids>() && got.bbox == c["bbox"].get<boxes>() &&
                            got.attention_mask == c["attention_mask"].get<ids>() &&
                            got.token_type_ids == c["token_type_ids"].get<ids>();
@@ -59,25 +54,25 @@ TEST_CASE("tokenizers.layoutlm_words: every boxed fixture case" * doctest::test_
 TEST_CASE("tokenizers.layoutlm_words: word ids, truncation and no padding" * doctest::test_suite("unit")) {
     tk::boxed_options options;
     options.max_length = 16;
-    const auto full = tk::encode_words(bert(), invoice_words, invoice_boxes, options);
+    const auto full = tk::encode_words(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, options);
     ids expected_words = {-1};
     expected_words.insert(expected_words.end(), invoice_piece_words.begin(), invoice_piece_words.end());
     expected_words.push_back(-1);
     CHECK(full.word_ids == expected_words);
 
     options.max_length = 6;
-    const auto cut = tk::encode_words(bert(), invoice_words, invoice_boxes, options);
+    const auto cut = tk::encode_words(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, options);
     CHECK(cut.input_ids == ids{2, 14, 19, 23, 118, 3});
     CHECK(cut.word_ids == ids{-1, 0, 1, 1, 2, -1});
     CHECK(cut.bbox.back() == tk::word_box{1000, 1000, 1000, 1000});
 
     options.max_length = 20;
     options.pad_to_max_length = false;
-    CHECK(tk::encode_words(bert(), invoice_words, invoice_boxes, options).input_ids.size() == 16);
+    CHECK(tk::encode_words(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, options).input_ids.size() == 16);
 
     // An empty word gives no pieces but keeps its index.
     options.pad_to_max_length = true;
-    const auto gap = tk::encode_words(bert(), {"Total", "", "Due"}, {{1, 1, 2, 2}, {3, 3, 4, 4}, {5, 5, 6, 6}}, options);
+    const auto gap = tk::encode_words(mmt::test::bert_tokenizer(), {"Total", "", "Due"}, {{1, 1, 2, 2}, {3, 3, 4, 4}, {5, 5, 6, 6}}, options);
     CHECK(gap.word_ids[1] == 0);
     CHECK(gap.word_ids[2] == 2);
     CHECK(gap.bbox[2] == tk::word_box{5, 5, 6, 6});
@@ -86,7 +81,7 @@ TEST_CASE("tokenizers.layoutlm_words: word ids, truncation and no padding" * doc
 TEST_CASE("tokenizers.layoutlm_words: windows over a long document" * doctest::test_suite("unit")) {
     tk::boxed_options options;
     options.max_length = 8;  // six word pieces a window
-    const auto windows = tk::encode_words_windows(bert(), invoice_words, invoice_boxes, 2, options);
+    const auto windows = tk::encode_words_windows(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, 2, options);
     REQUIRE(windows.size() == 3);  // pieces [0, 6), [4, 10), [8, 14)
     for (std::size_t w = 0; w < windows.size(); ++w) {
         CAPTURE(w);
@@ -108,13 +103,13 @@ TEST_CASE("tokenizers.layoutlm_words: windows over a long document" * doctest::t
     }
     // A short document is one padded window, the same as encode_words.
     options.max_length = 32;
-    const auto single = tk::encode_words_windows(bert(), invoice_words, invoice_boxes, 4, options);
+    const auto single = tk::encode_words_windows(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, 4, options);
     REQUIRE(single.size() == 1);
-    CHECK(single[0].input_ids == tk::encode_words(bert(), invoice_words, invoice_boxes, options).input_ids);
+    CHECK(single[0].input_ids == tk::encode_words(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, options).input_ids);
     CHECK(single[0].bbox.back() == tk::word_box{0, 0, 0, 0});
     // The last window is padded when it is short: pieces [0, 6), [5, 11), [10, 14).
     options.max_length = 8;
-    const auto uneven = tk::encode_words_windows(bert(), invoice_words, invoice_boxes, 1, options);
+    const auto uneven = tk::encode_words_windows(mmt::test::bert_tokenizer(), invoice_words, invoice_boxes, 1, options);
     REQUIRE(uneven.size() == 3);
     CHECK(uneven[2].input_ids == ids{2, 25, 118, 25, 119, 3, 0, 0});
     CHECK(uneven[2].word_ids == ids{-1, 4, 4, 4, 4, -1, -1, -1});
@@ -132,32 +127,32 @@ TEST_CASE("tokenizers.layoutlm_words: normalize_box truncates like int()" * doct
 
 TEST_CASE("tokenizers.layoutlm_words: bad input names the word" * doctest::test_suite("unit")) {
     const std::vector<std::string> words = {"Total", "Due"};
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), words, {{0, 0, 1, 1}}), doctest::Contains("2 words but 1 boxes"),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), words, {{0, 0, 1, 1}}), doctest::Contains("2 words but 1 boxes"),
                          mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), {}, {}), doctest::Contains("no words"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), words, {{0, 0, 1, 1}, {0, 0, 1001, 1}}),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), {}, {}), doctest::Contains("no words"), mmt::input_error);
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), words, {{0, 0, 1, 1}, {0, 0, 1001, 1}}),
                          doctest::Contains("word 1 (\"Due\") has x1 = 1001"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), words, {{0, -2, 1, 1}, {0, 0, 1, 1}}),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), words, {{0, -2, 1, 1}, {0, 0, 1, 1}}),
                          doctest::Contains("word 0 (\"Total\") has y0 = -2"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), words, {{5, 0, 4, 1}, {0, 0, 1, 1}}),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), words, {{5, 0, 4, 1}, {0, 0, 1, 1}}),
                          doctest::Contains("word 0 (\"Total\") has box [5, 0, 4, 1]; expected x0 <= x1"),
                          mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), words, {{0, 0, 1, 1}, {0, 9, 1, 8}}),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), words, {{0, 0, 1, 1}, {0, 9, 1, 8}}),
                          doctest::Contains("word 1 (\"Due\") has box [0, 9, 1, 8]"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), {"Total", "\xff"}, {{0, 0, 1, 1}, {0, 0, 1, 1}}),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), {"Total", "\xff"}, {{0, 0, 1, 1}, {0, 0, 1, 1}}),
                          doctest::Contains("word 1: text: invalid UTF-8 at byte offset 0"), mmt::input_error);
 
     tk::boxed_options clamp;
     clamp.clamp_boxes = true;
     clamp.max_length = 4;
-    const auto clamped = tk::encode_words(bert(), words, {{-5, 10, 1200, 20}, {0, 0, 1, 1}}, clamp);
+    const auto clamped = tk::encode_words(mmt::test::bert_tokenizer(), words, {{-5, 10, 1200, 20}, {0, 0, 1, 1}}, clamp);
     CHECK(clamped.bbox[1] == tk::word_box{0, 10, 1000, 20});
 
     tk::boxed_options strict;
     strict.max_length = 3;
     strict.truncation = false;
-    CHECK_THROWS_WITH_AS(tk::encode_words(bert(), words, {{0, 0, 1, 1}, {0, 0, 1, 1}}, strict),
+    CHECK_THROWS_WITH_AS(tk::encode_words(mmt::test::bert_tokenizer(), words, {{0, 0, 1, 1}, {0, 0, 1, 1}}, strict),
                          doctest::Contains("2 word pieces; expected at most 1"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(tk::encode_words_windows(bert(), words, {{0, 0, 1, 1}, {0, 0, 1, 1}}, 1, strict),
+    CHECK_THROWS_WITH_AS(tk::encode_words_windows(mmt::test::bert_tokenizer(), words, {{0, 0, 1, 1}, {0, 0, 1, 1}}, 1, strict),
                          doctest::Contains("stride 1 with max_length 3"), mmt::input_error);
 }

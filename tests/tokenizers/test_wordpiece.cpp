@@ -6,6 +6,8 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
+#include "support/tokenizers.hpp"
+#include "support/files.hpp"
 #include "support/data.hpp"
 
 namespace {
@@ -13,16 +15,6 @@ namespace {
 using mmt::tokenizers::wordpiece_tokenizer;
 using strings = std::vector<std::string>;
 
-const wordpiece_tokenizer& bert() {
-    static const wordpiece_tokenizer tokenizer =
-        wordpiece_tokenizer::from_directory(mmt::test::data_path("layoutlm-tokenizer"));
-    return tokenizer;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
 
 }  // namespace
 
@@ -37,14 +29,14 @@ TEST_CASE("tokenizers.wordpiece: every fixture case" * doctest::test_suite("unit
         bool words_match = true;
         for (std::size_t i = 0; i < words.size(); ++i) {
             CAPTURE(words[i]);
-            const auto tokens = bert().tokenize(words[i]);
+            const auto tokens = mmt::test::bert_tokenizer().tokenize(words[i]);
             CHECK(tokens == word_tokens[i]);
             words_match = words_match && tokens == word_tokens[i];
             joined += (i ? " " : "") + words[i];
         }
         CAPTURE(joined);
         const auto expected = c["input_ids"].get<std::vector<std::int64_t>>();
-        const auto got = bert().encode(joined, 512, false);
+        const auto got = mmt::test::bert_tokenizer().encode(joined, 512, false);
         CHECK(got.input_ids == expected);
         CHECK(got.attention_mask == std::vector<std::int64_t>(expected.size(), 1));
         CHECK(got.token_type_ids == std::vector<std::int64_t>(expected.size(), 0));
@@ -55,88 +47,88 @@ TEST_CASE("tokenizers.wordpiece: every fixture case" * doctest::test_suite("unit
 }
 
 TEST_CASE("tokenizers.wordpiece: settings from the saved files" * doctest::test_suite("unit")) {
-    CHECK(bert().vocab_size() == 121);
-    CHECK(bert().model_max_length() == 512);
-    CHECK(bert().pad_token_id() == 0);
-    CHECK(bert().unk_token_id() == 1);
-    CHECK(bert().cls_token_id() == 2);
-    CHECK(bert().sep_token_id() == 3);
-    CHECK(bert().mask_token_id() == 4);
+    CHECK(mmt::test::bert_tokenizer().vocab_size() == 121);
+    CHECK(mmt::test::bert_tokenizer().model_max_length() == 512);
+    CHECK(mmt::test::bert_tokenizer().pad_token_id() == 0);
+    CHECK(mmt::test::bert_tokenizer().unk_token_id() == 1);
+    CHECK(mmt::test::bert_tokenizer().cls_token_id() == 2);
+    CHECK(mmt::test::bert_tokenizer().sep_token_id() == 3);
+    CHECK(mmt::test::bert_tokenizer().mask_token_id() == 4);
 }
 
 TEST_CASE("tokenizers.wordpiece: words over 100 characters are [UNK]" * doctest::test_suite("unit")) {
-    const auto hundred = bert().tokenize(std::string(100, '1'));
+    const auto hundred = mmt::test::bert_tokenizer().tokenize(std::string(100, '1'));
     REQUIRE(hundred.size() == 100);
     CHECK(hundred.front() == "1");
     CHECK(hundred.back() == "##1");
-    CHECK(bert().tokenize(std::string(101, '1')) == strings{"[UNK]"});
+    CHECK(mmt::test::bert_tokenizer().tokenize(std::string(101, '1')) == strings{"[UNK]"});
     // Characters, not bytes: 100 two-byte letters still fit.
-    CHECK(bert().tokenize(std::string(50, 'x') + std::string(50, 'y')).size() == 100);
+    CHECK(mmt::test::bert_tokenizer().tokenize(std::string(50, 'x') + std::string(50, 'y')).size() == 100);
 }
 
 TEST_CASE("tokenizers.wordpiece: BasicTokenizer clean-up and splits" * doctest::test_suite("unit")) {
     // NUL, U+FFFD and control/format characters vanish; any whitespace separates.
-    CHECK(bert().tokenize(std::string("to\0tal", 6)) == strings{"total"});
-    CHECK(bert().tokenize("to\uFFFDtal\u200b tax\u00a0due\tpay") == strings{"total", "tax", "due", "pay"});
+    CHECK(mmt::test::bert_tokenizer().tokenize(std::string("to\0tal", 6)) == strings{"total"});
+    CHECK(mmt::test::bert_tokenizer().tokenize("to\uFFFDtal\u200b tax\u00a0due\tpay") == strings{"total", "tax", "due", "pay"});
     // Ideographs split apart even inside a word; kana do not count.
-    CHECK(bert().tokenize("x\u65e5\u672cy") == strings{"x", "\u65e5", "\u672c", "y"});
+    CHECK(mmt::test::bert_tokenizer().tokenize("x\u65e5\u672cy") == strings{"x", "\u65e5", "\u672c", "y"});
     // Uncased: lower-case then strip accents; NFD input gives the same result.
-    CHECK(bert().tokenize("CAF\u00c9 Cafe\u0301") == strings{"cafe", "cafe"});
+    CHECK(mmt::test::bert_tokenizer().tokenize("CAF\u00c9 Cafe\u0301") == strings{"cafe", "cafe"});
     // BERT's punctuation: ASCII symbols ($ ^ `) and Unicode P* (the em dash).
-    CHECK(bert().tokenize("$5^`") == strings{"$", "5", "^", "`"});
-    CHECK(bert().tokenize("tax\u2014total") == strings{"tax", "[UNK]", "total"});
-    CHECK(bert().tokenize("  ") == strings{});
+    CHECK(mmt::test::bert_tokenizer().tokenize("$5^`") == strings{"$", "5", "^", "`"});
+    CHECK(mmt::test::bert_tokenizer().tokenize("tax\u2014total") == strings{"tax", "[UNK]", "total"});
+    CHECK(mmt::test::bert_tokenizer().tokenize("  ") == strings{});
 }
 
 TEST_CASE("tokenizers.wordpiece: special tokens written in the text" * doctest::test_suite("unit")) {
-    CHECK(bert().tokenize("Total[SEP]due [MASK]") == strings{"total", "[SEP]", "due", "[MASK]"});
-    CHECK(bert().convert_tokens_to_ids({"[SEP]", "total", "nope"}) == std::vector<std::int64_t>{3, 16, 1});
+    CHECK(mmt::test::bert_tokenizer().tokenize("Total[SEP]due [MASK]") == strings{"total", "[SEP]", "due", "[MASK]"});
+    CHECK(mmt::test::bert_tokenizer().convert_tokens_to_ids({"[SEP]", "total", "nope"}) == std::vector<std::int64_t>{3, 16, 1});
 }
 
 TEST_CASE("tokenizers.wordpiece: encode truncates and pads" * doctest::test_suite("unit")) {
-    const auto got = bert().encode("Invoice Number: 12345", 6);
+    const auto got = mmt::test::bert_tokenizer().encode("Invoice Number: 12345", 6);
     CHECK(got.input_ids == std::vector<std::int64_t>{2, 14, 19, 23, 118, 3});
-    const auto padded = bert().encode("total", 5);
+    const auto padded = mmt::test::bert_tokenizer().encode("total", 5);
     CHECK(padded.input_ids == std::vector<std::int64_t>{2, 16, 3, 0, 0});
     CHECK(padded.attention_mask == std::vector<std::int64_t>{1, 1, 1, 0, 0});
     CHECK(padded.token_type_ids == std::vector<std::int64_t>{0, 0, 0, 0, 0});
 }
 
 TEST_CASE("tokenizers.wordpiece: decode" * doctest::test_suite("unit")) {
-    const auto ids = bert().encode("Total Amount: $1,234.56 isn't", 64).input_ids;
+    const auto ids = mmt::test::bert_tokenizer().encode("Total Amount: $1,234.56 isn't", 64).input_ids;
     // [UNK] is a special token, so it is skipped too.
-    CHECK(bert().decode(ids) == "total amount : $ 1, 234. 56 '");
-    CHECK(bert().decode({2, 16, 17, 3, 0}, false) == "[CLS] total amount [SEP] [PAD]");
-    CHECK(bert().decode({45, 16}) == "##3 total");
-    CHECK_THROWS_WITH_AS(bert().decode({16, 121}), doctest::Contains("id 121 at position 1"), mmt::input_error);
-    CHECK_THROWS_WITH_AS(bert().decode({-3}), doctest::Contains("id -3 at position 0"), mmt::input_error);
+    CHECK(mmt::test::bert_tokenizer().decode(ids) == "total amount : $ 1, 234. 56 '");
+    CHECK(mmt::test::bert_tokenizer().decode({2, 16, 17, 3, 0}, false) == "[CLS] total amount [SEP] [PAD]");
+    CHECK(mmt::test::bert_tokenizer().decode({45, 16}) == "##3 total");
+    CHECK_THROWS_WITH_AS(mmt::test::bert_tokenizer().decode({16, 121}), doctest::Contains("id 121 at position 1"), mmt::input_error);
+    CHECK_THROWS_WITH_AS(mmt::test::bert_tokenizer().decode({-3}), doctest::Contains("id -3 at position 0"), mmt::input_error);
 }
 
 TEST_CASE("tokenizers.wordpiece: invalid UTF-8 names the byte offset" * doctest::test_suite("unit")) {
-    CHECK_THROWS_WITH_AS(bert().tokenize("[CLS] total \xc3"), doctest::Contains("byte offset 12"), mmt::input_error);
+    CHECK_THROWS_WITH_AS(mmt::test::bert_tokenizer().tokenize("[CLS] total \xc3"), doctest::Contains("byte offset 12"), mmt::input_error);
 }
 
 TEST_CASE("tokenizers.wordpiece: loading errors name the file" * doctest::test_suite("unit")) {
     const auto dir = mmt::test::scratch_dir("wordpiece_errors");
     CHECK_THROWS_WITH_AS(wordpiece_tokenizer::from_directory(dir), doctest::Contains("vocab.txt"), mmt::io_error);
 
-    write_file(dir / "vocab.txt", "[PAD]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
+    mmt::test::write_file(dir / "vocab.txt", "[PAD]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
     CHECK_THROWS_WITH_AS(wordpiece_tokenizer::from_directory(dir),
                          doctest::Contains("vocab.txt: special token unk_token \"[UNK]\""), mmt::config_error);
 
     // Windows line ends, no final newline, defaults when no tokenizer_config.json exists.
-    write_file(dir / "vocab.txt", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]\r\nhello\r\n##s");
+    mmt::test::write_file(dir / "vocab.txt", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]\r\nhello\r\n##s");
     const auto tiny = wordpiece_tokenizer::from_directory(dir);
     CHECK(tiny.vocab_size() == 7);
     CHECK(tiny.tokenize("Hellos") == strings{"hello", "##s"});
     CHECK(tiny.model_max_length() == mmt::tokenizers::no_max_length);
 
-    write_file(dir / "vocab.txt", "[PAD]\n[UNK]\n\xff\n");
+    mmt::test::write_file(dir / "vocab.txt", "[PAD]\n[UNK]\n\xff\n");
     CHECK_THROWS_WITH_AS(wordpiece_tokenizer::from_directory(dir), doctest::Contains("vocab.txt line 3"),
                          mmt::format_error);
 
-    write_file(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
-    write_file(dir / "tokenizer_config.json", R"({"do_lower_case": "yes"})");
+    mmt::test::write_file(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    mmt::test::write_file(dir / "tokenizer_config.json", R"({"do_lower_case": "yes"})");
     CHECK_THROWS_WITH_AS(wordpiece_tokenizer::from_directory(dir), doctest::Contains("\"do_lower_case\""),
                          mmt::config_error);
 }
