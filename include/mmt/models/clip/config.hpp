@@ -10,6 +10,7 @@
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/layers/vit_embeddings.hpp"
 #include "mmt/models/architecture_table.hpp"
 #include "mmt/ops/activations.hpp"
 
@@ -67,7 +68,7 @@ struct vision_config {
     std::string hidden_act = "quick_gelu";
     float layer_norm_eps = 1e-5f;
 
-    std::size_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
+    std::size_t num_patches() const { return embeddings().num_patches(); }
 
     static vision_config from_json(const io::json& j, const std::string& where) {
         vision_config c;
@@ -92,6 +93,16 @@ struct vision_config {
             fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
         return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
                 layer_norm_eps, layers::norm_position::pre};
+    }
+
+    // The embeddings block's own config: CLIPVisionEmbeddings (a class token, a patch
+    // Conv2d without bias) and pre_layrnorm.
+    layers::vit_embeddings_config embeddings() const {
+        layers::vit_embeddings_config e{hidden_size, num_channels, image_size, patch_size};
+        e.class_token = true;
+        e.pre_norm = true;
+        e.layer_norm_eps = layer_norm_eps;
+        return e;
     }
 };
 
