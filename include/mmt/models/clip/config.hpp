@@ -12,6 +12,7 @@
 #include "mmt/layers/encoder_layer.hpp"
 #include "mmt/layers/vit_embeddings.hpp"
 #include "mmt/models/architecture_table.hpp"
+#include "mmt/models/clip/text_transformer_config.hpp"
 #include "mmt/ops/activations.hpp"
 
 namespace mmt::clip {
@@ -53,6 +54,14 @@ struct text_config {
             fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
         return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
                 layer_norm_eps, layers::norm_position::pre};
+    }
+
+    // The text tower's own config: CLIP's is causal and pools at the end token.
+    text_transformer_config transformer() const {
+        text_transformer_config t{vocab_size, max_position_embeddings, num_hidden_layers, layer_config("text_config")};
+        t.causal = true;
+        t.eos_token_id = eos_token_id;
+        return t;
     }
 };
 
