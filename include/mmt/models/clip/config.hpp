@@ -17,6 +17,17 @@
 
 namespace mmt::clip {
 
+// CLIPEncoderLayer's config, the same from either tower's config (text_config,
+// vision_config); a head split that does not divide hidden_size, or an unknown
+// hidden_act, is a config_error naming the tower.
+template <class Tower>
+layers::encoder_layer_config encoder_layer_config_of(const Tower& c, const std::string& where) {
+    if (c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0)
+        fail<config_error>(where, ": hidden_size ", c.hidden_size, " is not divisible by num_attention_heads ", c.num_attention_heads);
+    return {c.hidden_size, c.intermediate_size, c.num_attention_heads, ops::parse_activation(c.hidden_act, where + ".hidden_act"),
+            c.layer_norm_eps, layers::norm_position::pre};
+}
+
 struct text_config {
     std::size_t vocab_size = 49408;
     std::size_t hidden_size = 512;
@@ -49,12 +60,7 @@ struct text_config {
         return c;
     }
 
-    layers::encoder_layer_config layer_config(const std::string& where) const {
-        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
-            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
-                layer_norm_eps, layers::norm_position::pre};
-    }
+    layers::encoder_layer_config layer_config(const std::string& where) const { return encoder_layer_config_of(*this, where); }
 
     // The text tower's own config: CLIP's is causal and pools at the end token.
     text_transformer_config transformer() const {
@@ -97,12 +103,7 @@ struct vision_config {
         return c;
     }
 
-    layers::encoder_layer_config layer_config(const std::string& where) const {
-        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
-            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
-                layer_norm_eps, layers::norm_position::pre};
-    }
+    layers::encoder_layer_config layer_config(const std::string& where) const { return encoder_layer_config_of(*this, where); }
 
     // The embeddings block's own config: CLIPVisionEmbeddings (a class token, a patch
     // Conv2d without bias) and pre_layrnorm.
