@@ -25,6 +25,7 @@
 #include "mmt/pipelines/document_tagging.hpp"
 #include "mmt/pipelines/image_search.hpp"
 #include "mmt/pipelines/speech_units.hpp"
+#include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/transcription.hpp"
 #include "mmt/pipelines/zero_shot_image_classification.hpp"
 #include "mmt/preprocess/audio.hpp"

@@ -1,4 +1,6 @@
-// CLIP subcommands: preprocess-image, classify-image, embed, search.
+// Image subcommands: preprocess-image (CLIPImageProcessor); classify-image, embed
+// and search with any text-image embedder, chosen by the model's config.json
+// (pipelines/text_image_embedders.hpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,8 +11,8 @@
 #include "commands.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/safetensors.hpp"
-#include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/image_search.hpp"
+#include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/zero_shot_image_classification.hpp"
 #include "mmt/preprocess/image.hpp"
 
@@ -63,13 +65,13 @@ void add_classify_image(CLI::App& app) {
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("classify-image", "Zero-shot image classification: probability of each label, best first");
-    cmd->add_option("--model", o->model, "CLIPModel directory (config, weights, tokenizer, preprocessor)")->required();
+    cmd->add_option("--model", o->model, "Text-image model directory (CLIP): config, weights, tokenizer, preprocessor")->required();
     cmd->add_option("IMAGE", o->image, "PNG or JPEG file")->required();
     cmd->add_option("--labels", o->labels, "Comma-separated labels, e.g. \"cat,dog,car\"")->required();
     cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
     cmd->callback([o] {
-        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
-        for (const auto& r : pipelines::classify_image(clip, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template))
+        const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
+        for (const auto& r : pipelines::classify_image(*embedder, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template))
             std::printf("%.4f  %s\n", r.score, r.label.c_str());
     });
 }
@@ -81,21 +83,21 @@ void add_embed(CLI::App& app) {
         std::vector<std::string> texts;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("embed", "L2-normalised CLIP embeddings of images and/or texts");
-    cmd->add_option("--model", o->model, "CLIP model directory")->required();
+    auto* cmd = app.add_subcommand("embed", "L2-normalised embeddings of images and/or texts (CLIP)");
+    cmd->add_option("--model", o->model, "Text-image model directory (CLIP): config, weights, tokenizer, preprocessor")->required();
     auto* image = cmd->add_option("--image", o->images, "Image files");
     auto* text = cmd->add_option("--text", o->texts, "Texts");
     cmd->add_option("--out", o->out, "safetensors file to write (image_embeds, text_embeds)")->required();
     cmd->callback([o, image, text] {
         if (image->count() == 0 && text->count() == 0) fail<input_error>("embed: give --image FILE... and/or --text TEXT...");
-        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
+        const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
         io::safetensors_writer writer;
         auto write = [&](const char* name, const tensor<2>& t) {
             writer.add(name, t);
             std::printf("%s %s\n", name, io::shape_string({t.shape().begin(), t.shape().end()}).c_str());
         };
-        if (!o->images.empty()) write("image_embeds", clip.embed_images(read_images(o->images)));
-        if (!o->texts.empty()) write("text_embeds", clip.embed_texts(o->texts));
+        if (!o->images.empty()) write("image_embeds", embedder->embed_images(read_images(o->images)));
+        if (!o->texts.empty()) write("text_embeds", embedder->embed_texts(o->texts));
         writer.save(o->out);
     });
 }
@@ -107,13 +109,13 @@ void add_search(CLI::App& app) {
         std::vector<std::filesystem::path> images;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("search", "Rank images by CLIP similarity to a text query");
-    cmd->add_option("--model", o->model, "CLIP model directory")->required();
+    auto* cmd = app.add_subcommand("search", "Rank images by embedding similarity to a text query (CLIP)");
+    cmd->add_option("--model", o->model, "Text-image model directory (CLIP): config, weights, tokenizer, preprocessor")->required();
     cmd->add_option("--query", o->query, "The text to search for")->required();
     cmd->add_option("IMAGE", o->images, "Image files to rank")->required();
     cmd->callback([o] {
-        const auto clip = pipelines::clip_embedder::from_pretrained(o->model, model_options());
-        const auto hits = pipelines::rank_images(clip, o->query, clip.embed_images(read_images(o->images)));
+        const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
+        const auto hits = pipelines::rank_images(*embedder, o->query, embedder->embed_images(read_images(o->images)));
         for (std::size_t rank = 0; rank < hits.size(); ++rank)
             std::printf("%zu. %.4f  %s\n", rank + 1, hits[rank].score, o->images[hits[rank].index].string().c_str());
     });

@@ -78,12 +78,6 @@ private:
     template <class Model>
     using family_t = typename family_of<Model, families>::type;
 
-    static std::string model_type_of(const io::json& config, const std::string& where) {
-        std::string model_type;
-        io::json_optional(config, "model_type", model_type, where);
-        return model_type;
-    }
-
     any_model model_;
 };
 

@@ -13,6 +13,8 @@
 //   };
 //
 // models/families.hpp lists the families; nothing else names them (docs/adding-a-family.md).
+// with_family folds over any list of types that declare `model_types`: the pipelines'
+// implementations of an interface too (pipelines/text_image_embedders.hpp).
 #pragma once
 
 #include <iterator>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/io/json.hpp"
 #include "mmt/models/architecture_table.hpp"
 
 namespace mmt {
@@ -54,6 +57,13 @@ std::vector<std::string> model_types_of(family_list<Family...>) {
     std::vector<std::string> out;
     (out.insert(out.end(), std::begin(Family::model_types), std::end(Family::model_types)), ...);
     return out;
+}
+
+// config.json's model_type, what with_family dispatches on; "" when absent.
+inline std::string model_type_of(const io::json& config, const std::string& where) {
+    std::string model_type;
+    io::json_optional(config, "model_type", model_type, where);
+    return model_type;
 }
 
 // fn(family_tag<F>{}) for the first family F that reads `model_type`; a config_error

@@ -15,6 +15,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/models/clip/clip_model.hpp"
+#include "mmt/models/clip/family.hpp"
 #include "mmt/ops/softmax.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 #include "mmt/preprocess/image.hpp"
@@ -30,6 +31,8 @@ struct text_batch {
 class clip_embedder final : public interfaces::text_image_embedder {
 public:
     static constexpr std::size_t images_per_forward = 8;  // bounds the activations' memory
+    // The config.json model_types it loads (pipelines/text_image_embedders.hpp): CLIP's.
+    static constexpr auto model_types = clip::family::model_types;
 
     static clip_embedder from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         return {clip::clip_model::from_pretrained(dir, options), tokenizers::clip_bpe_tokenizer::from_directory(dir),

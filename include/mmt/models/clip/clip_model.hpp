@@ -53,7 +53,7 @@ struct clip_model {
         m.config = c;
         const bool both = c.arch == architecture::clip_model;
         if (c.has_text()) {
-            m.text_model = text_transformer::load(root.child("text_model"), c.text);
+            m.text_model = text_transformer::load(root.child("text_model"), c.text.transformer());
             if (both || c.arch == architecture::text_model_with_projection)
                 m.text_projection = layers::linear::load_head(root.child("text_projection"), c.text.hidden_size,
                                                               both ? c.projection_dim : c.text.projection_dim, false);

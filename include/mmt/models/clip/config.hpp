@@ -10,10 +10,23 @@
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/layers/vit_embeddings.hpp"
 #include "mmt/models/architecture_table.hpp"
+#include "mmt/models/clip/text_transformer_config.hpp"
 #include "mmt/ops/activations.hpp"
 
 namespace mmt::clip {
+
+// CLIPEncoderLayer's config, the same from either tower's config (text_config,
+// vision_config); a head split that does not divide hidden_size, or an unknown
+// hidden_act, is a config_error naming the tower.
+template <class Tower>
+layers::encoder_layer_config encoder_layer_config_of(const Tower& c, const std::string& where) {
+    if (c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0)
+        fail<config_error>(where, ": hidden_size ", c.hidden_size, " is not divisible by num_attention_heads ", c.num_attention_heads);
+    return {c.hidden_size, c.intermediate_size, c.num_attention_heads, ops::parse_activation(c.hidden_act, where + ".hidden_act"),
+            c.layer_norm_eps, layers::norm_position::pre};
+}
 
 struct text_config {
     std::size_t vocab_size = 49408;
@@ -47,11 +60,14 @@ struct text_config {
         return c;
     }
 
-    layers::encoder_layer_config layer_config(const std::string& where) const {
-        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
-            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
-                layer_norm_eps, layers::norm_position::pre};
+    layers::encoder_layer_config layer_config(const std::string& where) const { return encoder_layer_config_of(*this, where); }
+
+    // The text tower's own config: CLIP's is causal and pools at the end token.
+    text_transformer_config transformer() const {
+        text_transformer_config t{vocab_size, max_position_embeddings, num_hidden_layers, layer_config("text_config")};
+        t.causal = true;
+        t.eos_token_id = eos_token_id;
+        return t;
     }
 };
 
@@ -67,7 +83,7 @@ struct vision_config {
     std::string hidden_act = "quick_gelu";
     float layer_norm_eps = 1e-5f;
 
-    std::size_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
+    std::size_t num_patches() const { return embeddings().num_patches(); }
 
     static vision_config from_json(const io::json& j, const std::string& where) {
         vision_config c;
@@ -87,11 +103,16 @@ struct vision_config {
         return c;
     }
 
-    layers::encoder_layer_config layer_config(const std::string& where) const {
-        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
-            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ".hidden_act"),
-                layer_norm_eps, layers::norm_position::pre};
+    layers::encoder_layer_config layer_config(const std::string& where) const { return encoder_layer_config_of(*this, where); }
+
+    // The embeddings block's own config: CLIPVisionEmbeddings (a class token, a patch
+    // Conv2d without bias) and pre_layrnorm.
+    layers::vit_embeddings_config embeddings() const {
+        layers::vit_embeddings_config e{hidden_size, num_channels, image_size, patch_size};
+        e.class_token = true;
+        e.pre_norm = true;
+        e.layer_norm_eps = layer_norm_eps;
+        return e;
     }
 };
 

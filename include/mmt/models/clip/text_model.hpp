@@ -1,5 +1,5 @@
-// CLIPTextTransformer: token + position embeddings, a causal pre-norm encoder,
-// final_layer_norm, and pooling at the end token.
+// CLIPTextTransformer: token + position embeddings, a pre-norm encoder (causal
+// when the config says so, as CLIP's is), final_layer_norm, and pooling at the end token.
 #pragma once
 
 #include <cstddef>
@@ -12,36 +12,35 @@
 #include "mmt/layers/encoder.hpp"
 #include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/layer_norm.hpp"
-#include "mmt/models/clip/config.hpp"
 #include "mmt/models/clip/names.hpp"
 #include "mmt/models/clip/outputs.hpp"
+#include "mmt/models/clip/text_transformer_config.hpp"
 #include "mmt/ops/embedding.hpp"
 
 namespace mmt::clip {
 
 struct text_transformer {
-    text_config config;
+    text_transformer_config config;
     tensor<2> token_embedding;     // [vocab_size, hidden_size]
     tensor<2> position_embedding;  // [max_position_embeddings, hidden_size]
     layers::encoder encoder;
     layers::layer_norm final_layer_norm;
 
     // `scope` is "text_model.".
-    static text_transformer load(const io::weight_scope& scope, const text_config& c) {
-        const std::size_t h = c.hidden_size;
+    static text_transformer load(const io::weight_scope& scope, const text_transformer_config& c) {
+        const std::size_t h = c.layer.hidden_size;
         text_transformer t;
         t.config = c;
         t.token_embedding = scope.child("embeddings").child("token_embedding").get<2>("weight", {c.vocab_size, h});
         t.position_embedding = scope.child("embeddings").child("position_embedding").get<2>("weight", {c.max_position_embeddings, h});
-        t.encoder = layers::encoder::load(scope.child("encoder").child("layers"), c.num_hidden_layers, encoder_layer_names,
-                                          c.layer_config("text_config"));
-        t.final_layer_norm = layers::layer_norm::load(scope.child("final_layer_norm"), h, c.layer_norm_eps);
+        t.encoder = layers::encoder::load(scope.child("encoder").child("layers"), c.num_hidden_layers, encoder_layer_names, c.layer);
+        t.final_layer_norm = layers::layer_norm::load(scope.child("final_layer_norm"), h, c.layer.layer_norm_eps);
         return t;
     }
 
     // input_ids, attention_mask: [batch, seq_len]; attention_mask may be empty (no padding).
     tower_output forward(const int_tensor<2>& input_ids, const int_tensor<2>& attention_mask) const {
-        const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = config.hidden_size;
+        const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = config.layer.hidden_size;
         if (batch == 0 || seq_len == 0) fail<input_error>("CLIP text model: input_ids is empty (shape [", batch, ", ", seq_len, "])");
         if (seq_len > config.max_position_embeddings)
             fail<input_error>("CLIP text model: sequence of ", seq_len, " tokens exceeds max_position_embeddings = ",
@@ -59,7 +58,7 @@ struct text_transformer {
                 for (std::size_t i = 0; i < h; ++i) x(b, s, i) += position_embedding(s, i);
 
         layers::encoder_state state;
-        state.mask = {true, masked ? attention_mask.data() : nullptr};
+        state.mask = {config.causal, masked ? attention_mask.data() : nullptr};
         x = encoder.forward(std::move(x), state);
         x = final_layer_norm.forward(x);
 

@@ -2,6 +2,7 @@
 // score: what zero-shot image classification and image search need. CLIP
 // (pipelines/clip_embedder.hpp) implements it; SigLIP and Chinese-CLIP are the
 // same shape with their own tokenizer, image processor and score.
+// pipelines/text_image_embedders.hpp loads the one a checkpoint's model_type names.
 #pragma once
 
 #include <string>

@@ -1,0 +1,93 @@
+// A vision transformer's input tokens: CLIPVisionEmbeddings and
+// SiglipVisionEmbeddings, with the LayerNorm CLIPVisionTransformer puts after
+// them (pre_layrnorm). A Conv2d whose stride is its kernel cuts the image into
+// patches, an optional learned class token goes in front, learned position
+// embeddings are added, and an optional LayerNorm runs over the result.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/layer_norm.hpp"
+#include "mmt/ops/patch_embed.hpp"
+
+namespace mmt::layers {
+
+// What the block is built from, and nothing of the encoder after it. CLIP: class
+// token and pre-norm, no patch bias; SigLIP: patch bias only.
+struct vit_embeddings_config {
+    std::size_t hidden_size = 0;
+    std::size_t num_channels = 3;
+    std::size_t image_size = 0;  // square images of image_size x image_size
+    std::size_t patch_size = 0;
+    bool class_token = false;  // a learned class_embedding before the patches
+    bool patch_bias = false;   // the patch Conv2d's bias
+    bool pre_norm = false;     // a LayerNorm over every token
+    float layer_norm_eps = 1e-5f;
+
+    std::size_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
+    // HF's num_positions: the tokens the block returns, the class token included.
+    std::size_t num_positions() const { return num_patches() + (class_token ? 1 : 0); }
+};
+
+// Where one family keeps the block, relative to the vision tower's scope.
+struct vit_embeddings_names {
+    std::string embeddings;  // holds class_embedding, patch_embedding and position_embedding
+    std::string pre_norm;    // the LayerNorm, when the config has one
+};
+
+struct vit_embeddings {
+    vit_embeddings_config config;
+    std::optional<tensor<1>> class_embedding;  // [hidden_size]
+    tensor<4> patch_embedding;                 // [hidden_size, num_channels, patch_size, patch_size]
+    std::optional<tensor<1>> patch_bias;       // [hidden_size]
+    tensor<2> position_embedding;              // [num_positions, hidden_size]
+    std::optional<layer_norm> pre_norm;
+
+    // `tower` is the vision tower's scope (e.g. "vision_model.").
+    static vit_embeddings load(const io::weight_scope& tower, const vit_embeddings_names& names, const vit_embeddings_config& c) {
+        const std::size_t h = c.hidden_size, p = c.patch_size;
+        const io::weight_scope scope = tower.child(names.embeddings);
+        vit_embeddings e;
+        e.config = c;
+        if (c.class_token) e.class_embedding = scope.get<1>("class_embedding", {h});
+        e.patch_embedding = scope.child("patch_embedding").get<4>("weight", {h, c.num_channels, p, p});
+        if (c.patch_bias) e.patch_bias = scope.child("patch_embedding").get<1>("bias", {h});
+        e.position_embedding = scope.child("position_embedding").get<2>("weight", {c.num_positions(), h});
+        if (c.pre_norm) e.pre_norm = layer_norm::load(tower.child(names.pre_norm), h, c.layer_norm_eps);
+        return e;
+    }
+
+    // pixel_values: [batch, num_channels, image_size, image_size] -> [batch, num_positions, hidden_size],
+    // the class token (if any) first, then the patches in row-major grid order.
+    tensor<3> forward(const tensor<4>& pixel_values) const {
+        const auto& c = config;
+        const std::size_t batch = pixel_values.shape(0), h = c.hidden_size, np = c.num_patches();
+        if (batch == 0 || pixel_values.shape(1) != c.num_channels || pixel_values.shape(2) != c.image_size ||
+            pixel_values.shape(3) != c.image_size)
+            fail<shape_error>("vision embeddings: pixel_values has shape [", batch, ", ", pixel_values.shape(1), ", ",
+                              pixel_values.shape(2), ", ", pixel_values.shape(3), "], expected [batch >= 1, ", c.num_channels, ", ",
+                              c.image_size, ", ", c.image_size, "]");
+
+        tensor<3> patches({batch, np, h});  // [batch, num_patches, hidden_size]
+        ops::patch_embed(pixel_values.data(), {batch, c.num_channels, c.image_size, c.image_size, c.patch_size},
+                         patch_embedding.data(), patch_bias ? patch_bias->data() : nullptr, h, patches.data());
+
+        const std::size_t first = class_embedding ? 1 : 0;  // where the patches start
+        tensor<3> x({batch, first + np, h});               // [batch, num_positions, hidden_size]
+        for (std::size_t b = 0; b < batch; ++b) {
+            if (class_embedding)
+                for (std::size_t i = 0; i < h; ++i) x(b, 0, i) = (*class_embedding)(i) + position_embedding(0, i);
+            for (std::size_t s = 0; s < np; ++s)
+                for (std::size_t i = 0; i < h; ++i) x(b, first + s, i) = patches(b, s, i) + position_embedding(first + s, i);
+        }
+        if (pre_norm) return pre_norm->forward(x);
+        return x;
+    }
+};
+
+}  // namespace mmt::layers
