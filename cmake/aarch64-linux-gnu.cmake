@@ -1,0 +1,10 @@
+# Cross-compiling for 64-bit Arm Linux with Debian's g++-aarch64-linux-gnu, against
+# the arm64 multiarch packages of libpng, libjpeg and utf8proc; the header-only
+# dependencies are the build machine's. Binaries run under qemu-user
+# (scripts/test-aarch64.sh registers it with binfmt_misc, so the tests can also
+# start the tool and the examples). See scripts/test-aarch64.sh.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64)

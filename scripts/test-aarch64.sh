@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The unit, parity and example tests built for aarch64 (64-bit Arm: Graviton,
+# Apple silicon under Linux) and run under qemu-user emulation on an x86-64 Debian
+# 12 machine. There no hand-written micro-kernel exists, so this is the portable
+# path: Eigen's GEMM for float32 and the scalar bf16 and int8 kernels. By hand,
+# not in CI (it takes longer than CI's budget allows); needs root for apt-get
+# and binfmt_misc.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build-aarch64}
+
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64; apt-get update -qq; fi
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu qemu-user \
+  qemu-user-binfmt libpng-dev:arm64 libjpeg62-turbo-dev:arm64 libutf8proc-dev:arm64 libgomp1:arm64 > /dev/null
+"$root/scripts/install-deps.sh"  # the header-only dependencies, as on x86-64
+
+# The tests start the tool and the examples as programs: aarch64 executables must
+# run as such, through qemu registered with the kernel.
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+fi
+
+cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DCMAKE_BUILD_TYPE=Release \
+  -DMMT_NATIVE=OFF -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=ON
+cmake --build "$build" -j "$(nproc)"
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -LE build
