@@ -21,7 +21,9 @@ namespace mmt::clip {
 struct vision_transformer {
     vision_config config;
     tensor<1> class_embedding;     // [hidden_size]
-    tensor<4> patch_embedding;     // [hidden_size, num_channels, patch_size, patch_size], no bias
+    // HF's [hidden_size, num_channels, patch_size, patch_size] as [hidden_size,
+    // num_channels * patch_size * patch_size], packed; no bias
+    ops::any_packed_weights patch_embedding;
     tensor<2> position_embedding;  // [num_patches + 1, hidden_size]
     layers::layer_norm pre_layernorm;
     layers::encoder encoder;
@@ -34,7 +36,8 @@ struct vision_transformer {
         vision_transformer v;
         v.config = c;
         v.class_embedding = embeddings.get<1>("class_embedding", {h});
-        v.patch_embedding = embeddings.child("patch_embedding").get<4>("weight", {h, c.num_channels, p, p});
+        const tensor<4> patch_weight = embeddings.child("patch_embedding").get<4>("weight", {h, c.num_channels, p, p});
+        v.patch_embedding = ops::pack_weights(patch_weight.data(), h, c.num_channels * p * p, scope.options().linear);
         v.position_embedding = embeddings.child("position_embedding").get<2>("weight", {c.num_patches() + 1, h});
         v.pre_layernorm = layers::layer_norm::load(scope.child("pre_layrnorm"), h, c.layer_norm_eps);
         v.encoder = layers::encoder::load(scope.child("encoder").child("layers"), c.num_hidden_layers, encoder_layer_names,
@@ -54,8 +57,8 @@ struct vision_transformer {
                               c.image_size, ", ", c.image_size, "]");
 
         tensor<3> patches({batch, np, h});  // [batch, num_patches, hidden_size]
-        ops::patch_embed(pixel_values.data(), {batch, c.num_channels, c.image_size, c.image_size, c.patch_size},
-                         patch_embedding.data(), nullptr, h, patches.data());
+        ops::patch_embed(pixel_values.data(), {batch, c.num_channels, c.image_size, c.image_size, c.patch_size}, patch_embedding,
+                         nullptr, patches.data());
 
         tensor<3> x({batch, np + 1, h});  // [batch, 1 + num_patches, hidden_size]: class token first
         for (std::size_t b = 0; b < batch; ++b) {
