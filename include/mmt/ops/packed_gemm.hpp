@@ -30,10 +30,16 @@ public:
         pack(src, n, k, row_stride, col_stride, gemm::keep{});
     }
 
+    // Row j of the [n, k] matrix into out[k]: a table packed for a GEMM (a decoder
+    // tied to word embeddings) serves lookups too, without a plain copy.
+    void row(std::size_t j, float* out) const {
+        const float* src = panel_data(j / panel) + j % panel;
+        for (std::size_t kk = 0; kk < cols(); ++kk) out[kk] = src[kk * panel];
+    }
+
     // Back to [n, k] row-major, for callers that need the plain matrix.
     void unpack(float* w) const {
-        for (std::size_t j = 0; j < rows(); ++j)
-            for (std::size_t kk = 0; kk < cols(); ++kk) w[j * cols() + kk] = panel_data(j / panel)[kk * panel + j % panel];
+        for (std::size_t j = 0; j < rows(); ++j) row(j, w + j * cols());
     }
 };
 
