@@ -21,7 +21,5 @@ using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 // A row-major Matrix over memory whose row stride is given at run time.
 template <class Matrix>
 using strided_map = Eigen::Map<Matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-using matrix_map = Eigen::Map<row_matrix>;
-using const_matrix_map = Eigen::Map<const row_matrix>;
 
 }  // namespace mmt
