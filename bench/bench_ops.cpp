@@ -242,15 +242,17 @@ void op_layer_norm_naive(benchmark::State& state) {
 }
 BENCHMARK(op_layer_norm_naive)->ArgNames({"rows", "dim"})->Args({50, 768})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// CLIP B/32: [batch, 3, 224, 224] in 32 x 32 patches to width 768.
+// CLIP B/32: [batch, 3, 224, 224] in 32 x 32 patches to width 768, the weight
+// packed once in float32 as the model does at load.
 void op_patch_embed(benchmark::State& state) {
     const std::size_t batch = std::size_t(state.range(0));
     const mmt::ops::patch_shape s{batch, 3, 224, 224, 32};
     const tensor<4> pixels = mmt::test::random_tensor<4>({batch, 3, 224, 224}, 1);
     const tensor<4> w = mmt::test::random_tensor<4>({768, 3, 32, 32}, 2);
+    const mmt::ops::any_packed_weights packed = mmt::ops::pack_weights(w.data(), 768, s.patch_dim(), mmt::precision::f32);
     tensor<3> out({batch, s.num_patches(), 768});
     for (auto _ : state) {
-        mmt::ops::patch_embed(pixels.data(), s, w.data(), nullptr, 768, out.data());
+        mmt::ops::patch_embed(pixels.data(), s, packed, nullptr, out.data());
         benchmark::DoNotOptimize(out.data());
     }
     set_flops(state, 2.0 * double(batch * s.num_patches()) * double(s.patch_dim()) * 768);
