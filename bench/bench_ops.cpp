@@ -7,12 +7,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "mmt/core/eigen.hpp"
 #include "mmt/core/kernel.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/attention.hpp"
 #include "mmt/ops/conv1d.hpp"
 #include "mmt/ops/layer_norm.hpp"
-#include "mmt/ops/linear.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
 #include "mmt/ops/patch_embed.hpp"
 #include "roofline.hpp"
@@ -29,19 +29,26 @@ void set_flops(benchmark::State& state, double flop) {
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Args: rows, in, out. CLIP B/32 fc1 at batch 1 and CLIP text q_proj at 8 x 77.
-void op_linear(benchmark::State& state) {
+// The reference for op_linear_packed's portable kernel (kernel = 0), which runs
+// Eigen's GEMM on packed panels: Eigen's whole GEMM, with its own blocking and
+// threads, on the unpacked weight, y = x W^T + b. Args: rows, in, out. CLIP B/32
+// fc1 at batch 1 and CLIP text q_proj at 8 x 77.
+void op_linear_eigen(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
     const tensor<2> x = mmt::test::random_tensor<2>({rows, in}, 1), w = mmt::test::random_tensor<2>({out, in}, 2);
     const tensor<1> b = mmt::test::random_tensor<1>({out}, 3);
     tensor<2> y({rows, out});
+    const auto r = Eigen::Index(rows), i = Eigen::Index(in), o = Eigen::Index(out);
+    const Eigen::Map<const mmt::row_matrix> X(x.data(), r, i), W(w.data(), o, i);
+    Eigen::Map<mmt::row_matrix> Y(y.data(), r, o);
     for (auto _ : state) {
-        mmt::ops::linear(x.data(), rows, in, w.data(), b.data(), out, y.data());
+        Y.noalias() = X * W.transpose();
+        Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b.data(), o);
         benchmark::DoNotOptimize(y.data());
     }
     set_flops(state, 2.0 * double(rows) * double(in) * double(out));
 }
-BENCHMARK(op_linear)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(op_linear_eigen)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Args({616, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // The model's path: weights packed at load (layers::linear) in float32, bf16 or
 // int8, run by one kernel family (core/kernel.hpp; a family the CPU lacks is
@@ -235,15 +242,17 @@ void op_layer_norm_naive(benchmark::State& state) {
 }
 BENCHMARK(op_layer_norm_naive)->ArgNames({"rows", "dim"})->Args({50, 768})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// CLIP B/32: [batch, 3, 224, 224] in 32 x 32 patches to width 768.
+// CLIP B/32: [batch, 3, 224, 224] in 32 x 32 patches to width 768, the weight
+// packed once in float32 as the model does at load.
 void op_patch_embed(benchmark::State& state) {
     const std::size_t batch = std::size_t(state.range(0));
     const mmt::ops::patch_shape s{batch, 3, 224, 224, 32};
     const tensor<4> pixels = mmt::test::random_tensor<4>({batch, 3, 224, 224}, 1);
     const tensor<4> w = mmt::test::random_tensor<4>({768, 3, 32, 32}, 2);
+    const mmt::ops::any_packed_weights packed = mmt::ops::pack_weights(w.data(), 768, s.patch_dim(), mmt::precision::f32);
     tensor<3> out({batch, s.num_patches(), 768});
     for (auto _ : state) {
-        mmt::ops::patch_embed(pixels.data(), s, w.data(), nullptr, 768, out.data());
+        mmt::ops::patch_embed(pixels.data(), s, packed, nullptr, out.data());
         benchmark::DoNotOptimize(out.data());
     }
     set_flops(state, 2.0 * double(batch * s.num_patches()) * double(s.patch_dim()) * 768);

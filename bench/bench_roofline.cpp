@@ -1,13 +1,13 @@
-// Roofline: the FMA peak, SGEMM GFLOP/s of the GEMM backend, memory bandwidth and
-// the cost of fresh memory (what bounds loading a model into packed copies).
+// Roofline: the FMA peak, SGEMM GFLOP/s of the packed GEMM driver, memory bandwidth
+// and the cost of fresh memory (what bounds loading a model into packed copies).
 #include <sys/mman.h>
 
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
-#include "mmt/core/eigen.hpp"
-#include "mmt/ops/linear.hpp"
+#include "mmt/core/threading.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 #include "roofline.hpp"
 
 namespace {
@@ -50,18 +50,20 @@ void roofline_vnni_dot_peak(benchmark::State& state) {
 }
 BENCHMARK(roofline_vnni_dot_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
-// y[M, N] = x[M, K] W[N, K]^T through ops::linear, the path every model takes.
+// y[M, N] = x[M, K] W[N, K]^T in float32 through the packed driver, the path every
+// model takes, with the active kernel (MMT_KERNEL picks another).
 void roofline_sgemm(benchmark::State& state) {
     const auto m = std::size_t(state.range(0)), k = std::size_t(state.range(1)), n = std::size_t(state.range(2));
     std::vector<float> x(m * k, 0.5f), w(n * k, 0.25f), y(m * n);
+    const mmt::ops::packed_weights packed(w.data(), n, k);
     for (auto _ : state) {
-        mmt::ops::linear(x.data(), m, k, w.data(), nullptr, n, y.data());
+        mmt::ops::gemm_packed(x.data(), m, packed, nullptr, y.data());
         benchmark::DoNotOptimize(y.data());
     }
     const double flop = 2.0 * double(m) * double(n) * double(k);
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
-    state.SetLabel(mmt::ops::gemm_backend());
+    state.SetLabel(mmt::ops::packed_gemm_kernel());
 }
 BENCHMARK(roofline_sgemm)->ArgNames({"M", "K", "N"})
     ->Args({2048, 2048, 2048})

@@ -6,7 +6,7 @@ packages=(
   g++ make cmake pkg-config git
   libeigen3-dev libxtensor-dev xtl-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libutf8proc-dev
-  doctest-dev libbenchmark-dev libcli11-dev libdnnl-dev
+  doctest-dev libbenchmark-dev libcli11-dev
   clang libclang-rt-14-dev libomp-14-dev
 )
 missing=()

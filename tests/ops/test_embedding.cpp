@@ -1,4 +1,5 @@
-// ops::embedding against a naive row gather, and its check of every id.
+// ops::embedding against a naive row gather, from a plain table and from one packed
+// for a GEMM (a tied decoder's), and its check of every id.
 #include <doctest/doctest.h>
 
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "mmt/ops/embedding.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
@@ -28,6 +30,14 @@ void check_embedding(std::size_t num_embeddings, std::size_t dim, const std::vec
             return out;
         },
         expected, what);
+    const ops::packed_weights packed(table.data(), num_embeddings, dim);
+    test::check_op(
+        [&] {
+            tensor<2> out({ids.size(), dim});
+            ops::embedding(ids.data(), ids.size(), packed, out.data(), "test table");
+            return out;
+        },
+        expected, what + ", packed");
 }
 
 }  // namespace
@@ -38,6 +48,7 @@ TEST_CASE("ops.embedding: rows gathered by id" * doctest::test_suite("unit")) {
     std::vector<std::int64_t> many;
     for (std::int64_t i = 0; i < 61; ++i) many.push_back((i * 7) % 17);
     check_embedding(17, 16, many, "61 ids into a table of 17 x 16");
+    check_embedding(101, 5, {0, 47, 48, 95, 96, 100}, "table of 101 x 5: both sides of each packed panel's edge");
 }
 
 TEST_CASE("ops.embedding: an id outside the table is an input_error with its position" * doctest::test_suite("unit")) {
@@ -51,4 +62,7 @@ TEST_CASE("ops.embedding: an id outside the table is an input_error with its pos
     test::check_throws<input_error>(
         [&] { ops::embedding(negative.data(), 4, table.data(), 5, 3, out.data(), "token_type_ids"); },
         {"token_type_ids", "id -1", "position 1"});
+    const ops::packed_weights packed(table.data(), 5, 3);
+    test::check_throws<input_error>([&] { ops::embedding(too_large.data(), 4, packed, out.data(), "LayoutLM embeddings: input_ids"); },
+                                    {"LayoutLM embeddings: input_ids", "id 5", "position 3", "5 rows"});
 }

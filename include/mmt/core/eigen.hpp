@@ -1,5 +1,7 @@
-// The one header that includes Eigen. Row-major maps over contiguous float
-// buffers, so ops can hand plain memory to Eigen's GEMM without copies.
+// The one header that includes Eigen: the float32 GEMM kernel of every CPU
+// without a hand-written one (ops/packed_gemm.hpp) runs on its GEMM. Row-major
+// maps over float buffers whose rows may be further apart than their length,
+// so the kernel hands Eigen plain memory without copies.
 #pragma once
 
 // GCC 12 reports the _mm512_undefined_* placeholders inside its AVX-512
@@ -15,8 +17,9 @@
 namespace mmt {
 
 using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using matrix_map = Eigen::Map<row_matrix>;
-using const_matrix_map = Eigen::Map<const row_matrix>;
-using const_vector_map = Eigen::Map<const Eigen::VectorXf>;
+
+// A row-major Matrix over memory whose row stride is given at run time.
+template <class Matrix>
+using strided_map = Eigen::Map<Matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 }  // namespace mmt

@@ -13,6 +13,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/layer_norm.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 #include "mmt/ops/patch_embed.hpp"
 
 namespace mmt::layers {
@@ -43,7 +44,9 @@ struct vit_embeddings_names {
 struct vit_embeddings {
     vit_embeddings_config config;
     std::optional<tensor<1>> class_embedding;  // [hidden_size]
-    tensor<4> patch_embedding;                 // [hidden_size, num_channels, patch_size, patch_size]
+    // Conv2d's [hidden_size, num_channels, patch_size, patch_size] as [hidden_size,
+    // num_channels * patch_size * patch_size], packed in the load options' precision
+    ops::any_packed_weights patch_embedding;
     std::optional<tensor<1>> patch_bias;       // [hidden_size]
     tensor<2> position_embedding;              // [num_positions, hidden_size]
     std::optional<layer_norm> pre_norm;
@@ -55,7 +58,8 @@ struct vit_embeddings {
         vit_embeddings e;
         e.config = c;
         if (c.class_token) e.class_embedding = scope.get<1>("class_embedding", {h});
-        e.patch_embedding = scope.child("patch_embedding").get<4>("weight", {h, c.num_channels, p, p});
+        const tensor<4> patch_weight = scope.child("patch_embedding").get<4>("weight", {h, c.num_channels, p, p});
+        e.patch_embedding = ops::pack_weights(patch_weight.data(), h, c.num_channels * p * p, tower.options().linear);
         if (c.patch_bias) e.patch_bias = scope.child("patch_embedding").get<1>("bias", {h});
         e.position_embedding = scope.child("position_embedding").get<2>("weight", {c.num_positions(), h});
         if (c.pre_norm) e.pre_norm = layer_norm::load(tower.child(names.pre_norm), h, c.layer_norm_eps);
@@ -75,7 +79,7 @@ struct vit_embeddings {
 
         tensor<3> patches({batch, np, h});  // [batch, num_patches, hidden_size]
         ops::patch_embed(pixel_values.data(), {batch, c.num_channels, c.image_size, c.image_size, c.patch_size},
-                         patch_embedding.data(), patch_bias ? patch_bias->data() : nullptr, h, patches.data());
+                         patch_embedding, patch_bias ? patch_bias->data() : nullptr, patches.data());
 
         const std::size_t first = class_embedding ? 1 : 0;  // where the patches start
         tensor<3> x({batch, first + np, h});               // [batch, num_positions, hidden_size]

@@ -1,11 +1,14 @@
-// A Conv2d whose stride equals its kernel (ViT patch embedding), as one GEMM
-// over the unfolded patches.
+// A Conv2d whose stride equals its kernel (ViT patch embedding), as one packed
+// GEMM over the unfolded patches. Conv2d's weight [hidden, channels, patch, patch]
+// is already a linear weight [hidden, channels * patch * patch] over patches
+// unfolded channel by channel and row by row, so it is packed as it is.
 #pragma once
 
 #include <cstddef>
 #include <vector>
 
-#include "mmt/ops/linear.hpp"
+#include "mmt/core/error.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 
 namespace mmt::ops {
 
@@ -17,12 +20,15 @@ struct patch_shape {
     std::size_t patch_dim() const { return channels * patch * patch; }
 };
 
-// pixels: [batch, channels, height, width]; weight: [hidden, channels, patch, patch];
-// bias: [hidden] or nullptr; out: [batch, num_patches, hidden] with patches in row-major grid order.
-// Like PyTorch's Conv2d, rows and columns that do not fill a whole patch are dropped.
-inline void patch_embed(const float* pixels, const patch_shape& s, const float* weight, const float* bias, std::size_t hidden,
-                        float* out) {
+// pixels: [batch, channels, height, width]; weight: [hidden, channels * patch * patch]
+// packed (ops::pack_weights); bias: [hidden] or nullptr; out: [batch, num_patches,
+// hidden] with patches in row-major grid order. Like PyTorch's Conv2d, rows and
+// columns that do not fill a whole patch are dropped.
+inline void patch_embed(const float* pixels, const patch_shape& s, const any_packed_weights& weight, const float* bias, float* out) {
     const std::size_t p = s.patch, np = s.num_patches(), pd = s.patch_dim();
+    if (cols_of(weight) != pd)
+        fail<shape_error>("patch_embed: weight packed for ", cols_of(weight), " inputs, expected channels * patch * patch = ", s.channels,
+                          " * ", p, " * ", p, " = ", pd);
     std::vector<float> patches(s.batch * np * pd);  // [batch * num_patches, channels * patch * patch]
     for (std::size_t b = 0; b < s.batch; ++b)
         for (std::size_t gy = 0; gy < s.grid_h(); ++gy)
@@ -34,7 +40,13 @@ inline void patch_embed(const float* pixels, const patch_shape& s, const float* 
                         for (std::size_t x = 0; x < p; ++x) *dst++ = src[x];
                     }
             }
-    linear(patches.data(), s.batch * np, pd, weight, bias, hidden, out);
+    gemm_packed(patches.data(), s.batch * np, weight, bias, out);
+}
+
+// The same from Conv2d's weight [hidden, channels, patch, patch] as a checkpoint
+// holds it, packed in float32 for this one call (a model packs it once, at load).
+inline void patch_embed(const float* pixels, const patch_shape& s, const float* weight, const float* bias, std::size_t hidden, float* out) {
+    patch_embed(pixels, s, packed_weights(weight, hidden, s.patch_dim()), bias, out);
 }
 
 }  // namespace mmt::ops

@@ -17,51 +17,59 @@
 #include "mmt/models/interfaces/document_sequence_classifier.hpp"
 #include "mmt/models/interfaces/document_token_tagger.hpp"
 #include "mmt/models/layoutlm/config.hpp"
+#include "mmt/models/layoutlm/embeddings.hpp"
 #include "mmt/models/layoutlm/layoutlm_model.hpp"
 #include "mmt/models/layoutlm/names.hpp"
 #include "mmt/models/pretrained.hpp"
 #include "mmt/ops/activations.hpp"
-#include "mmt/ops/linear.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 
 namespace mmt::layoutlm {
 
 // LayoutLMOnlyMLMHead: transform (dense, activation, LayerNorm), then the decoder onto
-// the vocabulary with its own output bias.
+// the vocabulary with its own output bias. An output head: float32 under every load
+// option, like layers::linear::load_head.
 struct masked_lm_head {
     layers::linear transform_dense;  // [hidden_size, hidden_size]
     ops::activation transform_act = ops::activation::gelu;
     layers::layer_norm transform_layer_norm;
-    tensor<2> decoder_weight;  // [vocab_size, hidden_size]; empty when tied to the word embeddings
-    tensor<1> bias;            // [vocab_size]
+    ops::packed_weights decoder;  // [vocab_size, hidden_size], packed; when tied, the word embeddings' own buffer
+    tensor<1> bias;               // [vocab_size]
 
-    // `root` is the checkpoint's root scope (the head is never under "layoutlm.").
-    static masked_lm_head load(const io::weight_scope& root, const config& c) {
+    // `root` is the checkpoint's root scope (the head is never under "layoutlm.");
+    // `body` is the model's embeddings, whose word table a tied decoder shares.
+    static masked_lm_head load(const io::weight_scope& root, const config& c, embeddings& body) {
         const io::weight_scope predictions = root.child("cls").child("predictions");
         masked_lm_head m;
         m.transform_dense = layers::linear::load_head(predictions.child("transform").child("dense"), c.hidden_size, c.hidden_size);
         m.transform_act = ops::parse_activation(c.hidden_act, "hidden_act");
         m.transform_layer_norm = layers::layer_norm::load(predictions.child("transform").child("LayerNorm"), c.hidden_size, c.layer_norm_eps);
         // A file without the decoder weight had it tied; one that unties it must store it.
-        if (root.has(decoder_weight_name) || !c.tie_word_embeddings)
-            m.decoder_weight = root.get<2>(decoder_weight_name, {c.vocab_size, c.hidden_size});
+        if (root.has(decoder_weight_name) || !c.tie_word_embeddings) {
+            const tensor<2> w = root.get<2>(decoder_weight_name, {c.vocab_size, c.hidden_size});
+            m.decoder = ops::packed_weights(w.data(), c.vocab_size, c.hidden_size);
+        } else {
+            m.decoder = body.tie_word_embeddings();
+            m.tied_ = true;
+        }
         m.bias = predictions.get<1>("bias", {c.vocab_size});
         return m;
     }
 
-    bool tied() const { return decoder_weight.size() == 0; }
+    bool tied() const { return tied_; }
 
-    // hidden: [batch, seq_len, hidden_size] -> prediction scores [batch, seq_len, vocab_size].
-    // `word_embeddings` is the body's table, the decoder when tied.
-    tensor<3> forward(const tensor<3>& hidden, const tensor<2>& word_embeddings) const {
+    // hidden: [batch, seq_len, hidden_size] -> prediction scores [batch, seq_len, vocab_size]
+    tensor<3> forward(const tensor<3>& hidden) const {
         tensor<3> x = transform_dense.forward(hidden);
         ops::apply_activation(transform_act, x.data(), x.size());
         x = transform_layer_norm.forward(x);
-        const tensor<2>& w = tied() ? word_embeddings : decoder_weight;
-        const std::size_t rows = x.shape(0) * x.shape(1), vocab = w.shape(0), h = w.shape(1);
-        tensor<3> scores({x.shape(0), x.shape(1), vocab});
-        ops::linear(x.data(), rows, h, w.data(), bias.data(), vocab, scores.data());
+        tensor<3> scores({x.shape(0), x.shape(1), decoder.rows()});
+        ops::gemm_packed(x.data(), x.shape(0) * x.shape(1), decoder, bias.data(), scores.data());
         return scores;
     }
+
+private:
+    bool tied_ = false;
 };
 
 // What LayoutLMForQuestionAnswering returns.
@@ -96,7 +104,7 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
             case layoutlm::architecture::sequence_classification:
                 m.classifier = layers::linear::load_head(root.child("classifier"), c.hidden_size, c.num_labels());
                 break;
-            case layoutlm::architecture::masked_lm: m.cls = masked_lm_head::load(root, c); break;
+            case layoutlm::architecture::masked_lm: m.cls = masked_lm_head::load(root, c, m.layoutlm.embeddings); break;
             case layoutlm::architecture::question_answering:
                 m.qa_outputs = layers::linear::load_head(root.child("qa_outputs"), c.hidden_size, c.num_labels());
                 break;
@@ -122,8 +130,7 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
 
     // LayoutLMForMaskedLM: prediction scores [batch, seq_len, vocab_size]
     tensor<3> masked_lm_logits(const model_inputs& in) const {
-        return require(cls, layoutlm::architecture::masked_lm)
-            .forward(layoutlm.forward(in, false).last_hidden_state, layoutlm.embeddings.word_embeddings);
+        return require(cls, layoutlm::architecture::masked_lm).forward(layoutlm.forward(in, false).last_hidden_state);
     }
 
     // LayoutLMForQuestionAnswering: start and end logits of every token.
