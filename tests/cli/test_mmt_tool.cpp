@@ -10,12 +10,12 @@
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
 #include "mmt/ops/packed_gemm_int8.hpp"
-#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/demo_model.hpp"
+#include "support/files.hpp"
 #include "support/peak_memory.hpp"
-#include "support/run.hpp"
+#include "support/programs.hpp"
 #include "support/tolerances.hpp"
 
 using namespace mmt;

@@ -13,10 +13,10 @@
 #include "mmt/io/wav.hpp"
 #include "mmt/pipelines/speech_units.hpp"
 #include "mmt/pipelines/transcription.hpp"
-#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
-#include "support/run.hpp"
+#include "support/files.hpp"
+#include "support/programs.hpp"
 #include "support/tolerances.hpp"
 
 using namespace mmt;

@@ -5,7 +5,7 @@
 
 #include "support/data.hpp"
 #include "support/demo_model.hpp"
-#include "support/run.hpp"
+#include "support/programs.hpp"
 
 using namespace mmt::test;
 

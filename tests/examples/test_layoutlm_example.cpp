@@ -6,7 +6,7 @@
 
 #include "support/data.hpp"
 #include "support/layoutlm_model.hpp"
-#include "support/run.hpp"
+#include "support/programs.hpp"
 
 using namespace mmt::test;
 

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "support/data.hpp"
-#include "support/run.hpp"
+#include "support/programs.hpp"
 
 using namespace mmt::test;
 

@@ -13,11 +13,11 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/clip/clip_model.hpp"
-#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
-#include "support/tolerances.hpp"
+#include "support/files.hpp"
 #include "support/throws.hpp"
+#include "support/tolerances.hpp"
 
 using namespace mmt;
 namespace fs = std::filesystem;

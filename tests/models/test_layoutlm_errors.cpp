@@ -13,8 +13,8 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
-#include "support/files.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
 #include "support/throws.hpp"
 
 using namespace mmt;

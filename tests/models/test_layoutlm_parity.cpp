@@ -19,7 +19,6 @@
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/naive.hpp"
-#include "support/run.hpp"
 #include "support/tolerances.hpp"
 
 using namespace mmt;
@@ -69,25 +68,6 @@ void check_base(const fs::path& dir, const std::string& what) {
     test::check_close(out.pooler_output, ref.load<float>("output.pooler_output"), test::tol::model_abs, what + " pooler_output");
 }
 
-// Runs `mmt forward` on a fixture and compares every output.* tensor; returns how many.
-std::size_t check_tool_forward(const fs::path& model, const std::string& name) {
-    const fs::path dir = test::scratch_dir(name);
-    const auto r = test::run(test::tool() + " --threads 2 forward --model " + test::quote(model.string()) + " --inputs " +
-                             test::quote((model / "reference.safetensors").string()) + " --out " +
-                             test::quote((dir / "out.safetensors").string()));
-    REQUIRE(r.exit_code == 0);
-    const io::safetensors_file ref(model / "reference.safetensors"), out(dir / "out.safetensors");
-    std::size_t compared = 0;
-    for (const auto& tensor_name : ref.names()) {
-        if (tensor_name.rfind("output.", 0) != 0) continue;
-        REQUIRE_MESSAGE(out.contains(tensor_name), tensor_name << " missing from mmt forward's output");
-        test::check_close(out.load<float>(tensor_name), ref.load<float>(tensor_name), test::tol::model_abs, "mmt forward " + tensor_name);
-        ++compared;
-    }
-    CHECK(out.size() == compared);  // nothing but the fixture's names
-    return compared;
-}
-
 }  // namespace
 
 TEST_CASE("models.layoutlm: layoutlm-tiny-token-cls logits match HF" * doctest::test_suite("parity")) {
@@ -96,11 +76,6 @@ TEST_CASE("models.layoutlm: layoutlm-tiny-token-cls logits match HF" * doctest::
 
 TEST_CASE("models.layoutlm: layoutlm-tiny-base last_hidden_state and pooler_output match HF" * doctest::test_suite("parity")) {
     check_base(base, "base");
-}
-
-TEST_CASE("models.layoutlm: mmt forward reproduces both fixtures' outputs" * doctest::test_suite("parity")) {
-    CHECK(check_tool_forward(token_cls, "layoutlm_cli_forward_token_cls") == 1);
-    CHECK(check_tool_forward(base, "layoutlm_cli_forward_base") == 2);
 }
 
 TEST_CASE("models.layoutlm: checkpoints with and without the layoutlm. prefix load" * doctest::test_suite("parity")) {

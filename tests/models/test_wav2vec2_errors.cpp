@@ -17,9 +17,9 @@
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/random_model.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
-#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 

@@ -19,9 +19,9 @@
 #include "mmt/io/wav.hpp"
 #include "mmt/pipelines/speech_units.hpp"
 #include "mmt/pipelines/transcription.hpp"
-#include "support/files.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 

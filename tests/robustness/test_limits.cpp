@@ -23,10 +23,10 @@
 #include "mmt/tokenizers/clip_bpe.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
-#include "support/tokenizers.hpp"
 #include "support/data.hpp"
 #include "support/peak_memory.hpp"
 #include "support/throws.hpp"
+#include "support/tokenizers.hpp"
 
 using namespace mmt;
 namespace fs = std::filesystem;

@@ -7,7 +7,6 @@
 #include "mmt/core/dtype.hpp"
 #include "mmt/models/random_model.hpp"
 #include "support/data.hpp"
-#include "support/run.hpp"
 
 namespace mmt::test {
 

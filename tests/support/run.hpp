@@ -1,10 +1,8 @@
-// Running the example programs and the mmt tool from tests.
+// Running programs from tests: a shell command line, its exit code and output.
 #pragma once
 
 #include <array>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -51,16 +49,5 @@ inline std::string quote(const std::string& s) {
     for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return q + "'";
 }
-
-inline std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-inline std::string tool() { return MMT_TOOL_PATH; }
-inline std::string example_binary(const std::string& name) { return std::string(MMT_EXAMPLES_BIN_DIR) + "/" + name + "/" + name; }
-inline std::string example_source(const std::string& name) { return std::string(MMT_EXAMPLES_SRC_DIR) + "/" + name; }
 
 }  // namespace mmt::test

@@ -7,9 +7,9 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/clip_bpe.hpp"
-#include "support/tokenizers.hpp"
-#include "support/files.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
+#include "support/tokenizers.hpp"
 
 namespace {
 

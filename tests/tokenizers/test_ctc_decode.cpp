@@ -8,8 +8,8 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/ctc_decode.hpp"
-#include "support/files.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
 
 namespace {
 

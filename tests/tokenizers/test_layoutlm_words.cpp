@@ -5,8 +5,8 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
-#include "support/tokenizers.hpp"
 #include "support/data.hpp"
+#include "support/tokenizers.hpp"
 
 namespace {
 

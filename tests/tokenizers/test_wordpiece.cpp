@@ -6,9 +6,9 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
-#include "support/tokenizers.hpp"
-#include "support/files.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
+#include "support/tokenizers.hpp"
 
 namespace {
 
