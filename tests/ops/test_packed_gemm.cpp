@@ -5,14 +5,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "mmt/ops/activations.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
 #include "support/kernels.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
+#include "support/throws.hpp"
 
 using namespace mmt;
 
@@ -34,6 +38,47 @@ void check_packed(std::size_t rows, std::size_t in, std::size_t out, bool bias, 
                 return y;
             },
             expected, what + " (" + ops::packed_gemm_kernel() + ")");
+    });
+}
+
+// The epilogue against the passes the layers made before it was fused: the GEMM
+// into a contiguous y, apply_activation over all of it, then residual + y. Bit for
+// bit, in every precision and kernel, with y and the residual strided.
+void check_epilogue(std::size_t rows, std::size_t in, std::size_t out, const std::string& what) {
+    const auto seed = std::uint32_t(rows * 31 + in * 17 + out);
+    const std::size_t ldy = out + 3, ld_residual = out + 5;
+    const tensor<2> x = test::random_tensor<2>({rows, in}, seed, -2.0f, 2.0f);  // sums of a few units: both sides of every activation
+    const tensor<2> w = test::random_tensor<2>({out, in}, seed + 1, -1.0f / std::sqrt(float(in)), 1.0f / std::sqrt(float(in)));
+    const tensor<1> b = test::random_tensor<1>({out}, seed + 2);
+    const tensor<2> residual = test::random_tensor<2>({rows, out}, seed + 3);
+    std::vector<float> strided_residual(rows * ld_residual, 1e30f);  // gaps the epilogue must not read
+    for (std::size_t r = 0; r < rows; ++r)
+        std::copy(&residual(r, 0), &residual(r, 0) + out, strided_residual.begin() + std::ptrdiff_t(r * ld_residual));
+    const std::optional<ops::activation> none;
+    test::for_each_kernel([&](kernel_isa isa) {
+        for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
+            const ops::any_packed_weights packed = ops::pack_weights(w.data(), out, in, p);
+            for (const std::optional<ops::activation> act :
+                 {none, std::optional(ops::activation::gelu), std::optional(ops::activation::gelu_new),
+                  std::optional(ops::activation::quick_gelu), std::optional(ops::activation::relu), std::optional(ops::activation::silu),
+                  std::optional(ops::activation::tanh)})
+                for (const bool add : {false, true}) {
+                    if (!act && !add) continue;
+                    INFO(what, ": precision ", int(p), ", kernel ", kernel_name(isa), ", activation ", act ? int(*act) : -1, ", residual ", add);
+                    tensor<2> expected({rows, out});
+                    ops::gemm_packed(x.data(), rows, packed, b.data(), expected.data());
+                    if (act) ops::apply_activation(*act, expected.data(), expected.size());
+                    if (add) expected = residual + expected;
+                    std::vector<float> y(rows * ldy, -7.0f);
+                    const ops::gemm_epilogue epilogue{act, add ? strided_residual.data() : nullptr, ld_residual};
+                    ops::gemm_packed(x.data(), rows, in, packed, b.data(), y.data(), ldy, epilogue);
+                    for (std::size_t r = 0; r < rows; ++r) {
+                        CHECK(std::equal(&expected(r, 0), &expected(r, 0) + out, y.begin() + std::ptrdiff_t(r * ldy)));
+                        CHECK(std::all_of(y.begin() + std::ptrdiff_t(r * ldy + out), y.begin() + std::ptrdiff_t((r + 1) * ldy),
+                                          [](float v) { return v == -7.0f; }));
+                    }
+                }
+        }
     });
 }
 
@@ -91,4 +136,21 @@ TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctes
         }
     }
     });
+}
+
+TEST_CASE("ops.gemm_packed: the epilogue's activation and residual equal separate passes, bit for bit" * doctest::test_suite("unit")) {
+    check_epilogue(1, 5, 97, "1 row, 5 -> 97 (two panels and one column)");
+    check_epilogue(37, 70, 53, "37 rows (tiles of 8, 6 and 4 and a remainder), 70 -> 53");
+    check_epilogue(13, 301, 47, "13 rows, depth 301 (odd, past one k block in int8), 47 columns");
+    check_epilogue(70, 257, 144, "70 rows, 257 -> 144: panels split between threads");
+}
+
+TEST_CASE("ops.gemm_packed: a residual row stride shorter than the output is refused" * doctest::test_suite("unit")) {
+    const tensor<2> w = test::random_tensor<2>({53, 8}, 7);
+    const ops::any_packed_weights packed = ops::pack_weights(w.data(), 53, 8, mmt::precision::f32);
+    const std::vector<float> x(2 * 8, 1.0f), residual(2 * 53, 0.0f);
+    std::vector<float> y(2 * 53);
+    test::check_throws<shape_error>(
+        [&] { ops::gemm_packed(x.data(), 2, packed, nullptr, y.data(), ops::gemm_epilogue{std::nullopt, residual.data(), 52}); },
+        {"gemm epilogue", "residual row stride is 52", "53 columns"});
 }

@@ -39,17 +39,29 @@ struct self_attention {
     // and the bias count kv_len keys -> [batch, q_len, hidden_size]
     tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {},
                       const tensor<3>* context = nullptr) const {
+        return out_proj.forward(heads(x, mask, bias, context));
+    }
+
+    // residual + forward(x, mask, bias), the add in out_proj's epilogue; residual: [batch, q_len, hidden_size]
+    tensor<3> forward_add(const tensor<3>& x, const tensor<3>& residual, const ops::attention_mask& mask,
+                          const ops::attention_bias& bias = {}) const {
+        return out_proj.forward_add(heads(x, mask, bias, nullptr), residual);
+    }
+
+private:
+    // Every head's attention output, before out_proj -> [batch, q_len, hidden_size]
+    tensor<3> heads(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias, const tensor<3>* context) const {
         const tensor<3>& source = context ? *context : x;
         if (source.shape(0) != x.shape(0))
             fail<shape_error>("attention: context has batch ", source.shape(0), ", expected the queries' batch ", x.shape(0));
         const tensor<3> q = q_proj.forward(x), k = k_proj.forward(source), v = v_proj.forward(source);
         const std::size_t batch = x.shape(0), q_len = x.shape(1), kv_len = source.shape(1), hidden = q.shape(2);
         const ops::attention_shape s{batch, q_len, kv_len, num_heads, hidden / num_heads};
-        tensor<3> heads({batch, q_len, hidden});  // [batch, q_len, hidden_size]: the heads side by side
+        tensor<3> out({batch, q_len, hidden});  // [batch, q_len, hidden_size]: the heads side by side
         ops::attention(ops::dense_rows(q.data(), q_len, hidden), ops::dense_rows(k.data(), kv_len, hidden),
                        ops::dense_rows(v.data(), kv_len, hidden), s, mask, bias, 1.0f / std::sqrt(float(s.head_dim)),
-                       ops::dense_rows(heads.data(), q_len, hidden));
-        return out_proj.forward(heads);
+                       ops::dense_rows(out.data(), q_len, hidden));
+        return out;
     }
 };
 

@@ -52,12 +52,13 @@ struct encoder_layer {
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]; `bias` on the attention scores:
     // [batch or 1, num_heads or 1, seq_len, seq_len], or none
     tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {}) const {
+        // Each residual add runs in the epilogue of the projection before it (out_proj, fc2).
         if (norm == norm_position::pre) {
-            tensor<3> h = x + attention.forward(norm1.forward(x), mask, bias);
-            return h + ffn.forward(norm2.forward(h));
+            const tensor<3> h = attention.forward_add(norm1.forward(x), x, mask, bias);
+            return ffn.forward_add(norm2.forward(h), h);
         }
-        tensor<3> h = norm1.forward(tensor<3>(x + attention.forward(x, mask, bias)));
-        return norm2.forward(tensor<3>(h + ffn.forward(h)));
+        const tensor<3> h = norm1.forward(attention.forward_add(x, x, mask, bias));
+        return norm2.forward(ffn.forward_add(h, h));
     }
 };
 

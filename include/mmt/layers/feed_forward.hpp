@@ -29,9 +29,12 @@ struct feed_forward {
 
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
     tensor<3> forward(const tensor<3>& x) const {
-        tensor<3> h = fc1.forward(x);  // [batch, seq_len, intermediate_size]
-        ops::apply_activation(act, h.data(), h.size());
-        return fc2.forward(h);
+        return fc2.forward(fc1.forward(x, act));  // through [batch, seq_len, intermediate_size]
+    }
+
+    // residual + forward(x), the add in fc2's epilogue; residual: [batch, seq_len, hidden_size]
+    tensor<3> forward_add(const tensor<3>& x, const tensor<3>& residual) const {
+        return fc2.forward_add(fc1.forward(x, act), residual);
     }
 };
 

@@ -10,10 +10,13 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
+#include "mmt/ops/activations.hpp"
+#include "mmt/ops/gemm_epilogue.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
 
 namespace mmt::layers {
@@ -47,7 +50,28 @@ struct linear {
 
     // [..., in_features] -> [..., out_features]
     template <std::size_t N>
-    tensor<N> forward(const tensor<N>& x) const {
+    tensor<N> forward(const tensor<N>& x) const { return product(x, {}); }
+
+    // act(x W^T + b), the activation in the GEMM's epilogue (an MLP's first layer):
+    // [..., in_features] -> [..., out_features]
+    template <std::size_t N>
+    tensor<N> forward(const tensor<N>& x, ops::activation act) const { return product(x, {act}); }
+
+    // residual + x W^T + b, the skip connection in the GEMM's epilogue. x: [..., in_features],
+    // residual: [..., out_features] -> [..., out_features]
+    template <std::size_t N>
+    tensor<N> forward_add(const tensor<N>& x, const tensor<N>& residual) const {
+        for (std::size_t d = 0; d < N; ++d) {
+            const std::size_t expected = d + 1 < N ? x.shape(d) : out_features();
+            if (residual.shape(d) != expected)
+                fail<shape_error>("linear: residual's dimension ", d, " is ", residual.shape(d), ", expected the output's ", expected);
+        }
+        return product(x, {std::nullopt, residual.data(), out_features()});
+    }
+
+private:
+    template <std::size_t N>
+    tensor<N> product(const tensor<N>& x, const ops::gemm_epilogue& epilogue) const {
         if (x.shape(N - 1) != in_features())
             fail<shape_error>("linear: input's last dimension is ", x.shape(N - 1), ", expected in_features = ", in_features());
         auto shape = x.shape();
@@ -55,7 +79,7 @@ struct linear {
         tensor<N> y(shape);
         const float* b = bias.size() ? bias.data() : nullptr;
         const std::size_t rows = x.size() / in_features();
-        ops::gemm_packed(x.data(), rows, weight, b, y.data());
+        ops::gemm_packed(x.data(), rows, weight, b, y.data(), epilogue);
         return y;
     }
 };

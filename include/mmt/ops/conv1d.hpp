@@ -81,7 +81,7 @@ private:
 };
 
 // x: [batch, length, in_channels]; bias: [out_channels] or nullptr; y: [batch, out_length, out_channels].
-// `act`, if given, is applied to each block of outputs as it is written (an audio
+// `act`, if given, runs in the GEMM's epilogue on each tile as it is written (an audio
 // front end's outputs are hundreds of MB: a separate pass would stream them again).
 // Each task owns whole output rows of one group, so the result does not depend on the thread count.
 inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& w, const float* bias, float* y,
@@ -119,9 +119,7 @@ inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& 
             }
             const float* group_bias = bias ? bias + g * cout : nullptr;
             float* out = y + (b * frames + first) * s.out_channels + g * cout;  // rows of s.out_channels
-            gemm_packed(cols.data(), rows, depth, w.group(g), group_bias, out, s.out_channels);
-            if (act)
-                for (std::size_t r = 0; r < rows; ++r) activate_inplace(*act, out + r * s.out_channels, cout);
+            gemm_packed(cols.data(), rows, depth, w.group(g), group_bias, out, s.out_channels, {act});
         }
     });
 }

@@ -4,7 +4,8 @@
 // 1, bf16 2 for vdpbf16ps, int8 4 for vpdpbusd). A precision is a trait
 // (packed_gemm*.hpp) that says how a block of x's rows is prepared, which tile
 // kernel runs for each kernel_isa and how its sums become y; the loops, the k
-// blocking, the L2 prefetch, the thread split and the small-job rule live here.
+// blocking, the L2 prefetch, the thread split, the small-job rule and the
+// epilogue (ops/gemm_epilogue.hpp) live here.
 // Threads take whole panels, so results do not depend on the thread count. Every
 // kernel_isa of a precision reads the same packed layout: the kernel may change
 // after the weights are loaded.
@@ -21,6 +22,7 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/gemm_epilogue.hpp"
 
 namespace mmt::ops {
 
@@ -155,12 +157,14 @@ struct sum_into_output {
     }
 };
 
-// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x), bias: [n] or nullptr.
+// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x), bias: [n] or nullptr,
+// `epilogue` on each finished tile of y.
 template <class Trait>
 void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Trait::weights& w, const float* bias, float* y,
-              std::size_t ldy) {
+              std::size_t ldy, const gemm_epilogue& epilogue) {
     constexpr std::size_t panel = gemm::panel, group = Trait::group, block = Trait::block_groups;
     const std::size_t n = w.rows(), k = w.cols(), groups = w.groups();
+    epilogue.validate(n);
     if (m == 0 || n == 0) return;
     const kernel_isa isa = active_kernel();
     const tile_kernel<Trait> kernel = Trait::kernel(isa);
@@ -194,9 +198,11 @@ void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Tra
                     auto* c = acc.tile(y, ldy, r0, c0, ldc);
                     kernel.run(rows, prep.a + r0 * prep.lda + g0, prep.lda, b, depth, first && bias ? bias + c0 : nullptr, c, ldc, cols,
                                !first, plan);
-                    // The tile is final after the last block: the place for an epilogue
-                    // (an activation, a residual add) while it is still in cache.
-                    if (last) Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy);
+                    // The tile is final after the last block: the epilogue runs while it is still in cache.
+                    if (last) {
+                        Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy);
+                        epilogue.apply(y + r0 * ldy + c0, ldy, r0, c0, rows, cols);
+                    }
                 }
                 if (last) break;
             }

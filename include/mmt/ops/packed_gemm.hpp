@@ -234,15 +234,16 @@ struct f32_gemm {
 inline const char* packed_gemm_kernel() { return f32_gemm::kernel(active_kernel()).name; }
 
 // x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x),
-// bias: [n] or nullptr.
+// bias: [n] or nullptr, `epilogue` on each finished tile of y.
 inline void gemm_packed(const float* x, std::size_t m, std::size_t ldx, const packed_weights& w, const float* bias, float* y,
-                        std::size_t ldy) {
-    run_gemm<f32_gemm>(x, m, ldx, w, bias, y, ldy);
+                        std::size_t ldy, const gemm_epilogue& epilogue = {}) {
+    run_gemm<f32_gemm>(x, m, ldx, w, bias, y, ldy, epilogue);
 }
 
 // Contiguous x [m, k] and y [m, n].
-inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y) {
-    gemm_packed(x, m, w.cols(), w, bias, y, w.rows());
+inline void gemm_packed(const float* x, std::size_t m, const packed_weights& w, const float* bias, float* y,
+                        const gemm_epilogue& epilogue = {}) {
+    gemm_packed(x, m, w.cols(), w, bias, y, w.rows(), epilogue);
 }
 
 }  // namespace mmt::ops

@@ -31,22 +31,24 @@ inline mmt::precision precision_of(const any_packed_weights& w) { return mmt::pr
 inline std::size_t rows_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.rows(); }, w); }
 inline std::size_t cols_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.cols(); }, w); }
 
-// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy, bias: [n] or nullptr.
+// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy, bias: [n] or nullptr,
+// `epilogue` on each finished tile of y.
 inline void gemm_packed(const float* x, std::size_t m, std::size_t ldx, const any_packed_weights& w, const float* bias, float* y,
-                        std::size_t ldy) {
+                        std::size_t ldy, const gemm_epilogue& epilogue = {}) {
     std::visit(
         [&](const auto& p) {
             using packed = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<packed, packed_weights_bf16>) gemm_packed_bf16(x, m, ldx, p, bias, y, ldy);
-            else if constexpr (std::is_same_v<packed, packed_weights_int8>) gemm_packed_int8(x, m, ldx, p, bias, y, ldy);
-            else gemm_packed(x, m, ldx, p, bias, y, ldy);
+            if constexpr (std::is_same_v<packed, packed_weights_bf16>) gemm_packed_bf16(x, m, ldx, p, bias, y, ldy, epilogue);
+            else if constexpr (std::is_same_v<packed, packed_weights_int8>) gemm_packed_int8(x, m, ldx, p, bias, y, ldy, epilogue);
+            else gemm_packed(x, m, ldx, p, bias, y, ldy, epilogue);
         },
         w);
 }
 
 // Contiguous x [m, k] and y [m, n].
-inline void gemm_packed(const float* x, std::size_t m, const any_packed_weights& w, const float* bias, float* y) {
-    gemm_packed(x, m, cols_of(w), w, bias, y, rows_of(w));
+inline void gemm_packed(const float* x, std::size_t m, const any_packed_weights& w, const float* bias, float* y,
+                        const gemm_epilogue& epilogue = {}) {
+    gemm_packed(x, m, cols_of(w), w, bias, y, rows_of(w), epilogue);
 }
 
 }  // namespace mmt::ops

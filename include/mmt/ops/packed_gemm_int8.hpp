@@ -389,15 +389,16 @@ struct int8_gemm {
 inline const char* packed_gemm_int8_kernel() { return int8_gemm::kernel(active_kernel()).name; }
 
 // x: [m, k] float32 with row stride ldx, y: [m, n] with row stride ldy (must not
-// alias x), bias: [n] or nullptr.
+// alias x), bias: [n] or nullptr, `epilogue` on each finished tile of y.
 inline void gemm_packed_int8(const float* x, std::size_t m, std::size_t ldx, const packed_weights_int8& w, const float* bias, float* y,
-                             std::size_t ldy) {
-    run_gemm<int8_gemm>(x, m, ldx, w, bias, y, ldy);
+                             std::size_t ldy, const gemm_epilogue& epilogue = {}) {
+    run_gemm<int8_gemm>(x, m, ldx, w, bias, y, ldy, epilogue);
 }
 
 // Contiguous x [m, k] and y [m, n].
-inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights_int8& w, const float* bias, float* y) {
-    gemm_packed_int8(x, m, w.cols(), w, bias, y, w.rows());
+inline void gemm_packed_int8(const float* x, std::size_t m, const packed_weights_int8& w, const float* bias, float* y,
+                             const gemm_epilogue& epilogue = {}) {
+    gemm_packed_int8(x, m, w.cols(), w, bias, y, w.rows(), epilogue);
 }
 
 }  // namespace mmt::ops

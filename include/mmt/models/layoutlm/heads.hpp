@@ -60,9 +60,7 @@ struct masked_lm_head {
 
     // hidden: [batch, seq_len, hidden_size] -> prediction scores [batch, seq_len, vocab_size]
     tensor<3> forward(const tensor<3>& hidden) const {
-        tensor<3> x = transform_dense.forward(hidden);
-        ops::apply_activation(transform_act, x.data(), x.size());
-        x = transform_layer_norm.forward(x);
+        tensor<3> x = transform_layer_norm.forward(transform_dense.forward(hidden, transform_act));  // [batch, seq_len, hidden_size]
         tensor<3> scores({x.shape(0), x.shape(1), decoder.rows()});
         ops::gemm_packed(x.data(), x.shape(0) * x.shape(1), decoder, bias.data(), scores.data());
         return scores;

@@ -2,7 +2,6 @@
 // mask, and the pooler (dense + tanh on the first token).
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 
 #include "mmt/core/error.hpp"
@@ -15,6 +14,7 @@
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlm/embeddings.hpp"
 #include "mmt/models/layoutlm/names.hpp"
+#include "mmt/ops/activations.hpp"
 
 namespace mmt::layoutlm {
 
@@ -58,8 +58,7 @@ struct layoutlm_model {
         tensor<2> first({batch, h});  // [batch, hidden_size]: each sequence's first token
         for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t i = 0; i < h; ++i) first(b, i) = out.last_hidden_state(b, 0, i);
-        out.pooler_output = pooler.forward(first);
-        for (auto& v : out.pooler_output) v = std::tanh(v);
+        out.pooler_output = pooler.forward(first, ops::activation::tanh);  // BertPooler: dense then tanh
         return out;
     }
 };

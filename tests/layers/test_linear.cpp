@@ -1,0 +1,57 @@
+// layers::linear's fused forms, act(x W^T + b) and residual + x W^T + b, against the
+// plain forward followed by the separate pass the layers made before, bit for bit,
+// in every precision and kernel; and a residual of the wrong shape refused.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "mmt/layers/linear.hpp"
+#include "support/kernels.hpp"
+#include "support/random.hpp"
+#include "support/throws.hpp"
+
+using namespace mmt;
+
+namespace {
+
+// [out, in] uniform in +-1/sqrt(in), with a bias, packed in `p`.
+layers::linear packed_linear(std::size_t in, std::size_t out, mmt::precision p, std::uint32_t seed) {
+    const float bound = 1.0f / std::sqrt(float(in));
+    const tensor<2> w = test::random_tensor<2>({out, in}, seed, -bound, bound);
+    layers::linear l;
+    l.weight = ops::pack_weights(w.data(), out, in, p);
+    l.bias = test::random_tensor<1>({out}, seed + 1, -bound, bound);
+    return l;
+}
+
+}  // namespace
+
+TEST_CASE("layers.linear: the fused activation and residual add equal separate passes, bit for bit" * doctest::test_suite("unit")) {
+    const std::size_t batch = 2, tokens = 19, in = 37, out = 61;
+    const tensor<3> x = test::random_tensor<3>({batch, tokens, in}, 1, -2.0f, 2.0f);      // [batch, tokens, in]
+    const tensor<3> residual = test::random_tensor<3>({batch, tokens, out}, 2);           // [batch, tokens, out]
+    test::for_each_kernel([&](kernel_isa isa) {
+        for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
+            INFO("precision ", int(p), ", kernel ", kernel_name(isa));
+            const layers::linear l = packed_linear(in, out, p, 3);
+            tensor<3> activated = l.forward(x);  // [batch, tokens, out]
+            ops::apply_activation(ops::activation::gelu, activated.data(), activated.size());
+            const tensor<3> fused_act = l.forward(x, ops::activation::gelu);
+            CHECK(std::equal(fused_act.begin(), fused_act.end(), activated.begin()));
+            const tensor<3> added = residual + l.forward(x);
+            const tensor<3> fused_add = l.forward_add(x, residual);
+            CHECK(std::equal(fused_add.begin(), fused_add.end(), added.begin()));
+        }
+    });
+}
+
+TEST_CASE("layers.linear: a residual that is not the output's shape is refused" * doctest::test_suite("unit")) {
+    const layers::linear l = packed_linear(8, 5, mmt::precision::f32, 4);
+    const tensor<3> x = test::random_tensor<3>({2, 3, 8}, 5);
+    test::check_throws<shape_error>([&] { (void)l.forward_add(x, tensor<3>({2, 3, 8})); },
+                                    {"linear: residual's dimension 2 is 8, expected the output's 5"});
+    test::check_throws<shape_error>([&] { (void)l.forward_add(x, tensor<3>({2, 4, 5})); },
+                                    {"linear: residual's dimension 1 is 4, expected the output's 3"});
+}
