@@ -57,6 +57,7 @@ struct wav2vec2_model;
 namespace tokenizers {
 class clip_bpe_tokenizer;
 class wordpiece_tokenizer;
+class word_tokenizer;
 class wav2vec2_ctc_tokenizer;
 }  // namespace tokenizers
 

@@ -8,6 +8,7 @@
 
 #include "fuzz_support.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
+#include "mmt/tokenizers/wordpiece.hpp"
 
 using namespace mmt;
 

@@ -1,9 +1,11 @@
-// A document's words and boxes as LayoutLM inputs, the way HF LayoutLMv2Tokenizer
+// A document's words and boxes as layout model inputs, the way HF LayoutLMv2Tokenizer
 // encodes pre-split words (transformers/models/layoutlmv2/tokenization_layoutlmv2.py,
-// prepare_for_model) over LayoutLM's BERT WordPiece: every word piece carries its
-// word's box, [CLS] gets cls_token_box, [SEP] sep_token_box, padding pad_token_box.
-// Also windows over documents longer than one sequence, with word ids so that a
-// pipeline can merge per-token predictions back into per-word ones.
+// prepare_for_model; LayoutLMv3's is the same over BPE), through any word_tokenizer
+// (LayoutLM's BERT WordPiece today): every word piece carries its word's box, the
+// tokenizer's CLS token ([CLS], <s>) gets cls_token_box, its SEP token sep_token_box,
+// padding (its pad id) pad_token_box. Also windows over documents longer than one
+// sequence, with word ids so that a pipeline can merge per-token predictions back
+// into per-word ones.
 #pragma once
 
 #include <algorithm>
@@ -16,7 +18,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/tokenizers/common.hpp"
-#include "mmt/tokenizers/wordpiece.hpp"
+#include "mmt/tokenizers/word_tokenizer.hpp"
 
 namespace mmt::tokenizers {
 
@@ -28,7 +30,7 @@ struct boxed_encoding {
     std::vector<word_box> bbox;                // [seq_len, 4]
     std::vector<std::int64_t> attention_mask;  // [seq_len]: 1 for tokens, 0 for padding
     std::vector<std::int64_t> token_type_ids;  // [seq_len], all 0
-    std::vector<std::int64_t> word_ids;        // [seq_len]: index into the words, -1 for [CLS], [SEP], padding
+    std::vector<std::int64_t> word_ids;        // [seq_len]: index into the words, -1 for CLS, SEP, padding
 };
 
 struct boxed_options {
@@ -88,7 +90,7 @@ inline word_box checked_box(word_box box, std::size_t index, const std::string& 
     return box;
 }
 
-inline document_pieces tokenize_document(const wordpiece_tokenizer& tokenizer, const std::vector<std::string>& words,
+inline document_pieces tokenize_document(const word_tokenizer& tokenizer, const std::vector<std::string>& words,
                                          const std::vector<word_box>& boxes, const boxed_options& options) {
     if (words.size() != boxes.size()) {
         fail<input_error>("layoutlm words: ", words.size(), " words but ", boxes.size(),
@@ -105,24 +107,26 @@ inline document_pieces tokenize_document(const wordpiece_tokenizer& tokenizer, c
     const bool clamp = options.clamp_boxes;
     document_pieces doc;
     doc.boxes.reserve(boxes.size());
+    bool first_word = true;
     for (std::size_t i = 0; i < words.size(); ++i) {
         doc.boxes.push_back(checked_box(boxes[i], i, words[i], clamp));
         // An empty word gives no pieces (HF skips it); its box is still checked.
         if (words[i].empty()) continue;
         std::vector<std::int64_t> ids;
         try {
-            ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(words[i]));
+            ids = tokenizer.encode_word(words[i], first_word);
         } catch (const input_error& e) {
             fail<input_error>("layoutlm words: word ", i, ": ", e.what());
         }
+        first_word = false;
         doc.ids.insert(doc.ids.end(), ids.begin(), ids.end());
         doc.word_ids.insert(doc.word_ids.end(), ids.size(), static_cast<std::int64_t>(i));
     }
     return doc;
 }
 
-// "[CLS] pieces[begin, end) [SEP]" with boxes and word ids, truncated and padded to options.
-inline boxed_encoding assemble(const wordpiece_tokenizer& tokenizer, const document_pieces& doc, std::size_t begin,
+// "CLS pieces[begin, end) SEP" with boxes and word ids, truncated and padded to options.
+inline boxed_encoding assemble(const word_tokenizer& tokenizer, const document_pieces& doc, std::size_t begin,
                                std::size_t end, const boxed_options& options) {
     auto ids = build_encoding(std::vector<std::int64_t>(doc.ids.begin() + static_cast<std::ptrdiff_t>(begin),
                                                         doc.ids.begin() + static_cast<std::ptrdiff_t>(end)),
@@ -153,7 +157,7 @@ inline boxed_encoding assemble(const wordpiece_tokenizer& tokenizer, const docum
 
 // One sequence for the document. input_error naming the word for a bad box, for
 // words and boxes of different lengths and for an empty document.
-inline boxed_encoding encode_words(const wordpiece_tokenizer& tokenizer, const std::vector<std::string>& words,
+inline boxed_encoding encode_words(const word_tokenizer& tokenizer, const std::vector<std::string>& words,
                                    const std::vector<word_box>& boxes, const boxed_options& options = {}) {
     const auto doc = detail::tokenize_document(tokenizer, words, boxes, options);
     if (!options.truncation && options.max_length >= 2 && doc.ids.size() > options.max_length - 2) {
@@ -168,7 +172,7 @@ inline boxed_encoding encode_words(const wordpiece_tokenizer& tokenizer, const s
 // `stride` pieces before the previous one ended (the overlap of HF's fast tokenizers
 // with return_overflowing_tokens), so every piece is seen at least once and every
 // window is a complete model input. options.truncation is irrelevant here.
-inline std::vector<boxed_encoding> encode_words_windows(const wordpiece_tokenizer& tokenizer,
+inline std::vector<boxed_encoding> encode_words_windows(const word_tokenizer& tokenizer,
                                                         const std::vector<std::string>& words,
                                                         const std::vector<word_box>& boxes, std::size_t stride,
                                                         const boxed_options& options = {}) {

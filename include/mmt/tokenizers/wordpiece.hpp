@@ -3,6 +3,7 @@
 // ideographs split, lower-case and accent stripping for uncased vocabularies,
 // punctuation split), then greedy longest-match-first word pieces with "##"
 // continuations, [UNK] for a word that cannot be matched or is too long.
+// As a word_tokenizer it encodes LayoutLM's pre-split words (layoutlm_words.hpp).
 #pragma once
 
 #include <algorithm>
@@ -19,12 +20,13 @@
 #include "mmt/tokenizers/basic_tokenizer.hpp"
 #include "mmt/tokenizers/common.hpp"
 #include "mmt/tokenizers/unicode.hpp"
+#include "mmt/tokenizers/word_tokenizer.hpp"
 
 namespace mmt::tokenizers {
 
 // Loaded once, then const: one tokenizer serves many threads (change
 // max_input_bytes before sharing it).
-class wordpiece_tokenizer {
+class wordpiece_tokenizer final : public word_tokenizer {
 public:
     // Longer words become [UNK] whole (WordpieceTokenizer's default).
     static constexpr std::size_t max_input_chars_per_word = 100;
@@ -109,6 +111,11 @@ public:
         return ids;
     }
 
+    // A pre-split word's pieces as ids: every word is tokenized the same, first or not.
+    std::vector<std::int64_t> encode_word(const std::string& word, bool /*first_word*/) const override {
+        return convert_tokens_to_ids(tokenize(word));
+    }
+
     // "[CLS] pieces [SEP]", truncated to max_length ([SEP] is kept) and, when asked,
     // padded with [PAD] (attention 0); token_type_ids all 0.
     encoding encode(const std::string& text, std::size_t max_length, bool pad_to_max_length = true) const {
@@ -118,7 +125,7 @@ public:
 
     // Ids back to text: pieces joined by spaces, "##" continuations glued on.
     // input_error for an id outside the vocabulary.
-    std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = true) const {
+    std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = true) const override {
         std::string joined;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             const std::int64_t id = ids[i];
@@ -143,17 +150,17 @@ public:
         return clean_up_tokenization_spaces_ ? clean_up_tokenization(std::move(joined)) : joined;
     }
 
-    std::size_t model_max_length() const { return model_max_length_; }
+    std::size_t model_max_length() const override { return model_max_length_; }
     // tokenize / encode refuse longer texts, and encode_words longer documents
     // (default_max_input_bytes).
-    std::size_t max_input_bytes() const { return max_input_bytes_; }
+    std::size_t max_input_bytes() const override { return max_input_bytes_; }
     void set_max_input_bytes(std::size_t bytes) { max_input_bytes_ = bytes; }
-    std::size_t vocab_size() const { return vocab_.size(); }
-    std::int64_t cls_token_id() const { return cls_token_id_; }
-    std::int64_t sep_token_id() const { return sep_token_id_; }
-    std::int64_t pad_token_id() const { return pad_token_id_; }
-    std::int64_t unk_token_id() const { return unk_token_.id; }
-    std::int64_t mask_token_id() const { return mask_token_id_; }
+    std::size_t vocab_size() const override { return vocab_.size(); }
+    std::int64_t cls_token_id() const override { return cls_token_id_; }
+    std::int64_t sep_token_id() const override { return sep_token_id_; }
+    std::int64_t pad_token_id() const override { return pad_token_id_; }
+    std::int64_t unk_token_id() const override { return unk_token_.id; }
+    std::int64_t mask_token_id() const override { return mask_token_id_; }
 
 private:
     wordpiece_tokenizer() = default;
