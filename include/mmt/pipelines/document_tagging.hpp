@@ -34,8 +34,9 @@
 #include "mmt/models/interfaces/document_token_tagger.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
 #include "mmt/ops/softmax.hpp"
+#include "mmt/pipelines/document_tokenizers.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
-#include "mmt/tokenizers/wordpiece.hpp"
+#include "mmt/tokenizers/word_tokenizer.hpp"
 
 namespace mmt::pipelines {
 
@@ -121,7 +122,7 @@ enum class subword_aggregation {
 
 struct document_options {
     bool clamp_boxes = false;
-    // Tokens per window, [CLS] and [SEP] included; 0: the tokenizer's model_max_length
+    // Tokens per window, CLS and SEP included; 0: the tokenizer's model_max_length
     // bounded by the model's max_position_embeddings.
     std::size_t max_length = 0;
     // Word pieces consecutive windows share; default max_length / 4.
@@ -163,43 +164,47 @@ struct mask_fill {
     std::vector<token_score> candidates;   // best first
 };
 
-// A layout model (any interfaces::document_input: LayoutLM today) and its WordPiece
-// tokenizer. Tagging needs an interfaces::document_token_tagger, classification an
+// A layout model (any interfaces::document_input: LayoutLM today) and its word
+// tokenizer (any tokenizers::word_tokenizer: LayoutLM's WordPiece today). Tagging
+// needs an interfaces::document_token_tagger, classification an
 // interfaces::document_sequence_classifier; fill_mask is LayoutLM's masked LM.
 // Loaded once, then const.
 class document_model {
 public:
-    // config.json, model.safetensors (any family auto_model loads), vocab.txt
-    // (+ tokenizer_config.json, special_tokens_map.json).
+    // config.json, model.safetensors (any family auto_model loads) and the tokenizer
+    // files of the model_type's entry in document_tokenizers (LayoutLM: vocab.txt
+    // + tokenizer_config.json, special_tokens_map.json).
     static document_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
         const auto* layout = model->as<interfaces::document_input>();
         if (!layout) fail<config_error>("document model: '", dir.string(), "' holds a ", model->architecture(), ", not a layout model");
-        return {std::shared_ptr<const interfaces::document_input>(model, layout), tokenizers::wordpiece_tokenizer::from_directory(dir)};
+        return {std::shared_ptr<const interfaces::document_input>(model, layout), document_tokenizer_from_pretrained(dir)};
     }
 
     // config_error when the tokenizer can produce ids the word embeddings lack.
-    document_model(std::shared_ptr<const interfaces::document_input> model, tokenizers::wordpiece_tokenizer tokenizer)
+    document_model(std::shared_ptr<const interfaces::document_input> model, std::shared_ptr<const tokenizers::word_tokenizer> tokenizer)
         : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
-        if (tokenizer_.vocab_size() > model_->vocab_size())
-            fail<config_error>("document model: the tokenizer's vocabulary has ", tokenizer_.vocab_size(),
+        if (tokenizer_->vocab_size() > model_->vocab_size())
+            fail<config_error>("document model: the tokenizer's vocabulary has ", tokenizer_->vocab_size(),
                                " tokens but the model's word embeddings only ", model_->vocab_size(),
-                               " rows (vocab_size); expected vocab.txt to belong to this checkpoint");
+                               " rows (vocab_size); expected the tokenizer files of this checkpoint");
     }
 
-    // A model held by value, e.g. a layoutlm::pretrained_model.
-    template <class Model, std::enable_if_t<std::is_base_of_v<interfaces::document_input, Model>, int> = 0>
-    document_model(Model model, tokenizers::wordpiece_tokenizer tokenizer)
-        : document_model(std::make_shared<const Model>(std::move(model)), std::move(tokenizer)) {}
+    // A model and a tokenizer held by value, e.g. a layoutlm::pretrained_model and a wordpiece_tokenizer.
+    template <class Model, class Tokenizer,
+              std::enable_if_t<std::is_base_of_v<interfaces::document_input, Model> && std::is_base_of_v<tokenizers::word_tokenizer, Tokenizer>,
+                               int> = 0>
+    document_model(Model model, Tokenizer tokenizer)
+        : document_model(std::make_shared<const Model>(std::move(model)), std::make_shared<const Tokenizer>(std::move(tokenizer))) {}
 
     // The model as its own class, for what the interfaces do not cover; input_error when it is another.
     template <class Model = layoutlm::pretrained_model>
     const Model& model() const { return as<Model>("the class asked for"); }
-    const tokenizers::wordpiece_tokenizer& tokenizer() const { return tokenizer_; }
+    const tokenizers::word_tokenizer& tokenizer() const { return *tokenizer_; }
 
     std::size_t max_length(const document_options& o) const {
         if (o.max_length) return o.max_length;
-        return std::min(tokenizer_.model_max_length(), model_->max_tokens());
+        return std::min(tokenizer_->model_max_length(), model_->max_tokens());
     }
     std::size_t stride(const document_options& o) const { return o.stride ? *o.stride : max_length(o) / 4; }
 
@@ -274,7 +279,7 @@ public:
         for (std::size_t word = 0; word < doc.words.size(); ++word) {
             const std::string what = "fill_mask: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
             const auto [window, position] = layout.best_position(word, what);
-            if (ws[window].input_ids[position] != tokenizer_.mask_token_id()) continue;
+            if (ws[window].input_ids[position] != tokenizer_->mask_token_id()) continue;
             if (!scores[window]) scores[window] = model().masked_lm_logits(inputs_of(ws[window]));
             const std::size_t vocab = scores[window]->shape(2);
             std::vector<float> p(&(*scores[window])(0, position, 0), &(*scores[window])(0, position, 0) + vocab);
@@ -286,7 +291,7 @@ public:
                               [&](std::size_t a, std::size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
             mask_fill fill{word, {}};
             for (std::size_t i = 0; i < k; ++i)
-                fill.candidates.push_back({tokenizer_.decode({std::int64_t(order[i])}, false), std::int64_t(order[i]), p[order[i]]});
+                fill.candidates.push_back({tokenizer_->decode({std::int64_t(order[i])}, false), std::int64_t(order[i]), p[order[i]]});
             out.push_back(std::move(fill));
         }
         if (out.empty()) fail<input_error>("fill_mask: the document has no word \"[MASK]\"; expected at least one to fill in");
@@ -321,7 +326,7 @@ private:
                 const std::size_t context = std::min(left, right);
                 if (!found || context > best_context) best_window = k, best_context = context, found = true;
             }
-            return {best_window, 1 + g - spans[best_window].begin};  // + 1 for [CLS]
+            return {best_window, 1 + g - spans[best_window].begin};  // + 1 for CLS
         }
     };
 
@@ -330,7 +335,7 @@ private:
         layout.first_piece.assign(words, windows_layout::npos);
         std::size_t begin = 0;
         for (const auto& w : ws) {
-            const std::size_t n = w.input_ids.size() - 2;  // unpadded: [CLS] pieces [SEP]
+            const std::size_t n = w.input_ids.size() - 2;  // unpadded: CLS pieces SEP
             layout.spans.push_back({begin, begin + n});
             for (std::size_t i = 0; i < n; ++i) {
                 const auto word = w.word_ids[i + 1];
@@ -347,7 +352,7 @@ private:
         tokenizers::boxed_options options;
         options.max_length = max_length(o);
         options.pad_to_max_length = false;
-        return tokenizers::encode_words_windows(tokenizer_, doc.words, boxes, stride(o), options);
+        return tokenizers::encode_words_windows(*tokenizer_, doc.words, boxes, stride(o), options);
     }
 
     // The model as `T` (an interface or its class); input_error saying what was `wanted` when it is not.
@@ -371,7 +376,7 @@ private:
     }
 
     std::shared_ptr<const interfaces::document_input> model_;
-    tokenizers::wordpiece_tokenizer tokenizer_;
+    std::shared_ptr<const tokenizers::word_tokenizer> tokenizer_;
 };
 
 }  // namespace mmt::pipelines
