@@ -8,3 +8,8 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64)
+# Debian ships xtensor's package config, header-only as it is, under the build
+# machine's multiarch directory, where an aarch64 search does not look.
+if(NOT DEFINED xtensor_DIR)
+  set(xtensor_DIR /usr/lib/${CMAKE_HOST_SYSTEM_PROCESSOR}-linux-gnu/cmake/xtensor)
+endif()
