@@ -19,6 +19,7 @@
 #include "support/layoutlm_model.hpp"
 #include "support/programs.hpp"
 #include "support/tolerances.hpp"
+#include "support/tool_forward.hpp"
 
 using namespace mmt;
 using namespace mmt::test;
@@ -42,24 +43,6 @@ void check_one_line_error(const std::string& command, const std::vector<std::str
     CHECK(count_lines(r.output) == 1);
     CHECK(r.output.rfind("mmt: error: ", 0) == 0);
     for (const auto& part : parts) CHECK_MESSAGE(r.output.find(part) != std::string::npos, "lacks \"" << part << "\"");
-}
-// Runs `mmt forward` on a fixture and compares every output.* tensor; returns how many.
-std::size_t check_tool_forward(const fs::path& model, const std::string& name) {
-    const fs::path dir = scratch_dir(name);
-    const auto r = run(tool() + " --threads 2 forward --model " + quote(model.string()) + " --inputs " +
-                             quote((model / "reference.safetensors").string()) + " --out " +
-                             quote((dir / "out.safetensors").string()));
-    REQUIRE(r.exit_code == 0);
-    const io::safetensors_file ref(model / "reference.safetensors"), out(dir / "out.safetensors");
-    std::size_t compared = 0;
-    for (const auto& tensor_name : ref.names()) {
-        if (tensor_name.rfind("output.", 0) != 0) continue;
-        REQUIRE_MESSAGE(out.contains(tensor_name), tensor_name << " missing from mmt forward's output");
-        check_close(out.load<float>(tensor_name), ref.load<float>(tensor_name), tol::model_abs, "mmt forward " + tensor_name);
-        ++compared;
-    }
-    CHECK(out.size() == compared);  // nothing but the fixture's names
-    return compared;
 }
 
 }  // namespace

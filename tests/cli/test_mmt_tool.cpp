@@ -17,6 +17,7 @@
 #include "support/peak_memory.hpp"
 #include "support/programs.hpp"
 #include "support/tolerances.hpp"
+#include "support/tool_forward.hpp"
 
 using namespace mmt;
 using namespace mmt::test;
@@ -25,21 +26,7 @@ namespace {
 }  // namespace
 
 TEST_CASE("cli.forward: clip-tiny reproduces every output of reference.safetensors" * doctest::test_suite("parity")) {
-    const auto dir = scratch_dir("cli_forward");
-    const auto model = data_path("clip-tiny");
-    const auto r = run(tool() + " --threads 2 forward --model " + quote(model.string()) + " --inputs " +
-                       quote((model / "reference.safetensors").string()) + " --out " + quote((dir / "out.safetensors").string()));
-    REQUIRE(r.exit_code == 0);
-    const io::safetensors_file ref(model / "reference.safetensors"), out(dir / "out.safetensors");
-    std::size_t compared = 0;
-    for (const auto& name : ref.names()) {
-        if (name.rfind("output.", 0) != 0) continue;
-        REQUIRE_MESSAGE(out.contains(name), name << " missing from mmt forward's output");
-        check_close(out.load<float>(name), ref.load<float>(name), tol::model_abs, name);
-        ++compared;
-    }
-    CHECK(compared == 8);
-    CHECK(out.size() == compared);  // nothing but the fixture's names
+    CHECK(check_tool_forward(data_path("clip-tiny"), "cli_forward") == 8);
 }
 
 TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::test_suite("unit")) {
