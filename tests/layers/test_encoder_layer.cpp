@@ -16,6 +16,7 @@
 #include "support/data.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
+#include "support/random_checkpoint.hpp"
 #include "support/threads.hpp"
 #include "support/throws.hpp"
 
@@ -45,24 +46,15 @@ struct random_layer {
     std::map<std::string, array> weights;  // name relative to the layer -> values
 
     random_layer(const std::string& name, const layers::encoder_layer_names& names, std::size_t hidden, std::size_t intermediate) {
-        path = test::scratch_dir(name) / "model.safetensors";
-        io::safetensors_writer writer;
-        std::uint32_t seed = 100;
-        auto add = [&](const std::string& key, const std::vector<std::size_t>& shape, float lo, float hi) {
-            dyn_tensor<float> t(shape);
-            const tensor<1> values = test::random_tensor<1>({t.size()}, seed++, lo, hi);
-            std::copy(values.begin(), values.end(), t.begin());
-            writer.add(prefix + key, t);
-            weights[key] = test::naive::to_double(t);
-        };
+        test::random_checkpoint checkpoint(name, prefix, 100);
         auto add_linear = [&](const std::string& key, std::size_t in, std::size_t out) {
             const float bound = 1.0f / std::sqrt(float(in));
-            add(key + ".weight", {out, in}, -bound, bound);
-            add(key + ".bias", {out}, -bound, bound);
+            checkpoint.add(key + ".weight", {out, in}, -bound, bound);
+            checkpoint.add(key + ".bias", {out}, -bound, bound);
         };
         auto add_norm = [&](const std::string& key) {
-            add(key + ".weight", {hidden}, 0.5f, 1.5f);
-            add(key + ".bias", {hidden}, -0.2f, 0.2f);
+            checkpoint.add(key + ".weight", {hidden}, 0.5f, 1.5f);
+            checkpoint.add(key + ".bias", {hidden}, -0.2f, 0.2f);
         };
         for (const auto& proj : {names.attention.q_proj, names.attention.k_proj, names.attention.v_proj, names.attention.out_proj})
             add_linear(proj, hidden, hidden);
@@ -70,7 +62,8 @@ struct random_layer {
         add_linear(names.feed_forward.fc1, hidden, intermediate);
         add_linear(names.feed_forward.fc2, intermediate, hidden);
         add_norm(names.norm2);
-        writer.save(path);
+        path = checkpoint.save();
+        weights = std::move(checkpoint.weights);
     }
 };
 

@@ -17,6 +17,7 @@
 #include "support/data.hpp"
 #include "support/naive.hpp"
 #include "support/random.hpp"
+#include "support/random_checkpoint.hpp"
 #include "support/threads.hpp"
 #include "support/throws.hpp"
 
@@ -34,26 +35,18 @@ struct random_embeddings {
     std::map<std::string, array> weights;  // name relative to "vision_model." -> values
 
     random_embeddings(const std::string& name, const layers::vit_embeddings_config& c, bool class_token) {
-        path = test::scratch_dir(name) / "model.safetensors";
-        io::safetensors_writer writer;
-        std::uint32_t seed = 300;
-        auto add = [&](const std::string& key, const std::vector<std::size_t>& shape, float lo, float hi) {
-            dyn_tensor<float> t(shape);
-            const tensor<1> values = test::random_tensor<1>({t.size()}, seed++, lo, hi);
-            std::copy(values.begin(), values.end(), t.begin());
-            writer.add("vision_model." + key, t);
-            weights[key] = test::naive::to_double(t);
-        };
+        test::random_checkpoint checkpoint(name, "vision_model.", 300);
         const std::size_t h = c.hidden_size, p = c.patch_size;
-        if (class_token) add("embeddings.class_embedding", {h}, -1.0f, 1.0f);
-        add("embeddings.patch_embedding.weight", {h, c.num_channels, p, p}, -0.3f, 0.3f);
-        if (c.patch_bias) add("embeddings.patch_embedding.bias", {h}, -0.5f, 0.5f);
-        add("embeddings.position_embedding.weight", {c.num_patches() + (class_token ? 1 : 0), h}, -1.0f, 1.0f);
+        if (class_token) checkpoint.add("embeddings.class_embedding", {h}, -1.0f, 1.0f);
+        checkpoint.add("embeddings.patch_embedding.weight", {h, c.num_channels, p, p}, -0.3f, 0.3f);
+        if (c.patch_bias) checkpoint.add("embeddings.patch_embedding.bias", {h}, -0.5f, 0.5f);
+        checkpoint.add("embeddings.position_embedding.weight", {c.num_patches() + (class_token ? 1 : 0), h}, -1.0f, 1.0f);
         if (c.pre_norm) {
-            add("pre_layrnorm.weight", {h}, 0.5f, 1.5f);
-            add("pre_layrnorm.bias", {h}, -0.2f, 0.2f);
+            checkpoint.add("pre_layrnorm.weight", {h}, 0.5f, 1.5f);
+            checkpoint.add("pre_layrnorm.bias", {h}, -0.2f, 0.2f);
         }
-        writer.save(path);
+        path = checkpoint.save();
+        weights = std::move(checkpoint.weights);
     }
 };
 
