@@ -44,20 +44,54 @@ MMT_INTRINSICS_BEGIN
 
 #if defined(__x86_64__)
 namespace detail {
-// The same reductions 32 floats at a time with a masked tail: GCC 12 leaves the
-// portable ones scalar (row_max wholly, row_sum in its final chain of 16 adds),
-// and attention calls them once per query and key block (a tenth of its time at
-// 50 tokens).
+// The same reductions 32 floats at a time with a masked tail (16 under avx2):
+// GCC 12 leaves the portable ones scalar (row_max wholly, row_sum in its final
+// chain of 16 adds), and attention calls them once per query and key block (a
+// tenth of its time at 50 tokens). Each lanes struct has one overload per width.
 struct max_lanes {
     static float identity() { return -std::numeric_limits<float>::infinity(); }
     __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
     __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_max_ps(a); }
+    __attribute__((target("avx2,fma"), always_inline)) __m256 operator()(__m256 a, __m256 b) const { return _mm256_max_ps(a, b); }
+    __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const {
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    }
 };
 struct sum_lanes {
     static float identity() { return 0.0f; }
     __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); }
     __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_add_ps(a); }
+    __attribute__((target("avx2,fma"), always_inline)) __m256 operator()(__m256 a, __m256 b) const { return _mm256_add_ps(a, b); }
+    __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+    }
 };
+
+// AVX2's masked load zeroes the lanes it skips; a reduction needs its identity there.
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 load_tail8(const float* x, __m256i mask, __m256 fill) {
+    return _mm256_blendv_ps(fill, _mm256_maskload_ps(x, mask), _mm256_castsi256_ps(mask));
+}
+
+template <class Lanes>
+__attribute__((target("avx2,fma"))) inline float reduce_avx2(const float* x, std::size_t n, Lanes lanes) {
+    const __m256 identity = _mm256_set1_ps(Lanes::identity());
+    __m256 a0 = identity, a1 = identity;
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = lanes(a0, _mm256_loadu_ps(x + i));
+        a1 = lanes(a1, _mm256_loadu_ps(x + i + 8));
+    }
+    if (i + 8 <= n) {
+        a0 = lanes(a0, _mm256_loadu_ps(x + i));
+        i += 8;
+    }
+    if (i < n) a1 = lanes(a1, load_tail8(x + i, simd::mask8(n - i), identity));
+    return lanes.reduce(lanes(a0, a1));
+}
 
 template <class Lanes>
 __attribute__((target("avx512f"))) inline float reduce_avx512(const float* x, std::size_t n, Lanes lanes) {
@@ -84,6 +118,7 @@ namespace detail {
 inline float row_max(const float* x, std::size_t n) {
 #if defined(__x86_64__)
     if (active_kernel() == kernel_isa::avx512) return reduce_avx512(x, n, max_lanes{});
+    if (active_kernel() == kernel_isa::avx2) return reduce_avx2(x, n, max_lanes{});
 #endif
     return row_max_portable(x, n);
 }
@@ -91,6 +126,7 @@ inline float row_max(const float* x, std::size_t n) {
 inline float row_sum(const float* x, std::size_t n) {
 #if defined(__x86_64__)
     if (active_kernel() == kernel_isa::avx512) return reduce_avx512(x, n, sum_lanes{});
+    if (active_kernel() == kernel_isa::avx2) return reduce_avx2(x, n, sum_lanes{});
 #endif
     return row_sum_portable(x, n);
 }
@@ -130,17 +166,44 @@ __attribute__((target("avx512f"))) inline void softmax_row_avx512(float* x, std:
     for (i = 0; i < full; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
     if (tail) _mm512_mask_storeu_ps(x + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + full), inv));
 }
+
+// softmax_row_avx512 8 lanes at a time: the tail's lanes past n hold e^b (the
+// masked load gives 0 there), so they are masked out of the sum.
+__attribute__((target("avx2,fma"))) inline void softmax_row_avx2(float* x, std::size_t n, float scale) {
+    const std::size_t full = n / 8 * 8;
+    const __m256i tail = simd::mask8(n - full);
+    const bool has_tail = full < n;
+    const float max = reduce_avx2(x, n, max_lanes{});
+    const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(-scale * max);
+    __m256 sum = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i < full; i += 8) {
+        const __m256 e = exp8(_mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b));
+        _mm256_storeu_ps(x + i, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (has_tail) {
+        const __m256 e = exp8(_mm256_fmadd_ps(_mm256_maskload_ps(x + full, tail), a, b));
+        _mm256_maskstore_ps(x + full, tail, e);
+        sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / sum_lanes{}.reduce(sum));
+    for (i = 0; i < full; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    if (has_tail) _mm256_maskstore_ps(x + full, tail, _mm256_mul_ps(_mm256_maskload_ps(x + full, tail), inv));
+}
 }  // namespace detail
 #endif
 
 MMT_INTRINSICS_END
 
 // softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
-// its 1/sqrt(head_dim) in here rather than in a pass of its own). The avx512
-// kernel has its own loop; the others take the exp of vector_math.hpp.
+// its 1/sqrt(head_dim) in here rather than in a pass of its own). The avx512 and
+// avx2 kernels have their own loops (exp and sum in one pass); portable takes the
+// exp of vector_math.hpp.
 inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
 #if defined(__x86_64__)
     if (active_kernel() == kernel_isa::avx512) return detail::softmax_row_avx512(x, n, scale);
+    if (active_kernel() == kernel_isa::avx2) return detail::softmax_row_avx2(x, n, scale);
 #endif
     const float max = detail::row_max(x, n);
     exp_affine_inplace(x, n, scale, -scale * max);
