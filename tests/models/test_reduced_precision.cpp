@@ -106,7 +106,7 @@ TEST_CASE("precision: the CTC transcript is unchanged on the fixture" * doctest:
         const auto reduced = wav2vec2::wav2vec2_model::from_pretrained(dir, {c.linear});
         CHECK(reduced.lm_head->lm_head.precision() == mmt::precision::f32);
         CHECK(reduced.feature_extractor.conv_layers[0].weight.precision() == c.linear);
-        CHECK(reduced.encoder.pos_conv_embed.weight.precision() == c.linear);
+        CHECK(reduced.encoder.pos_conv_embed.layers[0].weight.precision() == c.linear);
         CHECK(tokenizer.batch_decode(argmax_last(reduced.forward_ctc(audio).logits)) == reference);
     }
 }

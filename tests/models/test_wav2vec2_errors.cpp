@@ -154,12 +154,27 @@ TEST_CASE("models.wav2vec2_config: broken invariants and unknown values name the
     check_config_error([](io::json& j) { j["num_attention_heads"] = 5; }, {"\"num_attention_heads\"", "32 is not divisible by 5"});
     check_config_error([](io::json& j) { j["num_conv_pos_embedding_groups"] = 5; },
                        {"\"num_conv_pos_embedding_groups\"", "not divisible into 5 groups"});
-    check_config_error([](io::json& j) { j["architectures"] = {"Wav2Vec2ForSequenceClassification"}; },
-                       {"\"architectures\"", "unknown architecture \"Wav2Vec2ForSequenceClassification\"", "Wav2Vec2ForCTC"});
+    check_config_error([](io::json& j) { j["architectures"] = {"Wav2Vec2ForXVector"}; },
+                       {"\"architectures\"", "unknown architecture \"Wav2Vec2ForXVector\"", "Wav2Vec2ForCTC",
+                        "Wav2Vec2ForSequenceClassification"});
+    check_config_error(
+        [](io::json& j) {
+            j["model_type"] = "hubert";
+            j["architectures"] = {"Wav2Vec2ForCTC"};
+        },
+        {"unknown architecture \"Wav2Vec2ForCTC\" for HuBERT", "HubertModel, HubertForCTC or HubertForSequenceClassification"});
+    check_config_error(
+        [](io::json& j) {
+            j["model_type"] = "wavlm";
+            j["architectures"] = {"WavLMForCTC"};
+            j["num_buckets"] = 2;
+        },
+        {"\"num_buckets\" 2", "expected num_buckets >= 4"});
     check_config_error([](io::json& j) { j["architectures"] = {"Wav2Vec2ForCTC", "Wav2Vec2Model"}; }, {"lists 2 entries, expected one"});
-    check_config_error([](io::json& j) { j["model_type"] = "hubert"; }, {"\"model_type\": expected \"wav2vec2\", got \"hubert\""});
+    check_config_error([](io::json& j) { j["model_type"] = "speecht5"; },
+                       {"\"model_type\": expected wav2vec2, hubert, wavlm or data2vec-audio, got \"speecht5\""});
     check_config_error([](io::json& j) { j["add_adapter"] = true; }, {"\"add_adapter\"", "not supported"});
-    check_config_error([](io::json& j) { j["adapter_attn_dim"] = 16; }, {"\"adapter_attn_dim\"", "not supported", "got 16"});
+    check_config_error([](io::json& j) { j["adapter_attn_dim"] = -16; }, {"\"adapter_attn_dim\""});
     check_config_error([](io::json& j) { j["conv_dim"] = {24, -1, 24, 24, 24, 24, 24}; }, {"\"conv_dim\" has the wrong type"});
     check_config_error([](io::json& j) { j["conv_bias"] = 1; }, {"\"conv_bias\" has the wrong type"});
     check_config_error(

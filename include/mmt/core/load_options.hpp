@@ -1,6 +1,9 @@
-// How a model's weights are held once loaded. Every layer and op that packs
-// weights reads it, so it sits in core: ops need not include io to know it.
+// How a model is loaded: how its weights are held (every layer and op that packs
+// weights reads it, so it sits in core: ops need not include io to know it), and
+// which language adapter an MMS speech checkpoint takes.
 #pragma once
+
+#include <string>
 
 namespace mmt {
 
@@ -15,6 +18,9 @@ struct load_options {
     // Output heads stay float32 under every option (layers::linear::load_head), and
     // so does the grouped positional convolution.
     precision linear = precision::f32;
+    // MMS speech checkpoints: the language whose adapter.<lang>.safetensors replaces the
+    // adapters and the CTC head after loading (HF's load_adapter); empty keeps the checkpoint's own.
+    std::string target_lang;
 };
 
 }  // namespace mmt

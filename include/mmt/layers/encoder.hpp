@@ -24,18 +24,25 @@ struct encoder {
         return e;
     }
 
-    // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
-    tensor<3> forward(tensor<3> x, const encoder_state& state) const {
+    // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]. `hidden_states`, when given,
+    // receives HF's output_hidden_states: the input, then each layer's output.
+    tensor<3> forward(tensor<3> x, const encoder_state& state, std::vector<tensor<3>>* hidden_states = nullptr) const {
+        if (hidden_states) hidden_states->push_back(x);
         for (std::size_t i = 0; i < layers.size(); ++i) {
             if (!state.layer_bias) {
                 x = layers[i].forward(x, state.mask, state.bias);
-                continue;
+            } else {
+                tensor<4> bias;  // [batch or 1, num_heads or 1, seq_len, seq_len], made from the layer's attention input
+                x = layers[i].forward_biased(x, state.mask, [&](const tensor<3>& attention_input) {
+                    bias = state.layer_bias(i, attention_input);
+                    if (bias.shape(2) != x.shape(1) || bias.shape(3) != x.shape(1))
+                        fail<shape_error>("encoder: layer ", i, "'s bias has shape [", bias.shape(0), ", ", bias.shape(1), ", ",
+                                          bias.shape(2), ", ", bias.shape(3), "], expected [batch or 1, num_heads or 1, ", x.shape(1),
+                                          ", ", x.shape(1), "]");
+                    return ops::attention_bias{bias.data(), bias.shape(0), bias.shape(1)};
+                });
             }
-            const tensor<4> bias = state.layer_bias(i, x);  // [batch or 1, num_heads or 1, seq_len, seq_len]
-            if (bias.shape(2) != x.shape(1) || bias.shape(3) != x.shape(1))
-                fail<shape_error>("encoder: layer ", i, "'s bias has shape [", bias.shape(0), ", ", bias.shape(1), ", ", bias.shape(2),
-                                  ", ", bias.shape(3), "], expected [batch or 1, num_heads or 1, ", x.shape(1), ", ", x.shape(1), "]");
-            x = layers[i].forward(x, state.mask, {bias.data(), bias.shape(0), bias.shape(1)});
+            if (hidden_states) hidden_states->push_back(x);
         }
         return x;
     }

@@ -3,13 +3,17 @@
 //        x = x + attn(norm1(x));  x = x + ffn(norm2(x))
 //   post (BertLayer / LayoutLMLayer, Wav2Vec2EncoderLayer):
 //        x = norm1(x + attn(x));  x = norm2(x + ffn(x))
+// then, with an adapter (MMS), x = x + adapter(x).
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/adapter.hpp"
 #include "mmt/layers/attention.hpp"
 #include "mmt/layers/feed_forward.hpp"
 #include "mmt/layers/layer_norm.hpp"
@@ -24,6 +28,7 @@ struct encoder_layer_names {
     std::string norm1;  // around attention
     feed_forward_names feed_forward;
     std::string norm2;  // around the feed-forward
+    std::string adapter = {};  // after the feed-forward, when the config has one
 };
 
 struct encoder_layer_config {
@@ -33,6 +38,7 @@ struct encoder_layer_config {
     ops::activation hidden_act = ops::activation::gelu;
     float layer_norm_eps = 1e-5f;
     norm_position norm = norm_position::pre;
+    std::size_t adapter_dim = 0;  // the bottleneck of an adapter after each layer; 0 for none
 };
 
 struct encoder_layer {
@@ -41,24 +47,43 @@ struct encoder_layer {
     feed_forward ffn;
     layer_norm norm2;
     norm_position norm = norm_position::pre;
+    std::optional<bottleneck_adapter> adapter;
 
     static encoder_layer load(const io::weight_scope& layer, const encoder_layer_names& names, const encoder_layer_config& c) {
-        return {self_attention::load(layer, names.attention, c.hidden_size, c.num_attention_heads),
-                layer_norm::load(layer.child(names.norm1), c.hidden_size, c.layer_norm_eps),
-                feed_forward::load(layer, names.feed_forward, c.hidden_size, c.intermediate_size, c.hidden_act),
-                layer_norm::load(layer.child(names.norm2), c.hidden_size, c.layer_norm_eps), c.norm};
+        encoder_layer l{self_attention::load(layer, names.attention, c.hidden_size, c.num_attention_heads),
+                        layer_norm::load(layer.child(names.norm1), c.hidden_size, c.layer_norm_eps),
+                        feed_forward::load(layer, names.feed_forward, c.hidden_size, c.intermediate_size, c.hidden_act),
+                        layer_norm::load(layer.child(names.norm2), c.hidden_size, c.layer_norm_eps), c.norm, std::nullopt};
+        if (c.adapter_dim > 0) {
+            if (names.adapter.empty()) fail<config_error>("encoder layer: this family's layers have no adapter, but adapter_dim is ", c.adapter_dim);
+            l.adapter = bottleneck_adapter::load(layer.child(names.adapter), c.hidden_size, c.adapter_dim);
+        }
+        return l;
     }
 
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]; `bias` on the attention scores:
     // [batch or 1, num_heads or 1, seq_len, seq_len], or none
     tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {}) const {
+        return forward_biased(x, mask, [&](const tensor<3>&) { return bias; });
+    }
+
+    // As forward, the bias made by bias_of(the attention's input: x, or norm1(x) in a pre-norm
+    // layer) -> ops::attention_bias, valid until the layer returns. WavLM gates its position
+    // bias by that input.
+    template <class BiasOf>
+    tensor<3> forward_biased(const tensor<3>& x, const ops::attention_mask& mask, BiasOf&& bias_of) const {
+        static_assert(std::is_same_v<std::invoke_result_t<BiasOf&, const tensor<3>&>, ops::attention_bias>);
         // Each residual add runs in the epilogue of the projection before it (out_proj, fc2).
+        tensor<3> y;
         if (norm == norm_position::pre) {
-            const tensor<3> h = attention.forward_add(norm1.forward(x), x, mask, bias);
-            return ffn.forward_add(norm2.forward(h), h);
+            const tensor<3> in = norm1.forward(x);
+            const tensor<3> h = attention.forward_add(in, x, mask, bias_of(in));
+            y = ffn.forward_add(norm2.forward(h), h);
+        } else {
+            const tensor<3> h = norm1.forward(attention.forward_add(x, x, mask, bias_of(x)));
+            y = norm2.forward(ffn.forward_add(h, h));
         }
-        const tensor<3> h = norm1.forward(attention.forward_add(x, x, mask, bias));
-        return norm2.forward(ffn.forward_add(h, h));
+        return adapter ? adapter->forward_add(y) : y;
     }
 };
 

@@ -39,7 +39,9 @@ public:
         const io::name_table names = with_family(families{}, model_type_of(config, config_path.string()), config_path.string(),
                                                  [](auto f) { return decltype(f)::type::checkpoint_names(); });
         io::weight_loader loader(io::checkpoint::open(dir), names, options);
-        return from_config(config, config_path.string(), loader);
+        auto_model m = from_config(config, config_path.string(), loader);
+        if (!options.target_lang.empty()) m.load_adapter(dir, options);
+        return m;
     }
 
     // The model `config` describes, its tensors taken from `loader` (e.g. a synthesizing one).
@@ -72,6 +74,26 @@ public:
     }
 
 private:
+    template <class Model, class = void>
+    struct has_adapters : std::false_type {};
+    template <class Model>
+    struct has_adapters<Model, std::void_t<decltype(std::declval<Model&>().load_adapter(std::filesystem::path(), std::string(),
+                                                                                        mmt::load_options()))>> : std::true_type {};
+
+    // options.target_lang's adapter (MMS), for a family whose models take language adapters.
+    void load_adapter(const std::filesystem::path& dir, const mmt::load_options& options) {
+        std::visit(
+            [&](auto& m) {
+                if constexpr (has_adapters<std::decay_t<decltype(m)>>::value) {
+                    m.load_adapter(dir, options.target_lang, options);
+                } else {
+                    fail<config_error>("language \"", options.target_lang, "\": '", dir.string(), "' holds a ", architecture(),
+                                       ", which has no language adapters");
+                }
+            },
+            model_);
+    }
+
     using any_model = detail::model_variant<families>::type;
     explicit auto_model(any_model m) : model_(std::move(m)) {}
 

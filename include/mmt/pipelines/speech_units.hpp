@@ -38,7 +38,7 @@ public:
         : model_(std::move(model)), feature_extractor_(std::move(feature_extractor)) {
         if (!model_.quantizer)
             fail<config_error>("speech units need a Wav2Vec2ForPreTraining checkpoint (the quantizer); this one is ",
-                               wav2vec2::architecture_name(model_.config.arch));
+                               model_.config.architecture_name());
     }
 
     const wav2vec2::wav2vec2_model& model() const { return model_; }

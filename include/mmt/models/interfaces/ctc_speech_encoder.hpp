@@ -1,5 +1,5 @@
-// A speech model with a CTC head (Wav2Vec2ForCTC; HubertForCTC, WavLMForCTC,
-// Data2VecAudioForCTC to come): per-frame vocabulary logits from raw audio,
+// A speech model with a CTC head (Wav2Vec2ForCTC, HubertForCTC, WavLMForCTC,
+// Data2VecAudioForCTC): per-frame vocabulary logits from raw audio,
 // what pipelines/transcription.hpp decodes.
 #pragma once
 

@@ -1,6 +1,8 @@
-// Wav2Vec2Config (transformers 4.45, models/wav2vec2/configuration_wav2vec2.py):
-// member initialisers are HF's defaults, since config.json only holds the values
-// that differ from them.
+// Wav2Vec2Config and the configs of the models HF writes as separate classes over
+// the same design (transformers 4.45: HubertConfig, WavLMConfig,
+// Data2VecAudioConfig): a strided conv feature encoder, a feature projection, a
+// positional convolution and a transformer encoder. Member initialisers are HF's
+// defaults, since config.json only holds the values that differ from them.
 #pragma once
 
 #include <cstddef>
@@ -13,21 +15,81 @@
 #include "mmt/io/json.hpp"
 #include "mmt/layers/encoder_layer.hpp"
 #include "mmt/models/architecture_table.hpp"
+#include "mmt/models/labels.hpp"
 #include "mmt/models/wav2vec2/conv_stack_config.hpp"
 #include "mmt/ops/activations.hpp"
 
 namespace mmt::wav2vec2 {
 
-// The heads `architectures` may name.
-enum class architecture { model, ctc, pretraining };
+// Which of the wav2vec2-like models a config.json describes (its model_type). What
+// differs: HuBERT's feature projection may skip its LayerNorm and returns no
+// extract_features; WavLM adds a gated relative position bias to the attention;
+// Data2VecAudio has a LayerNorm after every conv and a stack of positional convs
+// without weight norm.
+enum class variant { wav2vec2, hubert, wavlm, data2vec_audio };
 
-inline constexpr architecture_table<architecture, 3> architectures{
+// The heads `architectures` may name; pretraining is Wav2Vec2's alone.
+enum class architecture { model, ctc, pretraining, sequence_classification };
+
+inline constexpr architecture_table<architecture, 4> wav2vec2_architectures{
     "Wav2Vec2",
-    {{{architecture::model, "Wav2Vec2Model"}, {architecture::ctc, "Wav2Vec2ForCTC"}, {architecture::pretraining, "Wav2Vec2ForPreTraining"}}}};
+    {{{architecture::model, "Wav2Vec2Model"},
+      {architecture::ctc, "Wav2Vec2ForCTC"},
+      {architecture::pretraining, "Wav2Vec2ForPreTraining"},
+      {architecture::sequence_classification, "Wav2Vec2ForSequenceClassification"}}}};
+inline constexpr architecture_table<architecture, 3> hubert_architectures{
+    "HuBERT",
+    {{{architecture::model, "HubertModel"},
+      {architecture::ctc, "HubertForCTC"},
+      {architecture::sequence_classification, "HubertForSequenceClassification"}}}};
+inline constexpr architecture_table<architecture, 3> wavlm_architectures{
+    "WavLM",
+    {{{architecture::model, "WavLMModel"},
+      {architecture::ctc, "WavLMForCTC"},
+      {architecture::sequence_classification, "WavLMForSequenceClassification"}}}};
+inline constexpr architecture_table<architecture, 3> data2vec_audio_architectures{
+    "Data2VecAudio",
+    {{{architecture::model, "Data2VecAudioModel"},
+      {architecture::ctc, "Data2VecAudioForCTC"},
+      {architecture::sequence_classification, "Data2VecAudioForSequenceClassification"}}}};
 
-inline const char* architecture_name(architecture a) { return architectures.name(a); }
+// fn(the variant's architecture table).
+template <class Fn>
+decltype(auto) with_architectures(variant v, Fn&& fn) {
+    switch (v) {
+        case variant::hubert: return fn(hubert_architectures);
+        case variant::wavlm: return fn(wavlm_architectures);
+        case variant::data2vec_audio: return fn(data2vec_audio_architectures);
+        case variant::wav2vec2: break;
+    }
+    return fn(wav2vec2_architectures);
+}
 
-struct config {
+inline const char* architecture_name(variant v, architecture a) {
+    return with_architectures(v, [&](const auto& table) { return table.name(a); });
+}
+
+// config.json's model_type for each variant, and HF's base_model_prefix: the head
+// models keep the body under it.
+struct variant_names {
+    variant kind;
+    const char* model_type;
+    const char* base_model_prefix;
+};
+inline constexpr variant_names variants[] = {{variant::wav2vec2, "wav2vec2", "wav2vec2"},
+                                             {variant::hubert, "hubert", "hubert"},
+                                             {variant::wavlm, "wavlm", "wavlm"},
+                                             {variant::data2vec_audio, "data2vec-audio", "data2vec_audio"}};
+
+inline const variant_names& names_of(variant v) {
+    for (const auto& n : variants)
+        if (n.kind == v) return n;
+    return variants[0];
+}
+
+// id2label, label2id, num_labels(): models/labels.hpp (the sequence-classification heads).
+struct config : label_config {
+    variant kind = variant::wav2vec2;
     architecture arch = architecture::model;
     std::size_t vocab_size = 32;
     std::size_t hidden_size = 768;
@@ -63,6 +125,36 @@ struct config {
     std::int64_t bos_token_id = 1;
     std::int64_t eos_token_id = 2;
     bool add_adapter = false;
+    // MMS: a bottleneck adapter after every stable encoder layer (Wav2Vec2AttnAdapterLayer);
+    // 0 for none (HF's None).
+    std::size_t adapter_attn_dim = 0;
+    // Sequence classification: projector (hidden_size -> classifier_proj_size) on every
+    // frame, mean over the valid frames, classifier; with use_weighted_layer_sum the
+    // projector reads a softmax-weighted sum of every encoder state instead of the last.
+    std::size_t classifier_proj_size = 256;
+    bool use_weighted_layer_sum = false;
+    // HuBERT: false skips the feature projection's LayerNorm.
+    bool feat_proj_layer_norm = true;
+    // WavLM's relative position buckets.
+    std::size_t num_buckets = 320;
+    std::size_t max_bucket_distance = 800;
+    // Data2VecAudio: num_conv_pos_embeddings is the number of positional convs (default 5),
+    // each of kernel conv_pos_kernel_size.
+    std::size_t conv_pos_kernel_size = 19;
+
+    const char* architecture_name() const { return wav2vec2::architecture_name(kind, arch); }
+    const char* base_model_prefix() const { return names_of(kind).base_model_prefix; }
+    // HuBERT returns no extract_features, and without feat_proj_layer_norm it has no LayerNorm to take them from.
+    bool has_extract_features() const { return kind != variant::hubert; }
+    bool has_feature_projection_norm() const { return kind != variant::hubert || feat_proj_layer_norm; }
+    // Wav2Vec2 puts the MMS adapters in its stable layers only (Wav2Vec2EncoderLayerStableLayerNorm).
+    bool has_adapters() const { return kind == variant::wav2vec2 && do_stable_layer_norm && adapter_attn_dim > 0; }
+    // The positional conv: Data2VecAudio's stack of num_conv_pos_embeddings convs or one
+    // weight-normed conv of kernel num_conv_pos_embeddings.
+    std::size_t positional_conv_layers() const { return kind == variant::data2vec_audio ? num_conv_pos_embeddings : 1; }
+    std::size_t positional_conv_kernel() const {
+        return kind == variant::data2vec_audio ? conv_pos_kernel_size : num_conv_pos_embeddings;
+    }
 
     conv_norm feat_extract_norm_kind() const { return feat_extract_norm == "layer" ? conv_norm::layer : conv_norm::group; }
     ops::activation feat_extract_act() const { return ops::parse_activation(feat_extract_activation, "feat_extract_activation"); }
@@ -85,17 +177,22 @@ struct config {
     bool takes_attention_mask() const { return feat_extract_norm_kind() == conv_norm::layer; }
 
     layers::encoder_layer_config layer_config() const {
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, "hidden_act"), layer_norm_eps,
-                do_stable_layer_norm ? layers::norm_position::pre : layers::norm_position::post};
+        return {hidden_size,
+                intermediate_size,
+                num_attention_heads,
+                ops::parse_activation(hidden_act, "hidden_act"),
+                layer_norm_eps,
+                do_stable_layer_norm ? layers::norm_position::pre : layers::norm_position::post,
+                has_adapters() ? adapter_attn_dim : 0};
     }
 
     static config from_json(const io::json& j, const std::string& where) {
         config c;
         std::string model_type = "wav2vec2";
         io::json_optional(j, "model_type", model_type, where);
-        if (model_type != "wav2vec2")
-            fail<config_error>(where, ": key \"model_type\": expected \"wav2vec2\", got \"", model_type, "\"");
-        c.arch = architectures.read(j, where, architecture::model);
+        c.kind = parse_variant(model_type, where);
+        c.arch = with_architectures(c.kind, [&](const auto& table) { return table.read(j, where, architecture::model); });
+        if (c.kind == variant::data2vec_audio) c.num_conv_pos_embeddings = 5;  // Data2VecAudioConfig's default
 
         io::json_optional(j, "vocab_size", c.vocab_size, where);
         io::json_optional(j, "hidden_size", c.hidden_size, where);
@@ -127,15 +224,39 @@ struct config {
         io::json_optional(j, "bos_token_id", c.bos_token_id, where);
         io::json_optional(j, "eos_token_id", c.eos_token_id, where);
         io::json_optional(j, "add_adapter", c.add_adapter, where);
+        if (j.contains("adapter_attn_dim") && !j["adapter_attn_dim"].is_null())
+            c.adapter_attn_dim = io::json_required<std::size_t>(j, "adapter_attn_dim", where);
+        io::json_optional(j, "classifier_proj_size", c.classifier_proj_size, where);
+        io::json_optional(j, "use_weighted_layer_sum", c.use_weighted_layer_sum, where);
+        if (c.kind == variant::hubert) io::json_optional(j, "feat_proj_layer_norm", c.feat_proj_layer_norm, where);
+        if (c.kind == variant::wavlm) {
+            io::json_optional(j, "num_buckets", c.num_buckets, where);
+            io::json_optional(j, "max_bucket_distance", c.max_bucket_distance, where);
+        }
+        if (c.kind == variant::data2vec_audio) {  // Data2VecAudioConfig has neither: LayerNorm convs, post-norm layers
+            io::json_optional(j, "conv_pos_kernel_size", c.conv_pos_kernel_size, where);
+            c.feat_extract_norm = "layer";
+            c.do_stable_layer_norm = false;
+        }
+        c.read_labels(j, where);
         // num_feat_extract_layers is not read: HF sets it to len(conv_dim) whatever the file says.
-        c.validate(j, where);
+        c.validate(where);
         return c;
     }
 
     static config from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
 
 private:
-    void validate(const io::json& j, const std::string& where) const {
+    static variant parse_variant(const std::string& model_type, const std::string& where) {
+        std::vector<const char*> known;
+        for (const auto& v : variants) {
+            if (model_type == v.model_type) return v.kind;
+            known.push_back(v.model_type);
+        }
+        fail<config_error>(where, ": key \"model_type\": expected ", or_list(known), ", got \"", model_type, "\"");
+    }
+
+    void validate(const std::string& where) const {
         auto positive = [&](const char* key, std::size_t value) {
             if (value == 0) fail<config_error>(where, ": key \"", key, "\" must be at least 1, got 0");
         };
@@ -157,6 +278,7 @@ private:
             fail<config_error>(where, ": key \"num_attention_heads\": hidden_size ", hidden_size, " is not divisible by ",
                                num_attention_heads, " heads");
         positive("num_conv_pos_embeddings", num_conv_pos_embeddings);
+        if (kind == variant::data2vec_audio) positive("conv_pos_kernel_size", conv_pos_kernel_size);
         positive("num_conv_pos_embedding_groups", num_conv_pos_embedding_groups);
         if (hidden_size % num_conv_pos_embedding_groups != 0)
             fail<config_error>(where, ": key \"num_conv_pos_embedding_groups\": hidden_size ", hidden_size,
@@ -171,11 +293,12 @@ private:
                 fail<config_error>(where, ": key \"codevector_dim\": ", codevector_dim, " must be a positive multiple of num_codevector_groups ",
                                    num_codevector_groups);
         }
+        if (arch == architecture::sequence_classification) positive("classifier_proj_size", classifier_proj_size);
+        if (kind == variant::wavlm && (num_buckets < 4 || max_bucket_distance <= num_buckets / 4))
+            fail<config_error>(where, ": keys \"num_buckets\" ", num_buckets, " and \"max_bucket_distance\" ", max_bucket_distance,
+                               ": expected num_buckets >= 4 and max_bucket_distance > num_buckets / 4 (the exact buckets)");
         if (add_adapter)
             fail<config_error>(where, ": key \"add_adapter\": the convolutional adapter (Wav2Vec2Adapter) is not supported; expected false");
-        if (j.contains("adapter_attn_dim") && !j["adapter_attn_dim"].is_null())
-            fail<config_error>(where, ": key \"adapter_attn_dim\": attention adapters (MMS) are not supported; expected null, got ",
-                               j["adapter_attn_dim"].dump());
     }
 };
 

@@ -1,5 +1,5 @@
-// What the Wav2Vec2 heads return (HF's Wav2Vec2BaseModelOutput, CausalLMOutput,
-// Wav2Vec2ForPreTrainingOutput plus the quantizer's choices).
+// What the wav2vec2-like heads return (HF's Wav2Vec2BaseModelOutput, CausalLMOutput,
+// SequenceClassifierOutput, Wav2Vec2ForPreTrainingOutput plus the quantizer's choices).
 #pragma once
 
 #include "mmt/core/xtensor.hpp"
@@ -8,11 +8,16 @@ namespace mmt::wav2vec2 {
 
 struct base_output {
     tensor<3> last_hidden_state;  // [batch, frames, hidden_size]
-    tensor<3> extract_features;   // [batch, frames, conv_dim[-1]]: the feature projection's LayerNorm output
+    tensor<3> extract_features;   // [batch, frames, conv_dim[-1]]: the feature projection's LayerNorm output; empty for HuBERT
 };
 
 struct ctc_output {
     tensor<3> logits;  // [batch, frames, vocab_size]
+    base_output wav2vec2;
+};
+
+struct sequence_classification_output {
+    tensor<2> logits;  // [batch, num_labels]
     base_output wav2vec2;
 };
 
