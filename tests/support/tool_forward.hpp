@@ -19,12 +19,14 @@ namespace mmt::test {
 
 // Runs the tool on `model` (a fixture directory) with its reference inputs and
 // compares each output; the `exact` ones (whole numbers, such as codevector
-// indices) to 0, the others to the model tolerance. Returns how many it compared.
+// indices) to 0, the others to the model tolerance. `options` go to forward as they
+// are (e.g. "--language fra"). Returns how many it compared.
 inline std::size_t check_tool_forward(const std::filesystem::path& model, const std::string& scratch,
-                                      const std::set<std::string>& exact = {}) {
+                                      const std::set<std::string>& exact = {}, const std::string& options = {}) {
     const std::filesystem::path dir = scratch_dir(scratch);
     const auto r = run(tool() + " --threads 2 forward --model " + quote(model.string()) + " --inputs " +
-                       quote((model / "reference.safetensors").string()) + " --out " + quote((dir / "out.safetensors").string()));
+                       quote((model / "reference.safetensors").string()) + " --out " + quote((dir / "out.safetensors").string()) + " " +
+                       options);
     REQUIRE(r.exit_code == 0);
     const io::safetensors_file ref(model / "reference.safetensors"), out(dir / "out.safetensors");
     std::size_t compared = 0;

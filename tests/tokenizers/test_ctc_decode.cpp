@@ -154,7 +154,9 @@ TEST_CASE("tokenizers.ctc_decode: broken vocabularies and configs" * doctest::te
                          mmt::config_error);
     mmt::test::write_file(dir / "tokenizer_config.json", R"({"target_lang": "deu"})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
-                         doctest::Contains("target_lang \"deu\" is not a vocabulary"), mmt::config_error);
+                         doctest::Contains("target_lang \"deu\" is not a vocabulary of this nested vocab.json; the languages present "
+                                           "are eng"),
+                         mmt::config_error);
     mmt::test::write_file(dir / "tokenizer_config.json", R"({"pad_token": 7})");
     CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir),
                          doctest::Contains("key \"pad_token\": expected a string or {\"content\": string}, got 7"),
@@ -177,4 +179,22 @@ TEST_CASE("tokenizers.ctc_argmax: first maximum, NaN wins, batch decode" * docte
 
     mmt::int_tensor<2> batch = {{11, 5, 15, 0, 15, 8}, {0, 0, 0, 0, 0, 0}};
     CHECK(fixture_tokenizer().batch_decode(batch) == std::vector<std::string>{"HELLO", ""});
+}
+
+TEST_CASE("tokenizers.ctc_decode: MMS nested vocab.json decodes each language as HF's set_target_lang" * doctest::test_suite("unit")) {
+    const auto dir = mmt::test::data_path("wav2vec2-tiny-mms-adapter");
+    const mmt::io::json cases = mmt::io::read_json_file(dir / "ctc_cases.json");
+    std::size_t checked = 0;
+    for (const auto& c : cases["cases"]) {
+        const std::string lang = c["target_lang"].get<std::string>();
+        CAPTURE(lang);
+        // tokenizer_config.json names eng; an explicit language overrides it.
+        const auto tokenizer = wav2vec2_ctc_tokenizer::from_pretrained(dir, lang == "eng" ? std::string() : lang);
+        CHECK(tokenizer.config().target_lang == lang);
+        CHECK(tokenizer.decode(c["frame_ids"].get<std::vector<std::int64_t>>()) == c["text"].get<std::string>());
+        ++checked;
+    }
+    CHECK(checked == 4);
+    CHECK_THROWS_WITH_AS(wav2vec2_ctc_tokenizer::from_pretrained(dir, "deu"), doctest::Contains("the languages present are eng or fra"),
+                         mmt::config_error);
 }

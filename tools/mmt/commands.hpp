@@ -15,6 +15,10 @@ namespace mmt::cli {
 
 // How models are loaded, from the global options (--precision).
 const mmt::load_options& model_options();
+// The same with a speech command's --language (add_language_option): an MMS
+// checkpoint's adapter and vocabulary; empty keeps the checkpoint's own.
+mmt::load_options model_options(const std::string& language);
+void add_language_option(CLI::App* cmd, std::string& language);
 
 void add_forward(CLI::App& app);
 void add_inspect(CLI::App& app);
@@ -23,6 +27,7 @@ void add_tokenize(CLI::App& app);
 void add_clip_commands(CLI::App& app);  // preprocess-image, classify-image, embed, search
 void add_layoutlm_commands(CLI::App& app);  // tag-document, classify-document
 void add_wav2vec2_commands(CLI::App& app);  // transcribe, speech-units, preprocess-audio
+void add_classify_audio(CLI::App& app);
 
 // `mmt tokenize` with a WordPiece vocab.txt: TEXTs, or the words + boxes of `words_json` when not empty.
 void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts,

@@ -14,14 +14,16 @@ namespace mmt::cli {
 void add_forward(CLI::App& app) {
     struct options {
         std::filesystem::path model, inputs, out;
+        std::string language;
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("forward", "Run a model on input.<argument> tensors, write output.<field> tensors");
     cmd->add_option("--model", o->model, "Model directory (config.json + model.safetensors)")->required();
     cmd->add_option("--inputs", o->inputs, "safetensors file with input.<argument> tensors (others are ignored)")->required();
     cmd->add_option("--out", o->out, "safetensors file to write output.<field> tensors to")->required();
+    add_language_option(cmd, o->language);
     cmd->callback([o] {
-        const auto model = auto_model::from_pretrained(o->model, model_options());
+        const auto model = auto_model::from_pretrained(o->model, model_options(o->language));
         const io::safetensors_file inputs(o->inputs);
         const named_outputs outputs = model.forward(named_inputs::from_file(inputs));
         io::safetensors_writer writer;

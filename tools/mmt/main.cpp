@@ -1,4 +1,4 @@
-// mmt: run CLIP, LayoutLM and Wav2Vec2 checkpoints from the command line.
+// mmt: run CLIP, LayoutLM and the wav2vec2-like speech checkpoints from the command line.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -18,8 +18,19 @@ mmt::load_options options;
 
 const mmt::load_options& mmt::cli::model_options() { return options; }
 
+mmt::load_options mmt::cli::model_options(const std::string& language) {
+    mmt::load_options with = options;
+    with.target_lang = language;
+    return with;
+}
+
+void mmt::cli::add_language_option(CLI::App* cmd, std::string& language) {
+    cmd->add_option("--language", language,
+                    "MMS checkpoints: the language (e.g. fra) whose adapter.LANG.safetensors and vocab.json part to use");
+}
+
 int main(int argc, char** argv) {
-    CLI::App app{"mmt: CLIP, LayoutLM and Wav2Vec2 inference from HuggingFace checkpoints"};
+    CLI::App app{"mmt: CLIP, LayoutLM, Wav2Vec2, HuBERT, WavLM and Data2VecAudio inference from HuggingFace checkpoints"};
     app.require_subcommand(1);
     int threads = 0;
     app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(CLI::PositiveNumber);
@@ -51,6 +62,7 @@ int main(int argc, char** argv) {
     mmt::cli::add_clip_commands(app);
     mmt::cli::add_layoutlm_commands(app);
     mmt::cli::add_wav2vec2_commands(app);
+    mmt::cli::add_classify_audio(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -35,20 +35,21 @@ void add_chunk_option(CLI::App* cmd, double& seconds) {
 void add_transcribe(CLI::App& app) {
     struct options {
         std::filesystem::path model, audio;
-        std::string timestamps;
+        std::string timestamps, language;
         double chunk_seconds = default_chunk_seconds;
         bool json = false;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("transcribe", "Speech to text with a Wav2Vec2ForCTC model, optionally with timestamps");
-    cmd->add_option("--model", o->model, "Wav2Vec2ForCTC directory (config.json, model.safetensors, vocab.json)")->required();
+    auto* cmd = app.add_subcommand("transcribe", "Speech to text with a CTC model (Wav2Vec2, HuBERT, WavLM, Data2VecAudio), optionally with timestamps");
+    cmd->add_option("--model", o->model, "*ForCTC directory (config.json, model.safetensors, vocab.json)")->required();
     cmd->add_option("AUDIO", o->audio, "WAV file: PCM 8-32 bit or float, any rate and channel count")->required();
     cmd->add_option("--timestamps", o->timestamps, "Also print the start and end (s) of each word or character")
         ->check(CLI::IsMember({"word", "char"}));
     add_chunk_option(cmd, o->chunk_seconds);
     cmd->add_flag("--json", o->json, "Print HF's {\"text\": ..., \"chunks\": [{\"text\", \"timestamp\": [start, end]}]}");
+    add_language_option(cmd, o->language);
     cmd->callback([o] {
-        const auto recognizer = pipelines::speech_recognizer::from_pretrained(o->model, model_options());
+        const auto recognizer = pipelines::speech_recognizer::from_pretrained(o->model, model_options(o->language));
         pipelines::transcription_options options;
         options.chunk_length_s = o->chunk_seconds;
         options.timestamps = o->timestamps == "word"   ? pipelines::timestamp_level::word

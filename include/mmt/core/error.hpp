@@ -2,6 +2,8 @@
 // expected and what was found; a library never prints or exits.
 #pragma once
 
+#include <cstddef>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -59,6 +61,19 @@ std::string concat(Parts&&... parts) {
     return out.str();
 }
 }  // namespace detail
+
+// "a", "a or b", "a, b or c": how the errors list what they expected.
+template <class Strings>
+std::string or_list(const Strings& items) {
+    std::string out;
+    std::size_t i = 0;
+    const std::size_t n = std::size(items);
+    for (const auto& item : items) {
+        out += (i == 0 ? "" : i + 1 == n ? " or " : ", ") + std::string(item);
+        ++i;
+    }
+    return out;
+}
 
 // Throws Error with the parts streamed together: fail<shape_error>("linear: x has ", n, " columns").
 template <class Error, class... Parts>

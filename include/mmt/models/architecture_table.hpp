@@ -15,19 +15,6 @@
 
 namespace mmt {
 
-// "a", "a or b", "a, b or c": how the errors list what they expected.
-template <class Strings>
-std::string or_list(const Strings& items) {
-    std::string out;
-    std::size_t i = 0;
-    const std::size_t n = std::size(items);
-    for (const auto& item : items) {
-        out += (i == 0 ? "" : i + 1 == n ? " or " : ", ") + std::string(item);
-        ++i;
-    }
-    return out;
-}
-
 template <class Arch, std::size_t N>
 struct architecture_table {
     const char* family;                                   // for errors, e.g. "CLIP"

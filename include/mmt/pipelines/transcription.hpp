@@ -58,7 +58,8 @@ class speech_recognizer {
 public:
     // config.json + model.safetensors of any family's CTC head (auto_model), vocab.json (and
     // the tokenizer's optional json files); preprocessor_config.json or its defaults (see
-    // feature_extractor_for).
+    // feature_extractor_for). options.target_lang picks an MMS checkpoint's language: its
+    // adapter and its part of the nested vocab.json.
     static speech_recognizer from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
         const auto* encoder = model->as<interfaces::ctc_speech_encoder>();
@@ -66,7 +67,7 @@ public:
             fail<config_error>("speech recognition needs a CTC speech model; '", dir.string(), "' holds a ", model->architecture());
         auto extractor = feature_extractor_for(dir, *encoder);
         return speech_recognizer(std::shared_ptr<const interfaces::ctc_speech_encoder>(model, encoder),
-                                 tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir), std::move(extractor));
+                                 tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir, options.target_lang), std::move(extractor));
     }
 
     // config_error when `model` is of a CTC family but lacks the CTC head.

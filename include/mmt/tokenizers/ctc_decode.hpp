@@ -136,9 +136,13 @@ public:
         : config_(std::move(config)) {
         const ordered_json* entries = &vocab;
         if (!config_.target_lang.empty()) {
-            if (!vocab.contains(config_.target_lang) || !vocab[config_.target_lang].is_object())
-                fail<config_error>(where, ": target_lang \"", config_.target_lang,
-                                   "\" is not a vocabulary of this nested vocab.json");
+            if (!vocab.contains(config_.target_lang) || !vocab[config_.target_lang].is_object()) {
+                std::vector<std::string> languages;
+                for (auto it = vocab.begin(); it != vocab.end(); ++it)
+                    if (it.value().is_object()) languages.push_back(it.key());
+                fail<config_error>(where, ": target_lang \"", config_.target_lang, "\" is not a vocabulary of this nested vocab.json",
+                                   languages.empty() ? std::string(" (it is not nested)") : "; the languages present are " + or_list(languages));
+            }
             entries = &vocab[config_.target_lang];
         }
         if (!entries->is_object()) fail<config_error>(where, ": expected a JSON object token -> id, got ", entries->type_name());
@@ -172,8 +176,8 @@ public:
 
     // A save_pretrained directory: vocab.json, and tokenizer_config.json /
     // special_tokens_map.json when present (the latter overriding the former, as
-    // from_pretrained does).
-    static wav2vec2_ctc_tokenizer from_pretrained(const std::filesystem::path& directory) {
+    // from_pretrained does). A `target_lang` overrides the files' (set_target_lang).
+    static wav2vec2_ctc_tokenizer from_pretrained(const std::filesystem::path& directory, const std::string& target_lang = {}) {
         ctc_tokenizer_config config;
         io::json added = io::json::object();
         auto tokenizer_config = directory / "tokenizer_config.json";
@@ -185,6 +189,7 @@ public:
         auto special_tokens_map = directory / "special_tokens_map.json";
         if (std::filesystem::exists(special_tokens_map))
             config.update_from_json(io::read_json_file(special_tokens_map), special_tokens_map.string());
+        if (!target_lang.empty()) config.target_lang = target_lang;
         auto vocab_path = directory / "vocab.json";
         const ordered_json vocab = io::parse_ordered_json(io::read_text_file(vocab_path), vocab_path.string());
         return wav2vec2_ctc_tokenizer(vocab, std::move(config), vocab_path.string(), added);
