@@ -102,6 +102,34 @@ TEST_CASE("models.wav2vec2_config: the wav2vec2 configs in tests/data/configs pa
     CHECK(large.layer_config().norm == layers::norm_position::pre);
 }
 
+TEST_CASE("models.wav2vec2_config: HuBERT, WavLM and Data2VecAudio configs take their own defaults and names" *
+          doctest::test_suite("unit")) {
+    // The benchmark configs: a model_type and a CTC head, the rest HF's defaults (the base sizes).
+    const auto hubert = wav2vec2::config::from_file(test::data_path("configs/hubert-base-defaults.json"));
+    CHECK(hubert.kind == wav2vec2::variant::hubert);
+    CHECK(std::string(hubert.architecture_name()) == "HubertForCTC");
+    CHECK(std::string(hubert.base_model_prefix()) == "hubert");
+    CHECK(hubert.hidden_size == 768);
+    CHECK(hubert.num_hidden_layers == 12);
+    CHECK(hubert.feat_proj_layer_norm);
+    CHECK(!hubert.has_extract_features());
+    CHECK(hubert.positional_conv_kernel() == 128);
+    const auto wavlm = wav2vec2::config::from_file(test::data_path("configs/wavlm-base-defaults.json"));
+    CHECK(wavlm.kind == wav2vec2::variant::wavlm);
+    CHECK(wavlm.num_buckets == 320);
+    CHECK(wavlm.max_bucket_distance == 800);
+    const auto data2vec = wav2vec2_config({{"model_type", "data2vec-audio"}, {"feat_extract_norm", "group"}, {"do_stable_layer_norm", true}});
+    CHECK(std::string(data2vec.base_model_prefix()) == "data2vec_audio");
+    CHECK(data2vec.feat_extract_norm_kind() == wav2vec2::conv_norm::layer);  // Data2VecAudio has no such keys: LayerNorm convs,
+    CHECK(!data2vec.do_stable_layer_norm);                                  // post-norm layers
+    CHECK(data2vec.positional_conv_layers() == 5);
+    CHECK(data2vec.positional_conv_kernel() == 19);
+    const auto seq = wav2vec2_config({{"architectures", {"Wav2Vec2ForSequenceClassification"}}, {"num_labels", 3}});
+    CHECK(seq.num_labels() == 3);
+    CHECK(seq.classifier_proj_size == 256);
+    CHECK(!seq.use_weighted_layer_sum);
+}
+
 TEST_CASE("models.wav2vec2_config: keys config.json omits take HF's defaults" * doctest::test_suite("unit")) {
     const auto c = wav2vec2_config(io::json::object());
     CHECK(c.arch == wav2vec2::architecture::model);
