@@ -8,8 +8,8 @@
 // AVX512-VNNI vpdpbusd (four multiply-adds per lane, four times the float32 FMA
 // rate on this project's machine: bench roofline_vnni_dot_peak), its 256-bit
 // AVX-VNNI form on AVX2, AVX2's vpmaddubsw where that is missing, and portable
-// C++: all give the same integers. x is quantised with AVX-512 (AVX512BW) or
-// portable code that give the same levels.
+// C++: all give the same integers. x is quantised with AVX-512 (AVX512BW), AVX2
+// or portable code that give the same levels.
 //
 // Accuracy: both roundings are the 8-bit floor of round-to-nearest. On the tiny
 // fixtures, rounding W moves the outputs about 1.5 times as much as rounding x,
@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <utility>
@@ -160,6 +161,61 @@ __attribute__((target("avx512f,avx512bw"))) inline quantised_row quantise_row_av
     return q;
 }
 
+__attribute__((target("avx2"))) inline __m256i levels_avx2(__m256 x, __m256 min, __m256 inv_scale) {
+    const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_sub_ps(x, min), inv_scale), _mm256_setzero_ps()),
+                                   _mm256_set1_ps(255.0f));
+    return _mm256_cvtps_epi32(v);
+}
+
+// Eight levels 0..255 from int32 lanes to bytes, in order (packus works within 128-bit halves).
+__attribute__((target("avx2"))) inline std::uint64_t bytes_avx2(__m256i levels) {
+    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(levels), _mm256_extracti128_si256(levels, 1));
+    return std::uint64_t(_mm_cvtsi128_si64(_mm_packus_epi16(words, words)));
+}
+
+__attribute__((target("avx2"))) inline float reduce_min_avx2(__m256 v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
+}
+
+__attribute__((target("avx2"))) inline float reduce_max_avx2(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
+// quantise_row_avx512 with 8 lanes; the tail lanes load as zeros.
+__attribute__((target("avx2"))) inline quantised_row quantise_row_avx2(const float* row, std::size_t k, std::uint8_t* levels) {
+    const std::size_t full = k / 8 * 8;
+    const __m256i tail = simd::mask8(k - full);
+    __m256 lo0 = _mm256_setzero_ps(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+    std::size_t i = 0;
+    for (; i + 16 <= full; i += 16) {
+        const __m256 a = _mm256_loadu_ps(row + i), b = _mm256_loadu_ps(row + i + 8);
+        lo0 = _mm256_min_ps(a, lo0);  // a < lo0 ? a : lo0
+        hi0 = _mm256_max_ps(a, hi0);
+        lo1 = _mm256_min_ps(b, lo1);
+        hi1 = _mm256_max_ps(b, hi1);
+    }
+    for (; i < k; i += 8) {
+        const __m256 a = i < full ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, tail);
+        lo0 = _mm256_min_ps(a, lo0);
+        hi0 = _mm256_max_ps(a, hi0);
+    }
+    const quantised_row q = row_quantisation(reduce_min_avx2(_mm256_min_ps(lo0, lo1)), reduce_max_avx2(_mm256_max_ps(hi0, hi1)));
+    const __m256 min = _mm256_set1_ps(q.min), inv = _mm256_set1_ps(1.0f / q.scale);
+    for (i = 0; i < full; i += 8) {
+        const std::uint64_t bytes = bytes_avx2(levels_avx2(_mm256_loadu_ps(row + i), min, inv));
+        std::memcpy(levels + i, &bytes, 8);
+    }
+    if (full < k) {
+        const std::uint64_t bytes = bytes_avx2(levels_avx2(_mm256_maskload_ps(row + full, tail), min, inv));
+        std::memcpy(levels + full, &bytes, k - full);
+    }
+    return q;
+}
+
 // c[rows][48] (+)= a[rows, quads] . b[quads][48][4], 8 rows x 48 columns.
 template <std::size_t Rows>
 __attribute__((target("avx512f,avx512vnni"))) inline void int8_kernel_avx512(const std::uint32_t* a, std::size_t lda, const std::int8_t* b,
@@ -276,6 +332,23 @@ __attribute__((target("avx512f"))) inline void int8_finish_avx512(std::size_t ro
         }
     }
 }
+
+// int8_finish_avx512 with 8 lanes.
+__attribute__((target("avx2,fma"))) inline void int8_finish_avx2(std::size_t rows, const std::int32_t* acc, std::size_t ldacc,
+                                                                const int8_epilogue& e, float* c, std::size_t ldc, std::size_t cols) {
+    for (std::size_t c0 = 0; c0 < cols; c0 += 8) {
+        const __m256i mask = simd::mask8(cols - c0);
+        const __m256 wsum = _mm256_cvtepi32_ps(_mm256_maskload_epi32(e.column_sums + c0, mask));
+        const __m256 ws = _mm256_maskload_ps(e.w_scales + c0, mask);
+        const __m256 bv = e.bias ? _mm256_maskload_ps(e.bias + c0, mask) : _mm256_setzero_ps();
+        for (std::size_t r = 0; r < rows; ++r) {
+            const __m256i sums = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + r * ldacc + c0));
+            const __m256 dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(e.x[r].scale),
+                                               _mm256_mul_ps(wsum, _mm256_set1_ps(e.x[r].min)));
+            _mm256_maskstore_ps(c + r * ldc + c0, mask, _mm256_fmadd_ps(dot, ws, bv));
+        }
+    }
+}
 #endif
 
 MMT_INTRINSICS_END
@@ -305,22 +378,25 @@ inline void int8_finish_portable(std::size_t rows, const std::int32_t* acc, std:
 }  // namespace detail
 
 // x's rows (row stride ldx) as uint8 levels, four to a uint32 for the kernels'
-// broadcasts: levels [m, quads] and one (scale, min) per row. The avx512 kernel
-// quantises with AVX512BW, the others with portable code: the same levels.
+// broadcasts: levels [m, quads] and one (scale, min) per row. Each kernel
+// quantises with its own instructions (AVX512BW, AVX2, portable): the same levels.
 inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::size_t ldx, std::uint32_t* levels, quantised_row* rows) {
     const std::size_t quads = (k + 3) / 4;
-    const bool avx512 = active_kernel() == kernel_isa::avx512;
+    const kernel_isa isa = active_kernel();
     parallel_for(m, 64, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             auto* dst = reinterpret_cast<std::uint8_t*>(levels + r * quads);
             if (k % 4) levels[r * quads + quads - 1] = 0;
 #if defined(__x86_64__)
-            if (avx512) {
+            if (isa == kernel_isa::avx512) {
                 rows[r] = detail::quantise_row_avx512(x + r * ldx, k, dst);
                 continue;
             }
+            if (isa == kernel_isa::avx2) {
+                rows[r] = detail::quantise_row_avx2(x + r * ldx, k, dst);
+                continue;
+            }
 #endif
-            (void)avx512;
             rows[r] = detail::quantise_row_portable(x + r * ldx, k, dst);
         }
     });
@@ -379,6 +455,7 @@ struct int8_gemm {
         const detail::int8_epilogue e{x.rows.get() + r0, w.scales() + c0, w.column_sums() + c0, bias};
 #if defined(__x86_64__)
         if (isa == kernel_isa::avx512) return detail::int8_finish_avx512(rows, acc, ldacc, e, y, ldy, cols);
+        if (isa == kernel_isa::avx2) return detail::int8_finish_avx2(rows, acc, ldacc, e, y, ldy, cols);
 #endif
         (void)isa;
         detail::int8_finish_portable(rows, acc, ldacc, e, y, ldy, cols);
