@@ -62,7 +62,7 @@ layers::encoder_layer random_encoder_layer(std::size_t hidden, std::size_t heads
     };
     const layers::feed_forward ffn{random_linear(hidden, 2 * hidden, seed + 10).layer, random_linear(2 * hidden, hidden, seed + 12).layer,
                                    ops::activation::gelu};
-    return {a.layer, norm(seed + 20), ffn, norm(seed + 22), layers::norm_position::pre};
+    return {a.layer, norm(seed + 20), ffn, norm(seed + 22), layers::norm_position::pre, std::nullopt};
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 namespace mmt {
 
@@ -13,11 +14,15 @@ namespace mmt {
 enum class precision { f32, bf16, int8 };
 
 struct load_options {
+    // load_options{precision::bf16} and the like, as an aggregate would take them.
+    load_options(precision linear = precision::f32, std::string target_lang = {})
+        : linear(linear), target_lang(std::move(target_lang)) {}
+
     // The encoders' nn.Linear layers (attention projections, MLPs, feature projection)
     // and wav2vec2's feature-encoder convolutions, which are GEMMs over im2col rows.
     // Output heads stay float32 under every option (layers::linear::load_head), and
     // so does the grouped positional convolution.
-    precision linear = precision::f32;
+    precision linear;
     // MMS speech checkpoints: the language whose adapter.<lang>.safetensors replaces the
     // adapters and the CTC head after loading (HF's load_adapter); empty keeps the checkpoint's own.
     std::string target_lang;

@@ -23,9 +23,9 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
-#include "mmt/models/auto_model.hpp"
 #include "mmt/models/interfaces/audio_sequence_classifier.hpp"
 #include "mmt/pipelines/speech_audio.hpp"
+#include "mmt/pipelines/speech_model.hpp"
 #include "mmt/preprocess/audio.hpp"
 
 namespace mmt::pipelines {
@@ -48,12 +48,9 @@ public:
     // config.json + model.safetensors of any family's sequence-classification head
     // (auto_model); preprocessor_config.json or its defaults (feature_extractor_for).
     static audio_classifier from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
-        const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
-        const auto* classifier = model->as<interfaces::audio_sequence_classifier>();
-        if (!classifier)
-            fail<config_error>("audio classification needs a speech model; '", dir.string(), "' holds a ", model->architecture());
-        auto extractor = feature_extractor_for(dir, *classifier);
-        return audio_classifier(std::shared_ptr<const interfaces::audio_sequence_classifier>(model, classifier), std::move(extractor));
+        auto model = speech_model_as<interfaces::audio_sequence_classifier>(dir, options, "audio classification");
+        auto extractor = feature_extractor_for(dir, *model);
+        return audio_classifier(std::move(model), std::move(extractor));
     }
 
     // config_error when `model` is of a speech family but lacks the classification head.

@@ -22,10 +22,10 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
-#include "mmt/models/auto_model.hpp"
 #include "mmt/models/interfaces/ctc_speech_encoder.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
 #include "mmt/pipelines/speech_audio.hpp"
+#include "mmt/pipelines/speech_model.hpp"
 #include "mmt/preprocess/audio.hpp"
 #include "mmt/tokenizers/ctc_decode.hpp"
 
@@ -61,13 +61,10 @@ public:
     // feature_extractor_for). options.target_lang picks an MMS checkpoint's language: its
     // adapter and its part of the nested vocab.json.
     static speech_recognizer from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
-        const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
-        const auto* encoder = model->as<interfaces::ctc_speech_encoder>();
-        if (!encoder)
-            fail<config_error>("speech recognition needs a CTC speech model; '", dir.string(), "' holds a ", model->architecture());
-        auto extractor = feature_extractor_for(dir, *encoder);
-        return speech_recognizer(std::shared_ptr<const interfaces::ctc_speech_encoder>(model, encoder),
-                                 tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir, options.target_lang), std::move(extractor));
+        auto model = speech_model_as<interfaces::ctc_speech_encoder>(dir, options, "speech recognition");
+        auto extractor = feature_extractor_for(dir, *model);
+        return speech_recognizer(std::move(model), tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir, options.target_lang),
+                                 std::move(extractor));
     }
 
     // config_error when `model` is of a CTC family but lacks the CTC head.
