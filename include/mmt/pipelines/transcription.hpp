@@ -52,7 +52,8 @@ struct transcription {
     std::vector<timed_text> chunks;  // words or characters, empty without timestamps
 };
 
-// Any interfaces::ctc_speech_encoder with its CTC tokenizer and feature extractor.
+// Any interfaces::ctc_speech_encoder with its CTC tokenizer and feature extractor
+// (pipelines/alignment.hpp aligns known transcripts with the same bundle).
 // Loaded once, then const: transcribe may be called from many threads at once.
 class speech_recognizer {
 public:
@@ -63,7 +64,8 @@ public:
         const auto model = std::make_shared<const auto_model>(auto_model::from_pretrained(dir, options));
         const auto* encoder = model->as<interfaces::ctc_speech_encoder>();
         if (!encoder)
-            fail<config_error>("speech recognition needs a CTC speech model; '", dir.string(), "' holds a ", model->architecture());
+            fail<config_error>("a CTC speech pipeline (transcription, alignment) needs a CTC speech model; '", dir.string(), "' holds a ",
+                               model->architecture());
         auto extractor = feature_extractor_for(dir, *encoder);
         return speech_recognizer(std::shared_ptr<const interfaces::ctc_speech_encoder>(model, encoder),
                                  tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir), std::move(extractor));
@@ -74,7 +76,7 @@ public:
                       preprocess::wav2vec2_feature_extractor feature_extractor)
         : model_(std::move(model)), tokenizer_(std::move(tokenizer)), feature_extractor_(std::move(feature_extractor)) {
         if (!model_->has_ctc_head())
-            fail<config_error>("speech recognition needs a ", model_->ctc_architecture(), " checkpoint; this one is ",
+            fail<config_error>("a CTC speech pipeline (transcription, alignment) needs a ", model_->ctc_architecture(), " checkpoint; this one is ",
                                model_->architecture());
     }
 
