@@ -59,6 +59,8 @@ class clip_bpe_tokenizer;
 class wordpiece_tokenizer;
 class word_tokenizer;
 class wav2vec2_ctc_tokenizer;
+struct ctc_transcript;
+struct forced_alignment;
 }  // namespace tokenizers
 
 namespace preprocess {
@@ -72,6 +74,9 @@ class speech_recognizer;
 struct ocr_document;
 struct transcription_options;
 struct transcription;
+struct alignment;
+struct cue;
+struct cue_options;
 }  // namespace pipelines
 
 }  // namespace mmt

@@ -79,6 +79,15 @@ TEST_CASE("cli.speech: --language picks an MMS adapter and its vocabulary; a wro
     CHECK(missing.output.find("language \"deu\"") != std::string::npos);
     CHECK(missing.output.find("the languages present are eng or fra") != std::string::npos);
 
+    // align spells the transcript in the chosen language's vocabulary: "é" is French only.
+    const auto french_align =
+        run(tool() + " align --json --language fra --text \"été là\"" + speech_model("wav2vec2-tiny-mms-adapter") + quote(speech_wav));
+    REQUIRE(french_align.exit_code == 0);
+    CHECK(io::json::parse(french_align.output)["words"].size() == 2);
+    const auto english_align = run(tool() + " align --text \"été là\"" + speech_model("wav2vec2-tiny-mms-adapter") + quote(speech_wav), true);
+    CHECK(english_align.exit_code == 1);
+    CHECK(english_align.output.find("is not in the model's vocabulary") != std::string::npos);
+
     const auto plain = run(tool() + " transcribe --language fra" + speech_model("wav2vec2-tiny-ctc") + quote(speech_wav), true);
     CHECK(plain.exit_code == 1);
     CHECK(plain.output.find("has no language adapters") != std::string::npos);

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "commands.hpp"
+#include "speech_output.hpp"
+#include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/wav2vec2/config.hpp"
@@ -21,42 +23,38 @@ namespace mmt::cli {
 
 namespace {
 
-// Long files are cut into chunks of this many seconds unless --chunk-seconds says otherwise;
-// a file that fits one chunk gets exactly the unchunked result.
-constexpr double default_chunk_seconds = 30.0;
-
-void add_chunk_option(CLI::App* cmd, double& seconds) {
-    cmd->add_option("--chunk-seconds", seconds,
-                    "Chunk length for long audio, with chunk/6 s of overlap on each side (0: one pass over the whole file)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-}
-
 void add_transcribe(CLI::App& app) {
     struct options {
         std::filesystem::path model, audio;
         std::string timestamps, language;
         double chunk_seconds = default_chunk_seconds;
-        bool json = false;
+        speech_output output;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("transcribe", "Speech to text with a CTC model (Wav2Vec2, HuBERT, WavLM, Data2VecAudio), optionally with timestamps");
+    auto* cmd = app.add_subcommand("transcribe",
+                                   "Speech to text with a CTC model (Wav2Vec2, HuBERT, WavLM, Data2VecAudio), optionally with timestamps or as subtitles");
     cmd->add_option("--model", o->model, "*ForCTC directory (config.json, model.safetensors, vocab.json)")->required();
     cmd->add_option("AUDIO", o->audio, "WAV file: PCM 8-32 bit or float, any rate and channel count")->required();
     cmd->add_option("--timestamps", o->timestamps, "Also print the start and end (s) of each word or character")
         ->check(CLI::IsMember({"word", "char"}));
     add_chunk_option(cmd, o->chunk_seconds);
-    cmd->add_flag("--json", o->json, "Print HF's {\"text\": ..., \"chunks\": [{\"text\", \"timestamp\": [start, end]}]}");
+    add_speech_output_options(cmd, o->output, "HF's {\"text\": ..., \"chunks\": [{\"text\", \"timestamp\": [start, end]}]}");
     add_language_option(cmd, o->language);
     cmd->callback([o] {
+        if (o->output.subtitles() && o->timestamps == "char")
+            fail<input_error>("--format ", o->output.chosen(), " makes cues of words; --timestamps char does not apply");
         const auto recognizer = pipelines::speech_recognizer::from_pretrained(o->model, model_options(o->language));
         pipelines::transcription_options options;
         options.chunk_length_s = o->chunk_seconds;
-        options.timestamps = o->timestamps == "word"   ? pipelines::timestamp_level::word
-                             : o->timestamps == "char" ? pipelines::timestamp_level::character
-                                                       : pipelines::timestamp_level::none;
+        options.timestamps = o->timestamps == "word" || o->output.subtitles() ? pipelines::timestamp_level::word
+                             : o->timestamps == "char"                        ? pipelines::timestamp_level::character
+                                                                              : pipelines::timestamp_level::none;
         const auto result = recognizer.transcribe_file(o->audio, options);
-        if (o->json) {
+        if (o->output.subtitles()) {
+            print_subtitles(o->output, result.chunks);
+            return;
+        }
+        if (o->output.chosen() == "json") {
             io::ordered_json j{{"text", result.text}};
             if (options.timestamps != pipelines::timestamp_level::none) {
                 j["chunks"] = io::ordered_json::array();

@@ -18,6 +18,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -208,27 +209,29 @@ struct chunking {
 };
 
 // Runs `per_frame` on every chunk of `audio`, normalised by `feature_extractor`:
-// (input_values [1, samples], attention_mask [1, samples] or empty) -> int64
-// [1, frames, width]; returns the frames each chunk owns, stitched: [frames, width].
+// (input_values [1, samples], attention_mask [1, samples] or empty) -> [1, frames, width]
+// of any element type (int64 ids, float log-probabilities); returns the frames each
+// chunk owns, stitched: [frames, width].
 // Audio shorter than one frame is an input_error; a trailing chunk that short has no frames.
 template <class Speech, class PerFrame>
-int_tensor<2> stitch_chunks(resampled_audio& audio, const chunking& how, const Speech& c,
-                            const preprocess::wav2vec2_feature_extractor& feature_extractor, PerFrame&& per_frame) {
+auto stitch_chunks(resampled_audio& audio, const chunking& how, const Speech& c,
+                   const preprocess::wav2vec2_feature_extractor& feature_extractor, PerFrame&& per_frame) {
+    using value_type = typename std::decay_t<std::invoke_result_t<PerFrame&, const tensor<2>&, const int_tensor<2>&>>::value_type;
     check_long_enough(audio, c);
     const std::int64_t ratio = c.inputs_to_logits_ratio();
     const chunk_schedule schedule = chunk_schedule::from_seconds(how.chunk_length_s, how.stride_length_s, audio.sampling_rate(), ratio);
     check_chunk_fits(schedule, c);
-    std::vector<std::int64_t> rows;
+    std::vector<value_type> rows;
     std::size_t width = 0;
     for_each_chunk(audio, schedule, [&](const audio_chunk& chunk) {
         if (chunk.samples.size() < c.min_input_length()) return;
         const auto features = feature_extractor({chunk.samples}, audio.sampling_rate());
-        const int_tensor<3> out = per_frame(features.input_values, features.attention_mask);
+        const xt::xtensor<value_type, 3> out = per_frame(features.input_values, features.attention_mask);
         width = out.shape(2);
         const frame_range keep = owned_frames(chunk, out.shape(1), ratio);
         rows.insert(rows.end(), out.data() + keep.first * width, out.data() + keep.last * width);
     });
-    int_tensor<2> stitched = int_tensor<2>::from_shape({width ? rows.size() / width : 0, width});
+    xt::xtensor<value_type, 2> stitched = xt::xtensor<value_type, 2>::from_shape({width ? rows.size() / width : 0, width});
     std::copy(rows.begin(), rows.end(), stitched.begin());
     return stitched;
 }

@@ -52,7 +52,8 @@ struct transcription {
     std::vector<timed_text> chunks;  // words or characters, empty without timestamps
 };
 
-// Any interfaces::ctc_speech_encoder with its CTC tokenizer and feature extractor.
+// Any interfaces::ctc_speech_encoder with its CTC tokenizer and feature extractor
+// (pipelines/alignment.hpp aligns known transcripts with the same bundle).
 // Loaded once, then const: transcribe may be called from many threads at once.
 class speech_recognizer {
 public:
@@ -61,7 +62,7 @@ public:
     // feature_extractor_for). options.target_lang picks an MMS checkpoint's language: its
     // adapter and its part of the nested vocab.json.
     static speech_recognizer from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
-        auto model = speech_model_as<interfaces::ctc_speech_encoder>(dir, options, "speech recognition");
+        auto model = speech_model_as<interfaces::ctc_speech_encoder>(dir, options, "a CTC speech pipeline (transcription, alignment)");
         auto extractor = feature_extractor_for(dir, *model);
         return speech_recognizer(std::move(model), tokenizers::wav2vec2_ctc_tokenizer::from_pretrained(dir, options.target_lang),
                                  std::move(extractor));
@@ -72,7 +73,7 @@ public:
                       preprocess::wav2vec2_feature_extractor feature_extractor)
         : model_(std::move(model)), tokenizer_(std::move(tokenizer)), feature_extractor_(std::move(feature_extractor)) {
         if (!model_->has_ctc_head())
-            fail<config_error>("speech recognition needs a ", model_->ctc_architecture(), " checkpoint; this one is ",
+            fail<config_error>("a CTC speech pipeline (transcription, alignment) needs a ", model_->ctc_architecture(), " checkpoint; this one is ",
                                model_->architecture());
     }
 

@@ -152,6 +152,7 @@ public:
                 fail<config_error>(where, ": token \"", it.key(), "\" has id ", it.value().dump(),
                                    "; expected an integer (a nested vocab.json needs target_lang)");
             decoder_[it.value().get<std::int64_t>()] = it.key();
+            encoder_[it.key()] = it.value().get<std::int64_t>();
         }
         if (!added_tokens.is_object())
             fail<config_error>(where, ": added_tokens_decoder: expected an object, got ", added_tokens.type_name());
@@ -171,6 +172,7 @@ public:
                 fail<config_error>(where, ": added_tokens_decoder[\"", it.key(),
                                    "\"]: expected a string or {\"content\": string}, got ", token.dump());
             }
+            encoder_[decoder_[id]] = id;
         }
     }
 
@@ -203,6 +205,14 @@ public:
     const std::string& convert_id_to_token(std::int64_t id) const {
         auto it = decoder_.find(id);
         return it == decoder_.end() ? config_.unk_token : it->second;
+    }
+
+    // The id of a token of the vocabulary or an added token (HF's convert_tokens_to_ids
+    // without the fallback to unk); nullopt for any other string.
+    std::optional<std::int64_t> token_to_id(const std::string& token) const {
+        auto it = encoder_.find(token);
+        if (it == encoder_.end()) return std::nullopt;
+        return it->second;
     }
 
     // tokenizer.decode(ids): the transcription of argmax ids.
@@ -277,6 +287,7 @@ private:
 
     ctc_tokenizer_config config_;
     std::unordered_map<std::int64_t, std::string> decoder_;
+    std::unordered_map<std::string, std::int64_t> encoder_;  // added tokens override the vocabulary, as in HF
 };
 
 }  // namespace mmt::tokenizers
