@@ -1,6 +1,7 @@
 // The mmt tool on the speech families beyond Wav2Vec2 and on the heads and
 // options they brought: forward on HuBERT, WavLM, Data2VecAudio and the
 // sequence-classification and MMS fixtures, classify-audio, and --language.
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -39,6 +40,24 @@ TEST_CASE("cli.speech: mmt forward reproduces every output of the HuBERT, WavLM,
     }
     // The MMS fixture's reference.safetensors holds the French outputs.
     CHECK(check_tool_forward(data_path("wav2vec2-tiny-mms-adapter"), "speech_cli_forward", {}, "--language fra") == 3);
+}
+
+TEST_CASE("cli.speech: transcribe runs every CTC variant as the pipeline does, with word timestamps" * doctest::test_suite("unit")) {
+    pipelines::transcription_options words;
+    words.timestamps = pipelines::timestamp_level::word;
+    for (const std::string fixture : {"hubert-tiny-ctc", "wavlm-tiny-ctc", "data2vec-audio-tiny-ctc"}) {
+        CAPTURE(fixture);
+        const auto expected = pipelines::speech_recognizer::from_pretrained(data_path(fixture)).transcribe_file(speech_wav, words);
+        const auto r = run(tool() + " transcribe --format json --timestamps word" + speech_model(fixture) + quote(speech_wav));
+        REQUIRE(r.exit_code == 0);
+        const io::json j = io::json::parse(r.output);
+        CHECK(j["text"] == expected.text);
+        REQUIRE(j["chunks"].size() == expected.chunks.size());
+        for (std::size_t i = 0; i < expected.chunks.size(); ++i) {
+            CHECK(j["chunks"][i]["text"] == expected.chunks[i].text);
+            CHECK(j["chunks"][i]["timestamp"][0].get<double>() == doctest::Approx(expected.chunks[i].start));
+        }
+    }
 }
 
 TEST_CASE("cli.speech: classify-audio prints the pipeline's labels, best first, and HF's JSON" * doctest::test_suite("unit")) {
