@@ -7,10 +7,11 @@
 #include "mmt/models/clip/family.hpp"
 #include "mmt/models/family.hpp"
 #include "mmt/models/layoutlm/family.hpp"
+#include "mmt/models/siglip/family.hpp"
 #include "mmt/models/wav2vec2/family.hpp"
 
 namespace mmt {
 
-using families = family_list<clip::family, layoutlm::family, wav2vec2::family>;
+using families = family_list<clip::family, layoutlm::family, wav2vec2::family, siglip::family>;
 
 }  // namespace mmt

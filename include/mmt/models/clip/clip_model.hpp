@@ -32,6 +32,22 @@ inline tensor<2> l2_normalize(const tensor<2>& x) {
     return y;
 }
 
+// a b^T * scale + bias for L2-normalised embeddings a [n, d], b [m, d] -> [n, m]:
+// CLIP's logits (scale exp(logit_scale), no bias) and SigLIP's (with logit_bias).
+// `who` names the model in errors.
+inline tensor<2> scaled_similarity(const tensor<2>& a, const tensor<2>& b, float scale, float bias, const char* who) {
+    if (a.shape(1) != b.shape(1))
+        fail<shape_error>(who, " similarity: embeddings of width ", a.shape(1), " and ", b.shape(1), " cannot be compared");
+    tensor<2> logits({a.shape(0), b.shape(0)});
+    for (std::size_t i = 0; i < a.shape(0); ++i)
+        for (std::size_t j = 0; j < b.shape(0); ++j) {
+            float dot = 0;
+            for (std::size_t k = 0; k < a.shape(1); ++k) dot += a(i, k) * b(j, k);
+            logits(i, j) = dot * scale + bias;
+        }
+    return logits;
+}
+
 // Loaded once, then const: forward may be called from many threads at once.
 struct clip_model {
     clip::config config;
@@ -99,17 +115,7 @@ struct clip_model {
 
     // exp(logit_scale) * a b^T for normalised embeddings a [n, d], b [m, d] -> [n, m].
     tensor<2> similarity(const tensor<2>& a, const tensor<2>& b) const {
-        if (a.shape(1) != b.shape(1))
-            fail<shape_error>("CLIP similarity: embeddings of width ", a.shape(1), " and ", b.shape(1), " cannot be compared");
-        const float scale = std::exp(logit_scale);
-        tensor<2> logits({a.shape(0), b.shape(0)});
-        for (std::size_t i = 0; i < a.shape(0); ++i)
-            for (std::size_t j = 0; j < b.shape(0); ++j) {
-                float dot = 0;
-                for (std::size_t k = 0; k < a.shape(1); ++k) dot += a(i, k) * b(j, k);
-                logits(i, j) = dot * scale;
-            }
-        return logits;
+        return scaled_similarity(a, b, std::exp(logit_scale), 0.0f, "CLIP");
     }
 
 private:

@@ -1,5 +1,6 @@
 // CLIPTextTransformer: token + position embeddings, a pre-norm encoder (causal
-// when the config says so, as CLIP's is), final_layer_norm, and pooling at the end token.
+// when the config says so, as CLIP's is), final_layer_norm, and pooling at the end
+// token (CLIP) or the last position (SigLIP, whose own head follows).
 #pragma once
 
 #include <cstddef>
@@ -41,18 +42,18 @@ struct text_transformer {
     // input_ids, attention_mask: [batch, seq_len]; attention_mask may be empty (no padding).
     tower_output forward(const int_tensor<2>& input_ids, const int_tensor<2>& attention_mask) const {
         const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = config.layer.hidden_size;
-        if (batch == 0 || seq_len == 0) fail<input_error>("CLIP text model: input_ids is empty (shape [", batch, ", ", seq_len, "])");
+        if (batch == 0 || seq_len == 0) fail<input_error>(config.name, ": input_ids is empty (shape [", batch, ", ", seq_len, "])");
         if (seq_len > config.max_position_embeddings)
-            fail<input_error>("CLIP text model: sequence of ", seq_len, " tokens exceeds max_position_embeddings = ",
+            fail<input_error>(config.name, ": sequence of ", seq_len, " tokens exceeds max_position_embeddings = ",
                               config.max_position_embeddings, "; tokenize with truncation");
         const bool masked = attention_mask.size() != 0;
         if (masked && attention_mask.shape() != input_ids.shape())
-            fail<shape_error>("CLIP text model: attention_mask has shape [", attention_mask.shape(0), ", ", attention_mask.shape(1),
+            fail<shape_error>(config.name, ": attention_mask has shape [", attention_mask.shape(0), ", ", attention_mask.shape(1),
                               "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
 
         tensor<3> x({batch, seq_len, h});  // [batch, seq_len, hidden_size]
         ops::embedding(input_ids.data(), input_ids.size(), token_embedding.data(), config.vocab_size, h, x.data(),
-                       "CLIP text model: input_ids");
+                       std::string(config.name) + ": input_ids");
         for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t s = 0; s < seq_len; ++s)
                 for (std::size_t i = 0; i < h; ++i) x(b, s, i) += position_embedding(s, i);
@@ -64,7 +65,7 @@ struct text_transformer {
 
         tensor<2> pooled({batch, h});  // [batch, hidden_size]
         for (std::size_t b = 0; b < batch; ++b) {
-            const std::size_t at = end_token_position(input_ids, b);
+            const std::size_t at = config.pooling == text_pooling::last_token ? seq_len - 1 : end_token_position(input_ids, b);
             for (std::size_t i = 0; i < h; ++i) pooled(b, i) = x(b, at, i);
         }
         return {std::move(x), std::move(pooled)};
