@@ -22,11 +22,9 @@
 using namespace mmt;
 using namespace mmt::test;
 
-namespace {
-}  // namespace
-
-TEST_CASE("cli.forward: clip-tiny reproduces every output of reference.safetensors" * doctest::test_suite("parity")) {
+TEST_CASE("cli.forward: clip-tiny and siglip-tiny reproduce every output of reference.safetensors" * doctest::test_suite("parity")) {
     CHECK(check_tool_forward(data_path("clip-tiny"), "cli_forward") == 8);
+    CHECK(check_tool_forward(data_path("siglip-tiny"), "cli_forward") == 8);
 }
 
 TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::test_suite("unit")) {
