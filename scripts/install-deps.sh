@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   g++ make cmake pkg-config git
   libeigen3-dev libxtensor-dev xtl-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev libutf8proc-dev
+  libpng-dev libjpeg-dev libutf8proc-dev libsentencepiece-dev
   doctest-dev libbenchmark-dev libcli11-dev
   clang libclang-rt-14-dev libomp-14-dev
 )
