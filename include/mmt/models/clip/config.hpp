@@ -28,6 +28,40 @@ layers::encoder_layer_config encoder_layer_config_of(const Tower& c, const std::
             c.layer_norm_eps, layers::norm_position::pre};
 }
 
+// The keys every CLIP-like tower config has (CLIP's, SigLIP's), read over `c`'s
+// defaults; each family's config reads its own others.
+template <class Tower>
+void read_tower_keys(Tower& c, const io::json& j, const std::string& where) {
+    io::json_optional(j, "hidden_size", c.hidden_size, where);
+    io::json_optional(j, "intermediate_size", c.intermediate_size, where);
+    io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
+    io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
+    io::json_optional(j, "hidden_act", c.hidden_act, where);
+    io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
+}
+
+// A text tower's own keys beside those: the vocabulary, positions and special ids.
+template <class Text>
+void read_text_keys(Text& c, const io::json& j, const std::string& where) {
+    read_tower_keys(c, j, where);
+    io::json_optional(j, "vocab_size", c.vocab_size, where);
+    io::json_optional(j, "max_position_embeddings", c.max_position_embeddings, where);
+    io::json_optional(j, "pad_token_id", c.pad_token_id, where);
+    io::json_optional(j, "bos_token_id", c.bos_token_id, where);
+    io::json_optional(j, "eos_token_id", c.eos_token_id, where);
+}
+
+// A vision tower's: the image geometry, checked.
+template <class Vision>
+void read_vision_keys(Vision& c, const io::json& j, const std::string& where) {
+    read_tower_keys(c, j, where);
+    io::json_optional(j, "num_channels", c.num_channels, where);
+    io::json_optional(j, "image_size", c.image_size, where);
+    io::json_optional(j, "patch_size", c.patch_size, where);
+    if (c.patch_size == 0 || c.image_size < c.patch_size)
+        fail<config_error>(where, ": patch_size ", c.patch_size, " must be between 1 and image_size ", c.image_size);
+}
+
 struct text_config {
     std::size_t vocab_size = 49408;
     std::size_t hidden_size = 512;
@@ -44,18 +78,8 @@ struct text_config {
 
     static text_config from_json(const io::json& j, const std::string& where) {
         text_config c;
-        io::json_optional(j, "vocab_size", c.vocab_size, where);
-        io::json_optional(j, "hidden_size", c.hidden_size, where);
-        io::json_optional(j, "intermediate_size", c.intermediate_size, where);
+        read_text_keys(c, j, where);
         io::json_optional(j, "projection_dim", c.projection_dim, where);
-        io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
-        io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
-        io::json_optional(j, "max_position_embeddings", c.max_position_embeddings, where);
-        io::json_optional(j, "hidden_act", c.hidden_act, where);
-        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
-        io::json_optional(j, "pad_token_id", c.pad_token_id, where);
-        io::json_optional(j, "bos_token_id", c.bos_token_id, where);
-        io::json_optional(j, "eos_token_id", c.eos_token_id, where);
         c.layer_config(where);  // validates hidden_act and the head split
         return c;
     }
@@ -87,18 +111,8 @@ struct vision_config {
 
     static vision_config from_json(const io::json& j, const std::string& where) {
         vision_config c;
-        io::json_optional(j, "hidden_size", c.hidden_size, where);
-        io::json_optional(j, "intermediate_size", c.intermediate_size, where);
+        read_vision_keys(c, j, where);
         io::json_optional(j, "projection_dim", c.projection_dim, where);
-        io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
-        io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
-        io::json_optional(j, "num_channels", c.num_channels, where);
-        io::json_optional(j, "image_size", c.image_size, where);
-        io::json_optional(j, "patch_size", c.patch_size, where);
-        io::json_optional(j, "hidden_act", c.hidden_act, where);
-        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
-        if (c.patch_size == 0 || c.image_size < c.patch_size)
-            fail<config_error>(where, ": patch_size ", c.patch_size, " must be between 1 and image_size ", c.image_size);
         c.layer_config(where);
         return c;
     }

@@ -34,17 +34,7 @@ struct text_config {
 
     static text_config from_json(const io::json& j, const std::string& where) {
         text_config c;
-        io::json_optional(j, "vocab_size", c.vocab_size, where);
-        io::json_optional(j, "hidden_size", c.hidden_size, where);
-        io::json_optional(j, "intermediate_size", c.intermediate_size, where);
-        io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
-        io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
-        io::json_optional(j, "max_position_embeddings", c.max_position_embeddings, where);
-        io::json_optional(j, "hidden_act", c.hidden_act, where);
-        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
-        io::json_optional(j, "pad_token_id", c.pad_token_id, where);
-        io::json_optional(j, "bos_token_id", c.bos_token_id, where);
-        io::json_optional(j, "eos_token_id", c.eos_token_id, where);
+        clip::read_text_keys(c, j, where);
         c.transformer();  // validates hidden_act and the head split
         return c;
     }
@@ -75,17 +65,7 @@ struct vision_config {
 
     static vision_config from_json(const io::json& j, const std::string& where) {
         vision_config c;
-        io::json_optional(j, "hidden_size", c.hidden_size, where);
-        io::json_optional(j, "intermediate_size", c.intermediate_size, where);
-        io::json_optional(j, "num_hidden_layers", c.num_hidden_layers, where);
-        io::json_optional(j, "num_attention_heads", c.num_attention_heads, where);
-        io::json_optional(j, "num_channels", c.num_channels, where);
-        io::json_optional(j, "image_size", c.image_size, where);
-        io::json_optional(j, "patch_size", c.patch_size, where);
-        io::json_optional(j, "hidden_act", c.hidden_act, where);
-        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
-        if (c.patch_size == 0 || c.image_size < c.patch_size)
-            fail<config_error>(where, ": patch_size ", c.patch_size, " must be between 1 and image_size ", c.image_size);
+        clip::read_vision_keys(c, j, where);
         c.layer_config(where);
         return c;
     }
