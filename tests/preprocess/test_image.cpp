@@ -208,3 +208,29 @@ TEST_CASE("preprocess.clip_image: impossible settings are config errors naming t
     CHECK_THROWS_WITH_AS(clip_image_processor().preprocess(mmt::io::rgb_image{}), Contains("expected a non-empty RGB image"),
                          mmt::input_error);
 }
+
+TEST_CASE("preprocess.clip_image: SiglipImageProcessor's defaults and pixel_values" * doctest::test_suite("parity")) {
+    const auto defaults = config_from(R"({"image_processor_type": "SiglipImageProcessor"})");
+    CHECK(defaults.size.shortest_edge == 0);
+    CHECK(defaults.size.height == 224);
+    CHECK(defaults.size.width == 224);
+    CHECK_FALSE(defaults.do_center_crop);
+    CHECK(defaults.resample == pil_resampling::bicubic);
+    CHECK(defaults.image_mean == std::array<double, 3>{0.5, 0.5, 0.5});
+    CHECK(defaults.image_std == std::array<double, 3>{0.5, 0.5, 0.5});
+    // SiglipImageProcessor has no crop: the keys are not its.
+    CHECK_FALSE(config_from(R"({"image_processor_type": "SiglipImageProcessor", "do_center_crop": true})").do_center_crop);
+    CHECK_THROWS_WITH_AS(config_from(R"({"image_processor_type": "ViTImageProcessor"})"),
+                         doctest::Contains("\"image_processor_type\": expected CLIPImageProcessor"), mmt::config_error);
+
+    // 32x32 with no crop: every photograph (landscape, square, the 640x427 JPEG) squashed.
+    auto processor = clip_image_processor::from_pretrained(mmt::test::data_path("siglip-images"));
+    CHECK_FALSE(processor.config().do_center_crop);
+    auto ref = mmt::io::safetensors_file(mmt::test::data_path("siglip-images/reference.safetensors"));
+    for (const std::string name : {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"}) {
+        const std::string stem = name.substr(0, name.find('.'));
+        auto image = mmt::io::read_image(mmt::test::data_path("clip-images/" + name));
+        mmt::test::check_close(processor.preprocess(image), ref.load<float, 3>("pixel_values." + stem),
+                               mmt::test::tol::pixels_abs, "siglip pixel_values." + stem);
+    }
+}

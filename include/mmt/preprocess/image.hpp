@@ -1,5 +1,8 @@
 // CLIPImageProcessor (transformers models/clip/image_processing_clip.py): resize
 // the shortest edge, centre crop, rescale, normalise -> pixel_values [3, H, W].
+// ChineseCLIPImageProcessor is the same; SiglipImageProcessor the same without the
+// crop and with other defaults: preprocessor_config.json's image_processor_type
+// picks the defaults (clip_image_processor_config::from_json).
 //
 // HF resizes through PIL (image_transforms.resize -> PIL.Image.resize with
 // reducing_gap=None), so `resize` below reproduces Pillow 9.4's ImagingResample
@@ -41,7 +44,8 @@ struct size_dict {
     std::int64_t width = 0;
 };
 
-// preprocessor_config.json of a CLIP checkpoint; member initialisers are HF's defaults.
+// preprocessor_config.json of a CLIP, Chinese-CLIP or SigLIP checkpoint; member
+// initialisers are CLIPImageProcessor's defaults.
 struct clip_image_processor_config {
     bool do_resize = true;
     size_dict size{224, 0, 0};
@@ -56,6 +60,9 @@ struct clip_image_processor_config {
     // Decoded images are always RGB already (io::decode_image does convert("RGB")).
     bool do_convert_rgb = true;
 
+    // SiglipImageProcessor's defaults: 224x224, no crop, mean and std 0.5.
+    static clip_image_processor_config siglip_defaults();
+    // The defaults of j's image_processor_type (CLIP's when it has none), then j's keys.
     static clip_image_processor_config from_json(const io::json& j, const std::string& where);
     // Reads <directory>/preprocessor_config.json.
     static clip_image_processor_config from_pretrained(const std::filesystem::path& directory);
@@ -152,16 +159,34 @@ inline void clip_image_processor_config::validate(const std::string& where) cons
     }
 }
 
-inline clip_image_processor_config clip_image_processor_config::from_json(const io::json& j, const std::string& where) {
+inline clip_image_processor_config clip_image_processor_config::siglip_defaults() {
     clip_image_processor_config c;
+    c.size = {0, 224, 224};
+    c.do_center_crop = false;
+    c.image_mean = {0.5, 0.5, 0.5};  // IMAGENET_STANDARD_MEAN
+    c.image_std = {0.5, 0.5, 0.5};   // IMAGENET_STANDARD_STD
+    return c;
+}
+
+inline clip_image_processor_config clip_image_processor_config::from_json(const io::json& j, const std::string& where) {
+    std::string type = "CLIPImageProcessor";
+    io::json_optional(j, "image_processor_type", type, where);
+    const bool siglip = type == "SiglipImageProcessor";
+    if (!siglip && type != "CLIPImageProcessor" && type != "CLIPFeatureExtractor" && type != "ChineseCLIPImageProcessor" &&
+        type != "ChineseCLIPFeatureExtractor")
+        fail<config_error>(where, ": key \"image_processor_type\": expected CLIPImageProcessor, ChineseCLIPImageProcessor or "
+                           "SiglipImageProcessor, got \"", type, "\"");
+    clip_image_processor_config c = siglip ? siglip_defaults() : clip_image_processor_config{};
     io::json_optional(j, "do_resize", c.do_resize, where);
     if (j.contains("size") && !j["size"].is_null()) c.size = detail::parse_size_dict(j["size"], "size", false, where);
     int resample = static_cast<int>(c.resample);
     io::json_optional(j, "resample", resample, where);
     c.resample = static_cast<pil_resampling>(resample);
-    io::json_optional(j, "do_center_crop", c.do_center_crop, where);
-    if (j.contains("crop_size") && !j["crop_size"].is_null())
-        c.crop_size = detail::parse_size_dict(j["crop_size"], "crop_size", true, where);
+    if (!siglip) {  // SiglipImageProcessor never crops, whatever the file says
+        io::json_optional(j, "do_center_crop", c.do_center_crop, where);
+        if (j.contains("crop_size") && !j["crop_size"].is_null())
+            c.crop_size = detail::parse_size_dict(j["crop_size"], "crop_size", true, where);
+    }
     io::json_optional(j, "do_rescale", c.do_rescale, where);
     io::json_optional(j, "rescale_factor", c.rescale_factor, where);
     io::json_optional(j, "do_normalize", c.do_normalize, where);
