@@ -1,7 +1,10 @@
 // The mmt command-line tool, run as a user would.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -144,6 +147,24 @@ TEST_CASE("cli.clip: classify-image, embed and search on the demo model" * docte
     const float rocket_score = xt::sum(xt::view(images, 1) * xt::view(texts, 0))();
     const std::string best = cat_score > rocket_score ? "chelsea.png" : "rocket.jpg";
     CHECK(search.output.substr(0, search.output.find('\n')).find(best) != std::string::npos);
+}
+
+TEST_CASE("cli.classify-image: SigLIP's sigmoid scores for siglip-tiny's texts are HF's" * doctest::test_suite("parity")) {
+    // The fixture's texts as labels with the template "{}": its prompts, so HF's logits give the scores.
+    const io::safetensors_file ref(data_path("siglip-tiny/reference.safetensors"));
+    const auto texts = io::parse_json(ref.metadata().at("texts"), "texts").get<std::vector<std::string>>();
+    std::string labels;
+    for (const auto& t : texts) labels += (labels.empty() ? "" : ",") + t;
+    const auto r = run(tool() + " classify-image --model " + quote(siglip_tiny_model().string()) + " " +
+                       quote(data_path("clip-images/chelsea.png").string()) + " --template '{}' --labels " + quote(labels));
+    REQUIRE(r.exit_code == 0);
+    CHECK(count_lines(r.output) == texts.size());
+    const auto logits = ref.load<float, 2>("output.logits_per_image");  // [2 images, 3 texts]; chelsea is image 0
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        char line[160];
+        std::snprintf(line, sizeof line, "%.4f  %s\n", 1.0 / (1.0 + std::exp(-double(logits(0, i)))), texts[i].c_str());
+        CHECK_MESSAGE(r.output.find(line) != std::string::npos, "expected the line ", line, " in\n", r.output);
+    }
 }
 
 TEST_CASE("cli.inspect: lists names, dtypes and shapes" * doctest::test_suite("unit")) {

@@ -19,13 +19,16 @@ const pipelines::clip_embedder& demo() {
 }
 }  // namespace
 
-TEST_CASE("pipelines.zero_shot: probabilities are the softmax of the scaled similarities, best first" * doctest::test_suite("unit")) {
+TEST_CASE("pipelines.zero_shot: CLIP's probabilities are the softmax of the scaled similarities of HF's prompts, best first" *
+          doctest::test_suite("unit")) {
+    CHECK(pipelines::default_hypothesis_template == "This is a photo of {}.");  // ZeroShotImageClassificationPipeline's
     const auto image = io::read_image(test::data_path("clip-images/chelsea.png"));
     const std::vector<std::string> labels{"cat", "dog", "rocket"};
-    const auto results = pipelines::classify_image(demo(), image, labels, "a photo of a {}");
+    const auto results = pipelines::classify_image(demo(), image, labels);
     REQUIRE(results.size() == 3);
-    const tensor<2> logits = demo().model().similarity(demo().embed_images({image}),
-                                                       demo().embed_texts({"a photo of a cat", "a photo of a dog", "a photo of a rocket"}));
+    const tensor<2> logits = demo().model().similarity(
+        demo().embed_images({image}),
+        demo().embed_texts({"This is a photo of cat.", "This is a photo of dog.", "This is a photo of rocket."}));
     double total = 0;
     for (std::size_t i = 0; i < 3; ++i) total += std::exp(double(logits(0, i)));
     float sum = 0;

@@ -1,8 +1,12 @@
-// The tiny random-weight CLIP of examples/models/clip-demo as a complete model
-// directory (what scripts/make-demo-model.sh writes), made once per test run.
+// Complete model directories, as a hub download has them, made once per test run:
+// the tiny random-weight CLIP of examples/models/clip-demo (what
+// scripts/make-demo-model.sh writes), and fixture checkpoints with their
+// fixtures' tokenizer and image processor files beside them.
 #pragma once
 
 #include <filesystem>
+#include <initializer_list>
+#include <string>
 
 #include "mmt/core/dtype.hpp"
 #include "mmt/models/random_model.hpp"
@@ -21,6 +25,27 @@ inline std::filesystem::path clip_demo_model() {
             fs::copy_file(data_path("clip-tokenizer") / f, out / f);
         return out;
     }();
+    return dir;
+}
+
+// `model`'s config.json and model.safetensors with every file of the `with` folders
+// but their reference.safetensors and cases.json, in scratch directory `name`.
+inline std::filesystem::path assembled_model(const std::string& name, const std::string& model,
+                                             std::initializer_list<const char*> with) {
+    namespace fs = std::filesystem;
+    const fs::path out = scratch_dir(name);
+    for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(data_path(model) / f, out / f);
+    for (const char* folder : with)
+        for (const auto& entry : fs::directory_iterator(data_path(folder)))
+            if (entry.path().filename() != "reference.safetensors" && entry.path().filename() != "cases.json")
+                fs::copy_file(entry.path(), out / entry.path().filename());
+    return out;
+}
+
+// siglip-tiny with siglip-tokenizer's spiece.model and siglip-images' preprocessor_config.json.
+inline std::filesystem::path siglip_tiny_model() {
+    static const std::filesystem::path dir =
+        assembled_model("siglip_tiny_model", "siglip-tiny", {"siglip-tokenizer", "siglip-images"});
     return dir;
 }
 

@@ -1,7 +1,7 @@
 // The text-image embedders that zero-shot image classification and image search
 // can load, chosen by config.json's model_type the way auto_model chooses a family
-// (with_family, models/family.hpp). Another one (SigLIP's) is its class, with
-// `model_types` and `from_pretrained(dir, options)`, plus one entry in the list.
+// (with_family, models/family.hpp). Another one is its class, with `model_types`
+// and `from_pretrained(dir, options)`, plus one entry in the list.
 #pragma once
 
 #include <filesystem>
@@ -13,10 +13,11 @@
 #include "mmt/models/family.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
+#include "mmt/pipelines/siglip_embedder.hpp"
 
 namespace mmt::pipelines {
 
-using text_image_embedders = family_list<clip_embedder>;
+using text_image_embedders = family_list<clip_embedder, siglip_embedder>;
 
 // The embedder whose model_types hold the model_type of dir/config.json, loaded from
 // `dir`; a config_error naming the model_type and those the embedders read when none does.

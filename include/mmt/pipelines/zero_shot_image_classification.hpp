@@ -1,6 +1,8 @@
-// HF's zero-shot-image-classification pipeline: each label put into a prompt,
-// scored against the image by the model's own image-text score (CLIP: softmax
-// over the scaled similarities), best first. Any interfaces::text_image_embedder.
+// HF's zero-shot-image-classification pipeline: each label put into a prompt
+// (HF's default template unless told otherwise), scored against the image by the
+// model's own image-text score (CLIP and Chinese-CLIP: softmax over the labels of
+// the scaled similarities; SigLIP: a sigmoid per label, with the prompts padded
+// to 64 tokens), best first. Any interfaces::text_image_embedder.
 #pragma once
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/image.hpp"
-#include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 
 namespace mmt::pipelines {
@@ -20,7 +21,8 @@ struct label_score {
     float score = 0;  // the model's score: for CLIP the probability among the given labels
 };
 
-inline const std::string default_hypothesis_template = "a photo of a {}";
+// ZeroShotImageClassificationPipeline's hypothesis_template.
+inline const std::string default_hypothesis_template = "This is a photo of {}.";
 
 // "{}" in the template is replaced by the label.
 inline std::string fill_template(const std::string& hypothesis_template, const std::string& label) {
