@@ -25,9 +25,10 @@
 using namespace mmt;
 using namespace mmt::test;
 
-TEST_CASE("cli.forward: clip-tiny and siglip-tiny reproduce every output of reference.safetensors" * doctest::test_suite("parity")) {
+TEST_CASE("cli.forward: clip-tiny, siglip-tiny and chinese-clip-tiny reproduce every output of reference.safetensors" * doctest::test_suite("parity")) {
     CHECK(check_tool_forward(data_path("clip-tiny"), "cli_forward") == 8);
     CHECK(check_tool_forward(data_path("siglip-tiny"), "cli_forward") == 8);
+    CHECK(check_tool_forward(data_path("chinese-clip-tiny"), "cli_forward") == 7);
 }
 
 TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::test_suite("unit")) {

@@ -1,6 +1,6 @@
 // pipelines::text_image_embedder_from_pretrained: the embedder picked by config.json's
-// model_type (CLIP's for the demo model, SigLIP's for siglip-tiny), and a clear error
-// for any other; the SigLIP embedder against HF end to end.
+// model_type (CLIP's for the demo model, SigLIP's, Chinese-CLIP's), and a clear error
+// for any other; the SigLIP and Chinese-CLIP embedders against HF end to end.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -83,4 +83,30 @@ TEST_CASE("pipelines.zero_shot: SigLIP's scores are sigmoids of its logits for H
     }
     CHECK(results[0].score >= results[1].score);
     CHECK(results[1].score >= results[2].score);
+}
+
+TEST_CASE("pipelines.chinese_clip_embedder: chinese-clip-tiny's texts give HF's text_embeds; images and scores follow the model" *
+          doctest::test_suite("parity")) {
+    const auto embedder = pipelines::text_image_embedder_from_pretrained(test::chinese_clip_tiny_model());
+    const auto* chinese = dynamic_cast<const pipelines::chinese_clip_embedder*>(embedder.get());
+    REQUIRE(chinese != nullptr);
+    const io::safetensors_file ref(test::data_path("chinese-clip-tiny/reference.safetensors"));
+    const auto texts = io::parse_json(ref.metadata().at("texts"), "texts").get<std::vector<std::string>>();
+    CHECK(chinese->tokenize(texts).input_ids == ref.load<std::int64_t, 2>("input.input_ids"));  // padded to the longest
+    const tensor<2> text_embeds = embedder->embed_texts(texts);
+    test::check_close(text_embeds, ref.load<float, 2>("output.text_embeds"), test::tol::model_abs, "text_embeds");
+    // Padding is masked out: a text alone embeds as in the padded batch.
+    test::check_close(embedder->embed_texts({texts[0]}), xt::view(text_embeds, xt::range(0, 1)), 1e-6, "text 0 alone");
+
+    // The fixture's pixel_values are random, so an image is checked against the model on the processor's output.
+    const auto image = io::read_image(test::data_path("clip-images/chelsea.png"));
+    const tensor<2> image_embeds = embedder->embed_images({image});
+    test::check_close(image_embeds,
+                      clip::l2_normalize(chinese->model().get_image_features(chinese->processor().preprocess(std::vector{image}))),
+                      0.0, "image_embeds");
+    const tensor<2> scores = embedder->image_text_scores(image_embeds, text_embeds);  // [1, 3]: softmax over the texts
+    const tensor<2> logits = chinese->model().similarity(image_embeds, text_embeds);
+    double total = 0;
+    for (std::size_t i = 0; i < 3; ++i) total += std::exp(double(logits(0, i)));
+    for (std::size_t i = 0; i < 3; ++i) CHECK(scores(0, i) == doctest::Approx(std::exp(double(logits(0, i))) / total).epsilon(1e-6));
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <string>
 
@@ -46,6 +47,19 @@ inline std::filesystem::path assembled_model(const std::string& name, const std:
 inline std::filesystem::path siglip_tiny_model() {
     static const std::filesystem::path dir =
         assembled_model("siglip_tiny_model", "siglip-tiny", {"siglip-tokenizer", "siglip-images"});
+    return dir;
+}
+
+// chinese-clip-tiny with chinese-clip-tokenizer's vocabulary and a ChineseCLIPImageProcessor
+// config for its 30x30 images (the fixture has no image processor of its own).
+inline std::filesystem::path chinese_clip_tiny_model() {
+    static const std::filesystem::path dir = [] {
+        const auto out = assembled_model("chinese_clip_tiny_model", "chinese-clip-tiny", {"chinese-clip-tokenizer"});
+        std::ofstream(out / "preprocessor_config.json")
+            << R"({"image_processor_type": "ChineseCLIPImageProcessor", "size": {"height": 30, "width": 30},)"
+            << R"( "crop_size": {"height": 30, "width": 30}})";
+        return out;
+    }();
     return dir;
 }
 

@@ -44,7 +44,7 @@ void add_preprocess_image(CLI::App& app) {
         std::filesystem::path model, image, out;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("preprocess-image", "The model's image processor (CLIP, SigLIP): write pixel_values [1, 3, H, W] of one image");
+    auto* cmd = app.add_subcommand("preprocess-image", "The model's image processor (CLIP, SigLIP, Chinese-CLIP): write pixel_values [1, 3, H, W] of one image");
     cmd->add_option("--model", o->model, "Model directory with preprocessor_config.json")->required();
     cmd->add_option("IMAGE", o->image, "PNG or JPEG file")->required();
     cmd->add_option("--out", o->out, "safetensors file to write")->required();
@@ -65,7 +65,7 @@ void add_classify_image(CLI::App& app) {
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("classify-image", "Zero-shot image classification: probability of each label, best first");
-    cmd->add_option("--model", o->model, "Text-image model directory (CLIP or SigLIP): config, weights, tokenizer, preprocessor")->required();
+    cmd->add_option("--model", o->model, "Text-image model directory (CLIP, SigLIP or Chinese-CLIP): config, weights, tokenizer, preprocessor")->required();
     cmd->add_option("IMAGE", o->image, "PNG or JPEG file")->required();
     cmd->add_option("--labels", o->labels, "Comma-separated labels, e.g. \"cat,dog,car\"")->required();
     cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
@@ -84,7 +84,7 @@ void add_embed(CLI::App& app) {
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("embed", "L2-normalised embeddings of images and/or texts (CLIP)");
-    cmd->add_option("--model", o->model, "Text-image model directory (CLIP or SigLIP): config, weights, tokenizer, preprocessor")->required();
+    cmd->add_option("--model", o->model, "Text-image model directory (CLIP, SigLIP or Chinese-CLIP): config, weights, tokenizer, preprocessor")->required();
     auto* image = cmd->add_option("--image", o->images, "Image files");
     auto* text = cmd->add_option("--text", o->texts, "Texts");
     cmd->add_option("--out", o->out, "safetensors file to write (image_embeds, text_embeds)")->required();
@@ -110,7 +110,7 @@ void add_search(CLI::App& app) {
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("search", "Rank images by embedding similarity to a text query (CLIP)");
-    cmd->add_option("--model", o->model, "Text-image model directory (CLIP or SigLIP): config, weights, tokenizer, preprocessor")->required();
+    cmd->add_option("--model", o->model, "Text-image model directory (CLIP, SigLIP or Chinese-CLIP): config, weights, tokenizer, preprocessor")->required();
     cmd->add_option("--query", o->query, "The text to search for")->required();
     cmd->add_option("IMAGE", o->images, "Image files to rank")->required();
     cmd->callback([o] {

@@ -31,6 +31,13 @@ struct encoder_layer_names {
     std::string adapter = {};  // after the feed-forward, when the config has one
 };
 
+// BertLayer's names (BERT, LayoutLM, Chinese-CLIP's text tower), relative to "encoder.layer.<i>.".
+inline const encoder_layer_names bert_layer_names{
+    {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"},
+    "attention.output.LayerNorm",
+    {"intermediate.dense", "output.dense"},
+    "output.LayerNorm"};
+
 struct encoder_layer_config {
     std::size_t hidden_size = 0;
     std::size_t intermediate_size = 0;

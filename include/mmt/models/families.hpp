@@ -4,6 +4,7 @@
 // the order the "not supported" error lists model_types in.
 #pragma once
 
+#include "mmt/models/chinese_clip/family.hpp"
 #include "mmt/models/clip/family.hpp"
 #include "mmt/models/family.hpp"
 #include "mmt/models/layoutlm/family.hpp"
@@ -12,6 +13,6 @@
 
 namespace mmt {
 
-using families = family_list<clip::family, layoutlm::family, wav2vec2::family, siglip::family>;
+using families = family_list<clip::family, layoutlm::family, wav2vec2::family, siglip::family, chinese_clip::family>;
 
 }  // namespace mmt

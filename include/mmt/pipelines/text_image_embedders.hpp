@@ -11,13 +11,14 @@
 #include "mmt/core/load_options.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/family.hpp"
+#include "mmt/pipelines/chinese_clip_embedder.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 #include "mmt/pipelines/siglip_embedder.hpp"
 
 namespace mmt::pipelines {
 
-using text_image_embedders = family_list<clip_embedder, siglip_embedder>;
+using text_image_embedders = family_list<clip_embedder, siglip_embedder, chinese_clip_embedder>;
 
 // The embedder whose model_types hold the model_type of dir/config.json, loaded from
 // `dir`; a config_error naming the model_type and those the embedders read when none does.

@@ -35,7 +35,7 @@ struct layoutlm_model {
     // `scope` is "layoutlm." or "" (see base_model_scope).
     static layoutlm_model load(const io::weight_scope& scope, const config& c) {
         return {layoutlm::embeddings::load(scope.child("embeddings"), c),
-                layers::encoder::load(scope.child("encoder").child("layer"), c.num_hidden_layers, encoder_layer_names,
+                layers::encoder::load(scope.child("encoder").child("layer"), c.num_hidden_layers, layers::bert_layer_names,
                                       c.layer_config("LayoutLM config")),
                 layers::linear::load_head(scope.child("pooler").child("dense"), c.hidden_size, c.hidden_size)};
     }

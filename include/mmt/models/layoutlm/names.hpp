@@ -19,13 +19,6 @@
 
 namespace mmt::layoutlm {
 
-// LayoutLMLayer (= BertLayer), relative to "encoder.layer.<i>.".
-inline const layers::encoder_layer_names encoder_layer_names{
-    {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"},
-    "attention.output.LayerNorm",
-    {"intermediate.dense", "output.dense"},
-    "output.LayerNorm"};
-
 // HF's base_model_prefix.
 inline const std::string base_model_prefix = "layoutlm";
 

@@ -1,0 +1,67 @@
+// BertEmbeddings: word + token type + absolute position (0, 1, ...), summed in
+// HF's order, then LayerNorm. Chinese-CLIP's text tower has exactly these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mmt/core/error.hpp"
+#include "mmt/core/xtensor.hpp"
+#include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/layer_norm.hpp"
+#include "mmt/ops/embedding.hpp"
+
+namespace mmt::layers {
+
+struct bert_embeddings_config {
+    std::size_t vocab_size = 0;
+    std::size_t hidden_size = 0;
+    std::size_t max_position_embeddings = 0;
+    std::size_t type_vocab_size = 0;
+    float layer_norm_eps = 1e-12f;
+};
+
+struct bert_embeddings {
+    tensor<2> word_embeddings;        // [vocab_size, hidden_size]
+    tensor<2> position_embeddings;    // [max_position_embeddings, hidden_size]
+    tensor<2> token_type_embeddings;  // [type_vocab_size, hidden_size]
+    layer_norm norm;
+
+    // `scope` is "<tower>.embeddings.".
+    static bert_embeddings load(const io::weight_scope& scope, const bert_embeddings_config& c) {
+        auto table = [&](const char* name, std::size_t rows) { return scope.child(name).get<2>("weight", {rows, c.hidden_size}); };
+        return {table("word_embeddings", c.vocab_size), table("position_embeddings", c.max_position_embeddings),
+                table("token_type_embeddings", c.type_vocab_size),
+                layer_norm::load(scope.child("LayerNorm"), c.hidden_size, c.layer_norm_eps)};
+    }
+
+    // input_ids: [batch, seq_len]; token_type_ids: [batch, seq_len] or empty for all 0.
+    // -> [batch, seq_len, hidden_size]
+    tensor<3> forward(const int_tensor<2>& input_ids, const int_tensor<2>& token_type_ids) const {
+        const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = word_embeddings.shape(1);
+        if (seq_len > position_embeddings.shape(0))
+            fail<input_error>("BERT embeddings: a sequence of ", seq_len, " tokens exceeds max_position_embeddings = ",
+                              position_embeddings.shape(0));
+        if (token_type_ids.size() != 0 && token_type_ids.shape() != input_ids.shape())
+            fail<shape_error>("BERT embeddings: token_type_ids has shape [", token_type_ids.shape(0), ", ", token_type_ids.shape(1),
+                              "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
+        tensor<3> x({batch, seq_len, h});  // [batch, seq_len, hidden_size]
+        ops::embedding(input_ids.data(), input_ids.size(), word_embeddings.data(), word_embeddings.shape(0), h, x.data(),
+                       "BERT embeddings: input_ids");
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t s = 0; s < seq_len; ++s) {
+                const std::size_t type_row = token_type_ids.size() == 0 ? 0
+                    : ops::detail::checked_row(token_type_ids.data(), b * seq_len + s, token_type_embeddings.shape(0),
+                                               "BERT embeddings: token_type_ids");
+                const float* type = &token_type_embeddings(type_row, 0);
+                const float* position = &position_embeddings(s, 0);
+                float* out = &x(b, s, 0);
+                // (words + token types) + positions, one addition at a time as HF rounds it.
+                for (std::size_t i = 0; i < h; ++i) out[i] += type[i];
+                for (std::size_t i = 0; i < h; ++i) out[i] += position[i];
+            }
+        return norm.forward(x);
+    }
+};
+
+}  // namespace mmt::layers
