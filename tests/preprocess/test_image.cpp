@@ -33,6 +33,20 @@ clip_image_processor_config config_from(const std::string& text) {
     return clip_image_processor_config::from_json(mmt::io::json::parse(text), "test_config.json");
 }
 
+// The processor of fixture folder `folder` (32x32, no crop: every photograph, landscape,
+// square or the 640x427 JPEG, squashed) gives its pixel_values of each photograph.
+void check_squashed_photographs(const std::string& folder) {
+    auto processor = clip_image_processor::from_pretrained(mmt::test::data_path(folder));
+    CHECK_FALSE(processor.config().do_center_crop);
+    auto ref = mmt::io::safetensors_file(mmt::test::data_path(folder + "/reference.safetensors"));
+    for (const std::string name : {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"}) {
+        const std::string stem = name.substr(0, name.find('.'));
+        auto image = mmt::io::read_image(mmt::test::data_path("clip-images/" + name));
+        mmt::test::check_close(processor.preprocess(image), ref.load<float, 3>("pixel_values." + stem),
+                               mmt::test::tol::pixels_abs, folder + " pixel_values." + stem);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("preprocess.clip_image: preprocessor_config.json of ViT-B/32" * doctest::test_suite("unit")) {
@@ -223,14 +237,15 @@ TEST_CASE("preprocess.clip_image: SiglipImageProcessor's defaults and pixel_valu
     CHECK_THROWS_WITH_AS(config_from(R"({"image_processor_type": "ViTImageProcessor"})"),
                          doctest::Contains("\"image_processor_type\": expected CLIPImageProcessor"), mmt::config_error);
 
-    // 32x32 with no crop: every photograph (landscape, square, the 640x427 JPEG) squashed.
-    auto processor = clip_image_processor::from_pretrained(mmt::test::data_path("siglip-images"));
-    CHECK_FALSE(processor.config().do_center_crop);
-    auto ref = mmt::io::safetensors_file(mmt::test::data_path("siglip-images/reference.safetensors"));
-    for (const std::string name : {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"}) {
-        const std::string stem = name.substr(0, name.find('.'));
-        auto image = mmt::io::read_image(mmt::test::data_path("clip-images/" + name));
-        mmt::test::check_close(processor.preprocess(image), ref.load<float, 3>("pixel_values." + stem),
-                               mmt::test::tol::pixels_abs, "siglip pixel_values." + stem);
-    }
+    check_squashed_photographs("siglip-images");
+}
+
+TEST_CASE("preprocess.clip_image: LayoutLMv3ImageProcessor's defaults and pixel_values" * doctest::test_suite("parity")) {
+    const auto defaults = config_from(R"({"image_processor_type": "LayoutLMv3ImageProcessor", "apply_ocr": true})");
+    CHECK(defaults.size.height == 224);
+    CHECK(defaults.size.width == 224);
+    CHECK_FALSE(defaults.do_center_crop);
+    CHECK(defaults.resample == pil_resampling::bilinear);
+    CHECK(defaults.image_mean == std::array<double, 3>{0.5, 0.5, 0.5});
+    check_squashed_photographs("layoutlmv3-images");
 }

@@ -1,6 +1,7 @@
 // CLIPImageProcessor (transformers models/clip/image_processing_clip.py): resize
 // the shortest edge, centre crop, rescale, normalise -> pixel_values [3, H, W].
-// ChineseCLIPImageProcessor is the same; SiglipImageProcessor the same without the
+// ChineseCLIPImageProcessor is the same; SiglipImageProcessor and
+// LayoutLMv3ImageProcessor (which mmt never asks for OCR) the same without the
 // crop and with other defaults: preprocessor_config.json's image_processor_type
 // picks the defaults (clip_image_processor_config::from_json).
 //
@@ -44,8 +45,8 @@ struct size_dict {
     std::int64_t width = 0;
 };
 
-// preprocessor_config.json of a CLIP, Chinese-CLIP or SigLIP checkpoint; member
-// initialisers are CLIPImageProcessor's defaults.
+// preprocessor_config.json of a CLIP, Chinese-CLIP, SigLIP or LayoutLMv3 checkpoint;
+// member initialisers are CLIPImageProcessor's defaults.
 struct clip_image_processor_config {
     bool do_resize = true;
     size_dict size{224, 0, 0};
@@ -60,8 +61,10 @@ struct clip_image_processor_config {
     // Decoded images are always RGB already (io::decode_image does convert("RGB")).
     bool do_convert_rgb = true;
 
-    // SiglipImageProcessor's defaults: 224x224, no crop, mean and std 0.5.
-    static clip_image_processor_config siglip_defaults();
+    // The defaults of an image_processor_type: CLIPImageProcessor's (and Chinese-CLIP's);
+    // SiglipImageProcessor's and LayoutLMv3ImageProcessor's: 224x224 with no crop, mean
+    // and std 0.5, bicubic for SigLIP and bilinear for LayoutLMv3. config_error for others.
+    static clip_image_processor_config defaults_of(const std::string& image_processor_type, const std::string& where);
     // The defaults of j's image_processor_type (CLIP's when it has none), then j's keys.
     static clip_image_processor_config from_json(const io::json& j, const std::string& where);
     // Reads <directory>/preprocessor_config.json.
@@ -159,30 +162,34 @@ inline void clip_image_processor_config::validate(const std::string& where) cons
     }
 }
 
-inline clip_image_processor_config clip_image_processor_config::siglip_defaults() {
+inline clip_image_processor_config clip_image_processor_config::defaults_of(const std::string& image_processor_type,
+                                                                           const std::string& where) {
     clip_image_processor_config c;
+    if (image_processor_type == "CLIPImageProcessor" || image_processor_type == "CLIPFeatureExtractor" ||
+        image_processor_type == "ChineseCLIPImageProcessor" || image_processor_type == "ChineseCLIPFeatureExtractor")
+        return c;
+    if (image_processor_type != "SiglipImageProcessor" && image_processor_type != "LayoutLMv3ImageProcessor")
+        fail<config_error>(where, ": key \"image_processor_type\": expected CLIPImageProcessor, ChineseCLIPImageProcessor, "
+                           "SiglipImageProcessor or LayoutLMv3ImageProcessor, got \"", image_processor_type, "\"");
     c.size = {0, 224, 224};
     c.do_center_crop = false;
     c.image_mean = {0.5, 0.5, 0.5};  // IMAGENET_STANDARD_MEAN
     c.image_std = {0.5, 0.5, 0.5};   // IMAGENET_STANDARD_STD
+    if (image_processor_type == "LayoutLMv3ImageProcessor") c.resample = pil_resampling::bilinear;
     return c;
 }
 
 inline clip_image_processor_config clip_image_processor_config::from_json(const io::json& j, const std::string& where) {
     std::string type = "CLIPImageProcessor";
     io::json_optional(j, "image_processor_type", type, where);
-    const bool siglip = type == "SiglipImageProcessor";
-    if (!siglip && type != "CLIPImageProcessor" && type != "CLIPFeatureExtractor" && type != "ChineseCLIPImageProcessor" &&
-        type != "ChineseCLIPFeatureExtractor")
-        fail<config_error>(where, ": key \"image_processor_type\": expected CLIPImageProcessor, ChineseCLIPImageProcessor or "
-                           "SiglipImageProcessor, got \"", type, "\"");
-    clip_image_processor_config c = siglip ? siglip_defaults() : clip_image_processor_config{};
+    clip_image_processor_config c = defaults_of(type, where);
+    const bool crops = c.do_center_crop;  // the processors without a crop ignore its keys
     io::json_optional(j, "do_resize", c.do_resize, where);
     if (j.contains("size") && !j["size"].is_null()) c.size = detail::parse_size_dict(j["size"], "size", false, where);
     int resample = static_cast<int>(c.resample);
     io::json_optional(j, "resample", resample, where);
     c.resample = static_cast<pil_resampling>(resample);
-    if (!siglip) {  // SiglipImageProcessor never crops, whatever the file says
+    if (crops) {
         io::json_optional(j, "do_center_crop", c.do_center_crop, where);
         if (j.contains("crop_size") && !j["crop_size"].is_null())
             c.crop_size = detail::parse_size_dict(j["crop_size"], "crop_size", true, where);
