@@ -1,5 +1,6 @@
-// BertEmbeddings: word + token type + absolute position (0, 1, ...), summed in
-// HF's order, then LayerNorm. Chinese-CLIP's text tower has exactly these.
+// BertEmbeddings: word + token type + absolute position (0, 1, ... unless given),
+// summed in HF's order, then LayerNorm. Chinese-CLIP's text tower has exactly
+// these; LayoutLMv3 adds its spatial embeddings to the sum before the LayerNorm.
 #pragma once
 
 #include <cstddef>
@@ -38,29 +39,37 @@ struct bert_embeddings {
     // input_ids: [batch, seq_len]; token_type_ids: [batch, seq_len] or empty for all 0.
     // -> [batch, seq_len, hidden_size]
     tensor<3> forward(const int_tensor<2>& input_ids, const int_tensor<2>& token_type_ids) const {
+        return norm.forward(sum(input_ids, token_type_ids, {}));
+    }
+
+    // The sum before the LayerNorm; position_ids [batch, seq_len], or empty for 0, 1, ...
+    tensor<3> sum(const int_tensor<2>& input_ids, const int_tensor<2>& token_type_ids, const int_tensor<2>& position_ids) const {
         const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = word_embeddings.shape(1);
-        if (seq_len > position_embeddings.shape(0))
+        if (position_ids.size() == 0 && seq_len > position_embeddings.shape(0))
             fail<input_error>("BERT embeddings: a sequence of ", seq_len, " tokens exceeds max_position_embeddings = ",
                               position_embeddings.shape(0));
-        if (token_type_ids.size() != 0 && token_type_ids.shape() != input_ids.shape())
-            fail<shape_error>("BERT embeddings: token_type_ids has shape [", token_type_ids.shape(0), ", ", token_type_ids.shape(1),
-                              "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
+        for (const auto* ids : {&token_type_ids, &position_ids})
+            if (ids->size() != 0 && ids->shape() != input_ids.shape())
+                fail<shape_error>("BERT embeddings: ", ids == &token_type_ids ? "token_type_ids" : "position_ids", " has shape [",
+                                  ids->shape(0), ", ", ids->shape(1), "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
         tensor<3> x({batch, seq_len, h});  // [batch, seq_len, hidden_size]
         ops::embedding(input_ids.data(), input_ids.size(), word_embeddings.data(), word_embeddings.shape(0), h, x.data(),
                        "BERT embeddings: input_ids");
         for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t s = 0; s < seq_len; ++s) {
+                const std::size_t t = b * seq_len + s;
                 const std::size_t type_row = token_type_ids.size() == 0 ? 0
-                    : ops::detail::checked_row(token_type_ids.data(), b * seq_len + s, token_type_embeddings.shape(0),
-                                               "BERT embeddings: token_type_ids");
+                    : ops::detail::checked_row(token_type_ids.data(), t, token_type_embeddings.shape(0), "BERT embeddings: token_type_ids");
+                const std::size_t position_row = position_ids.size() == 0 ? s
+                    : ops::detail::checked_row(position_ids.data(), t, position_embeddings.shape(0), "BERT embeddings: position_ids");
                 const float* type = &token_type_embeddings(type_row, 0);
-                const float* position = &position_embeddings(s, 0);
+                const float* position = &position_embeddings(position_row, 0);
                 float* out = &x(b, s, 0);
                 // (words + token types) + positions, one addition at a time as HF rounds it.
                 for (std::size_t i = 0; i < h; ++i) out[i] += type[i];
                 for (std::size_t i = 0; i < h; ++i) out[i] += position[i];
             }
-        return norm.forward(x);
+        return x;
     }
 };
 

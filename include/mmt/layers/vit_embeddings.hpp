@@ -1,6 +1,6 @@
-// A vision transformer's input tokens: CLIPVisionEmbeddings and
-// SiglipVisionEmbeddings, with the LayerNorm CLIPVisionTransformer puts after
-// them (pre_layrnorm). A Conv2d whose stride is its kernel cuts the image into
+// A vision transformer's input tokens: CLIPVisionEmbeddings,
+// SiglipVisionEmbeddings and LayoutLMv3's visual tokens, with the LayerNorm
+// CLIPVisionTransformer puts after them (pre_layrnorm; LayoutLMv3's `norm`). A Conv2d whose stride is its kernel cuts the image into
 // patches, an optional learned class token goes in front, learned position
 // embeddings are added, and an optional LayerNorm runs over the result.
 #pragma once
@@ -37,8 +37,14 @@ struct vit_embeddings_config {
 
 // Where one family keeps the block, relative to the vision tower's scope.
 struct vit_embeddings_names {
-    std::string embeddings;  // holds class_embedding, patch_embedding and position_embedding
+    std::string embeddings;  // holds the three below ("" for the tower's own scope)
     std::string pre_norm;    // the LayerNorm, when the config has one
+    std::string class_embedding = "class_embedding";              // [hidden_size]
+    std::string patch_embedding = "patch_embedding";              // the Conv2d
+    std::string position_embedding = "position_embedding.weight";  // [num_positions, hidden_size]
+    // BEiT's layout (LayoutLMv3): the class and position tensors are parameters with a
+    // leading batch dimension of 1, [1, 1, hidden_size] and [1, num_positions, hidden_size].
+    bool batch_dim = false;
 };
 
 struct vit_embeddings {
@@ -54,14 +60,18 @@ struct vit_embeddings {
     // `tower` is the vision tower's scope (e.g. "vision_model.").
     static vit_embeddings load(const io::weight_scope& tower, const vit_embeddings_names& names, const vit_embeddings_config& c) {
         const std::size_t h = c.hidden_size, p = c.patch_size;
-        const io::weight_scope scope = tower.child(names.embeddings);
+        const io::weight_scope scope = names.embeddings.empty() ? tower : tower.child(names.embeddings);
         vit_embeddings e;
         e.config = c;
-        if (c.class_token) e.class_embedding = scope.get<1>("class_embedding", {h});
-        const tensor<4> patch_weight = scope.child("patch_embedding").get<4>("weight", {h, c.num_channels, p, p});
+        if (c.class_token)
+            e.class_embedding = names.batch_dim ? tensor<1>(xt::flatten(scope.get<3>(names.class_embedding, {1, 1, h})))
+                                                : scope.get<1>(names.class_embedding, {h});
+        const io::weight_scope patch = scope.child(names.patch_embedding);
+        const tensor<4> patch_weight = patch.get<4>("weight", {h, c.num_channels, p, p});
         e.patch_embedding = ops::pack_weights(patch_weight.data(), h, c.num_channels * p * p, tower.options().linear);
-        if (c.patch_bias) e.patch_bias = scope.child("patch_embedding").get<1>("bias", {h});
-        e.position_embedding = scope.child("position_embedding").get<2>("weight", {c.num_positions(), h});
+        if (c.patch_bias) e.patch_bias = patch.get<1>("bias", {h});
+        e.position_embedding = names.batch_dim ? tensor<2>(xt::view(scope.get<3>(names.position_embedding, {1, c.num_positions(), h}), 0))
+                                               : scope.get<2>(names.position_embedding, {c.num_positions(), h});
         if (c.pre_norm) e.pre_norm = layer_norm::load(tower.child(names.pre_norm), h, c.layer_norm_eps);
         return e;
     }

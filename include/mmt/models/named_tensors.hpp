@@ -57,6 +57,11 @@ struct named_inputs {
         if (it == floats.end()) fail<input_error>(model, " needs the float input '", name, "'", listing());
         return ranked<float, N>(it->second, name, model);
     }
+    // Optional float input: empty when absent.
+    template <std::size_t N>
+    tensor<N> get_floats_or_empty(const std::string& name, const std::string& model) const {
+        return floats.count(name) ? get_floats<N>(name, model) : tensor<N>();
+    }
 
 private:
     template <class T, std::size_t N>

@@ -21,6 +21,7 @@
 #include "mmt/models/layoutlm/layoutlm_model.hpp"
 #include "mmt/models/layoutlm/names.hpp"
 #include "mmt/models/pretrained.hpp"
+#include "mmt/models/span_logits.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 
@@ -68,12 +69,6 @@ struct masked_lm_head {
 
 private:
     bool tied_ = false;
-};
-
-// What LayoutLMForQuestionAnswering returns.
-struct span_logits {
-    tensor<2> start_logits;  // [batch, seq_len]
-    tensor<2> end_logits;    // [batch, seq_len]
 };
 
 // A LayoutLM checkpoint of any architecture: the body plus the head config.json
@@ -133,11 +128,8 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
 
     // LayoutLMForQuestionAnswering: start and end logits of every token.
     span_logits question_answering(const model_inputs& in) const {
-        const tensor<3> logits = require(qa_outputs, layoutlm::architecture::question_answering).forward(layoutlm.forward(in, false).last_hidden_state);
-        span_logits out{tensor<2>({logits.shape(0), logits.shape(1)}), tensor<2>({logits.shape(0), logits.shape(1)})};
-        for (std::size_t b = 0; b < logits.shape(0); ++b)
-            for (std::size_t s = 0; s < logits.shape(1); ++s) out.start_logits(b, s) = logits(b, s, 0), out.end_logits(b, s) = logits(b, s, 1);
-        return out;
+        return split_span_logits(
+            require(qa_outputs, layoutlm::architecture::question_answering).forward(layoutlm.forward(in, false).last_hidden_state));
     }
 
     // interfaces::document_token_tagger and document_sequence_classifier

@@ -1,0 +1,48 @@
+// LayoutLMv3's relative position biases (LayoutLMv3Encoder._cal_1d_pos_emb and
+// _cal_2d_pos_emb): for every pair of tokens, a learned per-head weight of the T5
+// bucket of their distance: in position (1-D), and along x (left edges) and y
+// (bottom edges) of their boxes (2-D). Computed once per forward and added to every
+// layer's scaled scores as (1-D + 2-D) / sqrt(head_dim).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mmt/core/xtensor.hpp"
+
+namespace mmt::layoutlmv3 {
+
+// T5's bidirectional relative_position_bucket in HF's float32 arithmetic: half the
+// buckets for each sign; distances below a quarter of the buckets exact, the others
+// on a log scale up to max_distance, capped at the last bucket.
+inline std::size_t relative_position_bucket(std::int64_t relative_position, std::size_t num_buckets, std::size_t max_distance) {
+    const auto half = std::int64_t(num_buckets / 2);
+    const std::int64_t base = relative_position > 0 ? half : 0;
+    const std::int64_t n = relative_position < 0 ? -relative_position : relative_position;
+    const std::int64_t max_exact = half / 2;
+    if (n < max_exact) return std::size_t(base + n);
+    float v = std::log(float(n) / float(max_exact));
+    v = v / float(std::log(double(max_distance) / double(max_exact)));
+    v = v * float(half - max_exact);
+    return std::size_t(base + std::min(max_exact + std::int64_t(v), half - 1));
+}
+
+struct relative_position_bias {
+    std::size_t bins = 0, max_distance = 0;
+    tensor<2> weight;  // [num_heads, bins]: rel_pos_bias (1-D) or rel_pos_x_bias / rel_pos_y_bias (2-D)
+
+    // weight[h, bucket(coordinate[j] - coordinate[i])] added to out [num_heads, n, n] for one sequence.
+    void add(const std::vector<std::int64_t>& coordinate, float* out) const {
+        const std::size_t n = coordinate.size(), heads = weight.shape(0);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::size_t bucket = relative_position_bucket(coordinate[j] - coordinate[i], bins, max_distance);
+                for (std::size_t h = 0; h < heads; ++h) out[(h * n + i) * n + j] += weight(h, bucket);
+            }
+    }
+};
+
+}  // namespace mmt::layoutlmv3
