@@ -25,12 +25,13 @@
 using namespace mmt;
 using namespace mmt::test;
 
-TEST_CASE("cli.forward: clip-tiny, siglip-tiny, chinese-clip-tiny and layoutlmv3-tiny-* reproduce every output of reference.safetensors" * doctest::test_suite("parity")) {
+TEST_CASE("cli.forward: clip-tiny, siglip-tiny, chinese-clip-tiny, layoutlmv3-tiny-* and lilt-tiny-token-cls reproduce every output of reference.safetensors" * doctest::test_suite("parity")) {
     CHECK(check_tool_forward(data_path("clip-tiny"), "cli_forward") == 8);
     CHECK(check_tool_forward(data_path("siglip-tiny"), "cli_forward") == 8);
     CHECK(check_tool_forward(data_path("chinese-clip-tiny"), "cli_forward") == 7);
     CHECK(check_tool_forward(data_path("layoutlmv3-tiny-token-cls"), "cli_forward") == 1);
     CHECK(check_tool_forward(data_path("layoutlmv3-tiny-base"), "cli_forward") == 1);
+    CHECK(check_tool_forward(data_path("lilt-tiny-token-cls"), "cli_forward") == 1);
 }
 
 TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::test_suite("unit")) {

@@ -1,6 +1,8 @@
 // BertEmbeddings: word + token type + absolute position (0, 1, ... unless given),
 // summed in HF's order, then LayerNorm. Chinese-CLIP's text tower has exactly
-// these; LayoutLMv3 adds its spatial embeddings to the sum before the LayerNorm.
+// these; RoBERTa's (LayoutLMv3's, LiLT's) count positions from the padding index
+// (roberta_position_ids), and LayoutLMv3 adds its spatial embeddings to the sum
+// before the LayerNorm.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,26 @@
 #include "mmt/ops/embedding.hpp"
 
 namespace mmt::layers {
+
+// RoBERTa's create_position_ids_from_input_ids: padding_idx + the count of non-pad
+// tokens so far for a token, padding_idx for a pad; each must be a row of a table
+// of `rows` positions (an input_error naming `who` otherwise). [batch, seq_len]
+inline int_tensor<2> roberta_position_ids(const int_tensor<2>& input_ids, std::int64_t padding_idx, std::size_t rows,
+                                          const char* who) {
+    int_tensor<2> positions = int_tensor<2>::from_shape(input_ids.shape());
+    for (std::size_t b = 0; b < input_ids.shape(0); ++b) {
+        std::int64_t count = 0;
+        for (std::size_t s = 0; s < input_ids.shape(1); ++s) {
+            count += input_ids(b, s) != padding_idx;
+            positions(b, s) = input_ids(b, s) != padding_idx ? padding_idx + count : padding_idx;
+            if (positions(b, s) < 0 || std::size_t(positions(b, s)) >= rows)
+                fail<input_error>(who, ": sequence ", b, " has more than ", std::int64_t(rows) - padding_idx - 1,
+                                  " tokens besides padding (max_position_embeddings ", rows, " counts from pad_token_id ",
+                                  padding_idx, " + 1); split the document into windows");
+        }
+    }
+    return positions;
+}
 
 struct bert_embeddings_config {
     std::size_t vocab_size = 0;

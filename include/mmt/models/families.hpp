@@ -9,12 +9,13 @@
 #include "mmt/models/family.hpp"
 #include "mmt/models/layoutlm/family.hpp"
 #include "mmt/models/layoutlmv3/family.hpp"
+#include "mmt/models/lilt/family.hpp"
 #include "mmt/models/siglip/family.hpp"
 #include "mmt/models/wav2vec2/family.hpp"
 
 namespace mmt {
 
 using families = family_list<clip::family, layoutlm::family, wav2vec2::family, siglip::family, chinese_clip::family,
-                            layoutlmv3::family>;
+                            layoutlmv3::family, lilt::family>;
 
 }  // namespace mmt

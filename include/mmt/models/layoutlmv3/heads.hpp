@@ -13,6 +13,7 @@
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
+#include "mmt/layers/classification_head.hpp"
 #include "mmt/layers/linear.hpp"
 #include "mmt/models/interfaces/document_sequence_classifier.hpp"
 #include "mmt/models/interfaces/document_token_tagger.hpp"
@@ -20,25 +21,11 @@
 #include "mmt/models/layoutlmv3/layoutlmv3_model.hpp"
 #include "mmt/models/pretrained.hpp"
 #include "mmt/models/span_logits.hpp"
-#include "mmt/ops/activations.hpp"
 
 namespace mmt::layoutlmv3 {
 
-// LayoutLMv3ClassificationHead (pool_feature=False): dense, tanh, out_proj.
-struct classification_head {
-    layers::linear dense;     // [hidden_size, hidden_size]
-    layers::linear out_proj;  // [outputs, hidden_size]
-
-    static classification_head load(const io::weight_scope& scope, std::size_t hidden_size, std::size_t outputs) {
-        return {layers::linear::load_head(scope.child("dense"), hidden_size, hidden_size),
-                layers::linear::load_head(scope.child("out_proj"), hidden_size, outputs)};
-    }
-    template <std::size_t N>
-    tensor<N> forward(const tensor<N>& x) const { return out_proj.forward(dense.forward(x, ops::activation::tanh)); }
-};
-
 // A head is a Linear or the classification head (token classification picks by num_labels).
-using head = std::variant<layers::linear, classification_head>;
+using head = std::variant<layers::linear, layers::classification_head>;
 
 template <std::size_t N>
 tensor<N> apply_head(const head& h, const tensor<N>& x) {
@@ -57,7 +44,7 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
     layoutlmv3::config config;
     layoutlmv3_model layoutlmv3;
     std::optional<head> classifier;  // token / sequence classification
-    std::optional<classification_head> qa_outputs;
+    std::optional<layers::classification_head> qa_outputs;
 
     static pretrained_model from_pretrained(const std::filesystem::path& dir, mmt::load_options options = {}) {
         return load_pretrained<pretrained_model, layoutlmv3::config>(dir, checkpoint_names(), options);
@@ -76,10 +63,10 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
             case layoutlmv3::architecture::model: break;
             case layoutlmv3::architecture::token_classification:
                 if (labels < 10) m.classifier = layers::linear::load_head(root.child("classifier"), h, labels);
-                else m.classifier = classification_head::load(root.child("classifier"), h, labels);
+                else m.classifier = layers::classification_head::load(root.child("classifier"), h, labels);
                 break;
-            case layoutlmv3::architecture::sequence_classification: m.classifier = classification_head::load(root.child("classifier"), h, labels); break;
-            case layoutlmv3::architecture::question_answering: m.qa_outputs = classification_head::load(root.child("qa_outputs"), h, 2); break;
+            case layoutlmv3::architecture::sequence_classification: m.classifier = layers::classification_head::load(root.child("classifier"), h, labels); break;
+            case layoutlmv3::architecture::question_answering: m.qa_outputs = layers::classification_head::load(root.child("qa_outputs"), h, 2); break;
         }
         loader.check_all_used();
         return m;

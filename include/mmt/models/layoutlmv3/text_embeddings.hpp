@@ -39,7 +39,8 @@ struct text_embeddings {
     tensor<3> forward(const int_tensor<2>& input_ids, const int_tensor<3>& bbox, const int_tensor<2>& token_type_ids) const {
         const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1);
         check_boxes(bbox, batch, seq_len);
-        tensor<3> x = bert.sum(input_ids, token_type_ids, roberta_positions(input_ids));  // [batch, seq_len, hidden_size]
+        tensor<3> x = bert.sum(input_ids, token_type_ids,
+                               layers::roberta_position_ids(input_ids, padding_idx, bert.position_embeddings.shape(0), "LayoutLMv3 embeddings"));  // [batch, seq_len, hidden_size]
         const std::size_t coordinate = x_position_embeddings.shape(1), shape = h_position_embeddings.shape(1);
         const auto top = std::int64_t(x_position_embeddings.shape(0)) - 1;
         for (std::size_t b = 0; b < batch; ++b)
@@ -58,25 +59,6 @@ struct text_embeddings {
                 }
             }
         return bert.norm.forward(x);
-    }
-
-    // RoBERTa's create_position_ids_from_input_ids: padding_idx + the count of non-pad
-    // tokens so far for a token, padding_idx for a pad. [batch, seq_len]
-    int_tensor<2> roberta_positions(const int_tensor<2>& input_ids) const {
-        int_tensor<2> positions = int_tensor<2>::from_shape(input_ids.shape());
-        const std::size_t rows = bert.position_embeddings.shape(0);
-        for (std::size_t b = 0; b < input_ids.shape(0); ++b) {
-            std::int64_t count = 0;
-            for (std::size_t s = 0; s < input_ids.shape(1); ++s) {
-                count += input_ids(b, s) != padding_idx;
-                positions(b, s) = input_ids(b, s) != padding_idx ? padding_idx + count : padding_idx;
-                if (std::size_t(positions(b, s)) >= rows)
-                    fail<input_error>("LayoutLMv3 embeddings: sequence ", b, " has more than ", rows - std::size_t(padding_idx) - 1,
-                                      " tokens besides padding (max_position_embeddings ", rows, " counts from pad_token_id ",
-                                      padding_idx, " + 1); split the document into windows");
-            }
-        }
-        return positions;
     }
 
 private:
