@@ -140,7 +140,7 @@ TEST_CASE("pipelines.embedding_index: another model, another width and broken fi
     SUBCASE("another model or width") {
         const embedding_index index(small_index("index_model"));
         test::check_throws<input_error>([&] { index.check_model("other/model"); }, {"holds embeddings of model 'test/model', not of 'other/model'"});
-        test::check_throws<shape_error>([&] { index.search(half_step_rows(1, 5, 1), 3); }, {"4-d embeddings of model 'test/model'", "the queries are 5-d"});
+        test::check_throws<shape_error>([&] { index.search(half_step_rows(1, 5, 1), 3); }, {"4-d embeddings of model 'test/model'; expected 4-d queries, got 5-d"});
     }
     SUBCASE("missing folder and manifest") {
         const auto dir = small_index("index_missing");

@@ -69,8 +69,8 @@ public:
     // then row) comes first.
     std::vector<std::vector<index_hit>> search(const tensor<2>& queries, std::size_t k) const {
         if (!shards_.empty() && queries.shape(1) != dim_)
-            fail<shape_error>("index '", dir_.string(), "' holds ", dim_, "-d embeddings of model '", model_, "', the queries are ",
-                              queries.shape(1), "-d");
+            fail<shape_error>("index '", dir_.string(), "' holds ", dim_, "-d embeddings of model '", model_, "'; expected ", dim_,
+                              "-d queries, got ", queries.shape(1), "-d");
         std::vector<ops::row_block> blocks;
         for (const shard& s : shards_) blocks.push_back({s.rows, s.lines.size()});
         std::vector<std::vector<index_hit>> out;
