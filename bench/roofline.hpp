@@ -1,10 +1,12 @@
 // The machine's limits, measured in the same run as the benchmarks that are
 // compared with them: float32 FMA peak on all threads, with AVX-512 and with AVX2
-// (the peak of each kernel family, core/kernel.hpp).
+// (the peak of each kernel family, core/kernel.hpp), and memory bandwidth.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <vector>
 
 #include <immintrin.h>
 
@@ -110,6 +112,31 @@ inline double fma_peak_gflops() {
 inline double fma_avx2_peak_gflops() {
     static const double peak = measure_fma_avx2_peak_gflops();
     return peak;
+}
+
+// GB/s of the STREAM triad a = b + s c over arrays far larger than the caches, on
+// every thread, counting the bytes read and written (12 per element); best of 5.
+inline double measure_memory_bandwidth_gbs() {
+    const std::size_t n = std::size_t(64) << 20;  // 3 x 256 MiB
+    std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        parallel_for(n, 1 << 16, [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i) a[i] = b[i] + 3.0f * c[i];
+        });
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        best = std::max(best, 12.0 * double(n) / seconds / 1e9);
+    }
+    volatile float sink = a[n - 1];  // a is read, so the stores stay
+    (void)sink;
+    return best;
+}
+
+// Measured once per process, on first use.
+inline double memory_bandwidth_gbs() {
+    static const double bandwidth = measure_memory_bandwidth_gbs();
+    return bandwidth;
 }
 
 }  // namespace mmt::bench

@@ -70,6 +70,7 @@ class clip_image_processor;
 namespace pipelines {
 class clip_embedder;
 class document_model;
+class embedding_index;
 class speech_recognizer;
 struct ocr_document;
 struct transcription_options;

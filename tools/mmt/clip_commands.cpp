@@ -1,16 +1,21 @@
 // Image subcommands: preprocess-image (CLIP-style image processors); classify-image, embed
 // and search with any text-image embedder, chosen by the model's config.json
-// (pipelines/text_image_embedders.hpp).
+// (pipelines/text_image_embedders.hpp). search ranks image files, or an index that
+// embed-collection wrote (pipelines/embedding_index.hpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands.hpp"
 #include "mmt/io/image.hpp"
+#include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
+#include "mmt/pipelines/embedding_index.hpp"
 #include "mmt/pipelines/image_search.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/zero_shot_image_classification.hpp"
@@ -102,22 +107,74 @@ void add_embed(CLI::App& app) {
     });
 }
 
+// The queries' embeddings, texts first: [texts + images, dim].
+tensor<2> embed_queries(const interfaces::text_image_embedder& embedder, const std::vector<std::string>& texts,
+                        const std::vector<std::filesystem::path>& images) {
+    if (images.empty()) return embedder.embed_texts(texts);
+    const tensor<2> image_embeds = embedder.embed_images(read_images(images));
+    if (texts.empty()) return image_embeds;
+    return xt::concatenate(xt::xtuple(embedder.embed_texts(texts), image_embeds), 0);
+}
+
 void add_search(CLI::App& app) {
     struct options {
-        std::filesystem::path model;
-        std::string query;
-        std::vector<std::filesystem::path> images;
+        std::filesystem::path model, index;
+        std::vector<std::string> texts;
+        std::vector<std::filesystem::path> query_images, images;
+        std::size_t top_k = 0;
+        bool json = false;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("search", "Rank images by embedding similarity to a text query (CLIP)");
+    auto* cmd = app.add_subcommand("search", "Rank image files, or an index written by embed-collection, by similarity to text and image queries");
     cmd->add_option("--model", o->model, "Text-image model directory (CLIP, SigLIP or Chinese-CLIP): config, weights, tokenizer, preprocessor")->required();
-    cmd->add_option("--query", o->query, "The text to search for")->required();
-    cmd->add_option("IMAGE", o->images, "Image files to rank")->required();
+    // One value per flag, so that IMAGE files may follow.
+    cmd->add_option("--query", o->texts, "A text to search for (repeatable)")->allow_extra_args(false);
+    cmd->add_option("--image", o->query_images, "An image to search for (repeatable)")->allow_extra_args(false);
+    cmd->add_option("--index", o->index, "Index folder written by embed-collection with this model, instead of IMAGE files");
+    cmd->add_option("--top-k", o->top_k, "Hits per query (default: 10 with --index, every image otherwise)")->check(CLI::PositiveNumber);
+    cmd->add_flag("--json", o->json, "One JSON document: for each query its hits, with rank, id, path and score");
+    cmd->add_option("IMAGE", o->images, "Image files to rank");
     cmd->callback([o] {
+        if (o->texts.empty() && o->query_images.empty()) fail<input_error>("search: nothing to search for; give --query TEXT and/or --image FILE");
+        if (o->index.empty() == o->images.empty())
+            fail<input_error>(o->index.empty() ? "search: nothing to search in; give IMAGE files or --index DIR"
+                                               : "search: give IMAGE files or --index DIR, not both");
+        std::optional<pipelines::embedding_index> index;
+        if (!o->index.empty()) {  // before the model loads: a wrong index fails at once
+            index.emplace(o->index);
+            index->check_model(pipelines::index_format::model_name(o->model));
+        }
+        const std::size_t k = o->top_k ? o->top_k : index ? 10 : o->images.size();
         const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
-        const auto hits = pipelines::rank_images(*embedder, o->query, embedder->embed_images(read_images(o->images)));
-        for (std::size_t rank = 0; rank < hits.size(); ++rank)
-            std::printf("%zu. %.4f  %s\n", rank + 1, hits[rank].score, o->images[hits[rank].index].string().c_str());
+        const tensor<2> queries = embed_queries(*embedder, o->texts, o->query_images);  // [queries, dim]
+        std::vector<std::vector<pipelines::index_hit>> results;
+        if (index) {
+            results = index->search(queries, k);
+        } else {
+            for (const auto& hits : pipelines::nearest(queries, embedder->embed_images(read_images(o->images)), k)) {
+                std::vector<pipelines::index_hit>& named = results.emplace_back();
+                for (const auto& hit : hits) named.push_back({o->images[hit.index].string(), o->images[hit.index].string(), hit.score});
+            }
+        }
+        std::vector<std::pair<const char*, std::string>> asked;  // modality, query
+        for (const auto& text : o->texts) asked.emplace_back("text", text);
+        for (const auto& image : o->query_images) asked.emplace_back("image", image.string());
+        if (o->json) {
+            io::ordered_json out{{"results", io::ordered_json::array()}};
+            for (std::size_t q = 0; q < results.size(); ++q) {
+                io::ordered_json hits = io::ordered_json::array();
+                for (std::size_t rank = 0; rank < results[q].size(); ++rank)
+                    hits.push_back({{"rank", rank + 1}, {"id", results[q][rank].id}, {"path", results[q][rank].path}, {"score", results[q][rank].score}});
+                out["results"].push_back({{"modality", asked[q].first}, {"query", asked[q].second}, {"hits", std::move(hits)}});
+            }
+            std::printf("%s\n", out.dump(2).c_str());
+            return;
+        }
+        for (std::size_t q = 0; q < results.size(); ++q) {
+            if (results.size() > 1) std::printf("%s%s: %s\n", q ? "\n" : "", asked[q].first, asked[q].second.c_str());
+            for (std::size_t rank = 0; rank < results[q].size(); ++rank)
+                std::printf("%zu. %.4f  %s\n", rank + 1, results[q][rank].score, results[q][rank].path.c_str());
+        }
     });
 }
 }  // namespace

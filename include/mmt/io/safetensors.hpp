@@ -73,6 +73,9 @@ public:
 
     const std::filesystem::path& path() const { return file_->name(); }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    // Where the data section starts: tensor t's bytes lie at data_offset() + t.begin in
+    // the file, for a reader that maps it (an embedding index's shards).
+    std::size_t data_offset() const { return data_offset_; }
 
     // Tensor names in byte order of the data section.
     std::vector<std::string> names() const {
