@@ -88,7 +88,7 @@ void add_embed(CLI::App& app) {
         std::vector<std::string> texts;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("embed", "L2-normalised embeddings of images and/or texts (CLIP)");
+    auto* cmd = app.add_subcommand("embed", "L2-normalised embeddings of images and/or texts (CLIP, SigLIP, Chinese-CLIP)");
     cmd->add_option("--model", o->model, "Text-image model directory (CLIP, SigLIP or Chinese-CLIP): config, weights, tokenizer, preprocessor")->required();
     auto* image = cmd->add_option("--image", o->images, "Image files");
     auto* text = cmd->add_option("--text", o->texts, "Texts");
