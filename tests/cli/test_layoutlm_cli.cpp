@@ -241,3 +241,37 @@ TEST_CASE("cli.layoutlm: mmt forward reproduces both fixtures' outputs" * doctes
     CHECK(check_tool_forward(data_path("layoutlm-tiny-token-cls"), "layoutlm_cli_forward_token_cls") == 1);
     CHECK(check_tool_forward(data_path("layoutlm-tiny-base"), "layoutlm_cli_forward_base") == 2);
 }
+
+TEST_CASE("cli.layoutlm: classify-document on a multi-label checkpoint lists the classes at or above --threshold" *
+          doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_layoutlm_multi_label");
+    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
+    config["architectures"] = {"LayoutLMForSequenceClassification"};
+    config["id2label"] = {{"0", "invoice"}, {"1", "receipt"}, {"2", "letter"}};
+    config["problem_type"] = "multi_label_classification";
+    config.erase("label2id");
+    write_json(dir, "config.json", config);
+    const std::string model = quote((dir / "model").string());
+    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + model).exit_code == 0);
+    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
+    const std::string classify = tool() + " classify-document --model " + model + " " + quote(invoice_json);
+
+    const auto all = io::json::parse(run(classify + " --json --threshold 0").output);
+    CHECK(all["function"] == "sigmoid");
+    CHECK(all["labels"].size() == 3);
+    // A threshold between the scores keeps exactly the classes above it, in the table too.
+    std::vector<double> scores;
+    for (const auto& [label, p] : all["probabilities"].items()) scores.push_back(p.get<double>());
+    std::sort(scores.begin(), scores.end());
+    const double middle = (scores[0] + scores[1]) / 2;
+    const auto some = run(classify + " --threshold " + std::to_string(middle));
+    REQUIRE(some.exit_code == 0);
+    CHECK(count_lines(some.output) == 2);
+    const auto softmax = io::json::parse(run(classify + " --json --function softmax").output);
+    CHECK(softmax["function"] == "softmax");
+    CHECK(softmax["labels"].size() == 1);
+
+    check_one_line_error(classify + " --threshold 1.5", {"--threshold 1.5 is outside [0, 1]"});
+    check_one_line_error(classify + " --function tanh", {"--function \"tanh\"", "auto, softmax, sigmoid, none"});
+}

@@ -326,3 +326,59 @@ TEST_CASE("pipelines.document: sequence classification and masked LM on random c
     CHECK(fills[0].candidates[0].token == mlm.tokenizer().decode({fills[0].candidates[0].id}, false));
     test::check_throws<input_error>([&] { mlm.fill_mask(invoice()); }, {"no word \"[MASK]\""});
 }
+
+TEST_CASE("pipelines.document: a multi_label_classification checkpoint scores each label by its own sigmoid" * doctest::test_suite("unit")) {
+    const fs::path dir = test::scratch_dir("layoutlm_pipeline_multi_label");
+    io::json config = io::read_json_file(test::layoutlm_token_cls_model() / "config.json");
+    config["architectures"] = {"LayoutLMForSequenceClassification"};
+    config["id2label"] = {{"0", "invoice"}, {"1", "receipt"}, {"2", "letter"}, {"3", "form"}};
+    config["problem_type"] = "multi_label_classification";
+    config.erase("label2id");
+    std::ofstream(dir / "config.json") << config.dump(2);
+    write_random_model(dir / "config.json", dir / "model", dtype::f32, 5);
+    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(test::layoutlm_token_cls_model() / f, dir / "model" / f);
+    const auto classifier = pipelines::document_model::from_pretrained(dir / "model");
+
+    pipelines::document_options raw;
+    raw.function = pipelines::score_function::none;
+    const auto logits = classifier.classify(invoice(), raw);  // one window: the head's logits, best first
+    CHECK(logits.function == pipelines::score_function::none);
+    const auto sigmoid_of = [&](const std::string& label) {
+        for (const auto& c : logits.probabilities)
+            if (c.label == label) return 1.0f / (1.0f + std::exp(-c.score));
+        FAIL("no label ", label);
+        return 0.0f;
+    };
+    for (const float threshold : {0.0f, 0.5f, 1.0f}) {
+        CAPTURE(threshold);
+        pipelines::document_options o;
+        o.threshold = threshold;
+        const auto result = classifier.classify(invoice(), o);  // automatic: sigmoid, from problem_type
+        CHECK(result.function == pipelines::score_function::sigmoid);
+        REQUIRE(result.probabilities.size() == 4);
+        std::size_t at_or_above = 0;
+        for (const auto& c : result.probabilities) {
+            CHECK(c.score == doctest::Approx(sigmoid_of(c.label)).epsilon(1e-6));
+            at_or_above += c.score >= threshold;
+        }
+        CHECK(result.labels.size() == at_or_above);
+        for (const auto& c : result.labels) CHECK(c.score >= threshold);
+    }
+    pipelines::document_options softmax;
+    softmax.function = pipelines::score_function::softmax;
+    const auto single = classifier.classify(invoice(), softmax);
+    float sum = 0;
+    for (const auto& c : single.probabilities) sum += c.score;
+    CHECK(sum == doctest::Approx(1.0f).epsilon(1e-5));
+    REQUIRE(single.labels.size() == 1);
+    CHECK(single.labels[0].label == single.label);
+    pipelines::document_options bad;
+    bad.threshold = 1.5f;
+    test::check_throws<input_error>([&] { classifier.classify(invoice(), bad); }, {"threshold 1.5 is outside [0, 1]"});
+
+    config["problem_type"] = "multi_label";
+    std::ofstream(dir / "model" / "config.json", std::ios::trunc) << config.dump(2);
+    test::check_throws<config_error>([&] { pipelines::document_model::from_pretrained(dir / "model"); },
+                                     {"\"problem_type\" is \"multi_label\"", "multi_label_classification"});
+}

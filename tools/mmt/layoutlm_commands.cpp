@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "commands.hpp"
@@ -98,25 +100,53 @@ void add_classify_document(CLI::App& app) {
     struct options {
         std::filesystem::path model, document;
         bool json = false, clamp_boxes = false;
+        std::string function = "auto";
+        float threshold = 0.5f;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("classify-document", "Probability of each document class (LayoutLMForSequenceClassification), best first");
-    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, vocab.txt")->required();
+    auto* cmd = app.add_subcommand("classify-document",
+                                   "Score each document class (a sequence classification head): every class best first, or with "
+                                   "sigmoid scores (multi-label checkpoints) the classes at or above --threshold");
+    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, the tokenizer files")->required();
     cmd->add_option("OCR", o->document, "OCR JSON, as for tag-document")->required();
+    cmd->add_option("--function", o->function,
+                    "softmax, sigmoid or none (raw logits), as HF's function_to_apply; default: sigmoid when config.json's "
+                    "problem_type is multi_label_classification, else softmax")
+        ->capture_default_str();
+    cmd->add_option("--threshold", o->threshold, "With sigmoid scores, the classes at or above it are the document's")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
     cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
     cmd->callback([o] {
-        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
+        using pipelines::score_function;
+        const std::pair<const char*, score_function> functions[] = {
+            {"auto", score_function::automatic}, {"softmax", score_function::softmax}, {"sigmoid", score_function::sigmoid}, {"none", score_function::none}};
         pipelines::document_options options;
         options.clamp_boxes = o->clamp_boxes;
+        options.threshold = o->threshold;
+        const auto* named = std::find_if(std::begin(functions), std::end(functions), [&](const auto& f) { return o->function == f.first; });
+        if (named == std::end(functions))
+            fail<input_error>("classify-document: --function \"", o->function, "\" is not one of auto, softmax, sigmoid, none");
+        options.function = named->second;
+        if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
+            fail<input_error>("classify-document: --threshold ", o->threshold, " is outside [0, 1]");
+        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         const auto result = model.classify(pipelines::ocr_document::from_file(o->document), options);
+        const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
-            io::ordered_json probabilities = io::ordered_json::object();
-            for (const auto& c : result.probabilities) probabilities[c.label] = c.score;
-            std::printf("%s\n", io::ordered_json{{"label", result.label}, {"score", result.score}, {"probabilities", probabilities}}.dump().c_str());
+            io::ordered_json scores = io::ordered_json::object(), labels = io::ordered_json::array();
+            for (const auto& c : result.probabilities) scores[c.label] = c.score;
+            for (const auto& c : result.labels) labels.push_back(c.label);
+            const char* function = result.function == score_function::softmax ? "softmax" : multi_label ? "sigmoid" : "none";
+            io::ordered_json out{{"label", result.label}, {"score", result.score}, {"function", function}, {"labels", labels},
+                                 {"probabilities", scores}};
+            if (multi_label) out["threshold"] = o->threshold;
+            std::printf("%s\n", out.dump().c_str());
             return;
         }
-        for (const auto& c : result.probabilities) std::printf("%.4f  %s\n", c.score, c.label.c_str());
+        for (const auto& c : multi_label ? result.labels : result.probabilities) std::printf("%.4f  %s\n", c.score, c.label.c_str());
+        if (multi_label && result.labels.empty())
+            std::fprintf(stderr, "classify-document: no class scores %.2f or more (best: %s, %.4f)\n", double(o->threshold),
+                         result.label.c_str(), double(result.score));
     });
 }
 }  // namespace

@@ -1,5 +1,5 @@
-// PretrainedConfig's labels (id2label, label2id, num_labels), read the way
-// transformers reads them: the classification heads of every family share them.
+// PretrainedConfig's labels (id2label, label2id, num_labels) and problem_type, read
+// the way transformers reads them: the classification heads of every family share them.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,10 @@ struct label_config {
     // Without id2label, num_labels (default 2) labels named LABEL_<i>.
     std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
     std::map<std::string, std::int64_t> label2id{{"LABEL_0", 0}, {"LABEL_1", 1}};
+
+    // "single_label_classification", "multi_label_classification", "regression", or ""
+    // (unset: the pipelines decide by num_labels, as HF's do).
+    std::string problem_type;
 
     // Outputs of a classifier: len(id2label), as HF's num_labels property.
     std::size_t num_labels() const { return id2label.size(); }
@@ -67,6 +71,11 @@ struct label_config {
         for (const auto& [id, label] : id2label) label2id[label] = id;
         if (j.contains("label2id") && !j["label2id"].is_null())
             label2id = io::json_required<std::map<std::string, std::int64_t>>(j, "label2id", where);
+        io::json_optional(j, "problem_type", problem_type, where);
+        if (!problem_type.empty() && problem_type != "single_label_classification" && problem_type != "multi_label_classification" &&
+            problem_type != "regression")
+            fail<config_error>(where, ": \"problem_type\" is \"", problem_type,
+                               "\", expected single_label_classification, multi_label_classification or regression");
     }
 };
 

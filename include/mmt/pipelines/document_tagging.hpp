@@ -120,6 +120,11 @@ enum class subword_aggregation {
     average,  // the mean of the pieces' probabilities, then the best label (HF's "average")
 };
 
+// How classification turns logits into scores, as HF's text-classification pipeline's
+// function_to_apply: automatic is sigmoid for a multi_label_classification checkpoint
+// (or a single output), softmax otherwise.
+enum class score_function { automatic, softmax, sigmoid, none };
+
 struct document_options {
     bool clamp_boxes = false;
     // Tokens per window, CLS and SEP included; 0: the tokenizer's model_max_length
@@ -128,6 +133,8 @@ struct document_options {
     // Word pieces consecutive windows share; default max_length / 4.
     std::optional<std::size_t> stride;
     subword_aggregation aggregation = subword_aggregation::first;
+    score_function function = score_function::automatic;  // classification
+    float threshold = 0.5f;  // classification with sigmoid scores: the labels at or above it are the document's
 };
 
 struct word_label {
@@ -147,10 +154,14 @@ struct class_score {
 };
 
 struct document_label {
-    std::string label;
+    std::string label;  // the best label
     std::int64_t label_id = 0;
     float score = 0;
-    std::vector<class_score> probabilities;  // every label, best first
+    std::vector<class_score> probabilities;  // every label's score, best first
+    score_function function = score_function::softmax;  // what made the scores (never automatic)
+    // The document's labels: with sigmoid scores every label at or above the threshold (a
+    // page may be an invoice and a receipt at once, or neither), else the best one.
+    std::vector<class_score> labels;
 };
 
 struct token_score {
@@ -245,19 +256,27 @@ public:
         return out;
     }
 
-    // LayoutLMForSequenceClassification: the document's label. A document of several
-    // windows gets the mean of the windows' probabilities.
+    // LayoutLMForSequenceClassification and the like: the document's label(s), scored by
+    // o.function. A document of several windows gets the mean of the windows' scores.
     document_label classify(const ocr_document& doc, const document_options& o = {}) const {
         const auto& classifier = as<interfaces::document_sequence_classifier>("a sequence classification head");
-        const auto ws = windows(doc, o);
+        if (!(o.threshold >= 0.0f && o.threshold <= 1.0f))
+            fail<input_error>("document classification: threshold ", o.threshold, " is outside [0, 1]");
         const std::size_t labels = model_->num_labels();
+        document_label out;
+        out.function = o.function;
+        if (out.function == score_function::automatic)
+            out.function = model_->problem_type() == "multi_label_classification" || labels == 1 ? score_function::sigmoid
+                                                                                                 : score_function::softmax;
+        const auto ws = windows(doc, o);
         std::vector<float> p(labels, 0.0f);
         for (const auto& w : ws) {
-            tensor<2> logits = classifier.sequence_class_logits(inputs_of(w));  // [1, num_labels]
-            ops::softmax_row(logits.data(), labels);
-            for (std::size_t k = 0; k < labels; ++k) p[k] += logits(0, k) / float(ws.size());
+            tensor<2> scores = classifier.sequence_class_logits(inputs_of(w));  // [1, num_labels]
+            if (out.function == score_function::softmax) ops::softmax_row(scores.data(), labels);
+            if (out.function == score_function::sigmoid)
+                for (float& x : scores) x = 1.0f / (1.0f + std::exp(-x));
+            for (std::size_t k = 0; k < labels; ++k) p[k] += scores(0, k) / float(ws.size());
         }
-        document_label out;
         for (std::size_t k = 0; k < labels; ++k) {
             const auto id = std::int64_t(k);
             out.probabilities.push_back({model_->label_of(id, "document classification"), id, p[k]});
@@ -266,6 +285,8 @@ public:
         out.label = out.probabilities.front().label;
         out.label_id = out.probabilities.front().label_id;
         out.score = out.probabilities.front().score;
+        for (const auto& c : out.probabilities)
+            if (out.function == score_function::sigmoid ? c.score >= o.threshold : out.labels.empty()) out.labels.push_back(c);
         return out;
     }
 

@@ -39,6 +39,9 @@ public:
     virtual std::size_t num_labels() const = 0;
     // id2label[id], or a config_error naming `what` when the id has no entry.
     virtual const std::string& label_of(std::int64_t id, const std::string& what) const = 0;
+    // config.json's problem_type ("" when unset): multi_label_classification makes the
+    // classification pipeline score each label on its own.
+    virtual const std::string& problem_type() const = 0;
 };
 
 }  // namespace mmt::interfaces

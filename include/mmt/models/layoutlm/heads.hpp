@@ -138,6 +138,7 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
     std::size_t vocab_size() const override { return config.vocab_size; }
     std::size_t num_labels() const override { return config.num_labels(); }
     const std::string& label_of(std::int64_t id, const std::string& what) const override { return config.label_of(id, what); }
+    const std::string& problem_type() const override { return config.problem_type; }
     tensor<3> token_class_logits(const model_inputs& in) const override { return token_logits(without_image(in)); }
     tensor<2> sequence_class_logits(const model_inputs& in) const override { return sequence_logits(without_image(in)); }
 
