@@ -14,7 +14,9 @@
 #include "commands.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/layoutlm/config.hpp"
+#include "mmt/io/image.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
+#include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
@@ -60,18 +62,30 @@ io::ordered_json encode_words_file(const tokenizers::wordpiece_tokenizer& tokeni
     return {{"input_ids", e.input_ids}, {"bbox", e.bbox}, {"attention_mask", e.attention_mask}, {"token_type_ids", e.token_type_ids}};
 }
 
+// The OCR JSON, with the page image `image` (if given) made pixel_values by the model's own image processor.
+pipelines::ocr_document read_document(const std::filesystem::path& model, const std::filesystem::path& document,
+                                      const std::filesystem::path& image) {
+    pipelines::ocr_document doc = pipelines::ocr_document::from_file(document);
+    if (image.empty()) return doc;
+    if (!std::filesystem::exists(model / "preprocessor_config.json"))
+        fail<input_error>("--image: '", model.string(), "' has no preprocessor_config.json, so this checkpoint reads no page image");
+    doc.pixel_values = preprocess::clip_image_processor::from_pretrained(model).preprocess(std::vector<io::rgb_image>{io::read_image(image)});
+    return doc;
+}
+
 void add_tag_document(CLI::App& app) {
     struct options {
-        std::filesystem::path model, document;
+        std::filesystem::path model, document, image;
         bool json = false, clamp_boxes = false, average = false;
         std::optional<std::size_t> stride;
         std::size_t max_length = 0;
     };
     auto o = std::make_shared<options>();
-    auto* cmd = app.add_subcommand("tag-document", "Label every word of an OCR'd page (LayoutLMForTokenClassification)");
+    auto* cmd = app.add_subcommand("tag-document", "Label every word of an OCR'd page (a token classification head: LayoutLM, LayoutLMv3, LiLT)");
     cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, vocab.txt")->required();
     cmd->add_option("OCR", o->document, "OCR JSON: {\"width\": W, \"height\": H, \"words\": [{\"text\": ..., \"box\": [x0, y0, x1, y1]}, ...]} in pixels")
         ->required();
+    cmd->add_option("--image", o->image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
     cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
     cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
     cmd->add_flag("--average", o->average, "Average the probabilities of a word's pieces (default: its first piece's)");
@@ -84,7 +98,7 @@ void add_tag_document(CLI::App& app) {
         options.stride = o->stride;
         options.max_length = o->max_length;
         if (o->average) options.aggregation = pipelines::subword_aggregation::average;
-        const auto tags = model.tag(pipelines::ocr_document::from_file(o->document), options);
+        const auto tags = model.tag(read_document(o->model, o->document, o->image), options);
         if (o->json) {
             io::ordered_json words = io::ordered_json::array();
             for (const auto& t : tags)
@@ -98,7 +112,7 @@ void add_tag_document(CLI::App& app) {
 
 void add_classify_document(CLI::App& app) {
     struct options {
-        std::filesystem::path model, document;
+        std::filesystem::path model, document, image;
         bool json = false, clamp_boxes = false;
         std::string function = "auto";
         float threshold = 0.5f;
@@ -113,6 +127,7 @@ void add_classify_document(CLI::App& app) {
                     "softmax, sigmoid or none (raw logits), as HF's function_to_apply; default: sigmoid when config.json's "
                     "problem_type is multi_label_classification, else softmax")
         ->capture_default_str();
+    cmd->add_option("--image", o->image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
     cmd->add_option("--threshold", o->threshold, "With sigmoid scores, the classes at or above it are the document's")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
     cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
@@ -130,7 +145,7 @@ void add_classify_document(CLI::App& app) {
         if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
             fail<input_error>("classify-document: --threshold ", o->threshold, " is outside [0, 1]");
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
-        const auto result = model.classify(pipelines::ocr_document::from_file(o->document), options);
+        const auto result = model.classify(read_document(o->model, o->document, o->image), options);
         const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
             io::ordered_json scores = io::ordered_json::object(), labels = io::ordered_json::array();

@@ -40,12 +40,16 @@
 
 namespace mmt::pipelines {
 
-// A page of OCR output: words and their boxes (x0, y0, x1, y1) in pixels.
+// A page of OCR output: words and their boxes (x0, y0, x1, y1) in pixels, and, for
+// the models that read it (LayoutLMv3), the page image as the checkpoint's image
+// processor makes it: preprocess::clip_image_processor::from_pretrained(dir)
+// .preprocess({io::read_image(file)}), as `mmt tag-document --image` does.
 struct ocr_document {
     double width = 0;
     double height = 0;
     std::vector<std::string> words;
     std::vector<std::array<double, 4>> boxes;
+    tensor<4> pixel_values{};  // [1, num_channels, H, W], or empty for none
 
     // {"width": W, "height": H, "words": [{"text": "...", "box": [x0, y0, x1, y1]}, ...]}
     static ocr_document from_json(const io::json& j, const std::string& where) {
@@ -233,7 +237,7 @@ public:
         const std::size_t labels = model_->num_labels();
         std::vector<tensor<3>> probs;  // per window: [1, seq_len, num_labels]
         for (const auto& w : ws) {
-            probs.push_back(tagger.token_class_logits(inputs_of(w)));
+            probs.push_back(tagger.token_class_logits(inputs_of(w, doc)));
             ops::softmax(probs.back().data(), probs.back().shape(1), labels);
         }
         std::vector<word_label> out;
@@ -271,7 +275,7 @@ public:
         const auto ws = windows(doc, o);
         std::vector<float> p(labels, 0.0f);
         for (const auto& w : ws) {
-            tensor<2> scores = classifier.sequence_class_logits(inputs_of(w));  // [1, num_labels]
+            tensor<2> scores = classifier.sequence_class_logits(inputs_of(w, doc));  // [1, num_labels]
             if (out.function == score_function::softmax) ops::softmax_row(scores.data(), labels);
             if (out.function == score_function::sigmoid)
                 for (float& x : scores) x = 1.0f / (1.0f + std::exp(-x));
@@ -301,7 +305,7 @@ public:
             const std::string what = "fill_mask: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
             const auto [window, position] = layout.best_position(word, what);
             if (ws[window].input_ids[position] != tokenizer_->mask_token_id()) continue;
-            if (!scores[window]) scores[window] = model().masked_lm_logits(inputs_of(ws[window]));
+            if (!scores[window]) scores[window] = model().masked_lm_logits(inputs_of(ws[window], doc));
             const std::size_t vocab = scores[window]->shape(2);
             std::vector<float> p(&(*scores[window])(0, position, 0), &(*scores[window])(0, position, 0) + vocab);
             ops::softmax_row(p.data(), vocab);
@@ -384,9 +388,13 @@ private:
         return *t;
     }
 
-    static interfaces::document_inputs inputs_of(const tokenizers::boxed_encoding& w) {
+    // One window with the document's page, if it has one.
+    static interfaces::document_inputs inputs_of(const tokenizers::boxed_encoding& w, const ocr_document& doc) {
         const std::size_t n = w.input_ids.size();
-        interfaces::document_inputs in{int_tensor<2>({1, n}), int_tensor<3>({1, n, 4}), int_tensor<2>({1, n}), int_tensor<2>({1, n})};
+        interfaces::document_inputs in{int_tensor<2>({1, n}), int_tensor<3>({1, n, 4}), int_tensor<2>({1, n}), int_tensor<2>({1, n}),
+                                       doc.pixel_values};
+        if (doc.pixel_values.size() != 0 && doc.pixel_values.shape(0) != 1)
+            fail<shape_error>("document: pixel_values holds ", doc.pixel_values.shape(0), " pages, expected 1 ([1, channels, H, W])");
         for (std::size_t s = 0; s < n; ++s) {
             in.input_ids(0, s) = w.input_ids[s];
             for (std::size_t k = 0; k < 4; ++k) in.bbox(0, s, k) = w.bbox[s][k];
