@@ -1,6 +1,7 @@
 // Folders of image files for the tests and the benchmark of embed-collection: PNG
 // and JPEG encoded by libpng and libjpeg from generated pixels, with damaged files
-// and files that are not images at known places.
+// and files that are not images at known places. It reads no test data, so the
+// benchmarks include it too.
 #pragma once
 
 #include <png.h>
@@ -12,6 +13,7 @@
 #include <cstdio>  // jpeglib.h needs FILE and size_t declared first
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,7 +21,6 @@
 #include <jpeglib.h>
 
 #include "mmt/io/image.hpp"
-#include "support/files.hpp"
 
 namespace mmt::test {
 
@@ -122,7 +123,7 @@ inline std::vector<collection_file> write_image_collection(const std::filesystem
         char name[32];
         std::snprintf(name, sizeof name, "d%zu/%05zu.%s", i % 10, i, jpeg ? "jpg" : "png");
         std::filesystem::create_directories((dir / name).parent_path());
-        write_file(dir / name, bytes);
+        std::ofstream(dir / name, std::ios::binary) << bytes;
         files.push_back({name, !bad});
     }
     std::sort(files.begin(), files.end(), [](const collection_file& a, const collection_file& b) { return a.id < b.id; });
