@@ -87,8 +87,7 @@ inline std::size_t probe_dim(const interfaces::text_image_embedder& embedder, bo
 // A shard's manifest entries and embedded rows as they are made, a batch at a time.
 class shard_builder {
 public:
-    shard_builder(const interfaces::text_image_embedder& embedder, bool images, std::size_t dim)
-        : embedder_(embedder), images_(images), dim_(dim) {}
+    shard_builder(const interfaces::text_image_embedder& embedder, bool images) : embedder_(embedder), images_(images) {}
 
     std::vector<manifest_entry> entries;
     std::vector<float> rows;  // [embedded, dim]
@@ -146,15 +145,10 @@ private:
         }
     }
 
-    void append(const tensor<2>& embeddings) {  // [batch, dim]
-        if (embeddings.shape(1) != dim_)
-            fail<shape_error>("embed_collection: the model gave embeddings of width ", embeddings.shape(1), ", expected ", dim_);
-        rows.insert(rows.end(), embeddings.begin(), embeddings.end());
-    }
+    void append(const tensor<2>& embeddings) { rows.insert(rows.end(), embeddings.begin(), embeddings.end()); }  // [batch, dim]
 
     const interfaces::text_image_embedder& embedder_;
     bool images_;
-    std::size_t dim_;
     std::vector<pending> batch_;
 };
 
@@ -212,7 +206,7 @@ inline collection_progress embed_collection(const interfaces::text_image_embedde
         });
 
     for (std::size_t shard = index.next_shard(); shard < layout.end_shard(); ++shard) {
-        detail::shard_builder builder(embedder, images, dim);
+        detail::shard_builder builder(embedder, images);
         const collection_progress before = progress;
         const auto report = [&] {
             progress.done = before.done + builder.entries.size();
