@@ -16,6 +16,7 @@
 #include "mmt/io/safetensors.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/embed_collection.hpp"
+#include "mmt/pipelines/embedding_index.hpp"
 #include "mmt/pipelines/embedding_index_format.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
 #include "support/check_close.hpp"
@@ -200,10 +201,35 @@ TEST_CASE("pipelines.embed_collection: a folder in use, other settings or a chan
     test::check_throws<input_error>([&] { embed_folder(images, dir / "other", resume); }, {"holds no embed-collection.json"});
 }
 
-TEST_CASE("pipelines.text_image_embedder: preprocess_image then embed_pixels is embed_images, for CLIP and SigLIP" *
+TEST_CASE("pipelines.embed_collection: embedding_index opens what it wrote, a shard of failures included, and finds each image" *
+          doctest::test_suite("unit")) {
+    const fs::path images = test::scratch_dir("collection_searched_images"), out = test::scratch_dir("collection_searched") / "index";
+    test::image_collection_spec spec;
+    spec.count = 8;
+    test::write_image_collection(images, spec);
+    for (const char* name : {"zz/a.txt", "zz/b.txt", "zz/c.txt"}) {  // the last shard, none of them an image
+        fs::create_directories((images / name).parent_path());
+        test::write_file(images / name, "text");
+    }
+    pipelines::collection_options options = small_run();
+    options.inputs_per_shard = 4;
+    embed_folder(images, out, options);
+    CHECK(io::safetensors_file(out / format::shard_file(2)).load<float, 2>(format::embeddings_tensor).shape(0) == 0);
+
+    const pipelines::embedding_index index(out);
+    CHECK(index.size() == 8);
+    CHECK(index.failed() == 3);
+    const auto lines = manifest_lines(out);
+    std::vector<io::rgb_image> decoded;
+    for (std::size_t i = 0; i < 8; ++i) decoded.push_back(io::read_image(lines[i]["path"].get<std::string>()));
+    const auto hits = index.search(collection_embedder().embed_images(decoded), 1);
+    for (std::size_t i = 0; i < 8; ++i) CHECK(hits[i].at(0).id == lines[i]["id"]);
+}
+
+TEST_CASE("pipelines.text_image_embedder: preprocess_image then embed_pixels is embed_images, for CLIP, SigLIP and Chinese-CLIP" *
           doctest::test_suite("unit")) {
     const auto image = io::read_image(test::data_path("clip-images/chelsea.png"));
-    for (const auto& dir : {test::clip_demo_model(), test::siglip_tiny_model()}) {
+    for (const auto& dir : {test::clip_demo_model(), test::siglip_tiny_model(), test::chinese_clip_tiny_model()}) {
         const auto embedder = pipelines::text_image_embedder_from_pretrained(dir);
         const tensor<3> pixels = embedder->preprocess_image(image);  // [3, height, width]
         const tensor<4> batch = xt::expand_dims(pixels, 0);
