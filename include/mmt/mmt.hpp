@@ -25,6 +25,7 @@
 #include "mmt/pipelines/audio_classification.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
+#include "mmt/pipelines/embed_collection.hpp"
 #include "mmt/pipelines/embedding_index.hpp"
 #include "mmt/pipelines/embedding_index_format.hpp"
 #include "mmt/pipelines/image_search.hpp"

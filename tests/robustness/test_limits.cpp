@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <jpeglib.h>
 #include <png.h>
 
 #include "mmt/io/image.hpp"
@@ -24,6 +23,7 @@
 #include "mmt/tokenizers/layoutlm_words.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 #include "support/data.hpp"
+#include "support/image_collection.hpp"
 #include "support/peak_memory.hpp"
 #include "support/throws.hpp"
 #include "support/tokenizers.hpp"
@@ -80,28 +80,7 @@ std::string png_header(std::uint32_t width, std::uint32_t height) {
 
 // An 8x8 RGB JPEG whose frame header (SOF0) is then patched to declare width x height.
 std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
-    jpeg_compress_struct c{};
-    jpeg_error_mgr errors{};
-    c.err = jpeg_std_error(&errors);
-    jpeg_create_compress(&c);
-    unsigned char* buffer = nullptr;
-    unsigned long size = 0;
-    jpeg_mem_dest(&c, &buffer, &size);
-    c.image_width = 8;
-    c.image_height = 8;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_start_compress(&c, TRUE);
-    std::vector<unsigned char> row(8 * 3, 128);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW r = row.data();
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    std::string out(reinterpret_cast<const char*>(buffer), size);
-    std::free(buffer);
+    std::string out = test::encode_jpeg({8, 8, std::vector<std::uint8_t>(8 * 8 * 3, 128)}, 75);  // libjpeg's default quality
     const auto sof = out.find("\xFF\xC0");
     REQUIRE(sof != std::string::npos);
     out[sof + 5] = static_cast<char>(height >> 8), out[sof + 6] = static_cast<char>(height & 0xFF);

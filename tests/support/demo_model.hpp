@@ -6,26 +6,49 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <string>
 
 #include "mmt/core/dtype.hpp"
+#include "mmt/io/json.hpp"
 #include "mmt/models/random_model.hpp"
 #include "support/data.hpp"
 
 namespace mmt::test {
 
+// The demo model in scratch directory `name`, its config.json and
+// preprocessor_config.json first changed by `edit`.
+inline std::filesystem::path write_clip_demo_model(const std::string& name,
+                                                   const std::function<void(io::json& config, io::json& preprocessor)>& edit) {
+    namespace fs = std::filesystem;
+    const fs::path out = scratch_dir(name), edited = scratch_dir(name + "_config");
+    const fs::path source = fs::path(MMT_EXAMPLES_SRC_DIR) / "models" / "clip-demo";
+    io::json config = io::read_json_file(source / "config.json");
+    io::json preprocessor = io::read_json_file(source / "preprocessor_config.json");
+    edit(config, preprocessor);
+    std::ofstream(edited / "config.json") << config.dump(2);
+    write_random_model(edited / "config.json", out, dtype::f32, 0);  // copies config.json
+    std::ofstream(out / "preprocessor_config.json") << preprocessor.dump(2);
+    for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(data_path("clip-tokenizer") / f, out / f);
+    return out;
+}
+
 inline std::filesystem::path clip_demo_model() {
-    static const std::filesystem::path dir = [] {
-        namespace fs = std::filesystem;
-        const fs::path out = scratch_dir("clip_demo_model");
-        const fs::path source = fs::path(MMT_EXAMPLES_SRC_DIR) / "models" / "clip-demo";
-        write_random_model(source / "config.json", out, dtype::f32, 0);
-        fs::copy_file(source / "preprocessor_config.json", out / "preprocessor_config.json");
-        for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
-            fs::copy_file(data_path("clip-tokenizer") / f, out / f);
-        return out;
-    }();
+    static const std::filesystem::path dir = write_clip_demo_model("clip_demo_model", [](io::json&, io::json&) {});
+    return dir;
+}
+
+// The demo model on 32x32 images (16 patches of 8x8): for tests that embed thousands
+// of images, where 224x224 pixel values would cost more than the model.
+inline std::filesystem::path clip_demo_model_32px() {
+    static const std::filesystem::path dir = write_clip_demo_model("clip_demo_model_32px", [](io::json& config, io::json& preprocessor) {
+        config["vision_config"]["image_size"] = 32;
+        config["vision_config"]["patch_size"] = 8;
+        preprocessor["size"] = {{"shortest_edge", 32}};
+        preprocessor["crop_size"] = {{"height", 32}, {"width", 32}};
+    });
     return dir;
 }
 

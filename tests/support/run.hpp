@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <sys/resource.h>
@@ -28,20 +29,38 @@ inline run_result run(const std::string& command, bool with_stderr = false) {
     return r;
 }
 
-// Runs a shell command line with its output discarded and returns the peak
-// resident size of the process it ran, in bytes (wait4's ru_maxrss, which covers
-// the command the shell execs); 0 when it failed to run or exited non-zero.
-inline std::size_t peak_rss_of(const std::string& command) {
+// Starts a shell command line with its output discarded and returns at once: the
+// process id, which is the command's (the shell execs it), for wait_for or kill.
+inline pid_t spawn(const std::string& command) {
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::execl("/bin/sh", "sh", "-c", ("exec " + command + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    if (pid < 0) return 0;
+    return pid;
+}
+
+struct finished_process {
+    int exit_code = -1;         // -1 when it was killed by a signal or could not be started
+    std::size_t peak_rss = 0;  // bytes: wait4's ru_maxrss
+};
+
+// Waits for a process that spawn started.
+inline finished_process wait_for(pid_t pid) {
+    finished_process r;
     int status = 0;
     struct rusage usage {};
-    if (::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 0;
-    return static_cast<std::size_t>(usage.ru_maxrss) * 1024;
+    if (pid <= 0 || ::wait4(pid, &status, 0, &usage) != pid) return r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.peak_rss = static_cast<std::size_t>(usage.ru_maxrss) * 1024;
+    return r;
+}
+
+// The peak resident size of a shell command line run to its end, in bytes; 0 when
+// it failed to run or exited non-zero.
+inline std::size_t peak_rss_of(const std::string& command) {
+    const finished_process r = wait_for(spawn(command));
+    return r.exit_code == 0 ? r.peak_rss : 0;
 }
 
 inline std::string quote(const std::string& s) {

@@ -29,6 +29,7 @@ void add_layoutlm_commands(CLI::App& app);  // tag-document, classify-document
 void add_wav2vec2_commands(CLI::App& app);  // transcribe, speech-units, preprocess-audio
 void add_classify_audio(CLI::App& app);
 void add_align(CLI::App& app);
+void add_embed_collection(CLI::App& app);
 
 // `mmt tokenize` with a WordPiece vocab.txt: TEXTs, or the words + boxes of `words_json` when not empty.
 void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts,

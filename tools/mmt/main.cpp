@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     mmt::cli::add_wav2vec2_commands(app);
     mmt::cli::add_classify_audio(app);
     mmt::cli::add_align(app);
+    mmt::cli::add_embed_collection(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

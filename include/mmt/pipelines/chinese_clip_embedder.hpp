@@ -92,6 +92,12 @@ public:
             "chinese_clip_embedder");
     }
 
+    tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }
+
+    tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
+        return clip::l2_normalize(model_.get_image_features(pixel_values));
+    }
+
     // ChineseCLIPModel's zero-shot probabilities: softmax over the texts of exp(logit_scale) * cosine. [images, texts]
     tensor<2> image_text_scores(const tensor<2>& image_embeds, const tensor<2>& text_embeds) const override {
         return softmax_over_texts(model_.similarity(image_embeds, text_embeds));

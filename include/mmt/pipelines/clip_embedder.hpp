@@ -77,11 +77,17 @@ public:
         for (std::size_t first = 0; first < images.size(); first += images_per_forward) {
             const std::size_t last = std::min(images.size(), first + images_per_forward);
             const std::vector<io::rgb_image> group(images.begin() + std::ptrdiff_t(first), images.begin() + std::ptrdiff_t(last));
-            const tensor<2> e = clip::l2_normalize(model_.get_image_features(processor_.preprocess(group)));
+            const tensor<2> e = embed_pixels(processor_.preprocess(group));
             if (first == 0) out = tensor<2>({images.size(), e.shape(1)});
             std::copy(e.begin(), e.end(), &out(first, 0));
         }
         return out;
+    }
+
+    tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }
+
+    tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
+        return clip::l2_normalize(model_.get_image_features(pixel_values));
     }
 
     // CLIPModel's zero-shot probabilities: softmax over the texts of its scaled cosine

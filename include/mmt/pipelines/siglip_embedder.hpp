@@ -67,6 +67,12 @@ public:
             "siglip_embedder");
     }
 
+    tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }
+
+    tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
+        return clip::l2_normalize(model_.vision_forward(pixel_values).pooler_output);
+    }
+
     // SiglipModel's zero-shot probabilities: sigmoid(exp(logit_scale) * cosine + logit_bias)
     // of each image-text pair on its own. [images, texts]
     tensor<2> image_text_scores(const tensor<2>& image_embeds, const tensor<2>& text_embeds) const override {

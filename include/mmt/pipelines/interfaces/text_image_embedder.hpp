@@ -24,6 +24,12 @@ public:
     virtual tensor<2> embed_texts(const std::vector<std::string>& texts) const = 0;
     // [images, embed_dim], unit rows.
     virtual tensor<2> embed_images(const std::vector<io::rgb_image>& images) const = 0;
+    // embed_images in its two steps, so that a collection's images are preprocessed on
+    // other threads while the model runs (pipelines/embed_collection.hpp).
+    // One image -> pixel_values [3, height, width], as the model's image processor makes them.
+    virtual tensor<3> preprocess_image(const io::rgb_image& image) const = 0;
+    // pixel_values [images, 3, height, width] -> [images, embed_dim], unit rows.
+    virtual tensor<2> embed_pixels(const tensor<4>& pixel_values) const = 0;
     // How well each text describes each image, as the model was trained to score it, from
     // unit embeddings: image_embeds [images, embed_dim], text_embeds [texts, embed_dim] ->
     // [images, texts]. CLIP: softmax over the texts of exp(logit_scale) * cosine (each row
