@@ -140,6 +140,25 @@ TEST_CASE("pipelines.embedding_index: failed inputs are counted and skipped; no 
     CHECK(results[0].empty());
 }
 
+TEST_CASE("pipelines.embedding_index: a --shard K/N part's shards need not start at 0; stray files are not shards" *
+          doctest::test_suite("unit")) {
+    const auto dir = test::scratch_dir("index_part");
+    test::write_index_shard(dir, 3, half_step_rows(2, 4, 5), "test/model");
+    test::write_index_shard(dir, 4, half_step_rows(1, 4, 6), "test/model");
+    test::write_file(dir / "embeddings-00005.safetensors.tmp", "a shard still being written");
+    test::write_manifest(dir, {{{"id", "a"}, {"path", "a.png"}, {"shard", 3}, {"row", 0}},
+                               {{"id", "b"}, {"path", "b.png"}, {"shard", 3}, {"row", 1}},
+                               {{"id", "c"}, {"path", "c.png"}, {"shard", 4}, {"row", 0}}});
+    const pipelines::embedding_index index(dir);
+    CHECK(index.size() == 3);
+    const auto hits = index.search(half_step_rows(1, 4, 6), 1)[0];  // shard 4's row itself
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0].id == "c");
+    test::write_manifest(dir, {{{"id", "a"}, {"path", "a.png"}, {"shard", 2}, {"row", 0}}});
+    test::check_throws<format_error>([&] { pipelines::embedding_index{dir}; },
+                                     {"line 1", "shard 2, but embeddings-00002.safetensors is missing (the index has 2 shards)"});
+}
+
 TEST_CASE("pipelines.embedding_index: another model, another width and broken files are errors naming the file" * doctest::test_suite("unit")) {
     using pipelines::embedding_index;
     SUBCASE("another model or width") {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,7 @@ public:
     // io_error when the folder, its manifest or a shard the manifest names cannot be
     // opened; format_error naming the file (and line) for anything malformed.
     explicit embedding_index(const std::filesystem::path& dir) : dir_(dir), manifest_(open_manifest(dir)) {
-        for (std::size_t i = 0; std::filesystem::exists(dir / index_format::shard_file(i)); ++i) open_shard(i);
+        for (std::size_t number : shard_numbers(dir)) open_shard(number);
         read_manifest();
     }
 
@@ -88,12 +89,32 @@ private:
         const float* rows = nullptr;     // [lines.size(), dim] inside the mapping
         std::vector<std::size_t> lines;  // each row's line: its byte offset in the manifest
         std::size_t first = 0;           // position of row 0 among all rows
+        std::size_t number = 0;          // its N in embeddings-N.safetensors
     };
     static constexpr std::size_t unlisted = std::numeric_limits<std::size_t>::max();
 
     static io::mapped_file open_manifest(const std::filesystem::path& dir) {
         if (!std::filesystem::is_directory(dir)) fail<io_error>("embedding index '", dir.string(), "' is not a folder");
         return io::mapped_file(dir / index_format::manifest_file);
+    }
+
+    // The numbers of the folder's shards, in order. A `--shard K/N` part holds a range of
+    // them that need not start at 0; a folder of several parts, their union.
+    static std::vector<std::size_t> shard_numbers(const std::filesystem::path& dir) {
+        std::vector<std::size_t> numbers;
+        const std::string prefix = "embeddings-", suffix = ".safetensors";
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+            const std::string name = entry.path().filename().string();
+            if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+                name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+                continue;
+            const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+            if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 18) continue;
+            const std::size_t number = std::stoull(digits);
+            if (index_format::shard_file(number) == name) numbers.push_back(number);
+        }
+        std::sort(numbers.begin(), numbers.end());
+        return numbers;
     }
 
     void open_shard(std::size_t index) {
@@ -120,7 +141,8 @@ private:
             modality_ = modality;
         } else if (model != model_ || t.shape[1] != dim_ || modality != modality_) {
             fail<format_error>(where, ": holds ", t.shape[1], "-d ", modality, " embeddings of model '", model, "', but ",
-                               index_format::shard_file(0), " holds ", dim_, "-d ", modality_, " embeddings of model '", model_, "'");
+                               index_format::shard_file(shards_.front().number), " holds ", dim_, "-d ", modality_, " embeddings of model '",
+                               model_, "'");
         }
         io::mapped_file file(path);
         const std::size_t begin = header.data_offset() + t.begin;
@@ -129,7 +151,8 @@ private:
         if (begin % alignof(float) != 0)
             fail<format_error>(where, ": the embeddings start at byte ", begin, "; expected a multiple of ", alignof(float));
         const auto* rows = reinterpret_cast<const float*>(file.data() + begin);  // the mapping stays where it is when moved
-        shards_.push_back({std::move(file), rows, std::vector<std::size_t>(t.shape[0], unlisted), rows_});
+        shards_.push_back({std::move(file), rows, std::vector<std::size_t>(t.shape[0], unlisted), rows_, index});
+        by_number_[index] = shards_.size() - 1;
         rows_ += t.shape[0];
     }
 
@@ -162,10 +185,11 @@ private:
                 continue;
             }
             const std::size_t shard_index = unsigned_field(line, "shard", where), row = unsigned_field(line, "row", where);
-            if (shard_index >= shards_.size())
+            const auto found = by_number_.find(shard_index);
+            if (found == by_number_.end())
                 fail<format_error>(where, ": shard ", shard_index, ", but ", index_format::shard_file(shard_index), " is missing (the index has ",
                                    shards_.size(), " shard", shards_.size() == 1 ? "" : "s", ")");
-            shard& s = shards_[shard_index];
+            shard& s = shards_[found->second];
             if (row >= s.lines.size())
                 fail<format_error>(where, ": row ", row, " of ", index_format::shard_file(shard_index), ", which has ", s.lines.size(), " rows");
             if (s.lines[row] != unlisted)
@@ -176,7 +200,7 @@ private:
         for (std::size_t i = 0; i < shards_.size(); ++i) {
             const auto missing = std::find(shards_[i].lines.begin(), shards_[i].lines.end(), unlisted);
             if (missing != shards_[i].lines.end())
-                fail<format_error>((dir_ / index_format::shard_file(i)).string(), ": row ", missing - shards_[i].lines.begin(),
+                fail<format_error>((dir_ / index_format::shard_file(shards_[i].number)).string(), ": row ", missing - shards_[i].lines.begin(),
                                    " is on no line of ", index_format::manifest_file);
         }
     }
@@ -216,6 +240,7 @@ private:
     std::filesystem::path dir_;
     io::mapped_file manifest_;
     std::vector<shard> shards_;
+    std::map<std::size_t, std::size_t> by_number_;  // a shard's number -> its place in shards_
     std::string model_, modality_;
     std::size_t dim_ = 0, rows_ = 0, failed_ = 0;
 };
