@@ -20,7 +20,7 @@
 #include "mmt/io/image.hpp"
 #include "mmt/models/chinese_clip/chinese_clip_model.hpp"
 #include "mmt/models/chinese_clip/family.hpp"
-#include "mmt/pipelines/embedder_steps.hpp"
+#include "mmt/pipelines/image_text_scores.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
@@ -83,13 +83,6 @@ public:
     tensor<2> embed_texts(const std::vector<std::string>& texts) const override {
         const bert_text_batch batch = tokenize(texts);
         return clip::l2_normalize(model_.get_text_features(batch.input_ids, batch.attention_mask, batch.token_type_ids));
-    }
-
-    // [images, projection_dim], unit rows.
-    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const override {
-        return embed_image_groups(
-            images, processor_, [&](const tensor<4>& pixel_values) { return model_.get_image_features(pixel_values); },
-            "chinese_clip_embedder");
     }
 
     tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }

@@ -16,7 +16,7 @@
 #include "mmt/io/image.hpp"
 #include "mmt/models/clip/clip_model.hpp"
 #include "mmt/models/clip/family.hpp"
-#include "mmt/ops/softmax.hpp"
+#include "mmt/pipelines/image_text_scores.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/clip_bpe.hpp"
@@ -30,7 +30,6 @@ struct text_batch {
 
 class clip_embedder final : public interfaces::text_image_embedder {
 public:
-    static constexpr std::size_t images_per_forward = 8;  // bounds the activations' memory
     // The config.json model_types it loads (pipelines/text_image_embedders.hpp): CLIP's.
     static constexpr auto model_types = clip::family::model_types;
 
@@ -70,20 +69,6 @@ public:
         return clip::l2_normalize(model_.get_text_features(batch.input_ids, batch.attention_mask));
     }
 
-    // [images, projection_dim], unit rows.
-    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const override {
-        if (images.empty()) fail<input_error>("clip_embedder: expected at least one image, got none");
-        tensor<2> out;
-        for (std::size_t first = 0; first < images.size(); first += images_per_forward) {
-            const std::size_t last = std::min(images.size(), first + images_per_forward);
-            const std::vector<io::rgb_image> group(images.begin() + std::ptrdiff_t(first), images.begin() + std::ptrdiff_t(last));
-            const tensor<2> e = embed_pixels(processor_.preprocess(group));
-            if (first == 0) out = tensor<2>({images.size(), e.shape(1)});
-            std::copy(e.begin(), e.end(), &out(first, 0));
-        }
-        return out;
-    }
-
     tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }
 
     tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
@@ -96,9 +81,7 @@ public:
         if (model_.config.arch != clip::architecture::clip_model)
             fail<input_error>("image-text scores need a CLIPModel checkpoint (its logit_scale), this one is ",
                               clip::architecture_name(model_.config.arch));
-        tensor<2> scores = model_.similarity(image_embeds, text_embeds);
-        for (std::size_t i = 0; i < scores.shape(0); ++i) ops::softmax_row(&scores(i, 0), scores.shape(1));
-        return scores;
+        return softmax_over_texts(model_.similarity(image_embeds, text_embeds));
     }
 
 private:

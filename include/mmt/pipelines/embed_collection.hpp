@@ -62,26 +62,12 @@ struct prepared_input {
     std::string error;       // why the input could not be read or preprocessed
 };
 
-// [images, 3, height, width] from the images' [3, height, width].
-inline tensor<4> stack_pixels(const std::vector<const tensor<3>*>& images) {
-    const auto& first = *images.front();
-    tensor<4> out = tensor<4>::from_shape({images.size(), first.shape(0), first.shape(1), first.shape(2)});
-    for (std::size_t i = 0; i < images.size(); ++i) {
-        if (images[i]->shape() != first.shape())
-            fail<input_error>("embed_collection: the image processor made ", images[i]->shape(1), "x", images[i]->shape(2),
-                              " pixel values of one image and ", first.shape(1), "x", first.shape(2),
-                              " of another; a batch needs one size (a processor that crops or resizes to a fixed size)");
-        std::copy(images[i]->begin(), images[i]->end(), out.data() + i * first.size());
-    }
-    return out;
-}
-
 // One forward pass before the run: a model that cannot embed the modality stops the
 // run here, rather than failing every input, and its embeddings' width is the index's dim.
 inline std::size_t probe_dim(const interfaces::text_image_embedder& embedder, bool images) {
     if (!images) return embedder.embed_texts({""}).shape(1);
     const tensor<3> pixels = embedder.preprocess_image(io::rgb_image{1, 1, {0, 0, 0}});
-    return embedder.embed_pixels(stack_pixels({&pixels})).shape(1);
+    return embedder.embed_pixels(interfaces::stack_pixel_values({&pixels})).shape(1);
 }
 
 // A shard's manifest entries and embedded rows as they are made, a batch at a time.
@@ -110,7 +96,7 @@ public:
         if (images_) {
             std::vector<const tensor<3>*> pixels;
             for (const auto& b : batch_) pixels.push_back(&b.pixel_values);
-            append(embedder_.embed_pixels(stack_pixels(pixels)));
+            append(embedder_.embed_pixels(interfaces::stack_pixel_values(pixels)));
         } else {
             flush_texts();
         }

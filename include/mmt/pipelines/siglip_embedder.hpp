@@ -18,7 +18,7 @@
 #include "mmt/io/image.hpp"
 #include "mmt/models/siglip/family.hpp"
 #include "mmt/models/siglip/siglip_model.hpp"
-#include "mmt/pipelines/embedder_steps.hpp"
+#include "mmt/pipelines/image_text_scores.hpp"
 #include "mmt/pipelines/interfaces/text_image_embedder.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/siglip_tokenizer.hpp"
@@ -58,13 +58,6 @@ public:
     // [texts, hidden_size], unit rows.
     tensor<2> embed_texts(const std::vector<std::string>& texts) const override {
         return clip::l2_normalize(model_.text_forward(tokenize(texts), {}).pooler_output);
-    }
-
-    // [images, hidden_size], unit rows.
-    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const override {
-        return embed_image_groups(
-            images, processor_, [&](const tensor<4>& pixel_values) { return model_.vision_forward(pixel_values).pooler_output; },
-            "siglip_embedder");
     }
 
     tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }

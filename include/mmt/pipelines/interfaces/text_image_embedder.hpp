@@ -5,8 +5,12 @@
 // pipelines/text_image_embedders.hpp loads the one a checkpoint's model_type names.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <vector>
+
+#include "mmt/core/error.hpp"
 
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/image.hpp"
@@ -16,20 +20,51 @@ namespace mmt::interfaces {
 // Pipeline-level, unlike models/interfaces/: an implementation holds the model with its
 // tokenizer and image processor. Loaded once, then const: every method may be called
 // from many threads at once.
+// [images, 3, height, width] from the images' [3, height, width]; input_error when the
+// processor made them of different sizes.
+inline tensor<4> stack_pixel_values(const std::vector<const tensor<3>*>& images) {
+    const auto& first = *images.front();
+    tensor<4> out = tensor<4>::from_shape({images.size(), first.shape(0), first.shape(1), first.shape(2)});
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        if (images[i]->shape() != first.shape())
+            fail<input_error>("embedding images: the image processor made ", images[i]->shape(1), "x", images[i]->shape(2),
+                              " pixel values of one image and ", first.shape(1), "x", first.shape(2),
+                              " of another; a batch needs one size (a processor that crops or resizes to a fixed size)");
+        std::copy(images[i]->begin(), images[i]->end(), out.data() + i * first.size());
+    }
+    return out;
+}
+
 class text_image_embedder {
 public:
     virtual ~text_image_embedder() = default;
 
+    // How many images go through one forward pass in embed_images: bounds the activations' memory.
+    static constexpr std::size_t images_per_forward = 8;
+
     // [texts, embed_dim], unit rows (L2-normalised).
     virtual tensor<2> embed_texts(const std::vector<std::string>& texts) const = 0;
-    // [images, embed_dim], unit rows.
-    virtual tensor<2> embed_images(const std::vector<io::rgb_image>& images) const = 0;
-    // embed_images in its two steps, so that a collection's images are preprocessed on
-    // other threads while the model runs (pipelines/embed_collection.hpp).
+    // The two steps of embedding images, apart so that a collection's images are
+    // preprocessed on other threads while the model runs (pipelines/embed_collection.hpp).
     // One image -> pixel_values [3, height, width], as the model's image processor makes them.
     virtual tensor<3> preprocess_image(const io::rgb_image& image) const = 0;
     // pixel_values [images, 3, height, width] -> [images, embed_dim], unit rows.
     virtual tensor<2> embed_pixels(const tensor<4>& pixel_values) const = 0;
+    // Both steps, images_per_forward images at a time. [images, embed_dim], unit rows.
+    tensor<2> embed_images(const std::vector<io::rgb_image>& images) const {
+        if (images.empty()) fail<input_error>("embed_images: expected at least one image, got none");
+        tensor<2> out;
+        for (std::size_t first = 0; first < images.size(); first += images_per_forward) {
+            std::vector<tensor<3>> group;  // [3, height, width] each
+            for (std::size_t i = first; i < std::min(images.size(), first + images_per_forward); ++i) group.push_back(preprocess_image(images[i]));
+            std::vector<const tensor<3>*> pixels;
+            for (const auto& p : group) pixels.push_back(&p);
+            const tensor<2> e = embed_pixels(stack_pixel_values(pixels));  // [group, embed_dim]
+            if (first == 0) out = tensor<2>({images.size(), e.shape(1)});
+            std::copy(e.begin(), e.end(), &out(first, 0));
+        }
+        return out;
+    }
     // How well each text describes each image, as the model was trained to score it, from
     // unit embeddings: image_embeds [images, embed_dim], text_embeds [texts, embed_dim] ->
     // [images, texts]. CLIP: softmax over the texts of exp(logit_scale) * cosine (each row
