@@ -199,6 +199,23 @@ inline std::vector<text_piece> split_on_added_tokens(std::string_view text, cons
     return out;
 }
 
+// convert_tokens_to_ids: an added token's id, else the vocabulary's, else `unk_id`.
+inline std::vector<std::int64_t> tokens_to_ids(const std::vector<std::string>& tokens, const std::vector<added_token>& added,
+                                               const vocabulary& vocab, std::int64_t unk_id) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(tokens.size());
+    for (const auto& token : tokens) {
+        const auto it = std::find_if(added.begin(), added.end(), [&](const added_token& a) { return a.content == token; });
+        if (it != added.end()) {
+            ids.push_back(it->id);
+        } else {
+            const auto found = vocab.find(token);
+            ids.push_back(found == vocab.end() ? unk_id : found->second);
+        }
+    }
+    return ids;
+}
+
 // "[first] ids [last]" truncated from the end to max_length (the last token survives),
 // then padded on the right when asked.
 inline encoding build_encoding(std::vector<std::int64_t> ids, std::int64_t first, std::int64_t last, std::int64_t pad,

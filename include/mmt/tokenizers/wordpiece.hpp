@@ -96,19 +96,7 @@ public:
 
     // Added tokens first, then the vocabulary; unknown tokens become [UNK]'s id.
     std::vector<std::int64_t> convert_tokens_to_ids(const std::vector<std::string>& tokens) const {
-        std::vector<std::int64_t> ids;
-        ids.reserve(tokens.size());
-        for (const auto& token : tokens) {
-            const auto added = std::find_if(added_tokens_.begin(), added_tokens_.end(),
-                                            [&](const added_token& a) { return a.content == token; });
-            if (added != added_tokens_.end()) {
-                ids.push_back(added->id);
-            } else {
-                auto it = vocab_.find(token);
-                ids.push_back(it == vocab_.end() ? unk_token_.id : it->second);
-            }
-        }
-        return ids;
+        return tokens_to_ids(tokens, added_tokens_, vocab_, unk_token_.id);
     }
 
     // A pre-split word's pieces as ids: every word is tokenized the same, first or not.
