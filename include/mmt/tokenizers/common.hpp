@@ -45,9 +45,13 @@ inline void check_input_bytes(const char* who, std::size_t bytes, std::size_t ma
     }
 }
 
+// HF's AddedToken: a token cut out of the raw text whole. lstrip / rstrip: it eats the
+// whitespace (str.isspace) on its left / right in the text, as RoBERTa's "<mask>" does.
 struct added_token {
     std::string content;
     std::int64_t id = 0;
+    bool lstrip = false;
+    bool rstrip = false;
 };
 
 using vocabulary = std::unordered_map<std::string, std::int64_t>;
@@ -117,7 +121,11 @@ inline tokenizer_settings read_tokenizer_settings(const std::filesystem::path& d
         }
         if (auto it = settings.config.find("added_tokens_decoder"); it != settings.config.end()) {
             for (const auto& [key, value] : it->items()) {
-                const auto content = io::json_required<std::string>(value, "content", where + " added_tokens_decoder");
+                const auto entry_where = where + " added_tokens_decoder";
+                const auto content = io::json_required<std::string>(value, "content", entry_where);
+                bool lstrip = false, rstrip = false;
+                io::json_optional(value, "lstrip", lstrip, entry_where);
+                io::json_optional(value, "rstrip", rstrip, entry_where);
                 std::size_t used = 0;
                 std::int64_t id = -1;
                 try {
@@ -127,7 +135,7 @@ inline tokenizer_settings read_tokenizer_settings(const std::filesystem::path& d
                 if (id < 0 || used != key.size()) {
                     fail<config_error>(where, ": added_tokens_decoder key should be a token id, got \"", key, "\"");
                 }
-                settings.added_tokens_decoder.push_back({content, id});
+                settings.added_tokens_decoder.push_back({content, id, lstrip, rstrip});
             }
         }
     }
@@ -175,11 +183,43 @@ struct text_piece {
     std::int64_t added_id = -1;
 };
 
-// Trie.split: at the leftmost position where an added token starts, the longest one wins.
+namespace detail {
+
+// Where the whitespace (str.isspace) at the start / end of `text` ends / begins;
+// ill-formed UTF-8 counts as text, for the tokenizer to report.
+inline std::size_t leading_space_end(std::string_view text) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto step = unicode::detail::read_utf8(text, pos);
+        if (!step.valid || !unicode::is_space(step.code_point)) break;
+        pos += step.length;
+    }
+    return pos;
+}
+
+inline std::size_t trailing_space_begin(std::string_view text) {
+    std::size_t begin = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto step = unicode::detail::read_utf8(text, pos);
+        pos += step.length;
+        if (!step.valid || !unicode::is_space(step.code_point)) begin = pos;
+    }
+    return begin;
+}
+
+}  // namespace detail
+
+// tokenize()'s first step: Trie.split, where at the leftmost position an added token
+// starts the longest one wins; then a token with lstrip takes the whitespace off the
+// end of the text before it, one with rstrip off the start of the text after it.
+// Text left empty is dropped.
 inline std::vector<text_piece> split_on_added_tokens(std::string_view text, const std::vector<added_token>& tokens) {
     std::vector<text_piece> out;
     std::size_t plain_start = 0;
     std::size_t pos = 0;
+    const auto flush_plain = [&](std::size_t end) {
+        if (end > plain_start) out.push_back({plain_start, end - plain_start, -1});
+    };
     while (pos < text.size()) {
         const added_token* best = nullptr;
         for (const auto& token : tokens) {
@@ -190,12 +230,14 @@ inline std::vector<text_piece> split_on_added_tokens(std::string_view text, cons
             ++pos;
             continue;
         }
-        if (pos > plain_start) out.push_back({plain_start, pos - plain_start, -1});
+        const auto plain = text.substr(plain_start, pos - plain_start);
+        flush_plain(best->lstrip ? plain_start + detail::trailing_space_begin(plain) : pos);
         out.push_back({pos, best->content.size(), best->id});
         pos += best->content.size();
+        if (best->rstrip) pos += detail::leading_space_end(text.substr(pos));
         plain_start = pos;
     }
-    if (pos > plain_start) out.push_back({plain_start, pos - plain_start, -1});
+    flush_plain(pos);
     return out;
 }
 

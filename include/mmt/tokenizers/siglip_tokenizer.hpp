@@ -40,11 +40,13 @@ public:
         const auto special = [&](const char* key, const char* fallback) {
             const auto token = settings.special_token(key, fallback);
             for (const auto& added : settings.added_tokens_decoder) {
-                if (added.content == token) return added_token{token, added.id};
+                if (added.content == token) return added;
             }
             const int id = t.model_.piece_to_id(token);
             if (id < 0) fail<config_error>(where, ": special token ", key, " \"", token, "\" is not in the model");
-            return added_token{token, id};
+            // SiglipTokenizer makes its special tokens strip the whitespace around them;
+            // an added_tokens_decoder entry says for itself.
+            return added_token{token, id, true, true};
         };
         const added_token eos = special("eos_token", "</s>");
         const added_token unk = special("unk_token", "<unk>");
@@ -52,17 +54,6 @@ public:
         t.eos_token_id_ = eos.id;
         t.pad_token_id_ = pad.id;
         t.added_tokens_ = no_split_tokens(settings, {eos, unk, pad});
-        // SiglipTokenizer makes its special tokens strip the whitespace around them; a
-        // saved added_tokens_decoder entry can say otherwise.
-        t.strips_.assign(t.added_tokens_.size(), strip_sides{});
-        if (auto it = settings.config.find("added_tokens_decoder"); it != settings.config.end() && it->is_object()) {
-            for (std::size_t i = 0; i < t.added_tokens_.size(); ++i) {
-                const auto entry = it->find(std::to_string(t.added_tokens_[i].id));
-                if (entry == it->end() || !entry->is_object()) continue;
-                io::json_optional(*entry, "lstrip", t.strips_[i].left, settings.config_where);
-                io::json_optional(*entry, "rstrip", t.strips_[i].right, settings.config_where);
-            }
-        }
         t.unk_prefix_ = unk.content;
         t.unk_prefix_length_ = t.model_.encode(unk.content).size();
         t.lower_case_ = settings.get("do_lower_case", true);
@@ -110,9 +101,6 @@ public:
     std::int64_t pad_token_id() const { return pad_token_id_; }
 
 private:
-    struct strip_sides {
-        bool left = true, right = true;
-    };
     struct piece_id {
         std::int64_t id;
         bool special;  // a special token written in the text
@@ -130,40 +118,14 @@ private:
         std::string prepared = unicode::encode_utf8(chars);
         if (lower_case_) prepared = lower_outside_specials(prepared);
 
-        // Trie.split, then each special token strips the whitespace beside it.
-        std::vector<std::u32string> stretches;
-        std::vector<std::int64_t> stretch_ids;
-        std::vector<std::size_t> stretch_token;
+        // Trie.split; each special token strips the whitespace beside it.
         for (const auto& piece : split_on_added_tokens(prepared, added_tokens_)) {
-            stretches.push_back(unicode::decode_utf8(std::string_view(prepared).substr(piece.offset, piece.length)));
-            stretch_ids.push_back(piece.added_id);
-            std::size_t which = 0;
             if (piece.added_id >= 0) {
-                while (added_tokens_[which].content != prepared.substr(piece.offset, piece.length)) ++which;
-            }
-            stretch_token.push_back(which);
-        }
-        for (std::size_t i = 0; i < stretches.size(); ++i) {
-            if (stretch_ids[i] < 0) continue;
-            const auto& sides = strips_[stretch_token[i]];
-            if (sides.right && i + 1 < stretches.size()) {
-                auto& next = stretches[i + 1];
-                std::size_t n = 0;
-                while (n < next.size() && unicode::is_space(next[n])) ++n;
-                next.erase(0, n);
-            }
-            if (sides.left && i > 0) {
-                auto& prev = stretches[i - 1];
-                while (!prev.empty() && unicode::is_space(prev.back())) prev.pop_back();
-            }
-        }
-        for (std::size_t i = 0; i < stretches.size(); ++i) {
-            if (stretches[i].empty()) continue;
-            if (stretch_ids[i] >= 0) {
-                out.push_back({stretch_ids[i], true});
+                out.push_back({piece.added_id, true});
                 continue;
             }
-            const auto ids = model_.encode(unk_prefix_ + canonicalize(stretches[i]));
+            const auto stretch = unicode::decode_utf8(std::string_view(prepared).substr(piece.offset, piece.length));
+            const auto ids = model_.encode(unk_prefix_ + canonicalize(stretch));
             const std::size_t skip = ids.size() >= unk_prefix_length_ ? unk_prefix_length_ : 0;
             for (std::size_t k = skip; k < ids.size(); ++k) out.push_back({ids[k], false});
         }
@@ -215,7 +177,6 @@ private:
 
     sentencepiece_model model_;
     std::vector<added_token> added_tokens_;
-    std::vector<strip_sides> strips_;  // per added token
     std::string unk_prefix_;           // "<unk>"
     std::size_t unk_prefix_length_ = 0;
     std::int64_t eos_token_id_ = 1, pad_token_id_ = 1;
