@@ -2,7 +2,8 @@
 // pipeline take every id from the tokenizer: each letter a..z of a word is one id
 // (10 + letter), the first word with text starts with an extra id 7 (as a tokenizer
 // that treats the first word apart would), and its specials are none of WordPiece's:
-// CLS 3, SEP 4, pad 5, mask 6, unk 9. Anything but a..z is an input_error.
+// CLS 3, SEP 4, pad 5, mask 6, unk 9, boxed at [0, 0, 0, 1], [0, 0, 0, 2] and
+// [0, 0, 0, 3] (CLS, SEP, pad). Anything but a..z is an input_error.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +39,7 @@ public:
     std::int64_t pad_token_id() const override { return 5; }
     std::int64_t mask_token_id() const override { return 6; }
     std::int64_t unk_token_id() const override { return 9; }
+    tokenizers::special_boxes boxes() const override { return {{0, 0, 0, 1}, {0, 0, 0, 2}, {0, 0, 0, 3}}; }
     std::size_t vocab_size() const override { return 36; }
     std::size_t model_max_length() const override { return 8; }
     std::size_t max_input_bytes() const override { return max_input_bytes_; }

@@ -1,6 +1,7 @@
 // encode_words and encode_words_windows through the word_tokenizer interface: with a
-// made-up tokenizer every id (word pieces, CLS, SEP, padding) and the byte limit come
-// from it, and boxes follow the pieces as with WordPiece.
+// made-up tokenizer every id (word pieces, CLS, SEP, padding), the boxes of the
+// specials and padding, and the byte limit come from it, and boxes follow the pieces
+// as with WordPiece.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -27,17 +28,15 @@ TEST_CASE("tokenizers.word_tokenizer: encode_words takes pieces, specials and pa
     const mmt::test::letter_word_tokenizer tokenizer;
     tk::boxed_options options;
     options.max_length = 12;
-    options.cls_token_box = {0, 0, 0, 1};
-    options.sep_token_box = {0, 0, 0, 2};
-    options.pad_token_box = {0, 0, 0, 3};
     const auto e = tk::encode_words(tokenizer, letter_words, letter_boxes, options);
     CHECK(e.input_ids == id_list{3, 7, 10, 11, 12, 13, 14, 15, 4, 5, 5, 5});
     CHECK(e.word_ids == id_list{-1, 0, 0, 0, 1, 1, 1, 3, -1, -1, -1, -1});
     CHECK(e.attention_mask == id_list{1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0});
     CHECK(e.token_type_ids == id_list(12, 0));
     const auto &b0 = letter_boxes[0], &b1 = letter_boxes[1], &b3 = letter_boxes[3];
-    CHECK(e.bbox == box_list{options.cls_token_box, b0, b0, b0, b1, b1, b1, b3, options.sep_token_box, options.pad_token_box,
-                             options.pad_token_box, options.pad_token_box});
+    const auto specials = tokenizer.boxes();
+    const auto pad = specials.pad_token_box;
+    CHECK(e.bbox == box_list{specials.cls_token_box, b0, b0, b0, b1, b1, b1, b3, specials.sep_token_box, pad, pad, pad});
 
     // "First" is the first word with text: an empty word before it does not take it.
     const auto late = tk::encode_words(tokenizer, {"", "ab"}, {{0, 0, 1, 1}, {0, 0, 1, 1}}, options);

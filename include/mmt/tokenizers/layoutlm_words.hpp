@@ -1,11 +1,12 @@
 // A document's words and boxes as layout model inputs, the way HF LayoutLMv2Tokenizer
 // encodes pre-split words (transformers/models/layoutlmv2/tokenization_layoutlmv2.py,
 // prepare_for_model; LayoutLMv3's is the same over BPE), through any word_tokenizer
-// (LayoutLM's BERT WordPiece today): every word piece carries its word's box, the
-// tokenizer's CLS token ([CLS], <s>) gets cls_token_box, its SEP token sep_token_box,
-// padding (its pad id) pad_token_box. Also windows over documents longer than one
-// sequence, with word ids so that a pipeline can merge per-token predictions back
-// into per-word ones.
+// (LayoutLM's BERT WordPiece, LayoutLMv3's byte-level BPE): every word piece carries
+// its word's box, the tokenizer's CLS token ([CLS], <s>), SEP token and padding the
+// tokenizer's boxes for them, and with word labels the first piece of each word
+// carries its word's label. Also windows over documents longer than one sequence,
+// with word ids so that a pipeline can merge per-token predictions back into
+// per-word ones.
 #pragma once
 
 #include <algorithm>
@@ -22,16 +23,19 @@
 
 namespace mmt::tokenizers {
 
-// x0, y0, x1, y1 on LayoutLM's 0..1000 page grid.
-using word_box = std::array<std::int64_t, 4>;
-
 struct boxed_encoding {
     std::vector<std::int64_t> input_ids;       // [seq_len]
     std::vector<word_box> bbox;                // [seq_len, 4]
     std::vector<std::int64_t> attention_mask;  // [seq_len]: 1 for tokens, 0 for padding
     std::vector<std::int64_t> token_type_ids;  // [seq_len], all 0
     std::vector<std::int64_t> word_ids;        // [seq_len]: index into the words, -1 for CLS, SEP, padding
+    // [seq_len] with word labels (else empty): a word's label on its first piece,
+    // ignored_label on its other pieces, the special tokens and padding.
+    std::vector<std::int64_t> labels;
 };
+
+// HF's pad_token_label, PyTorch CrossEntropyLoss's ignore_index.
+inline constexpr std::int64_t ignored_label = -100;
 
 struct boxed_options {
     std::size_t max_length = 512;
@@ -44,9 +48,6 @@ struct boxed_options {
     // Longer documents are an input_error before any word is tokenized; their total
     // bytes are bounded by the tokenizer's max_input_bytes.
     std::size_t max_words = 100'000;
-    word_box cls_token_box{0, 0, 0, 0};
-    word_box sep_token_box{1000, 1000, 1000, 1000};
-    word_box pad_token_box{0, 0, 0, 0};
 };
 
 // LayoutLM's normalize_box: pixel coordinates to the 0..1000 grid, int(1000 * (x / size))
@@ -71,7 +72,8 @@ namespace detail {
 struct document_pieces {
     std::vector<std::int64_t> ids;
     std::vector<std::int64_t> word_ids;
-    std::vector<word_box> boxes;  // the checked (or clamped) box of every word
+    std::vector<word_box> boxes;       // the checked (or clamped) box of every word
+    std::vector<std::int64_t> labels;  // per piece, with word labels: its word's label on the first, else ignored_label
 };
 
 inline word_box checked_box(word_box box, std::size_t index, const std::string& word, bool clamp) {
@@ -91,10 +93,15 @@ inline word_box checked_box(word_box box, std::size_t index, const std::string& 
 }
 
 inline document_pieces tokenize_document(const word_tokenizer& tokenizer, const std::vector<std::string>& words,
-                                         const std::vector<word_box>& boxes, const boxed_options& options) {
+                                         const std::vector<word_box>& boxes, const boxed_options& options,
+                                         const std::vector<std::int64_t>& word_labels) {
     if (words.size() != boxes.size()) {
         fail<input_error>("layoutlm words: ", words.size(), " words but ", boxes.size(),
                           " boxes; expected one box per word");
+    }
+    if (!word_labels.empty() && word_labels.size() != words.size()) {
+        fail<input_error>("layoutlm words: ", words.size(), " words but ", word_labels.size(),
+                          " word labels; expected one label per word");
     }
     if (words.empty()) fail<input_error>("layoutlm words: the document has no words; expected at least one");
     if (words.size() > options.max_words) {
@@ -110,7 +117,7 @@ inline document_pieces tokenize_document(const word_tokenizer& tokenizer, const 
     bool first_word = true;
     for (std::size_t i = 0; i < words.size(); ++i) {
         doc.boxes.push_back(checked_box(boxes[i], i, words[i], clamp));
-        // An empty word gives no pieces (HF skips it); its box is still checked.
+        // An empty word gives no pieces (HF skips it, its label too); its box is still checked.
         if (words[i].empty()) continue;
         std::vector<std::int64_t> ids;
         try {
@@ -121,45 +128,74 @@ inline document_pieces tokenize_document(const word_tokenizer& tokenizer, const 
         first_word = false;
         doc.ids.insert(doc.ids.end(), ids.begin(), ids.end());
         doc.word_ids.insert(doc.word_ids.end(), ids.size(), static_cast<std::int64_t>(i));
+        if (!word_labels.empty() && !ids.empty()) {  // only_label_first_subword
+            doc.labels.push_back(word_labels[i]);
+            doc.labels.insert(doc.labels.end(), ids.size() - 1, ignored_label);
+        }
     }
     return doc;
 }
 
-// "CLS pieces[begin, end) SEP" with boxes and word ids, truncated and padded to options.
+// One token that is no word piece (CLS, SEP, a question's piece): no word, no label.
+inline void append_token(boxed_encoding& out, std::int64_t id, const word_box& box, bool labelled) {
+    out.input_ids.push_back(id);
+    out.bbox.push_back(box);
+    out.attention_mask.push_back(1);
+    out.token_type_ids.push_back(0);
+    out.word_ids.push_back(-1);
+    if (labelled) out.labels.push_back(ignored_label);
+}
+
+// The document's pieces [begin, end), each with its word's box, index and label.
+inline void append_pieces(boxed_encoding& out, const document_pieces& doc, std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+        const auto word = doc.word_ids[i];
+        out.input_ids.push_back(doc.ids[i]);
+        out.bbox.push_back(doc.boxes[static_cast<std::size_t>(word)]);
+        out.attention_mask.push_back(1);
+        out.token_type_ids.push_back(0);
+        out.word_ids.push_back(word);
+        if (!doc.labels.empty()) out.labels.push_back(doc.labels[i]);
+    }
+}
+
+// Right padding to `length`: the pad id and box, attention 0, no word, no label.
+inline void pad(boxed_encoding& out, const word_tokenizer& tokenizer, std::size_t length) {
+    if (out.input_ids.size() >= length) return;
+    out.input_ids.resize(length, tokenizer.pad_token_id());
+    out.bbox.resize(length, tokenizer.boxes().pad_token_box);
+    out.attention_mask.resize(length, 0);
+    out.token_type_ids.resize(length, 0);
+    out.word_ids.resize(length, -1);
+    if (!out.labels.empty()) out.labels.resize(length, ignored_label);
+}
+
+// "CLS pieces[begin, end) SEP", truncated (SEP kept) and padded to options.
 inline boxed_encoding assemble(const word_tokenizer& tokenizer, const document_pieces& doc, std::size_t begin,
                                std::size_t end, const boxed_options& options) {
-    auto ids = build_encoding(std::vector<std::int64_t>(doc.ids.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                        doc.ids.begin() + static_cast<std::ptrdiff_t>(end)),
-                              tokenizer.cls_token_id(), tokenizer.sep_token_id(), tokenizer.pad_token_id(),
-                              options.max_length, options.pad_to_max_length, true);
-    const std::size_t kept = std::min(end - begin, options.max_length - 2);
-    boxed_encoding out;
-    out.bbox.reserve(ids.input_ids.size());
-    out.word_ids.reserve(ids.input_ids.size());
-    out.bbox.push_back(options.cls_token_box);
-    out.word_ids.push_back(-1);
-    for (std::size_t i = begin; i < begin + kept; ++i) {
-        const auto word = doc.word_ids[i];
-        out.bbox.push_back(doc.boxes[static_cast<std::size_t>(word)]);
-        out.word_ids.push_back(word);
+    if (options.max_length < 2) {
+        fail<input_error>("encode_words: max_length ", options.max_length,
+                          " leaves no room; expected at least 2 for the two special tokens");
     }
-    out.bbox.push_back(options.sep_token_box);
-    out.word_ids.push_back(-1);
-    out.bbox.resize(ids.input_ids.size(), options.pad_token_box);
-    out.word_ids.resize(ids.input_ids.size(), -1);
-    out.input_ids = std::move(ids.input_ids);
-    out.attention_mask = std::move(ids.attention_mask);
-    out.token_type_ids = std::move(ids.token_type_ids);
+    const auto boxes = tokenizer.boxes();
+    const bool labelled = !doc.labels.empty();
+    boxed_encoding out;
+    append_token(out, tokenizer.cls_token_id(), boxes.cls_token_box, labelled);
+    append_pieces(out, doc, begin, begin + std::min(end - begin, options.max_length - 2));
+    append_token(out, tokenizer.sep_token_id(), boxes.sep_token_box, labelled);
+    if (options.pad_to_max_length) pad(out, tokenizer, options.max_length);
     return out;
 }
 
 }  // namespace detail
 
-// One sequence for the document. input_error naming the word for a bad box, for
-// words and boxes of different lengths and for an empty document.
+// One sequence for the document; with `word_labels` (one per word) its labels too.
+// input_error naming the word for a bad box, for words, boxes and labels of
+// different lengths and for an empty document.
 inline boxed_encoding encode_words(const word_tokenizer& tokenizer, const std::vector<std::string>& words,
-                                   const std::vector<word_box>& boxes, const boxed_options& options = {}) {
-    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options);
+                                   const std::vector<word_box>& boxes, const boxed_options& options = {},
+                                   const std::vector<std::int64_t>& word_labels = {}) {
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options, word_labels);
     if (!options.truncation && options.max_length >= 2 && doc.ids.size() > options.max_length - 2) {
         fail<input_error>("encode_words: the document has ", doc.ids.size(), " word pieces; expected at most ",
                           options.max_length - 2, " to fit max_length ", options.max_length,
@@ -175,12 +211,13 @@ inline boxed_encoding encode_words(const word_tokenizer& tokenizer, const std::v
 inline std::vector<boxed_encoding> encode_words_windows(const word_tokenizer& tokenizer,
                                                         const std::vector<std::string>& words,
                                                         const std::vector<word_box>& boxes, std::size_t stride,
-                                                        const boxed_options& options = {}) {
+                                                        const boxed_options& options = {},
+                                                        const std::vector<std::int64_t>& word_labels = {}) {
     if (options.max_length < 3 || stride >= options.max_length - 2) {
         fail<input_error>("encode_words_windows: stride ", stride, " with max_length ", options.max_length,
                           "; expected max_length >= 3 and stride < max_length - 2 so that windows advance");
     }
-    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options);
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options, word_labels);
     const std::size_t capacity = options.max_length - 2;
     std::vector<boxed_encoding> windows;
     for (std::size_t begin = 0;; begin += capacity - stride) {

@@ -1,17 +1,54 @@
 // What encode_words (tokenizers/layoutlm_words.hpp) and the document pipeline
 // (pipelines/document_tagging.hpp) need of a tokenizer over pre-split OCR words:
-// the ids of one word, the special ids that frame and pad a sequence, the limits,
-// and decode for the masked-LM fill. LayoutLM's WordPiece (tokenizers/wordpiece.hpp)
-// implements it; LayoutLMv3's byte-level BPE is the same shape, with <s>, </s> and
-// pad id 1 as its specials and a space before every word (add_prefix_space).
+// the ids of one word, the special ids that frame and pad a sequence and the boxes
+// they get, the limits, and decode for the masked-LM fill. LayoutLM's WordPiece
+// (tokenizers/wordpiece.hpp) and LayoutLMv3's byte-level BPE
+// (tokenizers/layoutlmv3_tokenizer.hpp) implement it.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "mmt/core/error.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/tokenizers/common.hpp"
+
 namespace mmt::tokenizers {
+
+// x0, y0, x1, y1 on LayoutLM's 0..1000 page grid.
+using word_box = std::array<std::int64_t, 4>;
+
+// The boxes a tokenizer gives its special tokens and padding (HF LayoutLMv2Tokenizer's
+// and LayoutLMv3Tokenizer's cls_token_box, sep_token_box, pad_token_box). The
+// conventions differ: LayoutLM v1/v2 put [SEP] at [1000, 1000, 1000, 1000],
+// LayoutLMv3 every special at zeros.
+struct special_boxes {
+    word_box cls_token_box{0, 0, 0, 0};
+    word_box sep_token_box{0, 0, 0, 0};
+    word_box pad_token_box{0, 0, 0, 0};
+
+    // The boxes tokenizer_config.json saves, `defaults` (the class's) for those it
+    // does not. config_error naming the key for anything but four integers.
+    static special_boxes from_settings(const tokenizer_settings& settings, special_boxes defaults) {
+        const auto read = [&](const char* key, word_box& box) {
+            std::vector<std::int64_t> saved(box.begin(), box.end());
+            io::json_optional(settings.config, key, saved, settings.config_where);
+            if (saved.size() != 4) {
+                fail<config_error>(settings.config_where, ": key \"", key, "\" should be a box [x0, y0, x1, y1], got ",
+                                   saved.size(), " numbers");
+            }
+            std::copy(saved.begin(), saved.end(), box.begin());
+        };
+        read("cls_token_box", defaults.cls_token_box);
+        read("sep_token_box", defaults.sep_token_box);
+        read("pad_token_box", defaults.pad_token_box);
+        return defaults;
+    }
+};
 
 // Implementations are loaded once, then const: every method may be called from many
 // threads at once.
@@ -32,6 +69,7 @@ public:
     virtual std::int64_t pad_token_id() const = 0;
     virtual std::int64_t mask_token_id() const = 0;  // what fill_mask fills in
     virtual std::int64_t unk_token_id() const = 0;
+    virtual special_boxes boxes() const = 0;
     // HF's vocab_size (added tokens not counted): the model's word embeddings need at
     // least as many rows.
     virtual std::size_t vocab_size() const = 0;

@@ -3,7 +3,8 @@
 // ideographs split, lower-case and accent stripping for uncased vocabularies,
 // punctuation split), then greedy longest-match-first word pieces with "##"
 // continuations, [UNK] for a word that cannot be matched or is too long.
-// As a word_tokenizer it encodes LayoutLM's pre-split words (layoutlm_words.hpp).
+// As a word_tokenizer it encodes LayoutLM's pre-split words (layoutlm_words.hpp),
+// with [SEP] boxed at [1000, 1000, 1000, 1000] unless tokenizer_config.json says otherwise.
 #pragma once
 
 #include <algorithm>
@@ -50,6 +51,8 @@ public:
         }
         t.clean_up_tokenization_spaces_ = settings.get("clean_up_tokenization_spaces", true);
         t.model_max_length_ = settings.model_max_length;
+        // As LayoutLM's word tokenizer: LayoutLMv2Tokenizer's boxes, [SEP] in the far corner.
+        t.boxes_ = special_boxes::from_settings(settings, {{0, 0, 0, 0}, {1000, 1000, 1000, 1000}, {0, 0, 0, 0}});
 
         std::vector<added_token> specials;
         const auto special = [&](const char* key, const char* fallback) {
@@ -149,6 +152,7 @@ public:
     std::int64_t pad_token_id() const override { return pad_token_id_; }
     std::int64_t unk_token_id() const override { return unk_token_.id; }
     std::int64_t mask_token_id() const override { return mask_token_id_; }
+    special_boxes boxes() const override { return boxes_; }
 
 private:
     wordpiece_tokenizer() = default;
@@ -231,6 +235,7 @@ private:
     bool do_basic_tokenize_ = true;
     bool clean_up_tokenization_spaces_ = true;
     added_token unk_token_;
+    special_boxes boxes_;
     std::int64_t sep_token_id_ = 0, pad_token_id_ = 0, cls_token_id_ = 0, mask_token_id_ = 0;
     std::size_t model_max_length_ = no_max_length;
     std::size_t max_input_bytes_ = default_max_input_bytes;
