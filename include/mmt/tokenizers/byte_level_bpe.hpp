@@ -92,20 +92,14 @@ public:
     // token's content, else vocab.json's) read back to the bytes its characters stand
     // for (byte_decoder; a character outside the byte alphabet, in an added token, is
     // kept as its own UTF-8), the bytes decoded with errors="replace". Ids in `skipped`
-    // are left out. input_error naming `who` and the position for an id with no token.
+    // are left out. input_error as checked_token's for an id with no token.
     std::string decode(const std::vector<std::int64_t>& ids, const std::vector<added_token>& added,
                        const std::vector<std::int64_t>& skipped, const char* who) const {
         std::string bytes;
         for (std::size_t i = 0; i < ids.size(); ++i) {
-            const std::int64_t id = ids[i];
-            const auto added_it = std::find_if(added.begin(), added.end(), [&](const added_token& a) { return a.id == id; });
-            const std::string* token = added_it != added.end() ? &added_it->content : token_of(id);
-            if (!token) {
-                fail<input_error>(who, "::decode: id ", id, " at position ", i, " has no token; expected an id of the vocabulary (0..",
-                                  encoder_.size() - 1, ") or of an added token");
-            }
-            if (std::find(skipped.begin(), skipped.end(), id) != skipped.end()) continue;
-            for (char32_t c : unicode::decode_utf8(*token)) {
+            const std::string& token = checked_token(ids, i, added, who);
+            if (std::find(skipped.begin(), skipped.end(), ids[i]) != skipped.end()) continue;
+            for (char32_t c : unicode::decode_utf8(token)) {
                 const int byte = detail::unicode_to_byte(c);
                 if (byte >= 0) {
                     bytes += static_cast<char>(byte);
@@ -162,13 +156,23 @@ public:
         for (std::size_t i = 0; i < n; i = next[i]) out.push_back(std::move(word[i]));
     }
 
+    // convert_ids_to_tokens: the token of ids[i], an added token's content before
+    // vocab.json's. input_error naming `who` and the position for an id with no token.
+    const std::string& checked_token(const std::vector<std::int64_t>& ids, std::size_t i,
+                                     const std::vector<added_token>& added, const char* who) const {
+        const std::int64_t id = ids[i];
+        const auto it = std::find_if(added.begin(), added.end(), [&](const added_token& a) { return a.id == id; });
+        if (it != added.end()) return it->content;
+        const auto found = decoder_.find(id);
+        if (found == decoder_.end()) {
+            fail<input_error>(who, ": id ", id, " at position ", i, " has no token; expected an id of the vocabulary (0..",
+                              encoder_.size() - 1, ") or of an added token");
+        }
+        return found->second;
+    }
+
     // vocab.json: token -> id.
     const vocabulary& encoder() const { return encoder_; }
-    // vocab.json's token with this id; null when there is none.
-    const std::string* token_of(std::int64_t id) const {
-        auto it = decoder_.find(id);
-        return it == decoder_.end() ? nullptr : &it->second;
-    }
 
 private:
     byte_level_bpe() = default;

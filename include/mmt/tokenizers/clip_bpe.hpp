@@ -148,7 +148,7 @@ public:
     std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = true) const {
         const std::vector<std::int64_t> specials = {bos_token_id_, eos_token_id_, pad_token_id_, unk_token_id_};
         const std::string text = bpe_.decode(ids, added_tokens_, skip_special_tokens ? specials : std::vector<std::int64_t>{},
-                                             "clip_bpe_tokenizer");
+                                             "clip_bpe_tokenizer::decode");
         std::string spaced;
         spaced.reserve(text.size());
         for (std::size_t pos = 0; pos < text.size();) {

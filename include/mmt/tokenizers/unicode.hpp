@@ -174,6 +174,10 @@ inline bool is_space(char32_t c) {
            p->bidi_class == UTF8PROC_BIDI_CLASS_B || p->bidi_class == UTF8PROC_BIDI_CLASS_S;
 }
 
+// \s of the `regex` module on str patterns (GPT-2's split pattern): Unicode's
+// White_Space, which is str.isspace() without the separators U+001C..U+001F.
+inline bool is_white_space(char32_t c) { return is_space(c) && !(c >= 0x1C && c <= 0x1F); }
+
 // BERT's "Chinese character": the CJK Unified Ideographs blocks and their extensions
 // and compatibility blocks, as BasicTokenizer._is_chinese_char lists them. Hangul,
 // Hiragana and Katakana are deliberately not included.
