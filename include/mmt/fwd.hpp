@@ -57,6 +57,8 @@ struct wav2vec2_model;
 namespace tokenizers {
 class clip_bpe_tokenizer;
 class wordpiece_tokenizer;
+class roberta_bpe_tokenizer;
+class layoutlmv3_tokenizer;
 class word_tokenizer;
 class wav2vec2_ctc_tokenizer;
 struct ctc_transcript;

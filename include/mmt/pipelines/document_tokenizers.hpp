@@ -1,8 +1,9 @@
 // The word tokenizers the document pipeline (document_tagging.hpp) can load, chosen
 // by config.json's model_type the way auto_model chooses a family (with_family,
-// models/family.hpp). Another one (LayoutLMv3's byte-level BPE) is an entry with
-// `model_types` and `from_pretrained(dir)` giving its tokenizers::word_tokenizer,
-// plus one entry in the list; the pipeline does not change.
+// models/family.hpp). Another one is an entry with `model_types` and
+// `from_pretrained(dir)` giving its tokenizers::word_tokenizer, plus one entry in
+// the list; the pipeline does not change (the boxes of the specials are the
+// tokenizer's too).
 #pragma once
 
 #include <filesystem>
@@ -12,6 +13,9 @@
 #include "mmt/io/json.hpp"
 #include "mmt/models/family.hpp"
 #include "mmt/models/layoutlm/family.hpp"
+#include "mmt/models/layoutlmv3/family.hpp"
+#include "mmt/models/lilt/family.hpp"
+#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
 #include "mmt/tokenizers/word_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
@@ -25,7 +29,21 @@ struct layoutlm_word_tokenizer {
     }
 };
 
-using document_tokenizers = family_list<layoutlm_word_tokenizer>;
+// LayoutLMv3's: RoBERTa's byte-level BPE from vocab.json + merges.txt (+ tokenizer_config.json,
+// special_tokens_map.json), a space before every word, specials boxed at zeros.
+struct layoutlmv3_word_tokenizer {
+    static constexpr auto model_types = layoutlmv3::family::model_types;
+    static std::shared_ptr<const tokenizers::word_tokenizer> from_pretrained(const std::filesystem::path& dir) {
+        return std::make_shared<const tokenizers::layoutlmv3_tokenizer>(tokenizers::layoutlmv3_tokenizer::from_pretrained(dir));
+    }
+};
+
+// LiLT checkpoints ship LayoutLMv3's tokenizer.
+struct lilt_word_tokenizer : layoutlmv3_word_tokenizer {
+    static constexpr auto model_types = lilt::family::model_types;
+};
+
+using document_tokenizers = family_list<layoutlm_word_tokenizer, layoutlmv3_word_tokenizer, lilt_word_tokenizer>;
 
 // The tokenizer whose model_types hold the model_type of dir/config.json, loaded from
 // `dir`; a config_error naming the model_type and those the tokenizers read when none does.
