@@ -1,6 +1,8 @@
-// LayoutLM's words + boxes encoder. Input: 3 option bytes (max_length, stride,
-// flags), then one word per line, each line's first 8 bytes its box (4 signed
-// 16-bit numbers, so coordinates fall on and off the 0..1000 grid).
+// The words + boxes encoder through LayoutLM's WordPiece and LayoutLMv3's byte-level
+// BPE (with word labels, and the first line as a question for LayoutLMv3's pair).
+// Input: 3 option bytes (max_length, stride, flags), then one word per line, each
+// line's first 8 bytes its box (4 signed 16-bit numbers, so coordinates fall on and
+// off the 0..1000 grid).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,12 +10,14 @@
 
 #include "fuzz_support.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
+#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
 using namespace mmt;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const auto tokenizer = tokenizers::wordpiece_tokenizer::from_directory(fuzz::data_path("layoutlm-tokenizer"));
+    static const auto wordpiece = tokenizers::wordpiece_tokenizer::from_directory(fuzz::data_path("layoutlm-tokenizer"));
+    static const auto bpe = tokenizers::layoutlmv3_tokenizer::from_pretrained(fuzz::data_path("layoutlmv3-tokenizer"));
     if (size < 3) return 0;
     tokenizers::boxed_options options;
     options.max_length = data[0] % 40;
@@ -40,10 +44,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         boxes.push_back(box);
     }
     if (data[2] & 8) boxes.pop_back();  // words and boxes of different lengths
+    std::vector<std::int64_t> labels(words.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = std::int64_t(i % 7);
+    if (data[2] & 16) labels.clear();
+    const auto check = [](const tokenizers::boxed_encoding& e) {
+        const std::size_t n = e.input_ids.size();
+        if (e.bbox.size() != n || e.word_ids.size() != n || (!e.labels.empty() && e.labels.size() != n)) __builtin_trap();
+    };
+    for (const tokenizers::word_tokenizer* tokenizer : {static_cast<const tokenizers::word_tokenizer*>(&wordpiece),
+                                                        static_cast<const tokenizers::word_tokenizer*>(&bpe)}) {
+        fuzz::expect_mmt_errors([&] { check(tokenizers::encode_words(*tokenizer, words, boxes, options, labels)); });
+        fuzz::expect_mmt_errors([&] {
+            for (const auto& e : tokenizers::encode_words_windows(*tokenizer, words, boxes, stride, options, labels)) check(e);
+        });
+    }
     fuzz::expect_mmt_errors([&] {
-        const auto e = tokenizers::encode_words(tokenizer, words, boxes, options);
-        if (e.bbox.size() != e.input_ids.size() || e.word_ids.size() != e.input_ids.size()) __builtin_trap();
+        const std::vector<std::string> rest_words(words.begin() + 1, words.end());
+        const std::vector<tokenizers::word_box> rest_boxes(boxes.begin() + (boxes.empty() ? 0 : 1), boxes.end());
+        check(bpe.encode_question(words.front(), rest_words, rest_boxes, options));
     });
-    fuzz::expect_mmt_errors([&] { tokenizers::encode_words_windows(tokenizer, words, boxes, stride, options); });
     return 0;
 }
