@@ -111,14 +111,8 @@ public:
     // written in the text ("<|endoftext|>") come out whole. input_error on invalid UTF-8.
     std::vector<std::string> tokenize(const std::string& text) const {
         check_input_bytes("clip_bpe_tokenizer", text.size(), max_input_bytes_);
-        std::vector<std::string> out;
-        for (const auto& piece : split_on_added_tokens(text, added_tokens_)) {
-            const std::string_view part(text.data() + piece.offset, piece.length);
-            if (piece.added_id >= 0) {
-                out.emplace_back(part);
-                continue;
-            }
-            for (const auto& word : normalizer_.tokenize(unicode::decode_utf8(part, piece.offset))) {
+        const auto plain = [&](const std::u32string& chars, std::size_t, std::vector<std::string>& out) {
+            for (const auto& word : normalizer_.tokenize(chars)) {
                 for (auto match : detail::clip_split(word)) {
                     if (match == detail::clip_start_of_text || match == detail::clip_end_of_text) {
                         out.push_back(unicode::encode_utf8(match));  // the slow tokenizer's bpe cache
@@ -127,8 +121,8 @@ public:
                     }
                 }
             }
-        }
-        return out;
+        };
+        return tokenize_around_added_tokens(text, added_tokens_, plain);
     }
 
     // Added tokens first, then the vocabulary; unknown tokens become unk_token's id.

@@ -241,6 +241,24 @@ inline std::vector<text_piece> split_on_added_tokens(std::string_view text, cons
     return out;
 }
 
+// tokenize()'s frame: the added tokens written in `text` come out whole, and each
+// stretch of text between them, decoded (input_error naming the byte offset of
+// ill-formed UTF-8), goes to plain(chars, byte offset, out), which appends its tokens.
+template <class Plain>
+std::vector<std::string> tokenize_around_added_tokens(const std::string& text, const std::vector<added_token>& added,
+                                                      Plain&& plain) {
+    std::vector<std::string> out;
+    for (const auto& piece : split_on_added_tokens(text, added)) {
+        const std::string_view part(text.data() + piece.offset, piece.length);
+        if (piece.added_id >= 0) {
+            out.emplace_back(part);
+        } else {
+            plain(unicode::decode_utf8(part, piece.offset), piece.offset, out);
+        }
+    }
+    return out;
+}
+
 // convert_tokens_to_ids: an added token's id, else the vocabulary's, else `unk_id`.
 inline std::vector<std::int64_t> tokens_to_ids(const std::vector<std::string>& tokens, const std::vector<added_token>& added,
                                                const vocabulary& vocab, std::int64_t unk_id) {

@@ -122,18 +122,11 @@ public:
     std::vector<std::string> tokenize(const std::string& text) const {
         check_input_bytes("roberta_bpe_tokenizer", text.size(), max_input_bytes_);
         const bool prefix = add_prefix_space_ && needs_prefix_space(text);
-        std::vector<std::string> out;
-        for (const auto& piece : split_on_added_tokens(text, added_tokens_)) {
-            const std::string_view part(text.data() + piece.offset, piece.length);
-            if (piece.added_id >= 0) {
-                out.emplace_back(part);
-                continue;
-            }
-            std::u32string chars = unicode::decode_utf8(part, piece.offset);
-            if (prefix && piece.offset == 0) chars.insert(chars.begin(), U' ');
+        const auto plain = [&](std::u32string chars, std::size_t offset, std::vector<std::string>& out) {
+            if (prefix && offset == 0) chars.insert(chars.begin(), U' ');
             for (auto word : detail::gpt2_split(chars)) bpe_.bpe(byte_level_bpe::byte_symbols(unicode::encode_utf8(word)), out);
-        }
-        return out;
+        };
+        return tokenize_around_added_tokens(text, added_tokens_, plain);
     }
 
     // Added tokens first, then the vocabulary; unknown tokens become unk_token's id.

@@ -77,14 +77,7 @@ public:
     // written in the text ("[SEP]") come out whole. input_error on invalid UTF-8.
     std::vector<std::string> tokenize(const std::string& text) const {
         check_input_bytes("wordpiece_tokenizer", text.size(), max_input_bytes_);
-        std::vector<std::string> out;
-        for (const auto& piece : split_on_added_tokens(text, added_tokens_)) {
-            const std::string_view part(text.data() + piece.offset, piece.length);
-            if (piece.added_id >= 0) {
-                out.emplace_back(part);
-                continue;
-            }
-            const std::u32string chars = unicode::decode_utf8(part, piece.offset);
+        const auto plain = [&](const std::u32string& chars, std::size_t, std::vector<std::string>& out) {
             const auto words = do_basic_tokenize_ ? basic_.tokenize(chars) : split_on_spaces(chars);
             for (const auto& word : words) {
                 if (std::find(never_split_.begin(), never_split_.end(), word) != never_split_.end()) {
@@ -93,8 +86,8 @@ public:
                     word_pieces(word, out);
                 }
             }
-        }
-        return out;
+        };
+        return tokenize_around_added_tokens(text, added_tokens_, plain);
     }
 
     // Added tokens first, then the vocabulary; unknown tokens become [UNK]'s id.
