@@ -2,6 +2,8 @@
 // words + boxes), tag-document, classify-document, and random-model + forward for
 // every LayoutLM architecture.
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "mmt/pipelines/document_tagging.hpp"
 #include "support/check_close.hpp"
 #include "support/data.hpp"
+#include "support/demo_model.hpp"
 #include "support/files.hpp"
 #include "support/layoutlm_model.hpp"
 #include "support/programs.hpp"
@@ -274,4 +277,60 @@ TEST_CASE("cli.layoutlm: classify-document on a multi-label checkpoint lists the
 
     check_one_line_error(classify + " --threshold 1.5", {"--threshold 1.5 is outside [0, 1]"});
     check_one_line_error(classify + " --function tanh", {"--function \"tanh\"", "auto, softmax, sigmoid, none"});
+}
+
+TEST_CASE("cli.layoutlmv3: tag-document with --image gives each word HF's label and probability for the page" *
+          doctest::test_suite("parity")) {
+    // layoutlmv3-tiny-token-cls with its tokenizer and image processor; the fixture's first
+    // document (boxes already on the 0..1000 grid, so a 1000 x 1000 page) and its page, chelsea.png.
+    const auto model = assembled_model("cli_layoutlmv3_tagger", "layoutlmv3-tiny-token-cls", {"layoutlmv3-tokenizer", "layoutlmv3-images"});
+    const io::safetensors_file ref(data_path("layoutlmv3-tiny-token-cls/reference.safetensors"));
+    const auto words = io::parse_json(ref.metadata().at("words"), "words")[0];
+    const auto boxes = io::parse_json(ref.metadata().at("boxes"), "boxes")[0];
+    io::json ocr{{"width", 1000}, {"height", 1000}, {"words", io::json::array()}};
+    for (std::size_t i = 0; i < words.size(); ++i) ocr["words"].push_back({{"text", words[i]}, {"box", boxes[i]}});
+    const auto dir = scratch_dir("cli_layoutlmv3_tag");
+    const auto ocr_file = write_json(dir, "page.json", ocr);
+    const std::string page = quote(data_path("clip-images/chelsea.png").string());
+    // HF ran the document truncated to 20 tokens: windows of 20 make the same first window,
+    // which alone holds words 0..3 (word 4 goes on into the next).
+    const auto r = run(tool() + " tag-document --model " + quote(model.string()) + " " + quote(ocr_file.string()) + " --image " + page +
+                       " --max-length 20 --json");
+    REQUIRE(r.exit_code == 0);
+    const auto tagged = io::json::parse(r.output)["words"];
+    REQUIRE(tagged.size() == words.size());
+
+    // HF's logits for that window: each word's label is the argmax at its first piece.
+    const auto doc = pipelines::document_model::from_pretrained(model);
+    pipelines::document_options twenty;
+    twenty.max_length = 20;
+    const auto window = doc.windows(pipelines::ocr_document::from_json(ocr, "page.json"), twenty);
+    REQUIRE(window.size() > 1);
+    const auto input_ids = ref.load<std::int64_t, 2>("input.input_ids");  // [2, 20]
+    CHECK(window[0].input_ids == std::vector<std::int64_t>(&input_ids(0, 0), &input_ids(0, 0) + 20));
+    const auto logits = ref.load<float, 3>("output.logits");  // [2, 20, 7]
+    const auto config = io::read_json_file(model / "config.json");
+    for (std::size_t w = 0; w < 4; ++w) {
+        CAPTURE(w);
+        const auto first = std::size_t(std::find(window[0].word_ids.begin(), window[0].word_ids.end(), std::int64_t(w)) - window[0].word_ids.begin());
+        std::vector<double> p(7);
+        double total = 0;
+        for (std::size_t k = 0; k < 7; ++k) total += p[k] = std::exp(double(logits(0, first, k)));
+        const auto best = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
+        CHECK(tagged[w]["label"] == config["id2label"][std::to_string(best)]);
+        CHECK(tagged[w]["score"].get<double>() == doctest::Approx(p[best] / total).epsilon(1e-4));
+    }
+
+    // Without the page v3 runs on the text alone; a page the model cannot patch, or a page for LiLT, is one line.
+    REQUIRE(run(tool() + " tag-document --model " + quote(model.string()) + " " + quote(ocr_file.string())).exit_code == 0);
+    const auto small = assembled_model("cli_layoutlmv3_small_page", "layoutlmv3-tiny-token-cls", {"layoutlmv3-tokenizer"});
+    write_file(small / "preprocessor_config.json", R"({"image_processor_type": "LayoutLMv3ImageProcessor", "size": {"height": 24, "width": 24}})");
+    check_one_line_error(tool() + " tag-document --model " + quote(small.string()) + " " + quote(ocr_file.string()) + " --image " + page,
+                         {"pixel_values has shape [1, 3, 24, 24]", "[batch >= 1, 3, 32, 32]"});
+    const auto lilt = assembled_model("cli_lilt_tagger", "lilt-tiny-token-cls", {"layoutlmv3-tokenizer", "layoutlmv3-images"});
+    check_one_line_error(tool() + " tag-document --model " + quote(lilt.string()) + " " + quote(ocr_file.string()) + " --image " + page,
+                         {"LiLT reads no page image"});
+    const auto r2 = run(tool() + " tag-document --model " + quote(lilt.string()) + " " + quote(ocr_file.string()) + " --json");
+    REQUIRE(r2.exit_code == 0);
+    CHECK(io::json::parse(r2.output)["words"].size() == words.size());
 }
