@@ -19,6 +19,7 @@
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/auto_model.hpp"
+#include "mmt/models/layoutlmv3/heads.hpp"
 #include "mmt/models/random_model.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
@@ -118,6 +119,32 @@ void layoutlm_base(benchmark::State& state, std::size_t batch, std::size_t seq, 
     for (auto _ : state) benchmark::DoNotOptimize(model.base_forward(in));
     report(state, encoder_flops(double(batch * seq), double(seq), double(c.hidden_size), double(c.intermediate_size),
                                 double(c.num_hidden_layers)),
+           linear);
+}
+
+// LayoutLMv3Model on `seq` text tokens and a 224x224 page (197 visual tokens), the
+// base size with microsoft/layoutlmv3-base's 514 positions (HF's default config otherwise).
+void layoutlmv3_base(benchmark::State& state, std::size_t batch, std::size_t seq, precision linear) {
+    const auto& model = model_for<mmt::layoutlmv3::pretrained_model>("layoutlmv3-base.json", linear);
+    const auto& c = model.config;
+    mmt::layoutlmv3::model_inputs in;
+    in.input_ids = mmt::int_tensor<2>::from_shape({batch, seq});
+    in.bbox = mmt::int_tensor<3>::from_shape({batch, seq, 4});
+    in.attention_mask = mmt::int_tensor<2>::from_shape({batch, seq});
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t s = 0; s < seq; ++s) {
+            in.input_ids(b, s) = s == 0 ? 0 : s + 1 == seq ? 2 : std::int64_t(1000 + (b * 131 + s * 17) % 48000);
+            const std::int64_t x = std::int64_t((s * 37) % 900), y = std::int64_t((s * 53) % 950);
+            in.bbox(b, s, 0) = x, in.bbox(b, s, 1) = y, in.bbox(b, s, 2) = x + 60, in.bbox(b, s, 3) = y + 20;
+            in.attention_mask(b, s) = 1;
+        }
+    in.pixel_values = mmt::tensor<4>::from_shape({batch, 3, c.input_size, c.input_size});
+    for (std::size_t i = 0; i < in.pixel_values.size(); ++i) in.pixel_values.data()[i] = float(int(i * 7919 % 2001) - 1000) / 1000.0f;
+    for (auto _ : state) benchmark::DoNotOptimize(model.base_forward(in));
+    const double patches = double((c.input_size / c.patch_size) * (c.input_size / c.patch_size));
+    const double tokens = double(seq) + patches + 1, h = double(c.hidden_size);
+    report(state, double(batch) * (encoder_flops(tokens, tokens, h, double(c.intermediate_size), double(c.num_hidden_layers)) +
+                                   2 * patches * h * 3 * double(c.patch_size * c.patch_size)),
            linear);
 }
 
@@ -241,6 +268,7 @@ const bool registered = [] {
         add("clip_b32_text/batch:8", [p](benchmark::State& s) { clip_b32_text(s, 8, p); });
         add("layoutlm_base/1x512", [p](benchmark::State& s) { layoutlm_base(s, 1, 512, p); });
         add("layoutlm_base/8x128", [p](benchmark::State& s) { layoutlm_base(s, 8, 128, p); });
+        add("layoutlmv3_base/1x512", [p](benchmark::State& s) { layoutlmv3_base(s, 1, 512, p); });
         add("wav2vec2_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 10, p); });
         add("wav2vec2_base/seconds:30", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 30, p); });
         add("hubert_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "hubert-base-defaults.json", 10, p); });

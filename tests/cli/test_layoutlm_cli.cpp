@@ -94,6 +94,38 @@ TEST_CASE("cli.layoutlm: tokenize --words-json equals HF on every boxed fixture 
     CHECK(exact == cases.size());
 }
 
+TEST_CASE("cli.layoutlmv3: tokenize --words-json equals HF on every layoutlmv3-tokenizer case, labels and question pairs included" *
+          doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_layoutlmv3_words");
+    const auto cases = io::read_json_file(data_path("layoutlmv3-tokenizer/cases.json"))["cases"];
+    std::size_t exact = 0;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto& c = cases[i];
+        CAPTURE(i);
+        io::json input{{"words", c["words"]}, {"boxes", c["boxes"]}, {"max_length", c["max_length"]}};
+        for (const char* key : {"word_labels", "question"})
+            if (c.contains(key)) input[key] = c[key];
+        const auto file = write_json(dir, "case" + std::to_string(i) + ".json", input);
+        const auto r = run(tool() + " tokenize --model " + quote(data_path("layoutlmv3-tokenizer").string()) + " --words-json " + quote(file.string()));
+        REQUIRE(r.exit_code == 0);
+        const auto got = io::json::parse(r.output);
+        bool same = got.size() == (c.contains("labels") ? 4u : 3u);  // RoBERTa's tokenizer returns no token_type_ids
+        for (const char* key : {"input_ids", "bbox", "attention_mask", "labels"})
+            if (c.contains(key)) {
+                CHECK(got[key] == c[key]);
+                same = same && got[key] == c[key];
+            }
+        exact += same;
+    }
+    MESSAGE("mmt tokenize --words-json (LayoutLMv3): ", exact, " of ", cases.size(), " fixture cases exact");
+    CHECK(exact == cases.size());
+
+    // A question needs a pair-making tokenizer; WordPiece's is refused in one line.
+    const auto pair = write_json(dir, "pair.json", {{"words", {"total"}}, {"boxes", {{1, 2, 3, 4}}}, {"question", "what?"}});
+    check_one_line_error(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(pair.string()),
+                         {"\"question\" needs a tokenizer that makes (question, words) pairs"});
+}
+
 TEST_CASE("cli.layoutlm: tokenize TEXT with a WordPiece vocab.txt equals HF's ids" * doctest::test_suite("unit")) {
     const auto cases = io::read_json_file(data_path("layoutlm-tokenizer/cases.json"))["cases"];
     for (std::size_t i = 0; i < cases.size(); ++i) {

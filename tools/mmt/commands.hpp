@@ -31,8 +31,10 @@ void add_classify_audio(CLI::App& app);
 void add_align(CLI::App& app);
 void add_embed_collection(CLI::App& app);
 
-// `mmt tokenize` with a WordPiece vocab.txt: TEXTs, or the words + boxes of `words_json` when not empty.
-void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts,
-                        const std::filesystem::path& words_json);
+// `mmt tokenize` with a WordPiece vocab.txt: each TEXT's ids.
+void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts);
+// `mmt tokenize --words-json`: the words + boxes (+ labels or question) of the file, by the
+// model's document tokenizer.
+void tokenize_words(const std::filesystem::path& model, std::size_t max_length, const std::filesystem::path& words_json);
 
 }  // namespace mmt::cli

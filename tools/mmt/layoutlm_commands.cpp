@@ -1,5 +1,5 @@
-// LayoutLM subcommands: tag-document, classify-document, and the WordPiece side of
-// `mmt tokenize` (plain texts, or words with boxes as LayoutLM takes them).
+// Document subcommands: tag-document, classify-document, and the document side of
+// `mmt tokenize` (WordPiece texts, or words with boxes as any document tokenizer takes them).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -14,30 +14,57 @@
 #include "commands.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/layoutlm/config.hpp"
+#include "mmt/models/layoutlmv3/config.hpp"
+#include "mmt/models/lilt/config.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
 #include "mmt/preprocess/image.hpp"
+#include "mmt/pipelines/document_tokenizers.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
+#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
 namespace mmt::cli {
 
 namespace {
-// The LayoutLM position count when DIR's config.json is LayoutLM's, else the tokenizer's limit.
-std::size_t wordpiece_default_length(const std::filesystem::path& dir, const tokenizers::wordpiece_tokenizer& tokenizer) {
+// The word tokenizer of `dir` for --words-json: the one its config.json's model_type
+// names (pipelines/document_tokenizers.hpp), or without a config.json the one its files
+// make: vocab.txt WordPiece (LayoutLM), vocab.json + merges.txt LayoutLMv3's BPE.
+std::shared_ptr<const tokenizers::word_tokenizer> words_tokenizer(const std::filesystem::path& dir) {
+    if (std::filesystem::exists(dir / "config.json")) return pipelines::document_tokenizer_from_pretrained(dir);
+    if (std::filesystem::exists(dir / "vocab.txt"))
+        return std::make_shared<const tokenizers::wordpiece_tokenizer>(tokenizers::wordpiece_tokenizer::from_directory(dir));
+    if (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt"))
+        return std::make_shared<const tokenizers::layoutlmv3_tokenizer>(tokenizers::layoutlmv3_tokenizer::from_pretrained(dir));
+    fail<io_error>("tokenize --words-json: '", dir.string(), "' has no config.json, vocab.txt (WordPiece) or vocab.json + merges.txt (LayoutLMv3)");
+}
+
+// The tokens a window may hold: the tokenizer's model_max_length, bounded by the
+// model's positions when DIR's config.json names a document model.
+std::size_t words_default_length(const std::filesystem::path& dir, const tokenizers::word_tokenizer& tokenizer) {
     std::size_t length = tokenizer.model_max_length();
     if (std::filesystem::exists(dir / "config.json")) {
         const io::json config = io::read_json_file(dir / "config.json");
-        if (config.value("model_type", "") == "layoutlm")
-            length = std::min(length, layoutlm::config::from_json(config, (dir / "config.json").string()).max_position_embeddings);
+        const std::string where = (dir / "config.json").string(), model_type = config.value("model_type", "");
+        if (model_type == "layoutlm") length = std::min(length, layoutlm::config::from_json(config, where).max_position_embeddings);
+        if (model_type == "layoutlmv3") {
+            const auto c = layoutlmv3::config::from_json(config, where);  // RoBERTa's positions start after pad_token_id
+            length = std::min(length, c.max_position_embeddings - std::size_t(c.pad_token_id) - 1);
+        }
+        if (model_type == "lilt") {
+            const auto c = lilt::config::from_json(config, where);
+            length = std::min(length, c.max_position_embeddings - std::size_t(c.pad_token_id) - 1);
+        }
     }
     if (length == tokenizers::no_max_length)
         fail<input_error>("tokenize: '", dir.string(), "' sets no model_max_length; give --max-length");
     return length;
 }
 
-// {"words": [...], "boxes": [[x0, y0, x1, y1], ...], "max_length": N}, boxes on the 0..1000 grid.
-io::ordered_json encode_words_file(const tokenizers::wordpiece_tokenizer& tokenizer, const std::filesystem::path& file,
+// {"words": [...], "boxes": [[x0, y0, x1, y1], ...]} with optional "max_length",
+// "word_labels" (adds "labels") and "question" (a QA pair, truncating the words
+// first), boxes on the 0..1000 grid.
+io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, const std::filesystem::path& file,
                                    std::size_t default_length) {
     const io::json j = io::read_json_file(file);
     const std::string where = file.string();
@@ -54,12 +81,26 @@ io::ordered_json encode_words_file(const tokenizers::wordpiece_tokenizer& tokeni
     };
     std::vector<std::string> words;
     std::vector<tokenizers::word_box> boxes;
+    std::vector<std::int64_t> word_labels;
+    std::string question;
     if (!get("words", words) || !get("boxes", boxes)) fail<input_error>(where, ": expected keys \"words\" and \"boxes\"");
     tokenizers::boxed_options options;
     options.max_length = default_length;
     get("max_length", options.max_length);
-    const auto e = tokenizers::encode_words(tokenizer, words, boxes, options);
-    return {{"input_ids", e.input_ids}, {"bbox", e.bbox}, {"attention_mask", e.attention_mask}, {"token_type_ids", e.token_type_ids}};
+    const bool labelled = get("word_labels", word_labels), asked = get("question", question);
+    tokenizers::boxed_encoding e;
+    if (asked) {
+        const auto* pairs = dynamic_cast<const tokenizers::layoutlmv3_tokenizer*>(&tokenizer);
+        if (!pairs) fail<input_error>(where, ": \"question\" needs a tokenizer that makes (question, words) pairs (LayoutLMv3's)");
+        if (labelled) fail<input_error>(where, ": \"word_labels\" with a \"question\": a QA pair has no word labels");
+        e = pairs->encode_question(question, words, boxes, options);
+    } else {
+        e = tokenizers::encode_words(tokenizer, words, boxes, options, word_labels);
+    }
+    io::ordered_json out{{"input_ids", e.input_ids}, {"bbox", e.bbox}, {"attention_mask", e.attention_mask}};
+    if (dynamic_cast<const tokenizers::wordpiece_tokenizer*>(&tokenizer)) out["token_type_ids"] = e.token_type_ids;  // BERT's; RoBERTa takes none
+    if (labelled) out["labels"] = e.labels;
+    return out;
 }
 
 // The OCR JSON, with the page image `image` (if given) made pixel_values by the model's own image processor.
@@ -166,18 +207,20 @@ void add_classify_document(CLI::App& app) {
 }
 }  // namespace
 
-void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts,
-                        const std::filesystem::path& words_json) {
-    if (!std::filesystem::exists(model / "vocab.txt"))
-        fail<io_error>("tokenize: '", model.string(), "' has no vocab.txt (a WordPiece tokenizer, as BERT and LayoutLM use)");
+void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts) {
     const auto tokenizer = tokenizers::wordpiece_tokenizer::from_directory(model);
-    const std::size_t length = max_length ? max_length : wordpiece_default_length(model, tokenizer);
-    if (!words_json.empty()) std::printf("%s\n", encode_words_file(tokenizer, words_json, length).dump().c_str());
+    const std::size_t length = max_length ? max_length : words_default_length(model, tokenizer);
     for (const auto& text : texts) {
         const auto e = tokenizer.encode(text, length, true);
         const io::ordered_json line = {{"input_ids", e.input_ids}, {"attention_mask", e.attention_mask}, {"token_type_ids", e.token_type_ids}};
         std::printf("%s\n", line.dump().c_str());
     }
+}
+
+void tokenize_words(const std::filesystem::path& model, std::size_t max_length, const std::filesystem::path& words_json) {
+    const auto tokenizer = words_tokenizer(model);
+    const std::size_t length = max_length ? max_length : words_default_length(model, *tokenizer);
+    std::printf("%s\n", encode_words_file(*tokenizer, words_json, length).dump().c_str());
 }
 
 void add_layoutlm_commands(CLI::App& app) {

@@ -36,13 +36,14 @@ void add_tokenize(CLI::App& app) {
         ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 20));
     auto* texts = cmd->add_option("TEXT", o->texts, "Texts to tokenize");
     auto* words = cmd->add_option("--words-json", o->words_json,
-                                  "LayoutLM words + boxes: {\"words\": [...], \"boxes\": [[x0, y0, x1, y1], ...], \"max_length\": N} "
-                                  "-> input_ids, bbox, attention_mask, token_type_ids");
+                                  "Words + boxes for a document model (LayoutLM, LayoutLMv3, LiLT): {\"words\": [...], \"boxes\": "
+                                  "[[x0, y0, x1, y1], ...]} with optional \"max_length\", \"word_labels\", \"question\" -> input_ids, bbox, "
+                                  "attention_mask (+ token_type_ids for WordPiece, labels with word_labels)");
     texts->excludes(words);
     cmd->callback([o, texts, words] {
         if (texts->count() == 0 && words->count() == 0) fail<input_error>("tokenize: give TEXT... or --words-json FILE");
-        if (words->count() || std::filesystem::exists(o->model / "vocab.txt"))
-            return tokenize_wordpiece(o->model, o->max_length, o->texts, o->words_json);
+        if (words->count()) return tokenize_words(o->model, o->max_length, o->words_json);
+        if (std::filesystem::exists(o->model / "vocab.txt")) return tokenize_wordpiece(o->model, o->max_length, o->texts);
         if (!std::filesystem::exists(o->model / "vocab.json") || !std::filesystem::exists(o->model / "merges.txt"))
             fail<io_error>("tokenize: '", o->model.string(), "' has no vocab.json + merges.txt (a CLIP tokenizer)");
         const auto tokenizer = tokenizers::clip_bpe_tokenizer::from_directory(o->model);
