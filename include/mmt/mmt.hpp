@@ -22,6 +22,7 @@
 #include "mmt/models/random_model.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
 #include "mmt/pipelines/alignment.hpp"
+#include "mmt/pipelines/answer_spans.hpp"
 #include "mmt/pipelines/audio_classification.hpp"
 #include "mmt/pipelines/clip_embedder.hpp"
 #include "mmt/pipelines/document_tagging.hpp"

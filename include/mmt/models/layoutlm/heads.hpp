@@ -14,8 +14,7 @@
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/layer_norm.hpp"
 #include "mmt/layers/linear.hpp"
-#include "mmt/models/interfaces/document_sequence_classifier.hpp"
-#include "mmt/models/interfaces/document_token_tagger.hpp"
+#include "mmt/models/document_heads.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlm/embeddings.hpp"
 #include "mmt/models/layoutlm/layoutlm_model.hpp"
@@ -73,7 +72,7 @@ private:
 
 // A LayoutLM checkpoint of any architecture: the body plus the head config.json
 // names. Loaded once, then const: forward may be called from many threads at once.
-struct pretrained_model final : interfaces::document_token_tagger, interfaces::document_sequence_classifier {
+struct pretrained_model final : document_heads<pretrained_model> {
     layoutlm::config config;
     layoutlm_model layoutlm;
     std::optional<layers::linear> classifier;  // token / sequence classification: [num_labels, hidden_size]
@@ -113,12 +112,13 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
 
     // LayoutLMForTokenClassification: [batch, seq_len, num_labels]
     tensor<3> token_logits(const model_inputs& in) const {
-        return require(classifier, layoutlm::architecture::token_classification).forward(layoutlm.forward(in, false).last_hidden_state);
+        return require(classifier, layoutlm::architecture::token_classification)
+            .forward(layoutlm.forward(without_image(in), false).last_hidden_state);
     }
 
     // LayoutLMForSequenceClassification, from the pooled first token: [batch, num_labels]
     tensor<2> sequence_logits(const model_inputs& in) const {
-        return require(classifier, layoutlm::architecture::sequence_classification).forward(layoutlm.forward(in, true).pooler_output);
+        return require(classifier, layoutlm::architecture::sequence_classification).forward(layoutlm.forward(without_image(in), true).pooler_output);
     }
 
     // LayoutLMForMaskedLM: prediction scores [batch, seq_len, vocab_size]
@@ -132,15 +132,8 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
             require(qa_outputs, layoutlm::architecture::question_answering).forward(layoutlm.forward(in, false).last_hidden_state));
     }
 
-    // interfaces::document_token_tagger and document_sequence_classifier
-    const char* architecture() const override { return architecture_name(); }
+    // interfaces::document_input
     std::size_t max_tokens() const override { return config.max_position_embeddings; }
-    std::size_t vocab_size() const override { return config.vocab_size; }
-    std::size_t num_labels() const override { return config.num_labels(); }
-    const std::string& label_of(std::int64_t id, const std::string& what) const override { return config.label_of(id, what); }
-    const std::string& problem_type() const override { return config.problem_type; }
-    tensor<3> token_class_logits(const model_inputs& in) const override { return token_logits(without_image(in)); }
-    tensor<2> sequence_class_logits(const model_inputs& in) const override { return sequence_logits(without_image(in)); }
 
 private:
     // LayoutLM v1 reads the text and boxes only: a page image given to it is a mistake, not a hint.
@@ -148,15 +141,6 @@ private:
         if (in.pixel_values.size() != 0)
             fail<input_error>(architecture_name(), ": pixel_values given, but LayoutLM reads no page image (LayoutLMv3 does)");
         return in;
-    }
-
-    // The head of `wanted`, or an input_error saying which head this checkpoint has.
-    template <class Head>
-    const Head& require(const std::optional<Head>& head, layoutlm::architecture wanted) const {
-        if (config.arch != wanted)
-            fail<input_error>("LayoutLM: needs a ", layoutlm::architecture_name(wanted), " checkpoint, this one is ", architecture_name(),
-                              " (config.json \"architectures\")");
-        return *head;
     }
 };
 

@@ -15,8 +15,7 @@
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/classification_head.hpp"
 #include "mmt/layers/linear.hpp"
-#include "mmt/models/interfaces/document_sequence_classifier.hpp"
-#include "mmt/models/interfaces/document_token_tagger.hpp"
+#include "mmt/models/document_heads.hpp"
 #include "mmt/models/layoutlmv3/config.hpp"
 #include "mmt/models/layoutlmv3/layoutlmv3_model.hpp"
 #include "mmt/models/pretrained.hpp"
@@ -40,7 +39,7 @@ inline io::name_table checkpoint_names() { return {{}, {"embeddings.position_ids
 
 // A LayoutLMv3 checkpoint of any architecture: the body plus the head config.json
 // names. Loaded once, then const: forward may be called from many threads at once.
-struct pretrained_model final : interfaces::document_token_tagger, interfaces::document_sequence_classifier {
+struct pretrained_model final : document_heads<pretrained_model> {
     layoutlmv3::config config;
     layoutlmv3_model layoutlmv3;
     std::optional<head> classifier;  // token / sequence classification
@@ -96,26 +95,9 @@ struct pretrained_model final : interfaces::document_token_tagger, interfaces::d
         return split_span_logits(require(qa_outputs, layoutlmv3::architecture::question_answering).forward(layoutlmv3.forward(in)));
     }
 
-    // interfaces::document_token_tagger and document_sequence_classifier
-    const char* architecture() const override { return architecture_name(); }
+    // interfaces::document_input: RoBERTa's positions start after padding_idx.
     std::size_t max_tokens() const override {
-        return config.max_position_embeddings - std::size_t(config.pad_token_id) - 1;  // RoBERTa positions start after padding_idx
-    }
-    std::size_t vocab_size() const override { return config.vocab_size; }
-    std::size_t num_labels() const override { return config.num_labels(); }
-    const std::string& label_of(std::int64_t id, const std::string& what) const override { return config.label_of(id, what); }
-    const std::string& problem_type() const override { return config.problem_type; }
-    tensor<3> token_class_logits(const model_inputs& in) const override { return token_logits(in); }
-    tensor<2> sequence_class_logits(const model_inputs& in) const override { return sequence_logits(in); }
-
-private:
-    // The head of `wanted`, or an input_error saying which head this checkpoint has.
-    template <class Head>
-    const Head& require(const std::optional<Head>& h, layoutlmv3::architecture wanted) const {
-        if (config.arch != wanted)
-            fail<input_error>("LayoutLMv3: needs a ", layoutlmv3::architecture_name(wanted), " checkpoint, this one is ",
-                              architecture_name(), " (config.json \"architectures\")");
-        return *h;
+        return config.max_position_embeddings - std::size_t(config.pad_token_id) - 1;
     }
 };
 
