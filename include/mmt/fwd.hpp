@@ -58,7 +58,7 @@ namespace tokenizers {
 class clip_bpe_tokenizer;
 class wordpiece_tokenizer;
 class roberta_bpe_tokenizer;
-class layoutlmv3_tokenizer;
+class roberta_word_tokenizer;
 class word_tokenizer;
 class wav2vec2_ctc_tokenizer;
 struct ctc_transcript;

@@ -42,6 +42,6 @@
 #include "mmt/tokenizers/ctc_forced_align.hpp"
 #include "mmt/tokenizers/ctc_transcript.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
-#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
+#include "mmt/tokenizers/roberta_word_tokenizer.hpp"
 #include "mmt/tokenizers/siglip_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"

@@ -16,7 +16,7 @@ static_assert(all_complete<mmt::error, mmt::io_error, mmt::format_error, mmt::co
                            mmt::interfaces::text_image_embedder, mmt::clip::config, mmt::clip::clip_model, mmt::layoutlm::config,
                            mmt::layoutlm::pretrained_model, mmt::wav2vec2::config, mmt::wav2vec2::wav2vec2_model,
                            mmt::tokenizers::clip_bpe_tokenizer, mmt::tokenizers::wordpiece_tokenizer,
-                           mmt::tokenizers::roberta_bpe_tokenizer, mmt::tokenizers::layoutlmv3_tokenizer,
+                           mmt::tokenizers::roberta_bpe_tokenizer, mmt::tokenizers::roberta_word_tokenizer,
                            mmt::tokenizers::wav2vec2_ctc_tokenizer, mmt::preprocess::clip_image_processor, mmt::pipelines::clip_embedder,
                            mmt::pipelines::document_model, mmt::pipelines::speech_recognizer, mmt::pipelines::ocr_document,
                            mmt::pipelines::transcription_options, mmt::pipelines::transcription>(),

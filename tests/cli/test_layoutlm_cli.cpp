@@ -50,8 +50,8 @@ void check_one_line_error(const std::string& command, const std::vector<std::str
 
 }  // namespace
 
-TEST_CASE("cli.layoutlm: tokenize, tag-document and classify-document answer --help" * doctest::test_suite("unit")) {
-    for (const char* sub : {"tokenize", "tag-document", "classify-document"}) {
+TEST_CASE("cli.layoutlm: tokenize, tag-document, classify-document and answer answer --help" * doctest::test_suite("unit")) {
+    for (const char* sub : {"tokenize", "tag-document", "classify-document", "answer"}) {
         const auto r = run(tool() + " " + sub + " --help");
         INFO(sub);
         CHECK(r.exit_code == 0);
@@ -120,10 +120,14 @@ TEST_CASE("cli.layoutlmv3: tokenize --words-json equals HF on every layoutlmv3-t
     MESSAGE("mmt tokenize --words-json (LayoutLMv3): ", exact, " of ", cases.size(), " fixture cases exact");
     CHECK(exact == cases.size());
 
-    // A question needs a pair-making tokenizer; WordPiece's is refused in one line.
-    const auto pair = write_json(dir, "pair.json", {{"words", {"total"}}, {"boxes", {{1, 2, 3, 4}}}, {"question", "what?"}});
-    check_one_line_error(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(pair.string()),
-                         {"\"question\" needs a tokenizer that makes (question, words) pairs"});
+    // WordPiece makes BERT's pair: [CLS] total ? [SEP] total [SEP], the words' part of token type 1.
+    const auto pair = write_json(dir, "pair.json", {{"words", {"total"}}, {"boxes", {{1, 2, 3, 4}}}, {"question", "total?"}, {"max_length", 6}});
+    const auto bert = run(tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json " + quote(pair.string()));
+    REQUIRE(bert.exit_code == 0);
+    const auto got = io::json::parse(bert.output);
+    CHECK(got["input_ids"] == io::json{2, 16, 99, 3, 16, 3});
+    CHECK(got["token_type_ids"] == io::json{0, 0, 0, 0, 1, 1});
+    CHECK(got["bbox"] == io::json{{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {1000, 1000, 1000, 1000}, {1, 2, 3, 4}, {1000, 1000, 1000, 1000}});
 }
 
 TEST_CASE("cli.layoutlm: tokenize TEXT with a WordPiece vocab.txt equals HF's ids" * doctest::test_suite("unit")) {
@@ -243,33 +247,87 @@ TEST_CASE("cli.layoutlm: classify-document prints every class, best first" * doc
     CHECK(parsed["probabilities"][parsed["label"].get<std::string>()] == parsed["score"]);
 }
 
-TEST_CASE("cli.layoutlm: random-model and forward work for all five architectures" * doctest::test_suite("unit")) {
-    const auto base = data_path("layoutlm-tiny-base");
-    const std::pair<const char*, std::vector<std::string>> cases[] = {
-        {"LayoutLMModel", {"last_hidden_state", "pooler_output"}},
-        {"LayoutLMForTokenClassification", {"logits"}},
-        {"LayoutLMForSequenceClassification", {"logits"}},
-        {"LayoutLMForMaskedLM", {"logits"}},
-        {"LayoutLMForQuestionAnswering", {"start_logits", "end_logits"}},
+TEST_CASE("cli.documents: random-model and forward work for every LayoutLM, LayoutLMv3 and LiLT architecture" * doctest::test_suite("unit")) {
+    const std::vector<std::string> logits = {"logits"}, spans = {"start_logits", "end_logits"};
+    const struct {
+        const char* fixture;  // its config.json and reference.safetensors' inputs
+        const char* arch;
+        std::vector<std::string> outputs;
+    } cases[] = {
+        {"layoutlm-tiny-base", "LayoutLMModel", {"last_hidden_state", "pooler_output"}},
+        {"layoutlm-tiny-base", "LayoutLMForTokenClassification", logits},
+        {"layoutlm-tiny-base", "LayoutLMForSequenceClassification", logits},
+        {"layoutlm-tiny-base", "LayoutLMForMaskedLM", logits},
+        {"layoutlm-tiny-base", "LayoutLMForQuestionAnswering", spans},
+        {"layoutlmv3-tiny-token-cls", "LayoutLMv3ForSequenceClassification", logits},
+        {"layoutlmv3-tiny-token-cls", "LayoutLMv3ForQuestionAnswering", spans},
+        {"lilt-tiny-token-cls", "LiltForSequenceClassification", logits},
+        {"lilt-tiny-token-cls", "LiltForQuestionAnswering", spans},
     };
     for (const auto& c : cases) {
-        const char* arch = c.first;  // not a structured binding: C++17 lambdas (CAPTURE) cannot capture those
-        const auto& outputs = c.second;
+        const std::string arch = c.arch;
         CAPTURE(arch);
-        const auto dir = scratch_dir(std::string("cli_layoutlm_random_") + arch);
-        io::json config = io::read_json_file(base / "config.json");
+        const auto dir = scratch_dir("cli_documents_random_" + arch);
+        io::json config = io::read_json_file(data_path(c.fixture) / "config.json");
         config["architectures"] = {arch};
+        if (c.outputs == spans) config["num_labels"] = 2, config.erase("id2label"), config.erase("label2id");
         write_json(dir, "config.json", config);
         const auto made = run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + quote((dir / "m").string()) +
                               " --dtype bf16");
         REQUIRE(made.exit_code == 0);
         const auto r = run(tool() + " forward --model " + quote((dir / "m").string()) + " --inputs " +
-                           quote((base / "reference.safetensors").string()) + " --out " + quote((dir / "o.safetensors").string()));
+                           quote((data_path(c.fixture) / "reference.safetensors").string()) + " --out " + quote((dir / "o.safetensors").string()));
         REQUIRE(r.exit_code == 0);
         const io::safetensors_file out(dir / "o.safetensors");
-        CHECK(out.size() == outputs.size());
-        for (const auto& name : outputs) CHECK(out.contains("output." + name));
+        CHECK(out.size() == c.outputs.size());
+        for (const auto& name : c.outputs) CHECK(out.contains("output." + name));
+        const io::safetensors_file inputs(data_path(c.fixture) / "reference.safetensors");
+        const auto& ids = inputs.info("input.input_ids").shape;  // [batch, seq_len]
+        const auto& first = out.info("output." + c.outputs[0]).shape;
+        CHECK(first[0] == ids[0]);
+        if (c.outputs == spans) CHECK(first[1] >= ids[1]);  // LayoutLMv3 adds its visual tokens
     }
+}
+
+TEST_CASE("cli.documents: answer gives the pipeline's spans, best first, and its errors are one line" * doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_documents_answer");
+    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
+    config["architectures"] = {"LayoutLMForQuestionAnswering"};
+    config.erase("id2label");
+    config.erase("label2id");
+    write_json(dir, "config.json", config);
+    const std::string model = quote((dir / "model").string());
+    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + model).exit_code == 0);
+    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
+    const std::string answer = tool() + " answer --model " + model + " " + quote(invoice_json) + " --question " + quote("What is the total?");
+
+    const auto r = run(answer + " --top-k 3 --max-length 32 --json");
+    REQUIRE(r.exit_code == 0);
+    const auto got = io::json::parse(r.output)["answers"];
+    pipelines::answer_options options;
+    options.top_k = 3;
+    options.max_length = 32;
+    const auto want = pipelines::document_model::from_pretrained(dir / "model").answer(
+        pipelines::ocr_document::from_file(invoice_json), "What is the total?", options);
+    REQUIRE(got.size() == want.size());
+    REQUIRE(!want.empty());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        CHECK(got[i]["answer"] == want[i].answer);
+        CHECK(got[i]["start"] == want[i].start);
+        CHECK(got[i]["end"] == want[i].end);
+        CHECK(got[i]["score"].get<float>() == want[i].score);
+        CHECK(got[i]["box"] == io::json(want[i].box));
+    }
+    const auto table = run(answer + " --top-k 2");
+    REQUIRE(table.exit_code == 0);
+    CHECK(count_lines(table.output) <= 2);
+
+    check_one_line_error(answer + " --max-length 12", {"the question has", "tokens", "doc_stride"});
+    check_one_line_error(tool() + " answer --model " + model + " " + quote(invoice_json) + " --question \"  \"", {"has no tokens"});
+    check_one_line_error(tool() + " answer --model " + quote(layoutlm_token_cls_model().string()) + " " + quote(invoice_json) + " --question why",
+                         {"needs a LayoutLMForQuestionAnswering checkpoint", "this one is LayoutLMForTokenClassification"});
+    check_one_line_error(answer + " --top-k 0", {"--top-k"});
 }
 
 TEST_CASE("cli.layoutlm: mmt forward reproduces both fixtures' outputs" * doctest::test_suite("parity")) {

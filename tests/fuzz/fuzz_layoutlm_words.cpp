@@ -10,14 +10,14 @@
 
 #include "fuzz_support.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
-#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
+#include "mmt/tokenizers/roberta_word_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
 using namespace mmt;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const auto wordpiece = tokenizers::wordpiece_tokenizer::from_directory(fuzz::data_path("layoutlm-tokenizer"));
-    static const auto bpe = tokenizers::layoutlmv3_tokenizer::from_pretrained(fuzz::data_path("layoutlmv3-tokenizer"));
+    static const auto bpe = tokenizers::roberta_word_tokenizer::from_pretrained(fuzz::data_path("layoutlmv3-tokenizer"));
     if (size < 3) return 0;
     tokenizers::boxed_options options;
     options.max_length = data[0] % 40;

@@ -3,7 +3,9 @@
 // (10 + letter), the first word with text starts with an extra id 7 (as a tokenizer
 // that treats the first word apart would), and its specials are none of WordPiece's:
 // CLS 3, SEP 4, pad 5, mask 6, unk 9, boxed at [0, 0, 0, 1], [0, 0, 0, 2] and
-// [0, 0, 0, 3] (CLS, SEP, pad). Anything but a..z is an input_error.
+// [0, 0, 0, 3] (CLS, SEP, pad). Anything but a..z is an input_error. A question is
+// its letters (spaces dropped), and a (question, words) pair has two SEPs between
+// them and token type 1 from the words on, as no real tokenizer does.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +31,13 @@ public:
         }
         return ids;
     }
+    std::vector<std::int64_t> question_ids(const std::string& question) const override {
+        std::string letters;
+        for (const char c : question)
+            if (c != ' ') letters += c;
+        return letters.empty() ? std::vector<std::int64_t>{} : encode_word(letters, false);
+    }
+    tokenizers::pair_format pair() const override { return {2, 1}; }
     std::string decode(const std::vector<std::int64_t>& ids, bool) const override {
         std::string out;
         for (const auto id : ids) out += id >= 10 && id < 36 ? char('a' + (id - 10)) : '?';

@@ -1,4 +1,4 @@
-// Document subcommands: tag-document, classify-document, and the document side of
+// Document subcommands: tag-document, classify-document, answer, and the document side of
 // `mmt tokenize` (WordPiece texts, or words with boxes as any document tokenizer takes them).
 #include <algorithm>
 #include <cstdio>
@@ -21,7 +21,7 @@
 #include "mmt/preprocess/image.hpp"
 #include "mmt/pipelines/document_tokenizers.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
-#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
+#include "mmt/tokenizers/roberta_word_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
 namespace mmt::cli {
@@ -35,7 +35,7 @@ std::shared_ptr<const tokenizers::word_tokenizer> words_tokenizer(const std::fil
     if (std::filesystem::exists(dir / "vocab.txt"))
         return std::make_shared<const tokenizers::wordpiece_tokenizer>(tokenizers::wordpiece_tokenizer::from_directory(dir));
     if (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt"))
-        return std::make_shared<const tokenizers::layoutlmv3_tokenizer>(tokenizers::layoutlmv3_tokenizer::from_pretrained(dir));
+        return std::make_shared<const tokenizers::roberta_word_tokenizer>(tokenizers::roberta_word_tokenizer::from_pretrained(dir));
     fail<io_error>("tokenize --words-json: '", dir.string(), "' has no config.json, vocab.txt (WordPiece) or vocab.json + merges.txt (LayoutLMv3)");
 }
 
@@ -90,10 +90,8 @@ io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, 
     const bool labelled = get("word_labels", word_labels), asked = get("question", question);
     tokenizers::boxed_encoding e;
     if (asked) {
-        const auto* pairs = dynamic_cast<const tokenizers::layoutlmv3_tokenizer*>(&tokenizer);
-        if (!pairs) fail<input_error>(where, ": \"question\" needs a tokenizer that makes (question, words) pairs (LayoutLMv3's)");
         if (labelled) fail<input_error>(where, ": \"word_labels\" with a \"question\": a QA pair has no word labels");
-        e = pairs->encode_question(question, words, boxes, options);
+        e = tokenizers::encode_question(tokenizer, question, words, boxes, options);
     } else {
         e = tokenizers::encode_words(tokenizer, words, boxes, options, word_labels);
     }
@@ -205,6 +203,48 @@ void add_classify_document(CLI::App& app) {
                          result.label.c_str(), double(result.score));
     });
 }
+void add_answer(CLI::App& app) {
+    struct options {
+        std::filesystem::path model, document, image;
+        std::string question;
+        bool json = false, clamp_boxes = false;
+        std::optional<std::size_t> doc_stride;
+        std::size_t max_length = 0, top_k = 1, max_answer_length = 15;
+    };
+    auto o = std::make_shared<options>();
+    auto* cmd = app.add_subcommand("answer", "Answer a question from an OCR'd page (a question answering head: LayoutLM, LayoutLMv3, LiLT), "
+                                             "as HF's document-question-answering pipeline");
+    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, the tokenizer files")->required();
+    cmd->add_option("OCR", o->document, "OCR JSON, as for tag-document")->required();
+    cmd->add_option("--question", o->question, "The question to answer from the page's words")->required();
+    cmd->add_option("--image", o->image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
+    cmd->add_option("--top-k", o->top_k, "Answers to give, best first")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_option("--max-answer-length", o->max_answer_length, "Longest answer, in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--max-length", o->max_length, "Tokens per window, question included (default: the model's, at most 512)")
+        ->check(CLI::Range(4, 1 << 20));
+    cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))");
+    cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
+    cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
+    cmd->callback([o] {
+        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
+        pipelines::answer_options options;
+        options.clamp_boxes = o->clamp_boxes;
+        options.max_length = o->max_length;
+        options.doc_stride = o->doc_stride;
+        options.top_k = o->top_k;
+        options.max_answer_len = o->max_answer_length;
+        const auto answers = model.answer(read_document(o->model, o->document, o->image), o->question, options);
+        if (o->json) {
+            io::ordered_json list = io::ordered_json::array();
+            for (const auto& a : answers)
+                list.push_back({{"answer", a.answer}, {"score", a.score}, {"start", a.start}, {"end", a.end}, {"box", a.box}});
+            std::printf("%s\n", io::ordered_json{{"question", o->question}, {"answers", list}}.dump().c_str());
+            return;
+        }
+        for (const auto& a : answers) std::printf("%.4f  %s  (words %zu..%zu)\n", double(a.score), a.answer.c_str(), a.start, a.end);
+        if (answers.empty()) std::fprintf(stderr, "answer: no answer within the page's words\n");
+    });
+}
 }  // namespace
 
 void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts) {
@@ -226,6 +266,7 @@ void tokenize_words(const std::filesystem::path& model, std::size_t max_length, 
 void add_layoutlm_commands(CLI::App& app) {
     add_tag_document(app);
     add_classify_document(app);
+    add_answer(app);
 }
 
 }  // namespace mmt::cli

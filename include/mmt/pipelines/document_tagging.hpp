@@ -1,7 +1,8 @@
-// Document understanding with a layout model (LayoutLM) from OCR output: words with pixel boxes and
-// the page size in, a label per word (token classification), a label for the
-// document (sequence classification) or the tokens behind [MASK] words (masked LM)
-// out. Boxes are normalised to LayoutLM's 0..1000 grid as HF's LayoutLM examples do
+// Document understanding with a layout model (LayoutLM, LayoutLMv3, LiLT) from OCR
+// output: words with pixel boxes and the page size in, a label per word (token
+// classification), a label for the document (sequence classification), the answer to
+// a question (extractive question answering) or the tokens behind [MASK] words
+// (masked LM) out. Boxes are normalised to LayoutLM's 0..1000 grid as HF's LayoutLM examples do
 // (int(1000 * x / width)); documents longer than one sequence are cut into
 // overlapping windows and the predictions merged back, so every word gets exactly
 // one answer.
@@ -30,10 +31,12 @@
 #include "mmt/io/json.hpp"
 #include "mmt/models/auto_model.hpp"
 #include "mmt/models/interfaces/document_input.hpp"
+#include "mmt/models/interfaces/document_question_answerer.hpp"
 #include "mmt/models/interfaces/document_sequence_classifier.hpp"
 #include "mmt/models/interfaces/document_token_tagger.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
 #include "mmt/ops/softmax.hpp"
+#include "mmt/pipelines/answer_spans.hpp"
 #include "mmt/pipelines/document_tokenizers.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
 #include "mmt/tokenizers/word_tokenizer.hpp"
@@ -141,6 +144,26 @@ struct document_options {
     float threshold = 0.5f;  // classification with sigmoid scores: the labels at or above it are the document's
 };
 
+// Extractive question answering, HF's document-question-answering pipeline's
+// arguments and defaults.
+struct answer_options {
+    bool clamp_boxes = false;
+    // Tokens per window (HF's max_seq_len); 0: as document_options::max_length.
+    std::size_t max_length = 0;
+    // Word pieces consecutive windows share; default min(max_length / 2, 256).
+    std::optional<std::size_t> doc_stride;
+    std::size_t top_k = 1;
+    std::size_t max_answer_len = 15;  // tokens
+};
+
+struct document_answer {
+    std::string answer;              // the words start..end, joined by spaces
+    float score = 0;                 // start probability x end probability in its window
+    std::size_t start = 0, end = 0;  // the first and last word, indices into the document's words
+    std::array<double, 4> box{};     // the answer's words' boxes together (x0, y0, x1, y1), in the document's pixels
+    std::size_t window = 0;          // the window it was read in
+};
+
 struct word_label {
     std::size_t index = 0;         // into the document's words
     std::string text;
@@ -179,10 +202,11 @@ struct mask_fill {
     std::vector<token_score> candidates;   // best first
 };
 
-// A layout model (any interfaces::document_input: LayoutLM today) and its word
-// tokenizer (any tokenizers::word_tokenizer: LayoutLM's WordPiece today). Tagging
-// needs an interfaces::document_token_tagger, classification an
-// interfaces::document_sequence_classifier; fill_mask is LayoutLM's masked LM.
+// A layout model (any interfaces::document_input: LayoutLM, LayoutLMv3, LiLT) and its
+// word tokenizer (any tokenizers::word_tokenizer). Tagging needs an
+// interfaces::document_token_tagger, classification an
+// interfaces::document_sequence_classifier, answer an
+// interfaces::document_question_answerer; fill_mask is LayoutLM's masked LM.
 // Loaded once, then const.
 class document_model {
 public:
@@ -217,10 +241,7 @@ public:
     const Model& model() const { return as<Model>("the class asked for"); }
     const tokenizers::word_tokenizer& tokenizer() const { return *tokenizer_; }
 
-    std::size_t max_length(const document_options& o) const {
-        if (o.max_length) return o.max_length;
-        return std::min(tokenizer_->model_max_length(), model_->max_tokens());
-    }
+    std::size_t max_length(const document_options& o) const { return window_length(o.max_length); }
     std::size_t stride(const document_options& o) const { return o.stride ? *o.stride : max_length(o) / 4; }
 
     // The document as model inputs: windows of at most max_length tokens, unpadded.
@@ -294,6 +315,50 @@ public:
         return out;
     }
 
+    // ...ForQuestionAnswering: the `o.top_k` most likely answers to `question` in the
+    // document, best first, as HF's document-question-answering pipeline finds them
+    // (given the words and boxes): the question with windows of the words
+    // (tokenizers::encode_question_windows), each window's top_k spans
+    // (best_answer_spans; the first token, CLS, takes part in the softmax as HF's
+    // p_mask leaves it), those that map to words kept, then the best top_k over all
+    // windows (a span read in two windows may come twice, as in HF). Fewer may come
+    // back, none when no span scores within the context. input_error for an empty
+    // question, one too long for the window, and what tag refuses.
+    std::vector<document_answer> answer(const ocr_document& doc, const std::string& question, const answer_options& o = {}) const {
+        const auto& answerer = as<interfaces::document_question_answerer>("a question answering head");
+        const auto boxes = normalize_boxes(doc, o.clamp_boxes);
+        tokenizers::boxed_options options;
+        options.max_length = window_length(o.max_length);
+        options.pad_to_max_length = false;
+        const std::size_t doc_stride = o.doc_stride ? *o.doc_stride : std::min<std::size_t>(options.max_length / 2, 256);
+        const auto ws = tokenizers::encode_question_windows(*tokenizer_, question, doc.words, boxes, doc_stride, options);
+        std::vector<document_answer> out;
+        for (std::size_t k = 0; k < ws.size(); ++k) {
+            const auto& w = ws[k];
+            const span_logits logits = answerer.question_answering_logits(inputs_of(w, doc));  // [1, >= seq_len]
+            std::vector<bool> context(w.word_ids.size());
+            for (std::size_t i = 0; i < context.size(); ++i) context[i] = i == 0 || w.word_ids[i] >= 0;
+            for (const auto& span : best_answer_spans(logits.start_logits.data(), logits.end_logits.data(), context, o.top_k, o.max_answer_len)) {
+                if (w.word_ids[span.start] < 0 || w.word_ids[span.end] < 0) continue;  // CLS: no word, as HF's word_ids None
+                document_answer a;
+                a.start = std::size_t(w.word_ids[span.start]);
+                a.end = std::size_t(w.word_ids[span.end]);
+                a.score = span.score;
+                a.window = k;
+                a.box = doc.boxes[a.start];
+                for (std::size_t word = a.start; word <= a.end; ++word) {
+                    a.answer += (word == a.start ? "" : " ") + doc.words[word];
+                    for (std::size_t c = 0; c < 2; ++c) a.box[c] = std::min(a.box[c], doc.boxes[word][c]);
+                    for (std::size_t c = 2; c < 4; ++c) a.box[c] = std::max(a.box[c], doc.boxes[word][c]);
+                }
+                out.push_back(std::move(a));
+            }
+        }
+        std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
+        if (out.size() > o.top_k) out.resize(o.top_k);
+        return out;
+    }
+
     // LayoutLMForMaskedLM: the `top_k` most likely tokens for every word written "[MASK]".
     std::vector<mask_fill> fill_mask(const ocr_document& doc, std::size_t top_k = 5, const document_options& o = {}) const {
         if (top_k == 0) fail<input_error>("fill_mask: top_k is 0, expected at least 1");
@@ -324,6 +389,11 @@ public:
     }
 
 private:
+    // Tokens per window: `asked`, else the tokenizer's model_max_length bounded by the model's positions.
+    std::size_t window_length(std::size_t asked) const {
+        return asked ? asked : std::min(tokenizer_->model_max_length(), model_->max_tokens());
+    }
+
     // Where each word's first piece sits in each window, found from the windows alone:
     // window k covers document pieces [begin_k, begin_k + n_k) with begin_{k+1} =
     // begin_k + n_k - stride (encode_words_windows' contract).

@@ -15,16 +15,23 @@
 #include "mmt/models/layoutlm/family.hpp"
 #include "mmt/models/layoutlmv3/family.hpp"
 #include "mmt/models/lilt/family.hpp"
-#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
+#include "mmt/tokenizers/roberta_word_tokenizer.hpp"
 #include "mmt/tokenizers/word_tokenizer.hpp"
 #include "mmt/tokenizers/wordpiece.hpp"
 
 namespace mmt::pipelines {
 
-// LayoutLM's: BERT WordPiece from vocab.txt (+ tokenizer_config.json, special_tokens_map.json).
+// LayoutLM's: BERT WordPiece from vocab.txt (+ tokenizer_config.json,
+// special_tokens_map.json), or for a checkpoint with RoBERTa's vocabulary
+// (impira/layoutlm-document-qa) its byte-level BPE from vocab.json + merges.txt, the
+// [SEP] box LayoutLM's either way.
 struct layoutlm_word_tokenizer {
     static constexpr auto model_types = layoutlm::family::model_types;
     static std::shared_ptr<const tokenizers::word_tokenizer> from_pretrained(const std::filesystem::path& dir) {
+        namespace fs = std::filesystem;
+        if (!fs::exists(dir / "vocab.txt") && fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"))
+            return std::make_shared<const tokenizers::roberta_word_tokenizer>(
+                tokenizers::roberta_word_tokenizer::from_pretrained(dir, tokenizers::roberta_words_convention::layoutlm));
         return std::make_shared<const tokenizers::wordpiece_tokenizer>(tokenizers::wordpiece_tokenizer::from_directory(dir));
     }
 };
@@ -34,7 +41,7 @@ struct layoutlm_word_tokenizer {
 struct layoutlmv3_word_tokenizer {
     static constexpr auto model_types = layoutlmv3::family::model_types;
     static std::shared_ptr<const tokenizers::word_tokenizer> from_pretrained(const std::filesystem::path& dir) {
-        return std::make_shared<const tokenizers::layoutlmv3_tokenizer>(tokenizers::layoutlmv3_tokenizer::from_pretrained(dir));
+        return std::make_shared<const tokenizers::roberta_word_tokenizer>(tokenizers::roberta_word_tokenizer::from_pretrained(dir));
     }
 };
 

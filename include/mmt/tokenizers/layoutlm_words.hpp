@@ -187,6 +187,32 @@ inline boxed_encoding assemble(const word_tokenizer& tokenizer, const document_p
     return out;
 }
 
+// The tokenizer's question pair: "CLS question[0, asked) SEP (SEP) pieces[begin, end) SEP",
+// the question's pieces boxed as padding, the words' part and its SEP of the pair's
+// second token type; padded to options.
+inline boxed_encoding assemble_pair(const word_tokenizer& tokenizer, const std::vector<std::int64_t>& question, std::size_t asked,
+                                    const document_pieces& doc, std::size_t begin, std::size_t end, const boxed_options& options) {
+    const auto boxes = tokenizer.boxes();
+    const auto pair = tokenizer.pair();
+    boxed_encoding out;
+    append_token(out, tokenizer.cls_token_id(), boxes.cls_token_box, false);
+    for (std::size_t i = 0; i < asked; ++i) append_token(out, question[i], boxes.pad_token_box, false);
+    for (std::size_t i = 0; i < pair.separators; ++i) append_token(out, tokenizer.sep_token_id(), boxes.sep_token_box, false);
+    const std::size_t second = out.input_ids.size();
+    append_pieces(out, doc, begin, end);
+    append_token(out, tokenizer.sep_token_id(), boxes.sep_token_box, false);
+    std::fill(out.token_type_ids.begin() + std::ptrdiff_t(second), out.token_type_ids.end(), pair.second_token_type);
+    if (options.pad_to_max_length) pad(out, tokenizer, options.max_length);
+    return out;
+}
+
+// The question's ids; input_error when it has none.
+inline std::vector<std::int64_t> question_pieces(const word_tokenizer& tokenizer, const std::string& question) {
+    auto ids = tokenizer.question_ids(question);
+    if (ids.empty()) fail<input_error>("question: \"", question, "\" has no tokens; expected text to ask");
+    return ids;
+}
+
 }  // namespace detail
 
 // One sequence for the document; with `word_labels` (one per word) its labels too.
@@ -202,6 +228,65 @@ inline boxed_encoding encode_words(const word_tokenizer& tokenizer, const std::v
                           " (set truncation or use encode_words_windows)");
     }
     return detail::assemble(tokenizer, doc, 0, doc.ids.size(), options);
+}
+
+// HF tokenizer(question, words, boxes=boxes) with truncation=True: the tokenizer's pair
+// (pair_format), truncated longest first (one piece at a time off the end of the
+// longer part, the words' on a tie) and padded to options. input_error for an empty
+// question, a max_length that leaves no room for the pair's special tokens, a pair
+// that does not fit without options.truncation, and what encode_words refuses.
+inline boxed_encoding encode_question(const word_tokenizer& tokenizer, const std::string& question,
+                                      const std::vector<std::string>& words, const std::vector<word_box>& boxes,
+                                      const boxed_options& options = {}) {
+    const std::size_t specials = 2 + tokenizer.pair().separators;
+    if (options.max_length < specials) {
+        fail<input_error>("encode_question: max_length ", options.max_length, " leaves no room; expected at least ", specials,
+                          " for the special tokens of a question and words");
+    }
+    const auto question_ids = detail::question_pieces(tokenizer, question);
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options, {});
+    std::size_t asked = question_ids.size(), read = doc.ids.size();
+    const std::size_t room = options.max_length - specials;
+    if (asked + read > room && !options.truncation) {
+        fail<input_error>("encode_question: the question has ", asked, " pieces and the words ", read, "; expected at most ", room,
+                          " together to fit max_length ", options.max_length, " (set truncation)");
+    }
+    while (asked + read > room) {
+        if (asked > read) {
+            --asked;
+        } else {
+            --read;
+        }
+    }
+    return detail::assemble_pair(tokenizer, question_ids, asked, doc, 0, read, options);
+}
+
+// The question with the whole document, as HF's document question-answering pipeline
+// encodes them (a fast tokenizer with truncation="only_second",
+// return_overflowing_tokens and stride=doc_stride): every window holds the whole
+// question and at most max_length - question - specials word pieces, each window
+// starting doc_stride pieces before the previous one ended. input_error for an empty
+// question, a question that leaves no more than doc_stride pieces of room (name the
+// sizes), and what encode_words refuses.
+inline std::vector<boxed_encoding> encode_question_windows(const word_tokenizer& tokenizer, const std::string& question,
+                                                           const std::vector<std::string>& words, const std::vector<word_box>& boxes,
+                                                           std::size_t doc_stride, const boxed_options& options = {}) {
+    const auto question_ids = detail::question_pieces(tokenizer, question);
+    const std::size_t taken = question_ids.size() + 2 + tokenizer.pair().separators;
+    if (taken + doc_stride >= options.max_length) {
+        fail<input_error>("question answering: the question has ", question_ids.size(), " tokens, which with the pair's special tokens leaves ",
+                          options.max_length > taken ? options.max_length - taken : 0, " of the window's ", options.max_length,
+                          " for the words; expected more than doc_stride = ", doc_stride, " (ask a shorter question, or lower the stride)");
+    }
+    const auto doc = detail::tokenize_document(tokenizer, words, boxes, options, {});
+    const std::size_t capacity = options.max_length - taken;
+    std::vector<boxed_encoding> windows;
+    for (std::size_t begin = 0;; begin += capacity - doc_stride) {
+        const std::size_t end = std::min(begin + capacity, doc.ids.size());
+        windows.push_back(detail::assemble_pair(tokenizer, question_ids, question_ids.size(), doc, begin, end, options));
+        if (end == doc.ids.size()) break;
+    }
+    return windows;
 }
 
 // The whole document as windows of at most max_length - 2 word pieces, each starting

@@ -1,9 +1,10 @@
 // What encode_words (tokenizers/layoutlm_words.hpp) and the document pipeline
 // (pipelines/document_tagging.hpp) need of a tokenizer over pre-split OCR words:
-// the ids of one word, the special ids that frame and pad a sequence and the boxes
-// they get, the limits, and decode for the masked-LM fill. LayoutLM's WordPiece
-// (tokenizers/wordpiece.hpp) and LayoutLMv3's byte-level BPE
-// (tokenizers/layoutlmv3_tokenizer.hpp) implement it.
+// the ids of one word and of a question, the special ids that frame and pad a
+// sequence or a (question, words) pair and the boxes they get, the limits, and decode
+// for the masked-LM fill. LayoutLM's WordPiece (tokenizers/wordpiece.hpp) and
+// RoBERTa's byte-level BPE over words (tokenizers/roberta_word_tokenizer.hpp)
+// implement it.
 #pragma once
 
 #include <algorithm>
@@ -50,6 +51,15 @@ struct special_boxes {
     }
 };
 
+// How a tokenizer frames a (question, words) pair (HF build_inputs_with_special_tokens
+// and create_token_type_ids_from_sequences for two sequences): BERT's
+// "[CLS] q [SEP] w [SEP]" with token type 1 from the words on, RoBERTa's
+// "<s> q </s></s> w </s>" with every token type 0.
+struct pair_format {
+    std::size_t separators = 1;          // SEP tokens between the question and the words
+    std::int64_t second_token_type = 1;  // token_type_ids of the words and the last SEP
+};
+
 // Implementations are loaded once, then const: every method may be called from many
 // threads at once.
 class word_tokenizer {
@@ -61,6 +71,11 @@ public:
     // treat it apart). HF's tokenize + convert_tokens_to_ids on the word, as
     // prepare_for_model runs them for pre-split words. input_error on invalid UTF-8.
     virtual std::vector<std::int64_t> encode_word(const std::string& word, bool first_word) const = 0;
+    // A question about the document as HF's document question-answering pipeline
+    // tokenizes it for this tokenizer's model (a LayoutLM's question.split() words, a
+    // LayoutLMv3's text), no special tokens added. input_error on invalid UTF-8.
+    virtual std::vector<std::int64_t> question_ids(const std::string& question) const = 0;
+    virtual pair_format pair() const = 0;
     // Ids back to text; input_error for an id the tokenizer does not know.
     virtual std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const = 0;
 

@@ -100,6 +100,13 @@ public:
         return convert_tokens_to_ids(tokenize(word));
     }
 
+    // BERT's basic tokenizer splits on whitespace first, so the question's text gives
+    // the ids of its question.split() words.
+    std::vector<std::int64_t> question_ids(const std::string& question) const override {
+        return convert_tokens_to_ids(tokenize(question));
+    }
+    pair_format pair() const override { return {1, 1}; }  // [CLS] q [SEP] w [SEP], token type 1 from w on
+
     // "[CLS] pieces [SEP]", truncated to max_length ([SEP] is kept) and, when asked,
     // padded with [PAD] (attention 0); token_type_ids all 0.
     encoding encode(const std::string& text, std::size_t max_length, bool pad_to_max_length = true) const {

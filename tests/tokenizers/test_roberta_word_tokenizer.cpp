@@ -11,7 +11,7 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
-#include "mmt/tokenizers/layoutlmv3_tokenizer.hpp"
+#include "mmt/tokenizers/roberta_word_tokenizer.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
 #include "support/throws.hpp"
@@ -23,8 +23,8 @@ using v3_ids = std::vector<std::int64_t>;
 using v3_boxes = std::vector<tk::word_box>;
 using v3_words = std::vector<std::string>;
 
-const tk::layoutlmv3_tokenizer& v3_tokenizer() {
-    static const auto t = tk::layoutlmv3_tokenizer::from_pretrained(mmt::test::data_path("layoutlmv3-tokenizer"));
+const tk::roberta_word_tokenizer& v3_tokenizer() {
+    static const auto t = tk::roberta_word_tokenizer::from_pretrained(mmt::test::data_path("layoutlmv3-tokenizer"));
     return t;
 }
 
@@ -52,7 +52,7 @@ TEST_CASE("tokenizers.layoutlmv3: every fixture case, ids, boxes, masks, labels 
         options.max_length = c["max_length"].get<std::size_t>();
         const bool pair = c.contains("question");
         const auto labels = c.contains("word_labels") ? c["word_labels"].get<v3_ids>() : v3_ids{};
-        const auto got = pair ? v3_tokenizer().encode_question(c["question"].get<std::string>(), words, boxes, options)
+        const auto got = pair ? tk::encode_question(v3_tokenizer(), c["question"].get<std::string>(), words, boxes, options)
                               : tk::encode_words(v3_tokenizer(), words, boxes, options, labels);
         const auto want_tokens = c["tokens"].get<v3_words>();
         const auto want_labels = c.contains("labels") ? c["labels"].get<v3_ids>() : v3_ids{};
@@ -170,13 +170,13 @@ TEST_CASE("tokenizers.layoutlmv3: a question pair is truncated longest first" * 
     const v3_boxes boxes = {{1, 1, 2, 2}, {3, 3, 4, 4}};
     tk::boxed_options options;
     options.max_length = 9;  // room for 5 of "Ġto t al ?" (4) and the words' (5): 3 + 2 kept
-    const auto cut = v3_tokenizer().encode_question("total?", words, boxes, options);
+    const auto cut = tk::encode_question(v3_tokenizer(), "total?", words, boxes, options);
     CHECK(cut.input_ids == v3_ids{0, 288, 87, 318, 2, 2, 286, 340, 2});
     CHECK(cut.word_ids == v3_ids{-1, -1, -1, -1, -1, -1, 0, 0, -1});
     CHECK(cut.labels.empty());
     options.max_length = 16;
     options.pad_to_max_length = false;
-    const auto whole = v3_tokenizer().encode_question("total?", words, boxes, options);
+    const auto whole = tk::encode_question(v3_tokenizer(), "total?", words, boxes, options);
     CHECK(whole.input_ids == v3_ids{0, 288, 87, 318, 34, 2, 2, 286, 340, 318, 424, 386, 2});
     CHECK(whole.bbox[1] == tk::word_box{0, 0, 0, 0});
     CHECK(whole.bbox[10] == boxes[1]);
@@ -189,33 +189,33 @@ TEST_CASE("tokenizers.layoutlmv3: bad input and broken files say what and where"
                                               {"2 words but 1 word labels", "one label per word"});
     mmt::test::check_throws<mmt::input_error>([&] { tk::encode_words(v3_tokenizer(), {"ok", "\xc3"}, boxes); },
                                               {"word 1", "invalid UTF-8 at byte offset 0"});
-    mmt::test::check_throws<mmt::input_error>([&] { v3_tokenizer().encode_question("", words, boxes); },
-                                              {"the question is empty"});
+    mmt::test::check_throws<mmt::input_error>([&] { tk::encode_question(v3_tokenizer(), "", words, boxes); },
+                                              {"question: \"\" has no tokens"});
     mmt::test::check_throws<mmt::input_error>([&] { v3_tokenizer().tokenize("why\xff?"); }, {"byte offset 3"});
     tk::boxed_options tiny;
     tiny.max_length = 3;
-    mmt::test::check_throws<mmt::input_error>([&] { v3_tokenizer().encode_question("why?", words, boxes, tiny); },
+    mmt::test::check_throws<mmt::input_error>([&] { tk::encode_question(v3_tokenizer(), "why?", words, boxes, tiny); },
                                               {"max_length 3", "at least 4"});
     tk::boxed_options strict;
     strict.max_length = 8;
     strict.truncation = false;
-    mmt::test::check_throws<mmt::input_error>([&] { v3_tokenizer().encode_question("why?", words, boxes, strict); },
+    mmt::test::check_throws<mmt::input_error>([&] { tk::encode_question(v3_tokenizer(), "why?", words, boxes, strict); },
                                               {"question has 4 pieces and the words 5", "at most 4"});
     mmt::test::check_throws<mmt::input_error>([&] { v3_tokenizer().decode({2, 561}); }, {"id 561 at position 1"});
 
     const auto missing = mmt::test::scratch_dir("v3_missing_merges");
     std::filesystem::copy_file(mmt::test::data_path("layoutlmv3-tokenizer/vocab.json"), missing / "vocab.json");
-    mmt::test::check_throws<mmt::io_error>([&] { tk::layoutlmv3_tokenizer::from_pretrained(missing); }, {"merges.txt"});
+    mmt::test::check_throws<mmt::io_error>([&] { tk::roberta_word_tokenizer::from_pretrained(missing); }, {"merges.txt"});
     mmt::test::check_throws<mmt::config_error>(
-        [&] { tk::layoutlmv3_tokenizer::from_pretrained(v3_dir_with_config("v3_bad_box", R"({"sep_token_box": [0, 0, 0]})")); },
+        [&] { tk::roberta_word_tokenizer::from_pretrained(v3_dir_with_config("v3_bad_box", R"({"sep_token_box": [0, 0, 0]})")); },
         {"tokenizer_config.json", "sep_token_box", "got 3 numbers"});
     mmt::test::check_throws<mmt::config_error>(
-        [&] { tk::layoutlmv3_tokenizer::from_pretrained(v3_dir_with_config("v3_labels", R"({"pad_token_label": 0})")); },
+        [&] { tk::roberta_word_tokenizer::from_pretrained(v3_dir_with_config("v3_labels", R"({"pad_token_label": 0})")); },
         {"pad_token_label\" is 0", "expected -100"});
     mmt::test::check_throws<mmt::config_error>(
-        [&] { tk::layoutlmv3_tokenizer::from_pretrained(v3_dir_with_config("v3_no_pad", R"({"pad_token": "[PAD]"})")); },
+        [&] { tk::roberta_word_tokenizer::from_pretrained(v3_dir_with_config("v3_no_pad", R"({"pad_token": "[PAD]"})")); },
         {"vocab.json", "pad_token \"[PAD]\""});
     // Without tokenizer_config.json: LayoutLMv3Tokenizer's defaults, the same ids.
     const auto bare = v3_dir_with_config("v3_bare", "{}");
-    CHECK(tk::layoutlmv3_tokenizer::from_pretrained(bare).encode_word("Invoice", true) == v3_ids{390, 81, 488});
+    CHECK(tk::roberta_word_tokenizer::from_pretrained(bare).encode_word("Invoice", true) == v3_ids{390, 81, 488});
 }
