@@ -164,6 +164,42 @@ TEST_CASE("robustness.limits: an order-keeping JSON object over 32768 keys is re
     CHECK(io::parse_json(object(100'000), "vocab.json")["vocab"].size() == 100'000);  // unordered objects have no such limit
 }
 
+TEST_CASE("robustness.limits: JSON parses in linear time: 100 000 OCR words, a header of 100 000 tensors" *
+          doctest::test_suite("unit")) {
+    // nlohmann's callback parser rescanned the enclosing container at each closing
+    // object: 5 s for these words, 68 s for this header (a few tenths of a second now).
+    const std::size_t n = 100'000;
+    std::string words = "{\"width\": 1000, \"height\": 1000, \"words\": [", header = "{";
+    for (std::size_t i = 0; i < n; ++i) {
+        words += (i ? ", " : "") + std::string("{\"text\": \"w\", \"box\": [1, 2, 3, 4]}");
+        header += (i ? ", \"t" : "\"t") + std::to_string(i) + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [" +
+                  std::to_string(4 * i) + ", " + std::to_string(4 * i + 4) + "]}";
+    }
+    const std::string file = safetensors_bytes(header + "}", std::string(4 * n, '\0'));
+    const auto seconds = [](auto&& work) {
+        const auto start = std::chrono::steady_clock::now();
+        work();
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    CHECK(seconds([&] { CHECK(io::parse_json(words + "]}", "ocr.json")["words"].size() == n); }) < 2.0);
+    CHECK(seconds([&] { CHECK(io::safetensors_file::from_bytes(file, "big.safetensors").size() == n); }) < 2.0);
+}
+
+TEST_CASE("robustness.limits: JSON past its limits is refused at the value past them, before the rest is read" *
+          doctest::test_suite("unit")) {
+    io::json_limits limits;
+    limits.max_array_elements = 3;
+    limits.setting = "boxed_options::max_words";
+    CHECK(io::parse_json("[[1, 2, 3], 4, 5]", "ok.json", limits).size() == 3);
+    // The text breaks off after the fourth element: the limit is met before the end is reached.
+    test::check_throws<format_error>([&] { io::parse_json("{\"words\": [1, 2, 3, 4, [", "ocr.json", limits); },
+                                     {"ocr.json: more than 3 elements in one array; expected at most 3 (boxed_options::max_words)"});
+    limits = {};
+    limits.max_object_keys = 2;
+    test::check_throws<format_error>([&] { io::parse_json("{\"a\": 1, \"b\": {\"c\": 1, \"d\": 2, \"e\": ", "config.json", limits); },
+                                     {"config.json: more than 2 keys in one object; expected at most 2"});
+}
+
 TEST_CASE("robustness.limits: text files over 100 MB are refused from their size, streams while reading" *
           doctest::test_suite("unit")) {
     const fs::path dir = test::scratch_dir("robust_text_limit");

@@ -66,7 +66,8 @@ std::size_t words_default_length(const std::filesystem::path& dir, const tokeniz
 // first), boxes on the 0..1000 grid.
 io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, const std::filesystem::path& file,
                                    std::size_t default_length) {
-    const io::json j = io::read_json_file(file);
+    tokenizers::boxed_options options;
+    const io::json j = io::read_json_file(file, pipelines::ocr_document::words_file_limits(options.max_words));
     const std::string where = file.string();
     if (!j.is_object()) fail<input_error>(where, ": expected {\"words\": [...], \"boxes\": [[x0, y0, x1, y1], ...], \"max_length\": N}");
     const auto get = [&](const char* key, auto& value) {
@@ -84,7 +85,6 @@ io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, 
     std::vector<std::int64_t> word_labels;
     std::string question;
     if (!get("words", words) || !get("boxes", boxes)) fail<input_error>(where, ": expected keys \"words\" and \"boxes\"");
-    tokenizers::boxed_options options;
     options.max_length = default_length;
     get("max_length", options.max_length);
     const bool labelled = get("word_labels", word_labels), asked = get("question", question);
