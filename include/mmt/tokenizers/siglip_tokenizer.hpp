@@ -176,7 +176,7 @@ private:
     }
 
     sentencepiece_model model_;
-    std::vector<added_token> added_tokens_;
+    added_vocabulary added_tokens_;
     std::string unk_prefix_;           // "<unk>"
     std::size_t unk_prefix_length_ = 0;
     std::int64_t eos_token_id_ = 1, pad_token_id_ = 1;

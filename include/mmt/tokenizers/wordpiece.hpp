@@ -152,13 +152,11 @@ private:
 
     // The vocabulary line of `id`, else the added token with that id; a line hidden by
     // a later duplicate of its token reads as [UNK], as in HF. Null when there is none.
-    // Added tokens are searched rather than stored by id, since their ids may be huge.
+    // Added tokens are looked up rather than stored by id, since their ids may be huge.
     const std::string* token_of(std::int64_t id) const {
         const bool in_vocab = id >= 0 && id < static_cast<std::int64_t>(ids_to_tokens_.size());
         if (in_vocab && ids_to_tokens_[static_cast<std::size_t>(id)]) return &*ids_to_tokens_[static_cast<std::size_t>(id)];
-        for (const auto& added : added_tokens_) {
-            if (added.id == id) return &added.content;
-        }
+        if (const added_token* added = added_tokens_.find(id)) return &added->content;
         return in_vocab ? &unk_token_.content : nullptr;
     }
 
@@ -221,7 +219,7 @@ private:
 
     vocabulary vocab_;                                       // token -> id (its last line)
     std::vector<std::optional<std::string>> ids_to_tokens_;  // line -> token; empty when a later line took it
-    std::vector<added_token> added_tokens_;
+    added_vocabulary added_tokens_;
     std::vector<std::int64_t> special_ids_;
     std::vector<std::u32string> never_split_;  // tokenizer_config.json "never_split"
     basic_tokenizer basic_;
