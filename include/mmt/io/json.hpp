@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "mmt/core/error.hpp"
+#include "mmt/io/open_error.hpp"
+#include "mmt/io/stand_in_file.hpp"
 
 namespace mmt::io {
 
@@ -35,7 +38,7 @@ inline std::string read_text_file(const std::filesystem::path& path, std::size_t
     // A directory opens as a stream that reads as empty, so it is caught here.
     if (std::filesystem::is_directory(path)) fail<io_error>("cannot read '", path.string(), "': it is a directory");
     std::ifstream in(path, std::ios::binary);
-    if (!in) fail<io_error>("cannot open '", path.string(), "'");
+    if (!in) fail_to_open(path, errno);
     auto too_big = [&](const std::string& got) {
         fail<input_error>("'", path.string(), "' is too large; expected at most ", max_bytes, " bytes, got ", got);
     };
@@ -59,11 +62,13 @@ inline std::string read_text_file(const std::filesystem::path& path, std::size_t
 // is refused before the rest of it is built: nesting (nlohmann's dump() and copies
 // recurse, so an unbounded depth could overflow the stack), keys per object and
 // elements per array. `setting` names where a caller's limit is changed, for the message.
+// With `unique_keys`, a key repeated in one object is refused (JSON lets the last one win).
 struct json_limits {
     std::size_t max_depth = max_json_depth;
     std::size_t max_object_keys = static_cast<std::size_t>(-1);
     std::size_t max_array_elements = static_cast<std::size_t>(-1);
     std::string setting;
+    bool unique_keys = false;
 };
 
 namespace detail {
@@ -91,7 +96,10 @@ public:
     bool end_array() { return close(); }
     bool key(typename Json::string_t& k) {
         count("keys in one object", limits_.max_object_keys);
-        slot_ = &(*open_.back().value)[k];  // a repeated key: the last value wins, as in nlohmann's and Python's parsers
+        Json& object = *open_.back().value;
+        if (limits_.unique_keys && object.contains(k))
+            fail<format_error>(where_, ": key \"", k, "\" appears twice in one object; expected each key once");
+        slot_ = &object[k];  // a repeated key: the last value wins, as in nlohmann's and Python's parsers
         return true;
     }
     template <class Exception>  // parse_error, and out_of_range for a number like 1e999
@@ -142,6 +150,7 @@ private:
 
 template <class Json>
 Json parse_json_limited(std::string_view text, const std::string& where, const json_limits& limits) {
+    check_not_stand_in(text.substr(0, 64), where, "JSON");
     limited_json_builder<Json> builder(where, limits);
     Json::sax_parse(text.begin(), text.end(), &builder);
     return builder.take();
