@@ -200,6 +200,25 @@ TEST_CASE("robustness.limits: JSON past its limits is refused at the value past 
                                      {"config.json: more than 2 keys in one object; expected at most 2"});
 }
 
+TEST_CASE("robustness.limits: padding past 2^20 tokens, or to the missing model_max_length, is an input_error before allocating" *
+          doctest::test_suite("unit")) {
+    // A tokenizer_config.json without model_max_length (or with HF's 1e30) has no_max_length:
+    // padding to it was a raw "vector::reserve", to 2^40 a bad_alloc.
+    const auto grown = test::peak_growth([] {
+        test::check_throws<input_error>([] { test::clip_tokenizer().encode("a photo", tokenizers::no_max_length); },
+                                        {"encode: padding to max_length, but the tokenizer sets no model_max_length; expected a max_length to pad to"});
+        test::check_throws<input_error>([] { test::clip_tokenizer().encode("a photo", std::size_t(1) << 40); },
+                                        {"encode: padding to max_length 1099511627776; expected at most 1048576 (max_padded_length)"});
+        tokenizers::boxed_options options;
+        options.max_length = std::size_t(1) << 40;
+        test::check_throws<input_error>([&] { tokenizers::encode_words(test::bert_tokenizer(), {"total"}, {{1, 2, 3, 4}}, options); },
+                                        {"encode_words: padding to max_length 1099511627776; expected at most 1048576"});
+    });
+    CHECK(test::stayed_small(grown));
+    CHECK(test::clip_tokenizer().encode("a photo", tokenizers::no_max_length, false).input_ids.size() == 4);  // no padding: no limit needed
+    CHECK(test::clip_tokenizer().encode("a photo", tokenizers::max_padded_length).input_ids.size() == tokenizers::max_padded_length);
+}
+
 TEST_CASE("robustness.limits: text files over 100 MB are refused from their size, streams while reading" *
           doctest::test_suite("unit")) {
     const fs::path dir = test::scratch_dir("robust_text_limit");

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -184,16 +186,52 @@ struct is_vector : std::false_type {};
 template <class T, class A>
 struct is_vector<std::vector<T, A>> : std::true_type {};
 
+// Whether `v` is an integer in [min, max], compared without converting it to T
+// first (nlohmann's get<T> wraps -1 to SIZE_MAX and truncates 2^40 to an int).
+template <class T>
+bool integer_in(const json& v, T min, T max) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned() || v.get<std::int64_t>() >= 0) {
+        const auto u = v.get<std::uint64_t>();
+        if constexpr (std::is_signed_v<T>) {
+            if (max < 0) return false;
+            return u <= static_cast<std::uint64_t>(max) && (min <= 0 || u >= static_cast<std::uint64_t>(min));
+        } else {
+            return u >= min && u <= max;
+        }
+    }
+    if constexpr (std::is_signed_v<T>) {
+        const auto i = v.get<std::int64_t>();
+        return i >= min && i <= max;
+    }
+    return false;
+}
+
 // nlohmann converts between kinds of numbers and from booleans without a word (-4 to
-// a huge size_t, 2.5 to 2, true to 1); a config value must already be of its field's kind.
+// a huge size_t, 2.5 to 2, true to 1, 1e300 to an undefined float); a config value
+// must already be of its field's kind and within its type's range.
 template <class T>
 bool json_fits(const json& v) {
     if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
-    else if constexpr (std::is_integral_v<T>)
-        return v.is_number_integer() && (std::is_signed_v<T> || v.is_number_unsigned() || v.get<std::int64_t>() >= 0);
-    else if constexpr (std::is_floating_point_v<T>) return v.is_number();
+    else if constexpr (std::is_integral_v<T>) return integer_in(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    else if constexpr (std::is_floating_point_v<T>)
+        return v.is_number() && std::fabs(v.get<double>()) <= static_cast<double>(std::numeric_limits<T>::max());
     else if constexpr (is_vector<T>::value) return v.is_array() && std::all_of(v.begin(), v.end(), json_fits<typename T::value_type>);
     else return true;
+}
+
+// What json_fits<T> accepts, for messages.
+template <class T>
+std::string json_expected() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_integral_v<T>)
+        return "an integer in " + std::to_string(std::numeric_limits<T>::min()) + ".." + std::to_string(std::numeric_limits<T>::max());
+    else if constexpr (std::is_same_v<T, float>) return "a number within float's range (magnitude at most 3.4e38)";
+    else if constexpr (std::is_floating_point_v<T>) return "a number";
+    else if constexpr (std::is_same_v<T, std::string>) return "a string";
+    else if constexpr (is_vector<T>::value) return "an array of: " + json_expected<typename T::value_type>();
+    else return "another type";
 }
 
 template <class T>
@@ -204,7 +242,8 @@ T json_get(const json& value, const std::string& key, const std::string& where) 
         } catch (const json::exception&) {
         }
     }
-    fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", value.type_name(), ": ", value.dump(), ")");
+    fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", value.type_name(), ": ", value.dump(), "); expected ",
+                       json_expected<T>());
 }
 }  // namespace detail
 
@@ -216,6 +255,16 @@ T json_required(const json& object, const std::string& key, const std::string& w
     auto it = object.find(key);
     if (it == object.end()) fail<config_error>(where, ": missing key \"", key, "\"");
     return detail::json_get<T>(*it, key, where);
+}
+
+// `value` (the value of `key`) as an integer in [min, max]: Error naming `where`, the
+// key, the range and the value otherwise, before any conversion (a count of -1, 2^40
+// or 1e300 never reaches an allocation or an undefined cast).
+template <class T, class Error = config_error>
+T json_integer(const json& value, const std::string& key, T min, T max, const std::string& where) {
+    if (!detail::integer_in(value, min, max))
+        fail<Error>(where, ": key \"", key, "\" should be an integer in ", +min, "..", +max, ", got ", value.dump());
+    return value.get<T>();
 }
 
 // Like json_required, but a missing key or a JSON null keeps `value` (HF's default).

@@ -40,6 +40,19 @@ inline constexpr std::size_t no_max_length = std::numeric_limits<std::size_t>::m
 // with it and a model reads at most a few thousand tokens anyway.
 inline constexpr std::size_t default_max_input_bytes = 1u << 20;
 
+// The longest sequence an encoder pads to: as many tokens as the longest text by
+// default has bytes. A model reads at most a few thousand; a tokenizer saved without
+// model_max_length (or with HF's 1e30) has no length to pad to.
+inline constexpr std::size_t max_padded_length = 1u << 20;
+
+// input_error naming `who` when padding to `max_length` would pass max_padded_length.
+inline void check_padded_length(const char* who, std::size_t max_length) {
+    if (max_length == no_max_length)
+        fail<input_error>(who, ": padding to max_length, but the tokenizer sets no model_max_length; expected a max_length to pad to");
+    if (max_length > max_padded_length)
+        fail<input_error>(who, ": padding to max_length ", max_length, "; expected at most ", max_padded_length, " (max_padded_length)");
+}
+
 inline void check_input_bytes(const char* who, std::size_t bytes, std::size_t max_bytes) {
     if (bytes > max_bytes) {
         fail<input_error>(who, ": text of ", bytes, " bytes; expected at most ", max_bytes,
@@ -271,6 +284,7 @@ inline encoding build_encoding(std::vector<std::int64_t> ids, std::int64_t first
     if (max_length < 2) {
         fail<input_error>("encode: max_length ", max_length, " leaves no room; expected at least 2 for the two special tokens");
     }
+    if (pad_to_max_length) check_padded_length("encode", max_length);
     if (ids.size() > max_length - 2) ids.resize(max_length - 2);
     encoding out;
     out.input_ids.reserve(pad_to_max_length ? max_length : ids.size() + 2);
