@@ -167,7 +167,7 @@ TEST_CASE("robustness.limits: an order-keeping JSON object over 32768 keys is re
 TEST_CASE("robustness.limits: JSON parses in linear time: 100 000 OCR words, a header of 100 000 tensors" *
           doctest::test_suite("unit")) {
     // nlohmann's callback parser rescanned the enclosing container at each closing
-    // object: 5 s for these words, 68 s for this header (a few tenths of a second now).
+    // object: 5 s for these words, 68 s for this header (in Release).
     const std::size_t n = 100'000;
     std::string words = "{\"width\": 1000, \"height\": 1000, \"words\": [", header = "{";
     for (std::size_t i = 0; i < n; ++i) {
@@ -175,14 +175,16 @@ TEST_CASE("robustness.limits: JSON parses in linear time: 100 000 OCR words, a h
         header += (i ? ", \"t" : "\"t") + std::to_string(i) + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [" +
                   std::to_string(4 * i) + ", " + std::to_string(4 * i + 4) + "]}";
     }
-    const std::string file = safetensors_bytes(header + "}", std::string(4 * n, '\0'));
+    header += "}";
     const auto seconds = [](auto&& work) {
         const auto start = std::chrono::steady_clock::now();
         work();
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
+    const std::string file = safetensors_bytes(header, std::string(4 * n, '\0'));
+    // Bounds far above the Release times (0.2 s and 0.3 s), for the sanitizer build (0.7 s and 1.3 s).
     CHECK(seconds([&] { CHECK(io::parse_json(words + "]}", "ocr.json")["words"].size() == n); }) < 2.0);
-    CHECK(seconds([&] { CHECK(io::safetensors_file::from_bytes(file, "big.safetensors").size() == n); }) < 2.0);
+    CHECK(seconds([&] { CHECK(io::safetensors_file::from_bytes(file, "big.safetensors").size() == n); }) < 3.0);
 }
 
 TEST_CASE("robustness.limits: JSON past its limits is refused at the value past them, before the rest is read" *
