@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -128,6 +129,30 @@ TEST_CASE("cli.layoutlmv3: tokenize --words-json equals HF on every layoutlmv3-t
     CHECK(got["input_ids"] == io::json{2, 16, 99, 3, 16, 3});
     CHECK(got["token_type_ids"] == io::json{0, 0, 0, 0, 1, 1});
     CHECK(got["bbox"] == io::json{{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {1000, 1000, 1000, 1000}, {1, 2, 3, 4}, {1000, 1000, 1000, 1000}});
+}
+
+TEST_CASE("cli.layoutlm: numbers of a --words-json file out of range are one-line errors naming the key, the range and the value" *
+          doctest::test_suite("unit")) {
+    // Converted unchecked, -1 wrapped to the largest size_t, 1e8 padded to 10^8 ids, 2^40
+    // was a bad_alloc and a box of 1e300 became -9223372036854775808 (an undefined cast).
+    const auto dir = scratch_dir("cli_words_numbers");
+    const std::string tokenize = tool() + " tokenize --model " + quote(data_path("layoutlm-tokenizer").string()) + " --words-json ";
+    const auto file = [&](const char* name, const std::string& text) {
+        std::ofstream(dir / name) << text;
+        return quote((dir / name).string());
+    };
+    const std::string words = R"("words": ["total"], "boxes": [[1, 2, 3, 4]])";
+    for (const auto& [value, shown] : std::vector<std::pair<std::string, std::string>>{
+             {"-1", "-1"}, {"1e8", "100000000.0"}, {"1099511627776", "1099511627776"}, {"0", "0"}})
+        check_one_line_error(tokenize + file("length.json", "{" + words + ", \"max_length\": " + value + "}"),
+                             {"length.json: key \"max_length\" should be an integer in 1..1048576, got " + shown});
+    check_one_line_error(tokenize + file("box.json", R"({"words": ["total"], "boxes": [[1, 2, 1e300, 4]]})"),
+                         {"box.json: key \"boxes[0][2]\" should be an integer in -9223372036854775808..9223372036854775807, got 1e+300"});
+    check_one_line_error(tokenize + file("labels.json", "{" + words + R"(, "word_labels": [2.5]})"),
+                         {"labels.json: key \"word_labels[0]\" should be an integer", "got 2.5"});
+    const auto r = run(tokenize + file("ok.json", "{" + words + R"(, "max_length": 8})"));
+    CHECK(r.exit_code == 0);
+    CHECK(io::json::parse(r.output)["input_ids"].size() == 8);
 }
 
 TEST_CASE("cli.layoutlm: tokenize TEXT with a WordPiece vocab.txt equals HF's ids" * doctest::test_suite("unit")) {

@@ -99,7 +99,7 @@ TEST_CASE("io.checkpoint: broken indexes are errors naming the index and the ent
     write_index(dir, {{"a", 7}});
     test::check_throws<format_error>([&] { io::checkpoint::open(dir); }, {index, "'a'", "not a file name"});
 
-    for (const std::string shard : {"sub/model.safetensors", "../model.safetensors", ".."}) {
+    for (const std::string shard : {"sub/model.safetensors", "../model.safetensors", "..", ""}) {
         CAPTURE(shard);
         write_index(dir, {{"a", shard}});
         test::check_throws<format_error>([&] { io::checkpoint::open(dir); }, {index, "'" + shard + "'", "beside the index"});
@@ -112,4 +112,15 @@ TEST_CASE("io.checkpoint: a directory with neither file is an io_error naming it
     test::check_throws<io_error>([&] { io::checkpoint::open(dir); },
                                  {dir.string(), "neither model.safetensors nor model.safetensors.index.json"});
     test::check_throws<io_error>([&] { io::checkpoint::open(dir / "missing.safetensors"); }, {"missing.safetensors", "cannot open"});
+}
+
+TEST_CASE("io.checkpoint: a symbolic link whose target is gone is named with its target" * doctest::test_suite("unit")) {
+    // An HF cache: snapshots/<rev>/model.safetensors -> ../../blobs/<hash>, the blob deleted.
+    const fs::path dir = test::scratch_dir("unit_checkpoint_broken_link");
+    fs::create_symlink("../../blobs/4d7a1f2c", dir / "model.safetensors");
+    fs::create_symlink("../../blobs/9e0b3a5d", dir / "config.json");
+    const std::string link = "'" + (dir / "model.safetensors").string() + "' is a symbolic link to '../../blobs/4d7a1f2c', which does not exist";
+    test::check_throws<io_error>([&] { io::checkpoint::open(dir); }, {link, "download the file again"});
+    test::check_throws<io_error>([&] { io::checkpoint::open(dir / "model.safetensors"); }, {link});
+    test::check_throws<io_error>([&] { io::read_json_file(dir / "config.json"); }, {"config.json' is a symbolic link to '../../blobs/9e0b3a5d'"});
 }

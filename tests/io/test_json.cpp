@@ -66,6 +66,28 @@ TEST_CASE("io.json: numbers must fit the field's type" * doctest::test_suite("un
     CHECK(io::json_required<std::int64_t>(config, "negative", where) == -4);
 }
 
+TEST_CASE("io.json: integers are range-checked before they are converted, and the message gives the key, the range and the value" *
+          doctest::test_suite("unit")) {
+    // nlohmann's get<T> wraps -1 to SIZE_MAX, truncates 2^40 to an int and casts 1e300 to an integer undefinedly.
+    const io::json file = io::parse_json(R"({"m1": -1, "m2": 1e8, "m3": 1099511627776, "m4": 1e300, "m5": 512})", "words.json");
+    const auto max_length = [&](const char* key) {
+        return io::json_integer<std::size_t, input_error>(file[key], "max_length", 1, std::size_t(1) << 20, "words.json");
+    };
+    test::check_throws<input_error>([&] { max_length("m1"); }, {"words.json: key \"max_length\" should be an integer in 1..1048576, got -1"});
+    test::check_throws<input_error>([&] { max_length("m2"); }, {"should be an integer in 1..1048576, got 100000000.0"});
+    test::check_throws<input_error>([&] { max_length("m3"); }, {"should be an integer in 1..1048576, got 1099511627776"});
+    test::check_throws<input_error>([&] { max_length("m4"); }, {"should be an integer in 1..1048576, got 1e+300"});
+    CHECK(max_length("m5") == 512);
+    test::check_throws<config_error>([&] { io::json_required<int>(file, "m3", where); },
+                                     {where, "key \"m3\" has the wrong type (got number: 1099511627776); expected an integer in -2147483648..2147483647"});
+    test::check_throws<config_error>([&] { io::json_required<std::int64_t>(file, "m4", where); }, {"got number: 1e+300"});
+    test::check_throws<config_error>([&] { io::json_required<float>(file, "m4", where); }, {"expected a number within float's range"});
+    CHECK(io::json_required<double>(file, "m4", where) == 1e300);
+    CHECK(io::json_integer<std::int64_t>(io::json(-5), "k", -5, -1, where) == -5);
+    test::check_throws<config_error>([&] { io::json_integer<std::int64_t>(io::json(0), "k", -5, -1, where); }, {"in -5..-1, got 0"});
+    test::check_throws<config_error>([&] { io::json_integer<std::uint8_t>(io::json(256), "k", 0, 255, where); }, {"in 0..255, got 256"});
+}
+
 TEST_CASE("io.json: json_optional keeps the default when the key is absent or null" * doctest::test_suite("unit")) {
     std::size_t vocab_size = 49408;
     io::json_optional(config, "vocab_size", vocab_size, where);

@@ -214,6 +214,42 @@ TEST_CASE("io.safetensors: a malformed tensor entry is a format_error naming the
     }
 }
 
+TEST_CASE("io.safetensors: repeated names, gaps and bytes after the last tensor are refused, as by the reference implementation" *
+          doctest::test_suite("unit")) {
+    const fs::path path = test::scratch_dir("unit_safetensors_tiling") / "model.safetensors";
+    const std::string a = R"("a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})";
+    write_raw(path, "{" + a + ", " + a + "}", std::string(8, '\0'));
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); },
+                                     {path.string() + ": safetensors header: key \"a\" appears twice in one object; expected each key once"});
+    write_raw(path, "{" + a + R"(, "b": {"dtype": "F32", "shape": [1], "data_offsets": [12, 16]}})", std::string(16, '\0'));
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); },
+                                     {path.string() + ": tensor 'b' starts at byte 12 of the data section; expected byte 8 (where tensor 'a' ends)"});
+    write_raw(path, R"({"b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", std::string(8, '\0'));
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); }, {"expected byte 0 (where the data section starts)"});
+    write_raw(path, "{" + a + "}", std::string(12, '\0'));
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); },
+                                     {path.string() + ": 4 bytes after the last tensor (the tensors end at byte 8 of a data section of 12 bytes); "
+                                                      "expected the file to end with the last tensor"});
+    write_raw(path, "{}", "x");
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); }, {"1 byte after the last tensor"});
+    write_raw(path, "{" + a + "}", std::string(8, '\0'));
+    CHECK(io::safetensors_file(path).size() == 1);
+}
+
+TEST_CASE("io.safetensors: a Git LFS pointer or an HTML page saved as weights or a config says so" * doctest::test_suite("unit")) {
+    const fs::path dir = test::scratch_dir("unit_safetensors_stand_in");
+    const fs::path path = dir / "model.safetensors", config = dir / "config.json";
+    std::ofstream(path, std::ios::binary) << "version https://git-lfs.github.com/spec/v1\n"
+                                             "oid sha256:4d7a1f2c9e0b3a5d6c8e7f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c\nsize 605247071\n";
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); },
+                                     {path.string() + ": this is a Git LFS pointer, not a safetensors file: download the real file"});
+    std::ofstream(path, std::ios::binary) << "\n  <!DOCTYPE html>\n<html lang=\"en\"><head><title>Sign in</title></head></html>\n";
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); },
+                                     {path.string() + ": this is an HTML page, not a safetensors file: download the real file"});
+    std::ofstream(config, std::ios::binary) << "<html><body>404</body></html>";
+    test::check_throws<format_error>([&] { io::read_json_file(config); }, {config.string() + ": this is an HTML page, not JSON"});
+}
+
 TEST_CASE("io.safetensors: overlapping tensors are a format_error naming both" * doctest::test_suite("unit")) {
     const fs::path dir = test::scratch_dir("unit_safetensors_overlap");
     const fs::path path = dir / "overlap.safetensors";
@@ -223,15 +259,16 @@ TEST_CASE("io.safetensors: overlapping tensors are a format_error naming both" *
               std::string(12, '\0'));
     test::check_throws<format_error>([&] { io::safetensors_file f(path); }, {path.string(), "'a'", "'b'", "overlaps"});
 
-    // An empty tensor sorted between the two must not hide the overlap.
+    // An empty tensor inside another is out of place too (the reference implementation refuses it).
     write_raw(path,
               R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                   "e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]},
-                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [6, 14]}})",
-              std::string(14, '\0'));
-    test::check_throws<format_error>([&] { io::safetensors_file f(path); }, {path.string(), "'a'", "'b'", "overlaps"});
+                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})",
+              std::string(16, '\0'));
+    test::check_throws<format_error>([&] { io::safetensors_file f(path); },
+                                     {path.string() + ": tensor 'e' (bytes 4..4) overlaps tensor 'a' (bytes 0..8)"});
 
-    // Touching is not overlapping; an empty tensor may sit at any offset.
+    // Touching is not overlapping; an empty tensor may sit where one tensor ends and the next begins.
     write_raw(path,
               R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                   "e": {"dtype": "I64", "shape": [0, 5], "data_offsets": [8, 8]},

@@ -196,6 +196,25 @@ TEST_CASE("io.wav: missing or broken chunks" * doctest::test_suite("unit")) {
                          doctest::Contains("fmt chunk too short; expected at least 16 bytes, got 4"), mmt::format_error);
 }
 
+TEST_CASE("io.wav: FFmpeg's streamed sizes (0xFFFFFFFF) read to the end of the file; a wrong RIFF size is named" *
+          doctest::test_suite("unit")) {
+    // ffmpeg -i in.mp3 -f wav - | ...: RIFF and data sizes left at 0xFFFFFFFF, as FFmpeg, sox and libsndfile read them.
+    const std::string samples = int_samples({1000, -2000, 3000}, 2);
+    const std::string streamed = "RIFF" + u32(0xFFFFFFFF) + "WAVE" + fmt_chunk(1, 1, 16000, 16) + "data" + u32(0xFFFFFFFF) + samples;
+    check_samples(decode_wav_bytes(streamed), {1000 / 32768.0, -2000 / 32768.0, 3000 / 32768.0});
+    check_samples(decode_wav_bytes(streamed + "\x7f"), {1000 / 32768.0, -2000 / 32768.0, 3000 / 32768.0});  // a cut last frame is dropped
+    check_samples(round_trip(streamed, "streamed.wav"), {1000 / 32768.0, -2000 / 32768.0, 3000 / 32768.0});
+
+    // A RIFF size of 4 ends the file before its chunks: said so, not "missing fmt chunk".
+    const std::string body = fmt_chunk(1, 1, 16000, 16) + chunk("data", samples);
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("RIFF" + u32(4) + "WAVE" + body),
+                         doctest::Contains("test.wav: RIFF size 4 ends the RIFF chunk at byte 12 of 50 with no 'fmt ' chunk in it; "
+                                           "expected a RIFF size of 42 (the file's bytes after the first 8): a wrong RIFF size?"),
+                         mmt::format_error);
+    CHECK_THROWS_WITH_AS(decode_wav_bytes("RIFF" + u32(28) + "WAVE" + body), doctest::Contains("RIFF size 28 ends the RIFF chunk at byte 36 of 50 with no 'data' chunk"),
+                         mmt::format_error);
+}
+
 TEST_CASE("io.wav: refused formats name what they found" * doctest::test_suite("unit")) {
     std::string data = chunk("data", int_samples({1, 2}, 2));
     CHECK_THROWS_WITH_AS(decode_wav_bytes(riff(fmt_chunk(1, 0, 16000, 16) + data)),

@@ -19,6 +19,7 @@
 #include "mmt/ops/softmax.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
 #include "support/layoutlm_model.hpp"
 #include "support/throws.hpp"
 
@@ -143,6 +144,15 @@ TEST_CASE("pipelines.document: every bad input is an input_error naming the word
         test::check_throws<input_error>([&] { parse(R"({"width": 10, "height": 10, "words": [{"text": "a", "box": [1, 2, 3]}]})"); },
                                         {"ocr.json: word 0 (\"a\")", "[1,2,3]"});
     }
+}
+
+TEST_CASE("pipelines.document: an OCR file of more words than max_words is refused while it is parsed" * doctest::test_suite("unit")) {
+    // The file breaks off after the fourth word: the limit is met before its end is read.
+    const fs::path file = test::scratch_dir("ocr_word_limit") / "ocr.json";
+    test::write_file(file, R"({"width": 10, "height": 10, "words": [{"text": "a", "box": [1, 2, 3, 4]}, {"text": "b", "box": [1, 2, 3, 4]},)"
+                           R"( {"text": "c", "box": [1, 2, 3, 4]}, {"text": "d", "box": [1, 2, 3, 4]}, {"text": "e", "box": [1, )");
+    test::check_throws<format_error>([&] { ocr_document::from_file(file, 3); },
+                                     {"ocr.json: more than 3 elements in one array; expected at most 3 (boxed_options::max_words)"});
 }
 
 TEST_CASE("pipelines.document: a label id missing from id2label is an error naming the word" * doctest::test_suite("unit")) {

@@ -164,6 +164,63 @@ TEST_CASE("robustness.limits: an order-keeping JSON object over 32768 keys is re
     CHECK(io::parse_json(object(100'000), "vocab.json")["vocab"].size() == 100'000);  // unordered objects have no such limit
 }
 
+TEST_CASE("robustness.limits: JSON parses in linear time: 100 000 OCR words, a header of 100 000 tensors" *
+          doctest::test_suite("unit")) {
+    // nlohmann's callback parser rescanned the enclosing container at each closing
+    // object: 5 s for these words, 68 s for this header (in Release).
+    const std::size_t n = 100'000;
+    std::string words = "{\"width\": 1000, \"height\": 1000, \"words\": [", header = "{";
+    for (std::size_t i = 0; i < n; ++i) {
+        words += (i ? ", " : "") + std::string("{\"text\": \"w\", \"box\": [1, 2, 3, 4]}");
+        header += (i ? ", \"t" : "\"t") + std::to_string(i) + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [" +
+                  std::to_string(4 * i) + ", " + std::to_string(4 * i + 4) + "]}";
+    }
+    header += "}";
+    const auto seconds = [](auto&& work) {
+        const auto start = std::chrono::steady_clock::now();
+        work();
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    const std::string file = safetensors_bytes(header, std::string(4 * n, '\0'));
+    // Bounds far above the Release times (0.2 s and 0.3 s), for the sanitizer build (0.7 s and 1.3 s).
+    CHECK(seconds([&] { CHECK(io::parse_json(words + "]}", "ocr.json")["words"].size() == n); }) < 2.0);
+    CHECK(seconds([&] { CHECK(io::safetensors_file::from_bytes(file, "big.safetensors").size() == n); }) < 3.0);
+}
+
+TEST_CASE("robustness.limits: JSON past its limits is refused at the value past them, before the rest is read" *
+          doctest::test_suite("unit")) {
+    io::json_limits limits;
+    limits.max_array_elements = 3;
+    limits.setting = "boxed_options::max_words";
+    CHECK(io::parse_json("[[1, 2, 3], 4, 5]", "ok.json", limits).size() == 3);
+    // The text breaks off after the fourth element: the limit is met before the end is reached.
+    test::check_throws<format_error>([&] { io::parse_json("{\"words\": [1, 2, 3, 4, [", "ocr.json", limits); },
+                                     {"ocr.json: more than 3 elements in one array; expected at most 3 (boxed_options::max_words)"});
+    limits = {};
+    limits.max_object_keys = 2;
+    test::check_throws<format_error>([&] { io::parse_json("{\"a\": 1, \"b\": {\"c\": 1, \"d\": 2, \"e\": ", "config.json", limits); },
+                                     {"config.json: more than 2 keys in one object; expected at most 2"});
+}
+
+TEST_CASE("robustness.limits: padding past 2^20 tokens, or to the missing model_max_length, is an input_error before allocating" *
+          doctest::test_suite("unit")) {
+    // A tokenizer_config.json without model_max_length (or with HF's 1e30) has no_max_length:
+    // padding to it was a raw "vector::reserve", to 2^40 a bad_alloc.
+    const auto grown = test::peak_growth([] {
+        test::check_throws<input_error>([] { test::clip_tokenizer().encode("a photo", tokenizers::no_max_length); },
+                                        {"encode: padding to max_length, but the tokenizer sets no model_max_length; expected a max_length to pad to"});
+        test::check_throws<input_error>([] { test::clip_tokenizer().encode("a photo", std::size_t(1) << 40); },
+                                        {"encode: padding to max_length 1099511627776; expected at most 1048576 (max_padded_length)"});
+        tokenizers::boxed_options options;
+        options.max_length = std::size_t(1) << 40;
+        test::check_throws<input_error>([&] { tokenizers::encode_words(test::bert_tokenizer(), {"total"}, {{1, 2, 3, 4}}, options); },
+                                        {"encode_words: padding to max_length 1099511627776; expected at most 1048576"});
+    });
+    CHECK(test::stayed_small(grown));
+    CHECK(test::clip_tokenizer().encode("a photo", tokenizers::no_max_length, false).input_ids.size() == 4);  // no padding: no limit needed
+    CHECK(test::clip_tokenizer().encode("a photo", tokenizers::max_padded_length).input_ids.size() == tokenizers::max_padded_length);
+}
+
 TEST_CASE("robustness.limits: text files over 100 MB are refused from their size, streams while reading" *
           doctest::test_suite("unit")) {
     const fs::path dir = test::scratch_dir("robust_text_limit");

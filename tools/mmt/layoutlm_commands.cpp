@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,7 +67,8 @@ std::size_t words_default_length(const std::filesystem::path& dir, const tokeniz
 // first), boxes on the 0..1000 grid.
 io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, const std::filesystem::path& file,
                                    std::size_t default_length) {
-    const io::json j = io::read_json_file(file);
+    tokenizers::boxed_options options;
+    const io::json j = io::read_json_file(file, pipelines::ocr_document::words_file_limits(options.max_words));
     const std::string where = file.string();
     if (!j.is_object()) fail<input_error>(where, ": expected {\"words\": [...], \"boxes\": [[x0, y0, x1, y1], ...], \"max_length\": N}");
     const auto get = [&](const char* key, auto& value) {
@@ -79,15 +81,34 @@ io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, 
         }
         return true;
     };
+    // Numbers are range-checked before they are converted (nlohmann would wrap -1 and cast 1e300 undefinedly).
+    const auto integers = [&](const io::json& value, const std::string& key) {
+        if (!value.is_array()) fail<input_error>(where, ": key \"", key, "\" should be an array of integers, got ", value.type_name());
+        std::vector<std::int64_t> out;
+        for (std::size_t i = 0; i < value.size(); ++i)
+            out.push_back(io::json_integer<std::int64_t, input_error>(value[i], key + "[" + std::to_string(i) + "]",
+                                                                      std::numeric_limits<std::int64_t>::min(),
+                                                                      std::numeric_limits<std::int64_t>::max(), where));
+        return out;
+    };
     std::vector<std::string> words;
     std::vector<tokenizers::word_box> boxes;
     std::vector<std::int64_t> word_labels;
     std::string question;
-    if (!get("words", words) || !get("boxes", boxes)) fail<input_error>(where, ": expected keys \"words\" and \"boxes\"");
-    tokenizers::boxed_options options;
+    if (!get("words", words) || !j.contains("boxes")) fail<input_error>(where, ": expected keys \"words\" and \"boxes\"");
+    const io::json& box_list = j["boxes"];
+    if (!box_list.is_array()) fail<input_error>(where, ": key \"boxes\" should be an array of [x0, y0, x1, y1], got ", box_list.type_name());
+    for (std::size_t i = 0; i < box_list.size(); ++i) {
+        const std::string key = "boxes[" + std::to_string(i) + "]";
+        const auto box = integers(box_list[i], key);
+        if (box.size() != 4) fail<input_error>(where, ": key \"", key, "\" should be [x0, y0, x1, y1], got ", box.size(), " numbers");
+        boxes.push_back({box[0], box[1], box[2], box[3]});
+    }
     options.max_length = default_length;
-    get("max_length", options.max_length);
-    const bool labelled = get("word_labels", word_labels), asked = get("question", question);
+    if (j.contains("max_length"))
+        options.max_length = io::json_integer<std::size_t, input_error>(j["max_length"], "max_length", 1, tokenizers::max_padded_length, where);
+    const bool labelled = j.contains("word_labels"), asked = get("question", question);
+    if (labelled) word_labels = integers(j["word_labels"], "word_labels");
     tokenizers::boxed_encoding e;
     if (asked) {
         if (labelled) fail<input_error>(where, ": \"word_labels\" with a \"question\": a QA pair has no word labels");

@@ -22,6 +22,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/io/open_error.hpp"
 
 namespace mmt::io {
 
@@ -32,7 +33,7 @@ public:
         byte_source s;
         s.name_ = path;
         s.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (s.fd_ < 0) fail<io_error>("cannot open '", path.string(), "': ", std::strerror(errno));
+        if (s.fd_ < 0) fail_to_open(path, errno);
         struct stat st {};
         if (::fstat(s.fd_, &st) != 0) fail<io_error>("cannot stat '", path.string(), "': ", std::strerror(errno));
         if (!S_ISREG(st.st_mode)) fail<io_error>("'", path.string(), "' is not a regular file");

@@ -10,6 +10,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
+#include "mmt/io/open_error.hpp"
 #include "mmt/io/safetensors.hpp"
 
 namespace mmt::io {
@@ -22,6 +23,8 @@ public:
         if (fs::is_directory(path)) {
             if (fs::exists(path / "model.safetensors")) return open(path / "model.safetensors");
             if (fs::exists(path / "model.safetensors.index.json")) return open(path / "model.safetensors.index.json");
+            for (const char* name : {"model.safetensors", "model.safetensors.index.json"})
+                if (is_broken_link(path / name)) fail_broken_link(path / name);
             fail<io_error>("'", path.string(), "' has neither model.safetensors nor model.safetensors.index.json");
         }
         checkpoint ckpt;
@@ -61,7 +64,7 @@ private:
         for (auto it = map->begin(); it != map->end(); ++it) {
             if (!it->is_string()) fail<format_error>(index_path_, ": weight_map entry '", it.key(), "' is not a file name");
             const auto shard = it->get<std::string>();
-            if (shard.find('/') != std::string::npos || shard == "..")
+            if (shard.empty() || shard.find('/') != std::string::npos || shard == "..")
                 fail<format_error>(index_path_, ": shard name '", shard, "' must be a file beside the index");
             auto [pos, inserted] = shard_ids.emplace(shard, shards_.size());
             if (inserted) shards_.push_back(std::make_shared<safetensors_file>(index.parent_path() / shard));

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -15,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "mmt/core/error.hpp"
+#include "mmt/io/open_error.hpp"
+#include "mmt/io/stand_in_file.hpp"
 
 namespace mmt::io {
 
@@ -24,8 +29,7 @@ using ordered_json = nlohmann::ordered_json;  // keeps insertion order, for outp
 // Limits checked before anything is allocated: text files (configs, vocabularies)
 // larger than this are refused from their size, and JSON nested deeper than this is
 // refused while parsing. Python's json module stops at about the same depth (its
-// recursion limit), so no file HF can read is refused; nlohmann's dump() and copies
-// recurse, so an unbounded depth could overflow the stack.
+// recursion limit), so no file HF can read is refused.
 inline constexpr std::size_t max_text_file_bytes = 100u << 20;
 inline constexpr std::size_t max_json_depth = 1000;
 
@@ -36,7 +40,7 @@ inline std::string read_text_file(const std::filesystem::path& path, std::size_t
     // A directory opens as a stream that reads as empty, so it is caught here.
     if (std::filesystem::is_directory(path)) fail<io_error>("cannot read '", path.string(), "': it is a directory");
     std::ifstream in(path, std::ios::binary);
-    if (!in) fail<io_error>("cannot open '", path.string(), "'");
+    if (!in) fail_to_open(path, errno);
     auto too_big = [&](const std::string& got) {
         fail<input_error>("'", path.string(), "' is too large; expected at most ", max_bytes, " bytes, got ", got);
     };
@@ -56,37 +60,109 @@ inline std::string read_text_file(const std::filesystem::path& path, std::size_t
     return text;
 }
 
+// What one parse accepts, checked as each value is read, so a document past a limit
+// is refused before the rest of it is built: nesting (nlohmann's dump() and copies
+// recurse, so an unbounded depth could overflow the stack), keys per object and
+// elements per array. `setting` names where a caller's limit is changed, for the message.
+// With `unique_keys`, a key repeated in one object is refused (JSON lets the last one win).
+struct json_limits {
+    std::size_t max_depth = max_json_depth;
+    std::size_t max_object_keys = static_cast<std::size_t>(-1);
+    std::size_t max_array_elements = static_cast<std::size_t>(-1);
+    std::string setting;
+    bool unique_keys = false;
+};
+
 namespace detail {
-// nlohmann's DOM parser, stopped with a format_error at the first container opened
-// deeper than max_json_depth (the callback sees the depth before the container),
-// or at the key past `max_object_keys` in one object.
+// A SAX handler building the document (as nlohmann's DOM parser does) while it counts
+// against json_limits. nlohmann's callback parser, which this replaces, rescans the
+// parent container each time an object closes: a 100 000-entry safetensors header
+// took a minute. Here each value costs a constant (amortised) time.
 template <class Json>
-Json parse_json_limited(std::string_view text, const std::string& where, std::size_t max_object_keys) {
-    std::vector<std::size_t> keys(max_json_depth + 2, 0);  // keys so far in the open object at each depth
-    const typename Json::parser_callback_t limit = [&](int at, typename Json::parse_event_t event, Json&) {
-        const auto depth = static_cast<std::size_t>(at);
-        const bool opens = event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
-        if (opens && depth >= max_json_depth)
-            fail<format_error>(where, ": JSON nested deeper than ", max_json_depth, " levels; expected at most ",
-                               max_json_depth);
-        if (event == Json::parse_event_t::object_start) keys[depth + 1] = 0;
-        if (event == Json::parse_event_t::key && ++keys[depth] > max_object_keys)
-            fail<format_error>(where, ": a JSON object with more than ", max_object_keys, " keys; expected at most ",
-                               max_object_keys);
+class limited_json_builder {
+public:
+    limited_json_builder(const std::string& where, const json_limits& limits) : where_(where), limits_(limits) {}
+
+    Json take() { return std::move(root_); }
+
+    bool null() { return place(Json(nullptr)); }
+    bool boolean(bool v) { return place(Json(v)); }
+    bool number_integer(typename Json::number_integer_t v) { return place(Json(v)); }
+    bool number_unsigned(typename Json::number_unsigned_t v) { return place(Json(v)); }
+    bool number_float(typename Json::number_float_t v, const typename Json::string_t&) { return place(Json(v)); }
+    bool string(typename Json::string_t& v) { return place(Json(std::move(v))); }
+    bool binary(typename Json::binary_t& v) { return place(Json(std::move(v))); }
+    bool start_object(std::size_t) { return open(Json::value_t::object); }
+    bool start_array(std::size_t) { return open(Json::value_t::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(typename Json::string_t& k) {
+        count("keys in one object", limits_.max_object_keys);
+        Json& object = *open_.back().value;
+        if (limits_.unique_keys && object.contains(k))
+            fail<format_error>(where_, ": key \"", k, "\" appears twice in one object; expected each key once");
+        slot_ = &object[k];  // a repeated key: the last value wins, as in nlohmann's and Python's parsers
         return true;
-    };
-    try {
-        return Json::parse(text.begin(), text.end(), limit);
-    } catch (const typename Json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-        fail<format_error>(where, ": not valid JSON (", e.what(), ")");
     }
+    template <class Exception>  // parse_error, and out_of_range for a number like 1e999
+    bool parse_error(std::size_t, const std::string&, const Exception& e) {
+        fail<format_error>(where_, ": not valid JSON (", e.what(), ")");
+    }
+
+private:
+    struct container {
+        Json* value;
+        std::size_t entries;
+    };
+
+    Json* add(Json v) {
+        if (open_.empty()) return &(root_ = std::move(v));
+        Json& parent = *open_.back().value;
+        if (parent.is_object()) return &(*slot_ = std::move(v));
+        count("elements in one array", limits_.max_array_elements);
+        parent.push_back(std::move(v));
+        return &parent.back();
+    }
+    bool place(Json v) {
+        add(std::move(v));
+        return true;
+    }
+    bool open(typename Json::value_t kind) {
+        if (open_.size() >= limits_.max_depth)
+            fail<format_error>(where_, ": JSON nested deeper than ", limits_.max_depth, " levels; expected at most ", limits_.max_depth);
+        open_.push_back({add(Json(kind)), 0});
+        return true;
+    }
+    bool close() {
+        open_.pop_back();
+        return true;
+    }
+    void count(const char* what, std::size_t limit) {
+        if (++open_.back().entries > limit)
+            fail<format_error>(where_, ": more than ", limit, " ", what, "; expected at most ", limit,
+                               limits_.setting.empty() ? "" : " (", limits_.setting, limits_.setting.empty() ? "" : ")");
+    }
+
+    const std::string& where_;
+    const json_limits& limits_;
+    Json root_;
+    std::vector<container> open_;  // the containers being read, outermost first
+    Json* slot_ = nullptr;         // the value of the key just read
+};
+
+template <class Json>
+Json parse_json_limited(std::string_view text, const std::string& where, const json_limits& limits) {
+    check_not_stand_in(text.substr(0, 64), where, "JSON");
+    limited_json_builder<Json> builder(where, limits);
+    Json::sax_parse(text.begin(), text.end(), &builder);
+    return builder.take();
 }
 }  // namespace detail
 
 // Parses JSON text; `where` names its origin in the error (format_error for invalid
-// or too deeply nested JSON).
-inline json parse_json(std::string_view text, const std::string& where) {
-    return detail::parse_json_limited<json>(text, where, static_cast<std::size_t>(-1));
+// JSON or JSON past `limits`, checked while parsing).
+inline json parse_json(std::string_view text, const std::string& where, const json_limits& limits = {}) {
+    return detail::parse_json_limited<json>(text, where, limits);
 }
 
 // An ordered_json object finds each key by a linear search, so parsing one grows
@@ -95,11 +171,13 @@ inline constexpr std::size_t max_ordered_json_keys = 32768;
 
 // As parse_json, keeping the objects' key order (at most max_ordered_json_keys per object).
 inline ordered_json parse_ordered_json(std::string_view text, const std::string& where) {
-    return detail::parse_json_limited<ordered_json>(text, where, max_ordered_json_keys);
+    json_limits limits;
+    limits.max_object_keys = max_ordered_json_keys;
+    return detail::parse_json_limited<ordered_json>(text, where, limits);
 }
 
-inline json read_json_file(const std::filesystem::path& path) {
-    return parse_json(read_text_file(path), path.string());
+inline json read_json_file(const std::filesystem::path& path, const json_limits& limits = {}) {
+    return parse_json(read_text_file(path), path.string(), limits);
 }
 
 namespace detail {
@@ -108,16 +186,52 @@ struct is_vector : std::false_type {};
 template <class T, class A>
 struct is_vector<std::vector<T, A>> : std::true_type {};
 
+// Whether `v` is an integer in [min, max], compared without converting it to T
+// first (nlohmann's get<T> wraps -1 to SIZE_MAX and truncates 2^40 to an int).
+template <class T>
+bool integer_in(const json& v, T min, T max) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned() || v.get<std::int64_t>() >= 0) {
+        const auto u = v.get<std::uint64_t>();
+        if constexpr (std::is_signed_v<T>) {
+            if (max < 0) return false;
+            return u <= static_cast<std::uint64_t>(max) && (min <= 0 || u >= static_cast<std::uint64_t>(min));
+        } else {
+            return u >= min && u <= max;
+        }
+    }
+    if constexpr (std::is_signed_v<T>) {
+        const auto i = v.get<std::int64_t>();
+        return i >= min && i <= max;
+    }
+    return false;
+}
+
 // nlohmann converts between kinds of numbers and from booleans without a word (-4 to
-// a huge size_t, 2.5 to 2, true to 1); a config value must already be of its field's kind.
+// a huge size_t, 2.5 to 2, true to 1, 1e300 to an undefined float); a config value
+// must already be of its field's kind and within its type's range.
 template <class T>
 bool json_fits(const json& v) {
     if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
-    else if constexpr (std::is_integral_v<T>)
-        return v.is_number_integer() && (std::is_signed_v<T> || v.is_number_unsigned() || v.get<std::int64_t>() >= 0);
-    else if constexpr (std::is_floating_point_v<T>) return v.is_number();
+    else if constexpr (std::is_integral_v<T>) return integer_in(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    else if constexpr (std::is_floating_point_v<T>)
+        return v.is_number() && std::fabs(v.get<double>()) <= static_cast<double>(std::numeric_limits<T>::max());
     else if constexpr (is_vector<T>::value) return v.is_array() && std::all_of(v.begin(), v.end(), json_fits<typename T::value_type>);
     else return true;
+}
+
+// What json_fits<T> accepts, for messages.
+template <class T>
+std::string json_expected() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_integral_v<T>)
+        return "an integer in " + std::to_string(std::numeric_limits<T>::min()) + ".." + std::to_string(std::numeric_limits<T>::max());
+    else if constexpr (std::is_same_v<T, float>) return "a number within float's range (magnitude at most 3.4e38)";
+    else if constexpr (std::is_floating_point_v<T>) return "a number";
+    else if constexpr (std::is_same_v<T, std::string>) return "a string";
+    else if constexpr (is_vector<T>::value) return "an array of: " + json_expected<typename T::value_type>();
+    else return "another type";
 }
 
 template <class T>
@@ -128,7 +242,8 @@ T json_get(const json& value, const std::string& key, const std::string& where) 
         } catch (const json::exception&) {
         }
     }
-    fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", value.type_name(), ": ", value.dump(), ")");
+    fail<config_error>(where, ": key \"", key, "\" has the wrong type (got ", value.type_name(), ": ", value.dump(), "); expected ",
+                       json_expected<T>());
 }
 }  // namespace detail
 
@@ -140,6 +255,16 @@ T json_required(const json& object, const std::string& key, const std::string& w
     auto it = object.find(key);
     if (it == object.end()) fail<config_error>(where, ": missing key \"", key, "\"");
     return detail::json_get<T>(*it, key, where);
+}
+
+// `value` (the value of `key`) as an integer in [min, max]: Error naming `where`, the
+// key, the range and the value otherwise, before any conversion (a count of -1, 2^40
+// or 1e300 never reaches an allocation or an undefined cast).
+template <class T, class Error = config_error>
+T json_integer(const json& value, const std::string& key, T min, T max, const std::string& where) {
+    if (!detail::integer_in(value, min, max))
+        fail<Error>(where, ": key \"", key, "\" should be an integer in ", +min, "..", +max, ", got ", value.dump());
+    return value.get<T>();
 }
 
 // Like json_required, but a missing key or a JSON null keeps `value` (HF's default).

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "mmt/core/error.hpp"
+#include "mmt/io/open_error.hpp"
 
 namespace mmt::io {
 
@@ -23,7 +24,7 @@ class mapped_file {
 public:
     explicit mapped_file(const std::filesystem::path& path) : path_(path) {
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fail<io_error>("cannot open '", path.string(), "': ", std::strerror(errno));
+        if (fd < 0) fail_to_open(path, errno);
         struct stat st {};
         if (::fstat(fd, &st) != 0) {
             int err = errno;

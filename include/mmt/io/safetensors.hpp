@@ -5,7 +5,9 @@
 //
 // The whole header is checked when the file is opened, before any tensor is read:
 // its length against a limit and the file size, its JSON nesting depth, every
-// shape's byte size against overflow, its data_offsets and the file, overlaps. So
+// shape's byte size against overflow, its data_offsets and the file; as in the
+// reference implementation, names are unique and the tensors fill the data section
+// without overlap or gap, to the end of the file. So
 // no later read can run past the file as it was opened, and nothing is allocated
 // from a size the file does not back. Tensors are read with pread, not mapped
 // (see byte_source.hpp): a file truncated by another process after opening gives
@@ -31,6 +33,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/io/byte_source.hpp"
+#include "mmt/io/stand_in_file.hpp"
 
 namespace mmt::io {
 
@@ -186,6 +189,9 @@ private:
     void parse_header(const safetensors_limits& limits) {
         const std::string where = path().string();
         const std::size_t file_size = file_->size();
+        std::string head(std::min<std::size_t>(file_size, 64), '\0');
+        file_->read(0, head.size(), head.data());
+        check_not_stand_in(head, where, "a safetensors file");
         if (file_size < 8)
             fail<format_error>(where, ": not a safetensors file: ", file_size, " bytes, expected at least 8");
         unsigned char length_bytes[8];
@@ -200,7 +206,9 @@ private:
                                file_size, " bytes): truncated?");
         std::string text(header_len, '\0');
         file_->read(8, header_len, text.data());
-        const json header = parse_json(text, where + ": safetensors header");
+        json_limits unique;
+        unique.unique_keys = true;  // two entries of one name would leave one tensor's bytes unread
+        const json header = parse_json(text, where + ": safetensors header", unique);
         if (!header.is_object()) fail<format_error>(where, ": safetensors header is ", header.type_name(), ", expected an object");
         data_offset_ = 8 + header_len;
         const std::size_t data_size = file_size - 8 - header_len;
@@ -217,19 +225,32 @@ private:
             tensors_.emplace(it.key(), parse_entry(it.key(), *it, data_size, limits, where));
         }
 
-        // Empty tensors hold no bytes and may sit anywhere, so they are left out of the comparison.
+        // As the reference implementation (Metadata::validate and read_metadata): in
+        // the order of their offsets, each tensor starts where the one before it ends
+        // (an empty one too), and the last ends with the file.
         std::vector<const tensor_info*> by_offset;
-        for (const auto& [name, info] : tensors_)
-            if (info.nbytes > 0) by_offset.push_back(&info);
-        std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
-        for (std::size_t i = 1; i < by_offset.size(); ++i) {
-            const tensor_info& prev = *by_offset[i - 1];
-            const tensor_info& cur = *by_offset[i];
-            if (cur.begin < prev.begin + prev.nbytes)
-                fail<format_error>(where, ": tensor '", cur.name, "' (bytes ", cur.begin, "..", cur.begin + cur.nbytes,
-                                   ") overlaps tensor '", prev.name, "' (bytes ", prev.begin, "..",
-                                   prev.begin + prev.nbytes, ")");
+        for (const auto& [name, info] : tensors_) by_offset.push_back(&info);
+        std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) {
+            return a->begin != b->begin ? a->begin < b->begin : a->nbytes < b->nbytes;
+        });
+        const tensor_info* prev = nullptr;
+        std::size_t end = 0;  // where the tensors so far end
+        for (const tensor_info* cur : by_offset) {
+            if (cur->begin < end)
+                fail<format_error>(where, ": tensor '", cur->name, "' (bytes ", cur->begin, "..", cur->begin + cur->nbytes,
+                                   ") overlaps tensor '", prev->name, "' (bytes ", prev->begin, "..", end, ")");
+            if (cur->begin > end)
+                fail<format_error>(where, ": tensor '", cur->name, "' starts at byte ", cur->begin, " of the data section; expected byte ",
+                                   end, " (where ", prev ? "tensor '" + prev->name + "' ends" : std::string("the data section starts"),
+                                   "): the safetensors format leaves no gap between tensors");
+            prev = cur;
+            end = cur->begin + cur->nbytes;
         }
+        if (end != data_size)
+            fail<format_error>(where, ": ", data_size - end, data_size - end == 1 ? " byte" : " bytes",
+                               " after the last tensor (the tensors end at byte ", end,
+                               " of a data section of ", data_size,
+                               " bytes); expected the file to end with the last tensor, as the safetensors format requires");
     }
 
     static tensor_info parse_entry(const std::string& name, const json& entry, std::size_t data_size,

@@ -1,7 +1,8 @@
 // WAV (RIFF/WAVE) reading and writing. The reader takes what soundfile /
 // torchaudio read for speech models: PCM 8 (unsigned), 16, 24 and 32 bit,
 // IEEE float 32 and 64, plain or WAVE_FORMAT_EXTENSIBLE, any channel count and
-// sample rate, chunks in any order. Samples are scaled as libsndfile does
+// sample rate, chunks in any order, FFmpeg's streamed sizes (0xFFFFFFFF: to the end
+// of the file). Samples are scaled as libsndfile does
 // (int16 / 32768, int24 / 2^23, int32 / 2^31, (uint8 - 128) / 128) and the
 // channels are averaged into one mono signal, the input wav2vec2 expects.
 // Compressed encodings (ADPCM, A-law, MP3...) are refused by name. read_wav
@@ -209,11 +210,15 @@ inline wav_layout parse_wav_layout(const unsigned char* data, std::size_t size, 
     // Trust the RIFF size only when it fits the file: streaming writers leave it 0 or too big.
     std::size_t riff_end = static_cast<std::size_t>(wav_u32(data + 4)) + 8;
     std::size_t end = riff_end >= 12 && riff_end <= size ? riff_end : size;
+    // FFmpeg writing to a pipe leaves this size in the data chunk (and the RIFF header),
+    // which FFmpeg, sox and libsndfile read as "to the end of the file".
+    constexpr std::size_t streamed_size = 0xFFFFFFFF;
 
     const unsigned char* fmt = nullptr;
     std::size_t fmt_size = 0;
     const unsigned char* samples = nullptr;
     std::size_t data_size = 0;
+    bool streamed = false;
     for (std::size_t at = 12; at + 8 <= end && !(fmt && samples);) {
         std::size_t chunk_size = wav_u32(data + at + 4);
         std::size_t body = at + 8;
@@ -224,6 +229,8 @@ inline wav_layout parse_wav_layout(const unsigned char* data, std::size_t size, 
             fmt = data + body;
             fmt_size = chunk_size;
         } else if (std::memcmp(data + at, "data", 4) == 0 && !samples) {
+            streamed = chunk_size == streamed_size && size - body < streamed_size;
+            if (streamed) chunk_size = size - body;
             if (chunk_size > size - body)
                 fail<format_error>(where, ": truncated data chunk; declares ", chunk_size, " bytes, only ", size - body,
                                    " remain in the file");
@@ -233,11 +240,16 @@ inline wav_layout parse_wav_layout(const unsigned char* data, std::size_t size, 
         if (chunk_size > end - body) break;  // a broken trailing chunk ends the scan
         at = body + chunk_size + (chunk_size & 1);  // chunks are padded to an even size
     }
+    if ((!fmt || !samples) && end < size)
+        fail<format_error>(where, ": RIFF size ", wav_u32(data + 4), " ends the RIFF chunk at byte ", end, " of ", size,
+                           " with no '", fmt ? "data" : "fmt ", "' chunk in it; expected a RIFF size of ", size - 8,
+                           " (the file's bytes after the first 8): a wrong RIFF size?");
     if (!fmt) fail<format_error>(where, ": missing fmt chunk; expected a 'fmt ' chunk before the end of the file");
     if (!samples) fail<format_error>(where, ": missing data chunk; expected a 'data' chunk before the end of the file");
 
     wav_layout layout{parse_wav_fmt(fmt, fmt_size, where), samples, 0};
     const wav_format& f = layout.format;
+    if (streamed) data_size -= data_size % f.block_align;  // a pipe may end within a frame
     if (data_size % f.block_align != 0)
         fail<format_error>(where, ": truncated data chunk; expected a multiple of ", f.block_align,
                            " bytes (whole frames), got ", data_size);

@@ -77,7 +77,21 @@ struct ocr_document {
         return doc;
     }
 
-    static ocr_document from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
+    // A document of more than `max_words` words (an array of more elements anywhere in
+    // the file) is refused while it is parsed.
+    static ocr_document from_file(const std::filesystem::path& path,
+                                  std::size_t max_words = tokenizers::boxed_options{}.max_words) {
+        return from_json(io::read_json_file(path, words_file_limits(max_words)), path.string());
+    }
+
+    // The parse limits of a JSON file of one document's words (this one, or the words
+    // and boxes `mmt tokenize --words-json` reads): no array of more than `max_words`.
+    static io::json_limits words_file_limits(std::size_t max_words) {
+        io::json_limits limits;
+        limits.max_array_elements = max_words;
+        limits.setting = "boxed_options::max_words";
+        return limits;
+    }
 
 private:
     static double number(const io::json& j, const char* key, const std::string& where) {

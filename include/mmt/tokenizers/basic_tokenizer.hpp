@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "mmt/tokenizers/unicode.hpp"
@@ -51,7 +52,8 @@ struct basic_tokenizer {
     bool tokenize_chinese_chars = true;
     bool do_split_on_punc = true;
     // Tokens kept whole: neither lower-cased nor split (HF passes the special tokens here).
-    std::vector<std::u32string> never_split;
+    // A set: a config may list tens of thousands, and every word is looked up.
+    std::unordered_set<std::u32string> never_split;
 
     // BasicTokenizer.tokenize: clean, isolate CJK ideographs, NFC, split on spaces,
     // lower-case / strip accents per word, split off punctuation.
@@ -95,7 +97,7 @@ struct basic_tokenizer {
 
 private:
     bool is_never_split(const std::u32string& word) const {
-        return std::find(never_split.begin(), never_split.end(), word) != never_split.end();
+        return never_split.count(word) != 0;
     }
 
     // Every punctuation character becomes a token of its own.

@@ -93,7 +93,7 @@ public:
     // for (byte_decoder; a character outside the byte alphabet, in an added token, is
     // kept as its own UTF-8), the bytes decoded with errors="replace". Ids in `skipped`
     // are left out. input_error as checked_token's for an id with no token.
-    std::string decode(const std::vector<std::int64_t>& ids, const std::vector<added_token>& added,
+    std::string decode(const std::vector<std::int64_t>& ids, const added_vocabulary& added,
                        const std::vector<std::int64_t>& skipped, const char* who) const {
         std::string bytes;
         for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -159,10 +159,9 @@ public:
     // convert_ids_to_tokens: the token of ids[i], an added token's content before
     // vocab.json's. input_error naming `who` and the position for an id with no token.
     const std::string& checked_token(const std::vector<std::int64_t>& ids, std::size_t i,
-                                     const std::vector<added_token>& added, const char* who) const {
+                                     const added_vocabulary& added, const char* who) const {
         const std::int64_t id = ids[i];
-        const auto it = std::find_if(added.begin(), added.end(), [&](const added_token& a) { return a.id == id; });
-        if (it != added.end()) return it->content;
+        if (const added_token* a = added.find(id)) return a->content;
         const auto found = decoder_.find(id);
         if (found == decoder_.end()) {
             fail<input_error>(who, ": id ", id, " at position ", i, " has no token; expected an id of the vocabulary (0..",

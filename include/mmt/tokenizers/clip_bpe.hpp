@@ -181,7 +181,7 @@ private:
     }
 
     byte_level_bpe bpe_;  // vocab.json and merges.txt
-    std::vector<added_token> added_tokens_;
+    added_vocabulary added_tokens_;
     // Without ftfy, CLIPTokenizer cleans text with BasicTokenizer(strip_accents=False,
     // do_split_on_punc=False); ideographs stay together as in the fast tokenizer.
     basic_tokenizer normalizer_{true, false, false, false, {}};

@@ -14,11 +14,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
+#include "mmt/tokenizers/added_vocabulary.hpp"
 #include "mmt/tokenizers/unicode.hpp"
 
 namespace mmt::tokenizers {
@@ -38,21 +40,25 @@ inline constexpr std::size_t no_max_length = std::numeric_limits<std::size_t>::m
 // with it and a model reads at most a few thousand tokens anyway.
 inline constexpr std::size_t default_max_input_bytes = 1u << 20;
 
+// The longest sequence an encoder pads to: as many tokens as the longest text by
+// default has bytes. A model reads at most a few thousand; a tokenizer saved without
+// model_max_length (or with HF's 1e30) has no length to pad to.
+inline constexpr std::size_t max_padded_length = 1u << 20;
+
+// input_error naming `who` when padding to `max_length` would pass max_padded_length.
+inline void check_padded_length(const char* who, std::size_t max_length) {
+    if (max_length == no_max_length)
+        fail<input_error>(who, ": padding to max_length, but the tokenizer sets no model_max_length; expected a max_length to pad to");
+    if (max_length > max_padded_length)
+        fail<input_error>(who, ": padding to max_length ", max_length, "; expected at most ", max_padded_length, " (max_padded_length)");
+}
+
 inline void check_input_bytes(const char* who, std::size_t bytes, std::size_t max_bytes) {
     if (bytes > max_bytes) {
         fail<input_error>(who, ": text of ", bytes, " bytes; expected at most ", max_bytes,
                           " (set_max_input_bytes raises the limit)");
     }
 }
-
-// HF's AddedToken: a token cut out of the raw text whole. lstrip / rstrip: it eats the
-// whitespace (str.isspace) on its left / right in the text, as RoBERTa's "<mask>" does.
-struct added_token {
-    std::string content;
-    std::int64_t id = 0;
-    bool lstrip = false;
-    bool rstrip = false;
-};
 
 using vocabulary = std::unordered_map<std::string, std::int64_t>;
 
@@ -166,14 +172,14 @@ inline std::int64_t special_token_id(const tokenizer_settings& settings, const v
 
 // HF cuts every added token (specials included) out of the raw text first; these are
 // the tokens of that no-split set, the ones from added_tokens_decoder first.
-inline std::vector<added_token> no_split_tokens(const tokenizer_settings& settings,
-                                                const std::vector<added_token>& specials) {
+inline added_vocabulary no_split_tokens(const tokenizer_settings& settings, const std::vector<added_token>& specials) {
     std::vector<added_token> out = settings.added_tokens_decoder;
+    std::unordered_set<std::string> known;
+    for (const auto& token : out) known.insert(token.content);
     for (const auto& special : specials) {
-        const bool known = std::any_of(out.begin(), out.end(), [&](const added_token& t) { return t.content == special.content; });
-        if (!known) out.push_back(special);
+        if (known.insert(special.content).second) out.push_back(special);
     }
-    return out;
+    return added_vocabulary(std::move(out));
 }
 
 // A stretch of the raw text: plain text (added_id < 0) or one added token.
@@ -213,7 +219,7 @@ inline std::size_t trailing_space_begin(std::string_view text) {
 // starts the longest one wins; then a token with lstrip takes the whitespace off the
 // end of the text before it, one with rstrip off the start of the text after it.
 // Text left empty is dropped.
-inline std::vector<text_piece> split_on_added_tokens(std::string_view text, const std::vector<added_token>& tokens) {
+inline std::vector<text_piece> split_on_added_tokens(std::string_view text, const added_vocabulary& tokens) {
     std::vector<text_piece> out;
     std::size_t plain_start = 0;
     std::size_t pos = 0;
@@ -221,11 +227,7 @@ inline std::vector<text_piece> split_on_added_tokens(std::string_view text, cons
         if (end > plain_start) out.push_back({plain_start, end - plain_start, -1});
     };
     while (pos < text.size()) {
-        const added_token* best = nullptr;
-        for (const auto& token : tokens) {
-            if (token.content.empty() || text.compare(pos, token.content.size(), token.content) != 0) continue;
-            if (!best || token.content.size() > best->content.size()) best = &token;
-        }
+        const added_token* best = tokens.longest_at(text, pos);
         if (!best) {
             ++pos;
             continue;
@@ -245,7 +247,7 @@ inline std::vector<text_piece> split_on_added_tokens(std::string_view text, cons
 // stretch of text between them, decoded (input_error naming the byte offset of
 // ill-formed UTF-8), goes to plain(chars, byte offset, out), which appends its tokens.
 template <class Plain>
-std::vector<std::string> tokenize_around_added_tokens(const std::string& text, const std::vector<added_token>& added,
+std::vector<std::string> tokenize_around_added_tokens(const std::string& text, const added_vocabulary& added,
                                                       Plain&& plain) {
     std::vector<std::string> out;
     for (const auto& piece : split_on_added_tokens(text, added)) {
@@ -260,14 +262,13 @@ std::vector<std::string> tokenize_around_added_tokens(const std::string& text, c
 }
 
 // convert_tokens_to_ids: an added token's id, else the vocabulary's, else `unk_id`.
-inline std::vector<std::int64_t> tokens_to_ids(const std::vector<std::string>& tokens, const std::vector<added_token>& added,
+inline std::vector<std::int64_t> tokens_to_ids(const std::vector<std::string>& tokens, const added_vocabulary& added,
                                                const vocabulary& vocab, std::int64_t unk_id) {
     std::vector<std::int64_t> ids;
     ids.reserve(tokens.size());
     for (const auto& token : tokens) {
-        const auto it = std::find_if(added.begin(), added.end(), [&](const added_token& a) { return a.content == token; });
-        if (it != added.end()) {
-            ids.push_back(it->id);
+        if (const added_token* a = added.find(token)) {
+            ids.push_back(a->id);
         } else {
             const auto found = vocab.find(token);
             ids.push_back(found == vocab.end() ? unk_id : found->second);
@@ -283,6 +284,7 @@ inline encoding build_encoding(std::vector<std::int64_t> ids, std::int64_t first
     if (max_length < 2) {
         fail<input_error>("encode: max_length ", max_length, " leaves no room; expected at least 2 for the two special tokens");
     }
+    if (pad_to_max_length) check_padded_length("encode", max_length);
     if (ids.size() > max_length - 2) ids.resize(max_length - 2);
     encoding out;
     out.input_ids.reserve(pad_to_max_length ? max_length : ids.size() + 2);

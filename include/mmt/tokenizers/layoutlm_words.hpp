@@ -161,6 +161,7 @@ inline void append_pieces(boxed_encoding& out, const document_pieces& doc, std::
 
 // Right padding to `length`: the pad id and box, attention 0, no word, no label.
 inline void pad(boxed_encoding& out, const word_tokenizer& tokenizer, std::size_t length) {
+    check_padded_length("encode_words", length);
     if (out.input_ids.size() >= length) return;
     out.input_ids.resize(length, tokenizer.pad_token_id());
     out.bbox.resize(length, tokenizer.boxes().pad_token_box);

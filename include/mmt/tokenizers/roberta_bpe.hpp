@@ -177,14 +177,11 @@ private:
         if (text.empty()) return false;
         const auto first = unicode::detail::read_utf8(text, 0);
         if (first.valid && unicode::is_space(first.code_point)) return false;
-        for (const auto& added : added_tokens_) {
-            if (!added.content.empty() && text.substr(0, added.content.size()) == added.content) return false;
-        }
-        return true;
+        return !added_tokens_.longest_at(text, 0);
     }
 
     byte_level_bpe bpe_;  // vocab.json and merges.txt
-    std::vector<added_token> added_tokens_;
+    added_vocabulary added_tokens_;
     std::vector<std::int64_t> special_ids_;  // all_special_ids: what decode skips
     std::int64_t bos_token_id_ = 0, eos_token_id_ = 2, sep_token_id_ = 2, cls_token_id_ = 0;
     std::int64_t unk_token_id_ = 3, pad_token_id_ = 1, mask_token_id_ = 0;

@@ -66,6 +66,7 @@ public:
     // input_error on invalid UTF-8 or a text longer than max_input_bytes.
     std::vector<std::int64_t> encode(const std::string& text, std::size_t max_length = 0, bool pad = true) const {
         if (max_length == 0) max_length = model_max_length_;
+        if (pad) check_padded_length("siglip_tokenizer::encode", max_length);
         std::vector<std::int64_t> ids;
         for (const auto& piece : tokenize_ids(text)) ids.push_back(piece.id);
         // prepare_for_model: room for the one special token, then _add_eos_if_not_present.
@@ -176,7 +177,7 @@ private:
     }
 
     sentencepiece_model model_;
-    std::vector<added_token> added_tokens_;
+    added_vocabulary added_tokens_;
     std::string unk_prefix_;           // "<unk>"
     std::size_t unk_prefix_length_ = 0;
     std::int64_t eos_token_id_ = 1, pad_token_id_ = 1;

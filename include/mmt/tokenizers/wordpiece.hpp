@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "mmt/core/error.hpp"
@@ -47,7 +48,7 @@ public:
         }
         t.basic_.tokenize_chinese_chars = settings.get("tokenize_chinese_chars", true);
         for (const auto& word : settings.get("never_split", std::vector<std::string>{})) {
-            t.never_split_.push_back(unicode::decode_utf8(word));
+            t.never_split_.insert(unicode::decode_utf8(word));
         }
         t.clean_up_tokenization_spaces_ = settings.get("clean_up_tokenization_spaces", true);
         t.model_max_length_ = settings.model_max_length;
@@ -68,7 +69,7 @@ public:
         t.added_tokens_ = no_split_tokens(settings, specials);
         // BasicTokenizer gets the special tokens as never_split on top of the configured ones.
         t.basic_.never_split = t.never_split_;
-        for (const auto& s : specials) t.basic_.never_split.push_back(unicode::decode_utf8(s.content));
+        for (const auto& s : specials) t.basic_.never_split.insert(unicode::decode_utf8(s.content));
         for (const auto& s : specials) t.special_ids_.push_back(s.id);
         return t;
     }
@@ -80,7 +81,7 @@ public:
         const auto plain = [&](const std::u32string& chars, std::size_t, std::vector<std::string>& out) {
             const auto words = do_basic_tokenize_ ? basic_.tokenize(chars) : split_on_spaces(chars);
             for (const auto& word : words) {
-                if (std::find(never_split_.begin(), never_split_.end(), word) != never_split_.end()) {
+                if (never_split_.count(word)) {
                     out.push_back(unicode::encode_utf8(word));
                 } else {
                     word_pieces(word, out);
@@ -159,13 +160,11 @@ private:
 
     // The vocabulary line of `id`, else the added token with that id; a line hidden by
     // a later duplicate of its token reads as [UNK], as in HF. Null when there is none.
-    // Added tokens are searched rather than stored by id, since their ids may be huge.
+    // Added tokens are looked up rather than stored by id, since their ids may be huge.
     const std::string* token_of(std::int64_t id) const {
         const bool in_vocab = id >= 0 && id < static_cast<std::int64_t>(ids_to_tokens_.size());
         if (in_vocab && ids_to_tokens_[static_cast<std::size_t>(id)]) return &*ids_to_tokens_[static_cast<std::size_t>(id)];
-        for (const auto& added : added_tokens_) {
-            if (added.id == id) return &added.content;
-        }
+        if (const added_token* added = added_tokens_.find(id)) return &added->content;
         return in_vocab ? &unk_token_.content : nullptr;
     }
 
@@ -228,9 +227,9 @@ private:
 
     vocabulary vocab_;                                       // token -> id (its last line)
     std::vector<std::optional<std::string>> ids_to_tokens_;  // line -> token; empty when a later line took it
-    std::vector<added_token> added_tokens_;
+    added_vocabulary added_tokens_;
     std::vector<std::int64_t> special_ids_;
-    std::vector<std::u32string> never_split_;  // tokenizer_config.json "never_split"
+    std::unordered_set<std::u32string> never_split_;  // tokenizer_config.json "never_split"
     basic_tokenizer basic_;
     bool do_basic_tokenize_ = true;
     bool clean_up_tokenization_spaces_ = true;
