@@ -1,0 +1,215 @@
+// pytorch_model.bin (io/pytorch_checkpoint.hpp) on the fixtures of
+// tests/data/pytorch-bin: the re-saved models against their safetensors twins, the
+// mixed-dtype file against its JSON, and the files a safe reader must refuse.
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "mmt/io/checkpoint.hpp"
+#include "mmt/io/json.hpp"
+#include "mmt/io/pytorch_checkpoint.hpp"
+#include "mmt/io/safetensors.hpp"
+#include "mmt/models/clip/clip_model.hpp"
+#include "support/check_close.hpp"
+#include "support/data.hpp"
+#include "support/files.hpp"
+#include "support/throws.hpp"
+#include "support/tolerances.hpp"
+
+using namespace mmt;
+
+namespace {
+
+// Every tensor of `actual` has the name, dtype, shape and bytes of `expected`'s.
+void pytorch_bin_check_same_tensors(const io::checkpoint& actual, const io::checkpoint& expected) {
+    REQUIRE(actual.names() == expected.names());
+    for (const auto& name : expected.names()) {
+        INFO(name);
+        const io::tensor_info& a = actual.info(name);
+        const io::tensor_info& e = expected.info(name);
+        CHECK(a.dtype == e.dtype);
+        REQUIRE(a.shape == e.shape);
+        std::string got(a.nbytes, '\0'), want(e.nbytes, '\0');
+        actual.file_of(name).read_bytes(a, got.data());
+        expected.file_of(name).read_bytes(e, want.data());
+        CHECK(got == want);
+    }
+}
+
+std::string pytorch_bin_mixed() { return test::read_file(test::data_path("pytorch-bin/mixed_dtypes.bin")); }
+
+io::pytorch_checkpoint pytorch_bin_from(const std::string& bytes) {
+    return io::pytorch_checkpoint::from_bytes(bytes, "edited.bin");
+}
+
+std::uint32_t pytorch_bin_u32(const std::string& b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + std::size_t(i)]);
+    return v;
+}
+
+// The same archive with a zip64 end record and locator before its end record, whose
+// count, size and offset then say "look in the zip64 record".
+std::string pytorch_bin_as_zip64(const std::string& zip) {
+    const std::size_t end = zip.size() - 22;  // torch writes no archive comment
+    REQUIRE(pytorch_bin_u32(zip, end) == 0x06054b50u);
+    const std::uint64_t count = static_cast<unsigned char>(zip[end + 10]) | (static_cast<unsigned char>(zip[end + 11]) << 8);
+    const std::uint64_t dir_size = pytorch_bin_u32(zip, end + 12), dir_at = pytorch_bin_u32(zip, end + 16);
+    auto put = [](std::string& out, std::uint64_t v, int n) {
+        for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    };
+    std::string out = zip.substr(0, end);
+    const std::uint64_t end64_at = out.size();
+    put(out, 0x06064b50, 4);
+    put(out, 44, 8);
+    put(out, 45, 2);
+    put(out, 45, 2);
+    put(out, 0, 4);
+    put(out, 0, 4);
+    put(out, count, 8);
+    put(out, count, 8);
+    put(out, dir_size, 8);
+    put(out, dir_at, 8);
+    put(out, 0x07064b50, 4);
+    put(out, 0, 4);
+    put(out, end64_at, 8);
+    put(out, 1, 4);
+    put(out, 0x06054b50, 4);
+    put(out, 0, 4);
+    put(out, 0xffff, 2);
+    put(out, 0xffff, 2);
+    put(out, 0xffffffff, 4);
+    put(out, 0xffffffff, 4);
+    put(out, 0, 2);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("io.pytorch_bin: clip-tiny, layoutlm-tiny-token-cls and wav2vec2-tiny-ctc re-saved as .bin hold their safetensors twins' tensors bit for bit, read in place" * doctest::test_suite("unit")) {
+    for (const char* name : {"clip-tiny", "layoutlm-tiny-token-cls", "wav2vec2-tiny-ctc"}) {
+        INFO(name);
+        const auto dir = test::data_path(std::string("pytorch-bin/") + name);
+        const io::checkpoint bin = io::checkpoint::open(dir);
+        CHECK(bin.description() == (dir / "pytorch_model.bin").string());
+        pytorch_bin_check_same_tensors(bin, io::checkpoint::open(test::data_path(name)));
+        // A state dict's tensors are contiguous: none is copied out at open.
+        CHECK(io::pytorch_checkpoint(dir / "pytorch_model.bin").sources()[1]->size() == 0);
+    }
+}
+
+TEST_CASE("io.pytorch_bin: clip-tiny's three .bin shards through pytorch_model.bin.index.json" * doctest::test_suite("unit")) {
+    const auto dir = test::data_path("pytorch-bin/clip-tiny-sharded");
+    const io::checkpoint bin = io::checkpoint::open(dir);
+    CHECK(bin.description() == (dir / "pytorch_model.bin.index.json").string() + " (3 shards)");
+    pytorch_bin_check_same_tensors(bin, io::checkpoint::open(test::data_path("clip-tiny")));
+}
+
+TEST_CASE("io.pytorch_bin: CLIPModel loaded from clip-tiny's pytorch_model.bin reproduces HF's outputs" * doctest::test_suite("parity")) {
+    const auto model = clip::clip_model::from_pretrained(test::data_path("pytorch-bin/clip-tiny"));
+    const io::safetensors_file ref(test::data_path("clip-tiny/reference.safetensors"));
+    const auto out = model.forward(ref.load<std::int64_t, 2>("input.input_ids"), ref.load<std::int64_t, 2>("input.attention_mask"),
+                                   ref.load<float, 4>("input.pixel_values"));
+    test::check_close(out.logits_per_image, ref.load<float>("output.logits_per_image"), test::tol::model_abs, "logits_per_image");
+    test::check_close(out.text_embeds, ref.load<float>("output.text_embeds"), test::tol::model_abs, "text_embeds");
+    test::check_close(out.image_embeds, ref.load<float>("output.image_embeds"), test::tol::model_abs, "image_embeds");
+}
+
+TEST_CASE("io.pytorch_bin: mixed_dtypes.bin gives mixed_dtypes.json's dtypes, shapes and values exactly, its strided view gathered" * doctest::test_suite("unit")) {
+    const auto file = test::data_path("pytorch-bin/mixed_dtypes.bin");
+    const io::checkpoint bin = io::checkpoint::open(file);
+    const io::json expected = io::read_json_file(test::data_path("pytorch-bin/mixed_dtypes.json"));
+    const std::map<std::string, mmt::dtype> dtypes = {
+        {"torch.float16", dtype::f16}, {"torch.bfloat16", dtype::bf16}, {"torch.int64", dtype::i64}, {"torch.float32", dtype::f32}};
+    REQUIRE(bin.names().size() == expected.size());
+    for (auto it = expected.begin(); it != expected.end(); ++it) {
+        INFO(it.key());
+        const io::tensor_info& t = bin.info(it.key());
+        CHECK(t.dtype == dtypes.at((*it)["dtype"].get<std::string>()));
+        CHECK(t.shape == (*it)["shape"].get<std::vector<std::size_t>>());
+        const auto values = (*it)["values"].get<std::vector<double>>();
+        if (t.dtype == dtype::i64) {
+            const auto got = bin.file_of(it.key()).load<std::int64_t>(it.key());
+            REQUIRE(got.size() == values.size());
+            for (std::size_t i = 0; i < values.size(); ++i) CHECK(got.data()[i] == std::int64_t(values[i]));
+        } else {
+            const auto got = bin.file_of(it.key()).load<float>(it.key());
+            REQUIRE(got.size() == values.size());
+            for (std::size_t i = 0; i < values.size(); ++i) CHECK(got.data()[i] == float(values[i]));
+        }
+    }
+    const auto sources = io::pytorch_checkpoint(file).sources();
+    CHECK(sources[0]->names() == std::vector<std::string>{"a.weight", "b.bias", "c.ids"});
+    CHECK(sources[1]->names() == std::vector<std::string>{"d.view"});  // offset 1, stride (4, 1) into 12 floats
+}
+
+TEST_CASE("io.pytorch_bin: a pickle calling os.system is refused, naming the global, and nothing runs" * doctest::test_suite("unit")) {
+    const std::filesystem::path witness = "/tmp/mmt-pwned";  // the file its command would write
+    std::filesystem::remove(witness);
+    const auto file = test::data_path("pytorch-bin/malicious_global.bin");
+    test::check_throws<format_error>([&] { io::pytorch_checkpoint{file}; },
+                                     {file.string(), "archive/data.pkl", "refused global 'posix.system'", "nothing was executed"});
+    CHECK_FALSE(std::filesystem::exists(witness));
+}
+
+TEST_CASE("io.pytorch_bin: the legacy format, a truncated or damaged archive are format or io errors that say what" * doctest::test_suite("unit")) {
+    const auto legacy = test::data_path("pytorch-bin/legacy_format.bin");
+    test::check_throws<format_error>([&] { io::checkpoint::open(legacy); },
+                                     {legacy.string(), "legacy torch.save format", "re-save it with torch>=1.6 or convert it to safetensors"});
+    test::check_throws<format_error>([&] { pytorch_bin_from("not a checkpoint"); }, {"edited.bin", "not a PyTorch checkpoint"});
+
+    const std::string good = pytorch_bin_mixed();
+    SUBCASE("every truncation") {
+        for (std::size_t n = 0; n < good.size(); ++n) {
+            INFO(n);
+            CHECK_THROWS_AS(pytorch_bin_from(good.substr(0, n)), mmt::error);
+        }
+    }
+    SUBCASE("every byte flipped: an mmt::error or a checkpoint, nothing else") {
+        for (std::size_t i = 0; i < good.size(); ++i) {
+            std::string bad = good;
+            bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+            try {
+                pytorch_bin_from(bad);
+            } catch (const mmt::error&) {
+            } catch (const std::exception& e) {
+                FAIL_CHECK("byte " << i << ": " << e.what());
+            }
+        }
+    }
+    SUBCASE("a compressed entry") {
+        std::string bad = good;
+        const std::size_t dir = good.find("PK\x01\x02");  // the first central header: data.pkl
+        REQUIRE(dir != std::string::npos);
+        bad[dir + 10] = 8;
+        test::check_throws<format_error>([&] { pytorch_bin_from(bad); },
+                                         {"entry 'mixed_dtypes/data.pkl' is compressed (method 8, deflate)"});
+    }
+    SUBCASE("a view reaching past its storage") {
+        std::string bad = good;
+        // d.view: its storage's persistent id (BINPUT 35, BINPERSID), then offset 1, size (3, 2)
+        const std::string offset_of_view = std::string("q\x23QK\x01K\x03K\x02", 9);
+        const std::size_t at = good.find(offset_of_view);
+        REQUIRE(at != std::string::npos);
+        bad[at + 4] = 7;
+        test::check_throws<format_error>([&] { pytorch_bin_from(bad); },
+                                         {"tensor 'd.view'", "offset 7, size [3, 2] and stride [4, 1] reach element 16", "holds 12"});
+    }
+    SUBCASE("the same archive behind a zip64 end record") {
+        const auto sources = pytorch_bin_from(pytorch_bin_as_zip64(good)).sources();
+        CHECK(sources[0]->size() + sources[1]->size() == 4);
+    }
+}
+
+TEST_CASE("io.pytorch_bin: a directory takes model.safetensors over pytorch_model.bin, and the .bin alone" * doctest::test_suite("unit")) {
+    const auto dir = test::scratch_dir("pytorch_bin_prefer");
+    std::filesystem::copy_file(test::data_path("pytorch-bin/malicious_global.bin"), dir / "pytorch_model.bin");
+    test::check_throws<format_error>([&] { io::checkpoint::open(dir); }, {"refused global 'posix.system'"});
+    std::filesystem::copy_file(test::data_path("clip-tiny/model.safetensors"), dir / "model.safetensors");
+    CHECK(io::checkpoint::open(dir).description() == (dir / "model.safetensors").string());  // the .bin is never read
+}
