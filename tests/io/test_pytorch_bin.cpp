@@ -41,6 +41,65 @@ void pytorch_bin_check_same_tensors(const io::checkpoint& actual, const io::chec
     }
 }
 
+// A zip of stored entries, as torch.save writes it (CRCs left 0: the reader does not check them).
+std::string pytorch_bin_zip(const std::vector<std::pair<std::string, std::string>>& entries) {
+    auto put = [](std::string& out, std::uint64_t v, int n) {
+        for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    };
+    std::string out, directory;
+    for (const auto& [name, data] : entries) {
+        const std::size_t at = out.size();
+        for (std::string* h : {&out, &directory}) {
+            put(*h, h == &out ? 0x04034b50 : 0x02014b50, 4);
+            if (h == &directory) put(*h, 20, 2);  // version made by
+            put(*h, 20, 2);
+            put(*h, 0, 2 + 2 + 2 + 2 + 4);  // flags, method (stored), time, date, crc
+            put(*h, data.size(), 4);
+            put(*h, data.size(), 4);
+            put(*h, name.size(), 2);
+            put(*h, 0, 2);
+            if (h == &directory) {
+                put(*h, 0, 2 + 2 + 2 + 4);  // comment length, disk, attributes
+                put(*h, at, 4);
+            }
+            *h += name;
+            if (h == &out) *h += data;
+        }
+    }
+    const std::size_t directory_at = out.size();
+    out += directory;
+    put(out, 0x06054b50, 4);
+    put(out, 0, 4);
+    put(out, entries.size(), 2);
+    put(out, entries.size(), 2);
+    put(out, directory.size(), 4);
+    put(out, directory_at, 4);
+    put(out, 0, 2);
+    return out;
+}
+
+// Pickle pieces (protocol 2 opcodes) for hand-made state dicts.
+std::string pytorch_bin_str(const std::string& s) {
+    std::string out = "X";
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((s.size() >> (8 * i)) & 0xff);
+    return out + s;
+}
+std::string pytorch_bin_global(const std::string& module, const std::string& name) { return "c" + module + "\n" + name + "\n"; }
+std::string pytorch_bin_int(unsigned char v) { return std::string("K") + static_cast<char>(v); }
+const std::string pytorch_bin_ordered_dict = pytorch_bin_global("collections", "OrderedDict") + ")R";
+// _rebuild_tensor_v2(storage <key> of <numel> <type>, offset, size, stride, False, OrderedDict())
+std::string pytorch_bin_rebuild(const std::string& type, const std::string& key, unsigned char numel, unsigned char offset,
+                                const std::vector<unsigned char>& size, const std::vector<unsigned char>& stride) {
+    std::string p = pytorch_bin_global("torch._utils", "_rebuild_tensor_v2") + "((" + pytorch_bin_str("storage") +
+                    pytorch_bin_global("torch", type) + pytorch_bin_str(key) + pytorch_bin_str("cpu") + pytorch_bin_int(numel) + "tQ" +
+                    pytorch_bin_int(offset) + "(";
+    for (auto v : size) p += pytorch_bin_int(v);
+    p += "t(";
+    for (auto v : stride) p += pytorch_bin_int(v);
+    return p + "t\x89" + pytorch_bin_ordered_dict + "tR";
+}
+std::string pytorch_bin_state_dict(const std::string& items) { return "\x80\x02}(" + items + "u."; }
+
 std::string pytorch_bin_mixed() { return test::read_file(test::data_path("pytorch-bin/mixed_dtypes.bin")); }
 
 io::pytorch_checkpoint pytorch_bin_from(const std::string& bytes) {
@@ -146,6 +205,78 @@ TEST_CASE("io.pytorch_bin: mixed_dtypes.bin gives mixed_dtypes.json's dtypes, sh
     const auto sources = io::pytorch_checkpoint(file).sources();
     CHECK(sources[0]->names() == std::vector<std::string>{"a.weight", "b.bias", "c.ids"});
     CHECK(sources[1]->names() == std::vector<std::string>{"d.view"});  // offset 1, stride (4, 1) into 12 floats
+}
+
+TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _metadata, views sharing a storage, a transposed and an empty tensor" * doctest::test_suite("unit")) {
+    std::string doubles, ints;
+    for (double v : {1.0, 2.0, 3.0, 4.0}) doubles.append(reinterpret_cast<const char*>(&v), sizeof v);
+    for (std::int32_t v : {7, -8, 9}) ints.append(reinterpret_cast<const char*>(&v), sizeof v);
+    const std::string w = pytorch_bin_rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {2, 1});
+    const std::string items =
+        pytorch_bin_str("w") + pytorch_bin_global("torch._utils", "_rebuild_parameter") + w + "\x88" + pytorch_bin_ordered_dict + "\x87R" +
+        pytorch_bin_str("w.T") + pytorch_bin_rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {1, 2}) +
+        pytorch_bin_str("w.row1") + pytorch_bin_rebuild("DoubleStorage", "0", 4, 2, {2}, {1}) +
+        pytorch_bin_str("i") + pytorch_bin_global("torch._utils", "_rebuild_tensor") + "((" + pytorch_bin_str("storage") +
+        pytorch_bin_global("torch", "IntStorage") + pytorch_bin_str("1") + pytorch_bin_str("cpu") + pytorch_bin_int(3) + "tQ" + pytorch_bin_int(0) +
+        pytorch_bin_int(3) + "\x85" + pytorch_bin_int(1) + "\x85tR" +
+        pytorch_bin_str("e") + pytorch_bin_rebuild("BoolStorage", "2", 0, 0, {0, 3}, {3, 1});
+    // OrderedDict() then its items, then BUILD with {'_metadata': {}}: torch.save(model.state_dict())
+    const std::string pickle = "\x80\x02" + pytorch_bin_ordered_dict + "(" + items + "u}" + pytorch_bin_str("_metadata") + "}sb.";
+    const auto file = pytorch_bin_from(pytorch_bin_zip({{"model/data.pkl", pickle}, {"model/data/0", doubles}, {"model/data/1", ints},
+                                                        {"model/data/2", ""}, {"model/byteorder", "little"}}));
+    const auto sources = file.sources();
+    CHECK(sources[0]->names() == std::vector<std::string>{"w", "w.row1", "i", "e"});  // in byte order
+    CHECK(sources[1]->names() == std::vector<std::string>{"w.T"});
+    auto floats = [&](int s, const char* name) {
+        const auto t = sources[std::size_t(s)]->load<float>(name);
+        return std::vector<float>(t.begin(), t.end());
+    };
+    CHECK(floats(0, "w") == std::vector<float>{1, 2, 3, 4});
+    CHECK(floats(1, "w.T") == std::vector<float>{1, 3, 2, 4});
+    CHECK(floats(0, "w.row1") == std::vector<float>{3, 4});
+    const auto i = sources[0]->load<std::int64_t>("i");
+    CHECK(std::vector<std::int64_t>(i.begin(), i.end()) == std::vector<std::int64_t>{7, -8, 9});
+    CHECK(sources[0]->info("e").shape == std::vector<std::size_t>{0, 3});
+    CHECK(sources[0]->info("e").dtype == dtype::boolean);
+}
+
+TEST_CASE("io.pytorch_bin: the restricted unpickler refuses what a state dict does not need, and says what and where" * doctest::test_suite("unit")) {
+    const std::string tensor = pytorch_bin_str("t") + pytorch_bin_rebuild("FloatStorage", "0", 1, 0, {1}, {1});
+    std::string nested = ")";
+    for (int i = 0; i < 40; ++i) nested += "\x85";
+    const struct {
+        const char* what;
+        std::string pickle;
+        std::vector<std::pair<std::string, std::string>> more;
+        std::string message;
+    } cases[] = {
+        {"a global outside the list", pytorch_bin_state_dict(pytorch_bin_str("x") + pytorch_bin_global("builtins", "eval")), {},
+         "data.pkl byte 10: refused global 'builtins.eval'"},
+        {"a global by STACK_GLOBAL", "\x80\x04\x8c\x02os\x8c\x06system\x93.", {}, "refused global 'os.system'"},
+        {"calling a storage type", "\x80\x02" + pytorch_bin_global("torch", "FloatStorage") + ")R.", {},
+         "global 'torch.FloatStorage' cannot be called"},
+        {"an opcode outside the subset", "\x80\x02" + pytorch_bin_ordered_dict + ")\x81.", {}, "pickle opcode 0x81 is not supported"},
+        {"a memo entry never stored", "\x80\x02h\x05.", {}, "memo entry 5 was never stored"},
+        {"nesting", "\x80\x02" + nested + ".", {}, "nested more than 32 deep"},
+        {"a list holding itself", std::string("\x80\x02]q\x00h\x00" "a.", 9), {}, "holds a list, expected a dict of tensors"},
+        {"a value that is not a tensor", pytorch_bin_state_dict(pytorch_bin_str("epoch") + pytorch_bin_int(3)), {},
+         "state dict entry 'epoch' is a int, expected a tensor"},
+        {"a persistent id of another shape", pytorch_bin_state_dict(pytorch_bin_str("t") + pytorch_bin_str("storage") + "Q"), {},
+         "persistent id is a str of 0 items"},
+        {"BUILD on a tensor", pytorch_bin_state_dict(tensor + "}b"), {{"a/data/0", std::string(4, '\0')}}, "BUILD of a object, expected a dict"},
+        {"a storage without its entry", pytorch_bin_state_dict(tensor), {}, "storage '0' has no entry a/data/0"},
+        {"a storage shorter than its elements", pytorch_bin_state_dict(tensor), {{"a/data/0", "xy"}},
+         "storage '0' of 1 F32 elements needs more than its 2 bytes"},
+        {"big-endian storages", pytorch_bin_state_dict(tensor), {{"a/data/0", std::string(4, '\0')}, {"a/byteorder", "big"}},
+         "byteorder is 'big', only 'little' is supported"},
+        {"two archives", pytorch_bin_state_dict(""), {{"b/data.pkl", pytorch_bin_state_dict("")}}, "expected one <archive>/data.pkl entry"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        std::vector<std::pair<std::string, std::string>> entries = {{"a/data.pkl", c.pickle}};
+        entries.insert(entries.end(), c.more.begin(), c.more.end());
+        test::check_throws<format_error>([&] { pytorch_bin_from(pytorch_bin_zip(entries)); }, {"edited.bin", c.message});
+    }
 }
 
 TEST_CASE("io.pytorch_bin: a pickle calling os.system is refused, naming the global, and nothing runs" * doctest::test_suite("unit")) {
