@@ -18,6 +18,7 @@
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
+#include "support/pytorch_bin.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 
@@ -41,65 +42,6 @@ void pytorch_bin_check_same_tensors(const io::checkpoint& actual, const io::chec
     }
 }
 
-// A zip of stored entries, as torch.save writes it (CRCs left 0: the reader does not check them).
-std::string pytorch_bin_zip(const std::vector<std::pair<std::string, std::string>>& entries) {
-    auto put = [](std::string& out, std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-    };
-    std::string out, directory;
-    for (const auto& [name, data] : entries) {
-        const std::size_t at = out.size();
-        for (std::string* h : {&out, &directory}) {
-            put(*h, h == &out ? 0x04034b50 : 0x02014b50, 4);
-            if (h == &directory) put(*h, 20, 2);  // version made by
-            put(*h, 20, 2);
-            put(*h, 0, 2 + 2 + 2 + 2 + 4);  // flags, method (stored), time, date, crc
-            put(*h, data.size(), 4);
-            put(*h, data.size(), 4);
-            put(*h, name.size(), 2);
-            put(*h, 0, 2);
-            if (h == &directory) {
-                put(*h, 0, 2 + 2 + 2 + 4);  // comment length, disk, attributes
-                put(*h, at, 4);
-            }
-            *h += name;
-            if (h == &out) *h += data;
-        }
-    }
-    const std::size_t directory_at = out.size();
-    out += directory;
-    put(out, 0x06054b50, 4);
-    put(out, 0, 4);
-    put(out, entries.size(), 2);
-    put(out, entries.size(), 2);
-    put(out, directory.size(), 4);
-    put(out, directory_at, 4);
-    put(out, 0, 2);
-    return out;
-}
-
-// Pickle pieces (protocol 2 opcodes) for hand-made state dicts.
-std::string pytorch_bin_str(const std::string& s) {
-    std::string out = "X";
-    for (int i = 0; i < 4; ++i) out += static_cast<char>((s.size() >> (8 * i)) & 0xff);
-    return out + s;
-}
-std::string pytorch_bin_global(const std::string& module, const std::string& name) { return "c" + module + "\n" + name + "\n"; }
-std::string pytorch_bin_int(unsigned char v) { return std::string("K") + static_cast<char>(v); }
-const std::string pytorch_bin_ordered_dict = pytorch_bin_global("collections", "OrderedDict") + ")R";
-// _rebuild_tensor_v2(storage <key> of <numel> <type>, offset, size, stride, False, OrderedDict())
-std::string pytorch_bin_rebuild(const std::string& type, const std::string& key, unsigned char numel, unsigned char offset,
-                                const std::vector<unsigned char>& size, const std::vector<unsigned char>& stride) {
-    std::string p = pytorch_bin_global("torch._utils", "_rebuild_tensor_v2") + "((" + pytorch_bin_str("storage") +
-                    pytorch_bin_global("torch", type) + pytorch_bin_str(key) + pytorch_bin_str("cpu") + pytorch_bin_int(numel) + "tQ" +
-                    pytorch_bin_int(offset) + "(";
-    for (auto v : size) p += pytorch_bin_int(v);
-    p += "t(";
-    for (auto v : stride) p += pytorch_bin_int(v);
-    return p + "t\x89" + pytorch_bin_ordered_dict + "tR";
-}
-std::string pytorch_bin_state_dict(const std::string& items) { return "\x80\x02}(" + items + "u."; }
-
 std::string pytorch_bin_mixed() { return test::read_file(test::data_path("pytorch-bin/mixed_dtypes.bin")); }
 
 io::pytorch_checkpoint pytorch_bin_from(const std::string& bytes) {
@@ -119,32 +61,14 @@ std::string pytorch_bin_as_zip64(const std::string& zip) {
     REQUIRE(pytorch_bin_u32(zip, end) == 0x06054b50u);
     const std::uint64_t count = static_cast<unsigned char>(zip[end + 10]) | (static_cast<unsigned char>(zip[end + 11]) << 8);
     const std::uint64_t dir_size = pytorch_bin_u32(zip, end + 12), dir_at = pytorch_bin_u32(zip, end + 16);
-    auto put = [](std::string& out, std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-    };
     std::string out = zip.substr(0, end);
     const std::uint64_t end64_at = out.size();
-    put(out, 0x06064b50, 4);
-    put(out, 44, 8);
-    put(out, 45, 2);
-    put(out, 45, 2);
-    put(out, 0, 4);
-    put(out, 0, 4);
-    put(out, count, 8);
-    put(out, count, 8);
-    put(out, dir_size, 8);
-    put(out, dir_at, 8);
-    put(out, 0x07064b50, 4);
-    put(out, 0, 4);
-    put(out, end64_at, 8);
-    put(out, 1, 4);
-    put(out, 0x06054b50, 4);
-    put(out, 0, 4);
-    put(out, 0xffff, 2);
-    put(out, 0xffff, 2);
-    put(out, 0xffffffff, 4);
-    put(out, 0xffffffff, 4);
-    put(out, 0, 2);
+    const std::pair<std::uint64_t, int> fields[] = {
+        // zip64 end record: signature, its size after this field, versions, disks, counts, directory size and offset
+        {0x06064b50, 4}, {44, 8}, {45, 2}, {45, 2}, {0, 4}, {0, 4}, {count, 8}, {count, 8}, {dir_size, 8}, {dir_at, 8},
+        {0x07064b50, 4}, {0, 4}, {end64_at, 8}, {1, 4},  // its locator
+        {0x06054b50, 4}, {0, 4}, {0xffff, 2}, {0xffff, 2}, {0xffffffff, 4}, {0xffffffff, 4}, {0, 2}};  // the end record
+    for (const auto& [value, width] : fields) test::pytorch_bin::put_le(out, value, width);
     return out;
 }
 
@@ -211,18 +135,18 @@ TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _
     std::string doubles, ints;
     for (double v : {1.0, 2.0, 3.0, 4.0}) doubles.append(reinterpret_cast<const char*>(&v), sizeof v);
     for (std::int32_t v : {7, -8, 9}) ints.append(reinterpret_cast<const char*>(&v), sizeof v);
-    const std::string w = pytorch_bin_rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {2, 1});
+    const std::string w = test::pytorch_bin::rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {2, 1});
     const std::string items =
-        pytorch_bin_str("w") + pytorch_bin_global("torch._utils", "_rebuild_parameter") + w + "\x88" + pytorch_bin_ordered_dict + "\x87R" +
-        pytorch_bin_str("w.T") + pytorch_bin_rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {1, 2}) +
-        pytorch_bin_str("w.row1") + pytorch_bin_rebuild("DoubleStorage", "0", 4, 2, {2}, {1}) +
-        pytorch_bin_str("i") + pytorch_bin_global("torch._utils", "_rebuild_tensor") + "((" + pytorch_bin_str("storage") +
-        pytorch_bin_global("torch", "IntStorage") + pytorch_bin_str("1") + pytorch_bin_str("cpu") + pytorch_bin_int(3) + "tQ" + pytorch_bin_int(0) +
-        pytorch_bin_int(3) + "\x85" + pytorch_bin_int(1) + "\x85tR" +
-        pytorch_bin_str("e") + pytorch_bin_rebuild("BoolStorage", "2", 0, 0, {0, 3}, {3, 1});
+        test::pytorch_bin::str("w") + test::pytorch_bin::global("torch._utils", "_rebuild_parameter") + w + "\x88" + test::pytorch_bin::ordered_dict() + "\x87R" +
+        test::pytorch_bin::str("w.T") + test::pytorch_bin::rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {1, 2}) +
+        test::pytorch_bin::str("w.row1") + test::pytorch_bin::rebuild("DoubleStorage", "0", 4, 2, {2}, {1}) +
+        test::pytorch_bin::str("i") + test::pytorch_bin::global("torch._utils", "_rebuild_tensor") + "((" + test::pytorch_bin::str("storage") +
+        test::pytorch_bin::global("torch", "IntStorage") + test::pytorch_bin::str("1") + test::pytorch_bin::str("cpu") + test::pytorch_bin::integer(3) + "tQ" + test::pytorch_bin::integer(0) +
+        test::pytorch_bin::integer(3) + "\x85" + test::pytorch_bin::integer(1) + "\x85tR" +
+        test::pytorch_bin::str("e") + test::pytorch_bin::rebuild("BoolStorage", "2", 0, 0, {0, 3}, {3, 1});
     // OrderedDict() then its items, then BUILD with {'_metadata': {}}: torch.save(model.state_dict())
-    const std::string pickle = "\x80\x02" + pytorch_bin_ordered_dict + "(" + items + "u}" + pytorch_bin_str("_metadata") + "}sb.";
-    const auto file = pytorch_bin_from(pytorch_bin_zip({{"model/data.pkl", pickle}, {"model/data/0", doubles}, {"model/data/1", ints},
+    const std::string pickle = "\x80\x02" + test::pytorch_bin::ordered_dict() + "(" + items + "u}" + test::pytorch_bin::str("_metadata") + "}sb.";
+    const auto file = pytorch_bin_from(test::pytorch_bin::zip({{"model/data.pkl", pickle}, {"model/data/0", doubles}, {"model/data/1", ints},
                                                         {"model/data/2", ""}, {"model/byteorder", "little"}}));
     const auto sources = file.sources();
     CHECK(sources[0]->names() == std::vector<std::string>{"w", "w.row1", "i", "e"});  // in byte order
@@ -241,7 +165,7 @@ TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _
 }
 
 TEST_CASE("io.pytorch_bin: the restricted unpickler refuses what a state dict does not need, and says what and where" * doctest::test_suite("unit")) {
-    const std::string tensor = pytorch_bin_str("t") + pytorch_bin_rebuild("FloatStorage", "0", 1, 0, {1}, {1});
+    const std::string tensor = test::pytorch_bin::str("t") + test::pytorch_bin::rebuild("FloatStorage", "0", 1, 0, {1}, {1});
     std::string nested = ")";
     for (int i = 0; i < 40; ++i) nested += "\x85";
     const struct {
@@ -250,32 +174,32 @@ TEST_CASE("io.pytorch_bin: the restricted unpickler refuses what a state dict do
         std::vector<std::pair<std::string, std::string>> more;
         std::string message;
     } cases[] = {
-        {"a global outside the list", pytorch_bin_state_dict(pytorch_bin_str("x") + pytorch_bin_global("builtins", "eval")), {},
+        {"a global outside the list", test::pytorch_bin::state_dict(test::pytorch_bin::str("x") + test::pytorch_bin::global("builtins", "eval")), {},
          "data.pkl byte 10: refused global 'builtins.eval'"},
         {"a global by STACK_GLOBAL", "\x80\x04\x8c\x02os\x8c\x06system\x93.", {}, "refused global 'os.system'"},
-        {"calling a storage type", "\x80\x02" + pytorch_bin_global("torch", "FloatStorage") + ")R.", {},
+        {"calling a storage type", "\x80\x02" + test::pytorch_bin::global("torch", "FloatStorage") + ")R.", {},
          "global 'torch.FloatStorage' cannot be called"},
-        {"an opcode outside the subset", "\x80\x02" + pytorch_bin_ordered_dict + ")\x81.", {}, "pickle opcode 0x81 is not supported"},
+        {"an opcode outside the subset", "\x80\x02" + test::pytorch_bin::ordered_dict() + ")\x81.", {}, "pickle opcode 0x81 is not supported"},
         {"a memo entry never stored", "\x80\x02h\x05.", {}, "memo entry 5 was never stored"},
         {"nesting", "\x80\x02" + nested + ".", {}, "nested more than 32 deep"},
         {"a list holding itself", std::string("\x80\x02]q\x00h\x00" "a.", 9), {}, "holds a list, expected a dict of tensors"},
-        {"a value that is not a tensor", pytorch_bin_state_dict(pytorch_bin_str("epoch") + pytorch_bin_int(3)), {},
+        {"a value that is not a tensor", test::pytorch_bin::state_dict(test::pytorch_bin::str("epoch") + test::pytorch_bin::integer(3)), {},
          "state dict entry 'epoch' is a int, expected a tensor"},
-        {"a persistent id of another shape", pytorch_bin_state_dict(pytorch_bin_str("t") + pytorch_bin_str("storage") + "Q"), {},
+        {"a persistent id of another shape", test::pytorch_bin::state_dict(test::pytorch_bin::str("t") + test::pytorch_bin::str("storage") + "Q"), {},
          "persistent id is a str of 0 items"},
-        {"BUILD on a tensor", pytorch_bin_state_dict(tensor + "}b"), {{"a/data/0", std::string(4, '\0')}}, "BUILD of a object, expected a dict"},
-        {"a storage without its entry", pytorch_bin_state_dict(tensor), {}, "storage '0' has no entry a/data/0"},
-        {"a storage shorter than its elements", pytorch_bin_state_dict(tensor), {{"a/data/0", "xy"}},
+        {"BUILD on a tensor", test::pytorch_bin::state_dict(tensor + "}b"), {{"a/data/0", std::string(4, '\0')}}, "BUILD of a object, expected a dict"},
+        {"a storage without its entry", test::pytorch_bin::state_dict(tensor), {}, "storage '0' has no entry a/data/0"},
+        {"a storage shorter than its elements", test::pytorch_bin::state_dict(tensor), {{"a/data/0", "xy"}},
          "storage '0' of 1 F32 elements needs more than its 2 bytes"},
-        {"big-endian storages", pytorch_bin_state_dict(tensor), {{"a/data/0", std::string(4, '\0')}, {"a/byteorder", "big"}},
+        {"big-endian storages", test::pytorch_bin::state_dict(tensor), {{"a/data/0", std::string(4, '\0')}, {"a/byteorder", "big"}},
          "byteorder is 'big', only 'little' is supported"},
-        {"two archives", pytorch_bin_state_dict(""), {{"b/data.pkl", pytorch_bin_state_dict("")}}, "expected one <archive>/data.pkl entry"},
+        {"two archives", test::pytorch_bin::state_dict(""), {{"b/data.pkl", test::pytorch_bin::state_dict("")}}, "expected one <archive>/data.pkl entry"},
     };
     for (const auto& c : cases) {
         INFO(c.what);
         std::vector<std::pair<std::string, std::string>> entries = {{"a/data.pkl", c.pickle}};
         entries.insert(entries.end(), c.more.begin(), c.more.end());
-        test::check_throws<format_error>([&] { pytorch_bin_from(pytorch_bin_zip(entries)); }, {"edited.bin", c.message});
+        test::check_throws<format_error>([&] { pytorch_bin_from(test::pytorch_bin::zip(entries)); }, {"edited.bin", c.message});
     }
 }
 

@@ -301,10 +301,12 @@ private:
     }
 
     // Row-major: each stride the product of the sizes after it (dimensions of size 1 aside).
+    // An empty tensor holds no bytes, so it is, whatever its strides.
     static bool contiguous(const view& v) {
+        for (const std::size_t d : v.size)
+            if (d == 0) return true;
         std::size_t expected = 1;
         for (std::size_t i = v.size.size(); i-- > 0;) {
-            if (v.size[i] == 0) return true;
             if (v.size[i] != 1 && v.stride[i] != expected) return false;
             expected *= v.size[i];
         }
