@@ -1,20 +1,23 @@
 // mmt convert: pytorch_model.bin to model.safetensors, run as a user would.
+#include <cstddef>
 #include <filesystem>
 #include <string>
 
 #include <doctest/doctest.h>
 
+#include "mmt/io/checkpoint.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
 #include "support/programs.hpp"
+#include "support/same_tensors.hpp"
 
 using namespace mmt;
 using namespace mmt::test;
 
 TEST_CASE("cli.convert: clip-tiny's and the sharded clip-tiny's .bin become a model.safetensors with the original's tensors, bytes and dtypes; an existing file is kept unless --force" * doctest::test_suite("unit")) {
     namespace fs = std::filesystem;
-    const io::safetensors_file original(data_path("clip-tiny/model.safetensors"));
+    const std::size_t tensors = io::safetensors_file(data_path("clip-tiny/model.safetensors")).size();
     for (const char* name : {"clip-tiny", "clip-tiny-sharded"}) {
         INFO(name);
         const auto dir = scratch_dir(std::string("convert_") + name);
@@ -23,21 +26,10 @@ TEST_CASE("cli.convert: clip-tiny's and the sharded clip-tiny's .bin become a mo
         const auto r = run(convert, true);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
-        CHECK(r.output.find("wrote " + std::to_string(original.size()) + " tensors") == 0);
+        CHECK(r.output.find("wrote " + std::to_string(tensors) + " tensors") == 0);
 
+        check_same_tensors(io::checkpoint::open(dir / "model.safetensors"), io::checkpoint::open(data_path("clip-tiny/model.safetensors")));
         const io::safetensors_file converted(dir / "model.safetensors");
-        REQUIRE(converted.names().size() == original.size());
-        for (const auto& tensor : original.names()) {
-            INFO(tensor);
-            const io::tensor_info& a = converted.info(tensor);
-            const io::tensor_info& e = original.info(tensor);
-            CHECK(a.dtype == e.dtype);
-            REQUIRE(a.shape == e.shape);
-            std::string got(a.nbytes, '\0'), want(e.nbytes, '\0');
-            converted.read_bytes(a, got.data());
-            original.read_bytes(e, want.data());
-            CHECK(got == want);
-        }
         CHECK(converted.metadata().at("format") == "pt");
 
         const std::string before = read_file(dir / "model.safetensors");

@@ -19,28 +19,13 @@
 #include "support/data.hpp"
 #include "support/files.hpp"
 #include "support/pytorch_bin.hpp"
+#include "support/same_tensors.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 
 using namespace mmt;
 
 namespace {
-
-// Every tensor of `actual` has the name, dtype, shape and bytes of `expected`'s.
-void pytorch_bin_check_same_tensors(const io::checkpoint& actual, const io::checkpoint& expected) {
-    REQUIRE(actual.names() == expected.names());
-    for (const auto& name : expected.names()) {
-        INFO(name);
-        const io::tensor_info& a = actual.info(name);
-        const io::tensor_info& e = expected.info(name);
-        CHECK(a.dtype == e.dtype);
-        REQUIRE(a.shape == e.shape);
-        std::string got(a.nbytes, '\0'), want(e.nbytes, '\0');
-        actual.file_of(name).read_bytes(a, got.data());
-        expected.file_of(name).read_bytes(e, want.data());
-        CHECK(got == want);
-    }
-}
 
 std::string pytorch_bin_mixed() { return test::read_file(test::data_path("pytorch-bin/mixed_dtypes.bin")); }
 
@@ -80,7 +65,7 @@ TEST_CASE("io.pytorch_bin: clip-tiny, layoutlm-tiny-token-cls and wav2vec2-tiny-
         const auto dir = test::data_path(std::string("pytorch-bin/") + name);
         const io::checkpoint bin = io::checkpoint::open(dir);
         CHECK(bin.description() == (dir / "pytorch_model.bin").string());
-        pytorch_bin_check_same_tensors(bin, io::checkpoint::open(test::data_path(name)));
+        test::check_same_tensors(bin, io::checkpoint::open(test::data_path(name)));
         // A state dict's tensors are contiguous: none is copied out at open.
         CHECK(io::pytorch_checkpoint(dir / "pytorch_model.bin").sources()[1]->size() == 0);
     }
@@ -90,7 +75,7 @@ TEST_CASE("io.pytorch_bin: clip-tiny's three .bin shards through pytorch_model.b
     const auto dir = test::data_path("pytorch-bin/clip-tiny-sharded");
     const io::checkpoint bin = io::checkpoint::open(dir);
     CHECK(bin.description() == (dir / "pytorch_model.bin.index.json").string() + " (3 shards)");
-    pytorch_bin_check_same_tensors(bin, io::checkpoint::open(test::data_path("clip-tiny")));
+    test::check_same_tensors(bin, io::checkpoint::open(test::data_path("clip-tiny")));
 }
 
 TEST_CASE("io.pytorch_bin: CLIPModel loaded from clip-tiny's pytorch_model.bin reproduces HF's outputs" * doctest::test_suite("parity")) {
@@ -131,15 +116,16 @@ TEST_CASE("io.pytorch_bin: mixed_dtypes.bin gives mixed_dtypes.json's dtypes, sh
     CHECK(sources[1]->names() == std::vector<std::string>{"d.view"});  // offset 1, stride (4, 1) into 12 floats
 }
 
-TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _metadata, views sharing a storage, a transposed and an empty tensor" * doctest::test_suite("unit")) {
+TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _metadata, views sharing a storage, a transposed, a sparse and an empty tensor" * doctest::test_suite("unit")) {
     std::string doubles, ints;
-    for (double v : {1.0, 2.0, 3.0, 4.0}) doubles.append(reinterpret_cast<const char*>(&v), sizeof v);
+    for (double v : {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}) doubles.append(reinterpret_cast<const char*>(&v), sizeof v);
     for (std::int32_t v : {7, -8, 9}) ints.append(reinterpret_cast<const char*>(&v), sizeof v);
-    const std::string w = test::pytorch_bin::rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {2, 1});
+    const std::string w = test::pytorch_bin::rebuild("DoubleStorage", "0", 6, 0, {2, 2}, {2, 1});
     const std::string items =
         test::pytorch_bin::str("w") + test::pytorch_bin::global("torch._utils", "_rebuild_parameter") + w + "\x88" + test::pytorch_bin::ordered_dict() + "\x87R" +
-        test::pytorch_bin::str("w.T") + test::pytorch_bin::rebuild("DoubleStorage", "0", 4, 0, {2, 2}, {1, 2}) +
-        test::pytorch_bin::str("w.row1") + test::pytorch_bin::rebuild("DoubleStorage", "0", 4, 2, {2}, {1}) +
+        test::pytorch_bin::str("w.T") + test::pytorch_bin::rebuild("DoubleStorage", "0", 6, 0, {2, 2}, {1, 2}) +
+        test::pytorch_bin::str("w.row1") + test::pytorch_bin::rebuild("DoubleStorage", "0", 6, 2, {2}, {1}) +
+        test::pytorch_bin::str("w.sparse") + test::pytorch_bin::rebuild("DoubleStorage", "0", 6, 0, {2}, {5}) +
         test::pytorch_bin::str("i") + test::pytorch_bin::global("torch._utils", "_rebuild_tensor") + "((" + test::pytorch_bin::str("storage") +
         test::pytorch_bin::global("torch", "IntStorage") + test::pytorch_bin::str("1") + test::pytorch_bin::str("cpu") + test::pytorch_bin::integer(3) + "tQ" + test::pytorch_bin::integer(0) +
         test::pytorch_bin::integer(3) + "\x85" + test::pytorch_bin::integer(1) + "\x85tR" +
@@ -150,7 +136,7 @@ TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _
                                                         {"model/data/2", ""}, {"model/byteorder", "little"}}));
     const auto sources = file.sources();
     CHECK(sources[0]->names() == std::vector<std::string>{"w", "w.row1", "i", "e"});  // in byte order
-    CHECK(sources[1]->names() == std::vector<std::string>{"w.T"});
+    CHECK(sources[1]->names() == std::vector<std::string>{"w.T", "w.sparse"});
     auto floats = [&](int s, const char* name) {
         const auto t = sources[std::size_t(s)]->load<float>(name);
         return std::vector<float>(t.begin(), t.end());
@@ -158,6 +144,7 @@ TEST_CASE("io.pytorch_bin: _rebuild_parameter, _rebuild_tensor, a state dict's _
     CHECK(floats(0, "w") == std::vector<float>{1, 2, 3, 4});
     CHECK(floats(1, "w.T") == std::vector<float>{1, 3, 2, 4});
     CHECK(floats(0, "w.row1") == std::vector<float>{3, 4});
+    CHECK(floats(1, "w.sparse") == std::vector<float>{1, 6});  // read element by element
     const auto i = sources[0]->load<std::int64_t>("i");
     CHECK(std::vector<std::int64_t>(i.begin(), i.end()) == std::vector<std::int64_t>{7, -8, 9});
     CHECK(sources[0]->info("e").shape == std::vector<std::size_t>{0, 3});

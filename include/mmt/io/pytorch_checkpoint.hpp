@@ -111,8 +111,8 @@ private:
             if (key.type != kind::string || location.type != kind::string)
                 r.bad("persistent id's key and location are a ", pickle_kind_name(key.type), " and a ",
                       pickle_kind_name(location.type), ", expected strings");
-            if (numel.type != kind::integer || numel.integer < 0)
-                r.bad("storage '", key.text, "' has ", numel.integer, " elements (", pickle_kind_name(numel.type), ")");
+            if (numel.type != kind::integer) r.bad("storage '", key.text, "': numel is a ", pickle_kind_name(numel.type), ", expected an int");
+            if (numel.integer < 0) r.bad("storage '", key.text, "' has ", numel.integer, " elements");
             const mmt::dtype dt = storage_types().at(type.text.substr(6));
             const std::size_t n = static_cast<std::size_t>(numel.integer);
             auto [it, inserted] = storage_by_key.emplace(key.text, storages.size());
@@ -171,8 +171,8 @@ private:
         }
         static std::size_t integer(pickle_reader& r, pickle_reader::id v, const char* what) {
             const pickle_value& x = r.at(v);
-            if (x.type != pickle_value::kind::integer || x.integer < 0)
-                r.bad("tensor ", what, " is a ", pickle_kind_name(x.type), " ", x.integer, ", expected a non-negative int");
+            if (x.type != pickle_value::kind::integer) r.bad("tensor ", what, " is a ", pickle_kind_name(x.type), ", expected an int");
+            if (x.integer < 0) r.bad("tensor ", what, " is ", x.integer, ", expected at least 0");
             return static_cast<std::size_t>(x.integer);
         }
         std::vector<std::size_t> integers(pickle_reader& r, pickle_reader::id v, const char* what) const {
@@ -196,8 +196,10 @@ private:
         }
         const zip_archive zip(file);
         const std::string prefix = archive_prefix(zip, where);
-        if (const zip_entry* order = zip.find(prefix + "byteorder"); order && zip.read(*order) != "little")
-            fail<format_error>(where, ": byteorder is '", zip.read(*order).substr(0, 16), "', only 'little' is supported");
+        if (const zip_entry* order = zip.find(prefix + "byteorder")) {
+            const std::string value = order->size <= 16 ? zip.read(*order) : std::to_string(order->size) + " bytes";
+            if (value != "little") fail<format_error>(where, ": byteorder is '", value, "', only 'little' is supported");
+        }
         const zip_entry& pickle = *zip.find(prefix + "data.pkl");
         if (pickle.size > limits.max_pickle_bytes)
             fail<format_error>(where, ": ", pickle.name, " of ", pickle.size, " bytes exceeds the limit of ", limits.max_pickle_bytes);
@@ -231,7 +233,7 @@ private:
                                        " bytes in all, more than 4 times the file: a view repeats elements (stride 0)?");
                 t.begin = gathered.size();
                 gathered.resize(gathered.size() + t.nbytes);
-                gather(zip, *data, v, dtype_size(s.dtype), gathered.data() + t.begin);
+                gather(zip, *data, v, dtype_size(s.dtype), gathered.data() + t.begin, t.nbytes);
                 strided.push_back(std::move(t));
             }
         }
@@ -313,17 +315,23 @@ private:
         return true;
     }
 
-    // Copies the elements of strided view `v` in row-major order into `out`, from the
-    // span of its storage it reaches, read once.
-    static void gather(const zip_archive& zip, const zip_entry& data, const view& v, std::size_t element, char* out) {
+    // Copies the `nbytes` of strided view `v` in row-major order into `out`. A dense view
+    // (a transpose) is read in one piece, the span of its storage it reaches; a sparse one
+    // element by element, so that a few elements far apart do not read all between them.
+    static void gather(const zip_archive& zip, const zip_entry& data, const view& v, std::size_t element, char* out, std::size_t nbytes) {
         std::size_t last = v.offset;
         for (std::size_t i = 0; i < v.size.size(); ++i) last += (v.size[i] - 1) * v.stride[i];
-        std::string span((last - v.offset + 1) * element, '\0');
-        zip.file().read(data.offset + v.offset * element, span.size(), span.data());
+        const std::size_t span_bytes = (last - v.offset + 1) * element, first = data.offset + v.offset * element;
+        std::string span;
+        if (span_bytes <= 2 * nbytes) {
+            span.resize(span_bytes);
+            zip.file().read(first, span_bytes, span.data());
+        }
         std::vector<std::size_t> index(v.size.size(), 0);
-        std::size_t at = 0;  // element index into the span
+        std::size_t at = 0;  // element index from the view's first
         for (char* dst = out;; dst += element) {
-            std::memcpy(dst, span.data() + at * element, element);
+            if (span.empty()) zip.file().read(first + at * element, element, dst);
+            else std::memcpy(dst, span.data() + at * element, element);
             std::size_t d = v.size.size();
             while (d-- > 0) {
                 if (++index[d] < v.size[d]) {
