@@ -121,10 +121,7 @@ public:
                     if (length > bytes_.size() - pos_) bad("frame of ", length, " bytes runs past the pickle");
                     break;
                 }
-                case '.': {  // STOP
-                    if (stack_.empty()) bad("STOP with an empty stack");
-                    return stack_.back();
-                }
+                case '.': return top();  // STOP
                 case '(': {  // MARK
                     if (marks_.size() >= limits_.max_stack) bad("more than ", limits_.max_stack, " open MARKs");
                     marks_.push_back(stack_.size());
