@@ -246,7 +246,7 @@ private:
         gathered_ = std::move(memory);
     }
 
-    // torch.save's own magic number follows the first pickle of the legacy format.
+    // The legacy format opens with a pickle of torch.save's magic number (LONG1, 10 bytes).
     static bool is_legacy(const byte_source& file) {
         static const unsigned char magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
         if (file.size() < sizeof magic) return false;
