@@ -24,8 +24,10 @@ struct named_inputs;
 
 namespace io {
 class checkpoint;
+class pytorch_checkpoint;
 class safetensors_file;
 class safetensors_writer;
+class tensor_source;
 class weight_loader;
 class weight_scope;
 struct rgb_image;

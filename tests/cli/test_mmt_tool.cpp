@@ -36,7 +36,7 @@ TEST_CASE("cli.forward: clip-tiny, siglip-tiny, chinese-clip-tiny, layoutlmv3-ti
 
 TEST_CASE("cli.help: the tool and every subcommand answer --help" * doctest::test_suite("unit")) {
     for (const char* sub : {"", "forward", "inspect", "random-model", "tokenize", "preprocess-image", "classify-image", "embed", "search",
-                            "embed-collection"}) {
+                            "embed-collection", "convert"}) {
         const auto r = run(tool() + " " + sub + " --help");
         INFO(sub);
         CHECK(r.exit_code == 0);

@@ -110,7 +110,7 @@ TEST_CASE("io.checkpoint: a directory with neither file is an io_error naming it
     const fs::path dir = test::scratch_dir("unit_checkpoint_empty");
     std::ofstream(dir / "config.json") << "{}";
     test::check_throws<io_error>([&] { io::checkpoint::open(dir); },
-                                 {dir.string(), "neither model.safetensors nor model.safetensors.index.json"});
+                                 {dir.string(), "none of model.safetensors, model.safetensors.index.json, pytorch_model.bin"});
     test::check_throws<io_error>([&] { io::checkpoint::open(dir / "missing.safetensors"); }, {"missing.safetensors", "cannot open"});
 }
 

@@ -42,7 +42,7 @@ TEST_CASE("models.clip_errors: a missing config or model file is an io_error nam
     const fs::path dir = test::scratch_dir("unit_clip_missing");
     fs::copy_file(tiny / "config.json", dir / "config.json");
     test::check_throws<io_error>([&] { clip::clip_model::from_pretrained(dir); },
-                                 {dir.string(), "neither model.safetensors nor model.safetensors.index.json"});
+                                 {dir.string(), "none of model.safetensors, model.safetensors.index.json, pytorch_model.bin"});
     fs::remove(dir / "config.json");
     fs::copy_file(tiny / "model.safetensors", dir / "model.safetensors");
     test::check_throws<io_error>([&] { clip::clip_model::from_pretrained(dir); }, {(dir / "config.json").string(), "cannot open"});

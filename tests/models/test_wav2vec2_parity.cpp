@@ -15,6 +15,7 @@
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
+#include "support/pytorch_bin.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 
@@ -213,6 +214,17 @@ TEST_CASE("models.wav2vec2: MMS adapters: the checkpoint's own language, then an
     load_options options;
     options.target_lang = "fra";
     check_forward_named(fra, auto_model::from_pretrained(fra.dir, options));
+}
+
+TEST_CASE("models.wav2vec2: an MMS adapter saved as adapter.<lang>.bin, when there is no .safetensors of it" * doctest::test_suite("parity")) {
+    const fixture fra("wav2vec2-tiny-mms-adapter");
+    const auto dir = test::scratch_dir("mms_adapter_bin");
+    for (const char* file : {"config.json", "model.safetensors"}) std::filesystem::copy_file(fra.dir / file, dir / file);
+    test::write_file(dir / "adapter.fra.bin", test::pytorch_bin::from_tensors(io::safetensors_file(fra.dir / "adapter.fra.safetensors")));
+    auto model = wav2vec2::wav2vec2_model::from_pretrained(dir);
+    model.load_adapter(dir, "fra");
+    fra.expect(model.forward_ctc(fra.input_values(), fra.attention_mask()).logits, "logits");
+    test::check_throws<config_error>([&] { model.load_adapter(dir, "deu"); }, {"adapter.deu.safetensors", "the languages present are fra"});
 }
 
 TEST_CASE("models.wav2vec2: an adapter language that is not there lists those that are" * doctest::test_suite("unit")) {

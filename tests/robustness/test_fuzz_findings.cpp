@@ -3,10 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "mmt/io/json.hpp"
+#include "mmt/io/pytorch_checkpoint.hpp"
 #include "mmt/models/clip/config.hpp"
 #include "mmt/preprocess/image.hpp"
+#include "support/pytorch_bin.hpp"
 #include "support/throws.hpp"
 
 using namespace mmt;
@@ -34,4 +37,15 @@ TEST_CASE("robustness.fuzz: an image size beyond int64 is a config_error, not un
             [&] { clip_image_processor_config::from_json(io::parse_json(text, "pp.json"), "pp.json"); },
             {"pp.json", "whole number"});
     }
+}
+
+TEST_CASE("robustness.fuzz: an empty tensor with strides that are not row-major's is empty, not a gather of (0 - 1) rows" *
+          doctest::test_suite("unit")) {
+    // fuzz_pytorch_bin: size (0, 64) with a stride other than 1 for the last dimension was
+    // taken for a strided view and gathered, its span computed from size 0 - 1: std::length_error.
+    namespace pb = test::pytorch_bin;
+    const std::string pickle = pb::state_dict(pb::str("e") + pb::rebuild("HalfStorage", "0", 0, 0, {0, 64}, {1, 5}));
+    const auto file = io::pytorch_checkpoint::from_bytes(pb::zip({{"x/data.pkl", pickle}, {"x/data/0", ""}}), "found.bin");
+    CHECK(file.sources()[0]->info("e").shape == std::vector<std::size_t>{0, 64});
+    CHECK(file.sources()[0]->load<float>("e").size() == 0);
 }

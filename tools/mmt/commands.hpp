@@ -30,6 +30,7 @@ void add_wav2vec2_commands(CLI::App& app);  // transcribe, speech-units, preproc
 void add_classify_audio(CLI::App& app);
 void add_align(CLI::App& app);
 void add_embed_collection(CLI::App& app);
+void add_convert(CLI::App& app);  // pytorch_model.bin to model.safetensors
 
 // `mmt tokenize` with a WordPiece vocab.txt: each TEXT's ids.
 void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts);

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     mmt::cli::add_classify_audio(app);
     mmt::cli::add_align(app);
     mmt::cli::add_embed_collection(app);
+    mmt::cli::add_convert(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

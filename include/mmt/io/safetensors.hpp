@@ -15,7 +15,10 @@
 // bytes it then holds. Models copy their weights out at load and keep no file open.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -24,7 +27,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -34,38 +36,19 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/byte_source.hpp"
 #include "mmt/io/stand_in_file.hpp"
+#include "mmt/io/tensor_source.hpp"
 
 namespace mmt::io {
-
-struct tensor_info {
-    std::string name;
-    mmt::dtype dtype;
-    std::vector<std::size_t> shape;
-    std::size_t begin = 0;  // byte offset into the data section
-    std::size_t nbytes = 0;
-
-    std::size_t numel() const {
-        std::size_t n = 1;
-        for (auto d : shape) n *= d;
-        return n;
-    }
-};
-
-inline std::string shape_string(const std::vector<std::size_t>& shape) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
 
 struct safetensors_limits {
     std::size_t max_header_bytes = 100u << 20;  // 100 MiB, as the reference implementation
     std::size_t max_rank = 8;
 };
 
-class safetensors_file {
+class safetensors_file : public tensor_source {
 public:
     explicit safetensors_file(const std::filesystem::path& path, safetensors_limits limits = {})
-        : file_(std::make_shared<byte_source>(byte_source::open(path))) {
+        : tensor_source(std::make_shared<byte_source>(byte_source::open(path))) {
         parse_header(limits);
     }
 
@@ -74,128 +57,27 @@ public:
         return safetensors_file(std::make_shared<byte_source>(byte_source::from_bytes(std::move(bytes), name)), limits);
     }
 
-    const std::filesystem::path& path() const { return file_->name(); }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
     // Where the data section starts: tensor t's bytes lie at data_offset() + t.begin in
     // the file, for a reader that maps it (an embedding index's shards).
     std::size_t data_offset() const { return data_offset_; }
 
-    // Tensor names in byte order of the data section.
-    std::vector<std::string> names() const {
-        std::vector<const tensor_info*> order;
-        for (const auto& [name, info] : tensors_) order.push_back(&info);
-        std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->name < b->name); });
-        std::vector<std::string> out;
-        for (auto* info : order) out.push_back(info->name);
-        return out;
-    }
-    bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
-    std::size_t size() const { return tensors_.size(); }
-
-    const tensor_info& info(const std::string& name) const {
-        auto it = tensors_.find(name);
-        if (it == tensors_.end()) fail<weight_error>(path().string(), ": no tensor named '", name, "'");
-        return it->second;
-    }
-
-    // Copies a tensor out as T: float accepts F32, F16, BF16 and F64; int64 accepts every
-    // integer dtype and BOOL; uint8 accepts U8 and BOOL.
-    template <class T>
-    dyn_tensor<T> load(const std::string& name) const {
-        const tensor_info& t = info(name);
-        dyn_tensor<T> out(std::vector<std::size_t>(t.shape.begin(), t.shape.end()));
-        convert_into(t, out.data());
-        return out;
-    }
-
-    // As load, with the rank checked: load<float, 2>("...") -> tensor<2>.
-    template <class T, std::size_t N>
-    xt::xtensor<T, N> load(const std::string& name) const {
-        const tensor_info& t = info(name);
-        if (t.shape.size() != N)
-            fail<shape_error>(path().string(), ": tensor '", name, "' has rank ", t.shape.size(), " ",
-                              shape_string(t.shape), ", expected rank ", N);
-        std::array<std::size_t, N> shape{};
-        for (std::size_t i = 0; i < N; ++i) shape[i] = t.shape[i];  // std::copy into a rank-0 array trips -Wnonnull
-        xt::xtensor<T, N> out(shape);
-        convert_into(t, out.data());
-        return out;
-    }
-
-    // Reads tensor `t` of this file into `out` (t.numel() elements), converting its dtype.
-    template <class T>
-    void convert_into(const tensor_info& t, T* out) const {
-        const std::size_t n = t.numel();
-        auto wrong = [&] {
-            fail<weight_error>(path().string(), ": tensor '", t.name, "' has dtype ", dtype_name(t.dtype),
-                               ", which cannot be read as ", element_name<T>());
-        };
-        if constexpr (std::is_same_v<T, float>) {
-            switch (t.dtype) {
-                case dtype::f32: return read(t, out);
-                case dtype::f16: return each<std::uint16_t>(t, n, out, [](std::uint16_t v) { return half_to_float(v); });
-                case dtype::bf16: return each<std::uint16_t>(t, n, out, [](std::uint16_t v) { return bf16_to_float(v); });
-                case dtype::f64: return each<double>(t, n, out, [](double v) { return float(v); });
-                default: wrong();
-            }
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-            switch (t.dtype) {
-                case dtype::i64: return read(t, out);
-                case dtype::i32: return each<std::int32_t>(t, n, out, [](std::int32_t v) { return std::int64_t(v); });
-                case dtype::i16: return each<std::int16_t>(t, n, out, [](std::int16_t v) { return std::int64_t(v); });
-                case dtype::i8: return each<std::int8_t>(t, n, out, [](std::int8_t v) { return std::int64_t(v); });
-                case dtype::u8:
-                case dtype::boolean: return each<std::uint8_t>(t, n, out, [](std::uint8_t v) { return std::int64_t(v); });
-                default: wrong();
-            }
-        } else if constexpr (std::is_same_v<T, std::uint8_t>) {
-            if (t.dtype != dtype::u8 && t.dtype != dtype::boolean) wrong();
-            read(t, out);
-        } else {
-            static_assert(sizeof(T) == 0, "safetensors_file::load supports float, int64_t and uint8_t");
-        }
-    }
-
 private:
-    template <class T>
-    static const char* element_name() {
-        if constexpr (std::is_same_v<T, float>) return "float32";
-        else if constexpr (std::is_same_v<T, std::int64_t>) return "int64";
-        else return "uint8";
-    }
-
-    safetensors_file(std::shared_ptr<byte_source> source, const safetensors_limits& limits) : file_(std::move(source)) {
+    safetensors_file(std::shared_ptr<byte_source> source, const safetensors_limits& limits) : tensor_source(std::move(source)) {
         parse_header(limits);
-    }
-
-    // The stored bytes of `t`, whose dtype has the size of Dst, straight into `out`.
-    template <class Dst>
-    void read(const tensor_info& t, Dst* out) const {
-        file_->read(data_offset_ + t.begin, t.nbytes, out);
-    }
-
-    // Elements stored as Src, converted one by one, read a block at a time.
-    template <class Src, class Dst, class F>
-    void each(const tensor_info& t, std::size_t n, Dst* out, F convert) const {
-        constexpr std::size_t block = 1 << 18;
-        std::vector<Src> buffer(std::min(block, n));
-        for (std::size_t first = 0; first < n; first += block) {
-            const std::size_t count = std::min(block, n - first);
-            file_->read(data_offset_ + t.begin + first * sizeof(Src), count * sizeof(Src), buffer.data());
-            for (std::size_t i = 0; i < count; ++i) out[first + i] = convert(buffer[i]);
-        }
     }
 
     void parse_header(const safetensors_limits& limits) {
         const std::string where = path().string();
-        const std::size_t file_size = file_->size();
+        const byte_source& file = bytes();
+        const std::size_t file_size = file.size();
         std::string head(std::min<std::size_t>(file_size, 64), '\0');
-        file_->read(0, head.size(), head.data());
+        file.read(0, head.size(), head.data());
         check_not_stand_in(head, where, "a safetensors file");
         if (file_size < 8)
             fail<format_error>(where, ": not a safetensors file: ", file_size, " bytes, expected at least 8");
         unsigned char length_bytes[8];
-        file_->read(0, 8, length_bytes);
+        file.read(0, 8, length_bytes);
         std::uint64_t header_len = 0;
         for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | length_bytes[i];
         if (header_len > limits.max_header_bytes)
@@ -205,12 +87,13 @@ private:
             fail<format_error>(where, ": safetensors header of ", header_len, " bytes runs past the end of the file (",
                                file_size, " bytes): truncated?");
         std::string text(header_len, '\0');
-        file_->read(8, header_len, text.data());
+        file.read(8, header_len, text.data());
         json_limits unique;
         unique.unique_keys = true;  // two entries of one name would leave one tensor's bytes unread
         const json header = parse_json(text, where + ": safetensors header", unique);
         if (!header.is_object()) fail<format_error>(where, ": safetensors header is ", header.type_name(), ", expected an object");
         data_offset_ = 8 + header_len;
+        set_base(data_offset_);
         const std::size_t data_size = file_size - 8 - header_len;
 
         for (auto it = header.begin(); it != header.end(); ++it) {
@@ -222,14 +105,14 @@ private:
                 }
                 continue;
             }
-            tensors_.emplace(it.key(), parse_entry(it.key(), *it, data_size, limits, where));
+            add(parse_entry(it.key(), *it, data_size, limits, where));
         }
 
         // As the reference implementation (Metadata::validate and read_metadata): in
         // the order of their offsets, each tensor starts where the one before it ends
         // (an empty one too), and the last ends with the file.
         std::vector<const tensor_info*> by_offset;
-        for (const auto& [name, info] : tensors_) by_offset.push_back(&info);
+        for (const auto& [name, info] : tensors()) by_offset.push_back(&info);
         std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) {
             return a->begin != b->begin ? a->begin < b->begin : a->nbytes < b->nbytes;
         });
@@ -287,16 +170,11 @@ private:
         if (begin > end) bad("data_offsets [", begin, ", ", end, "] begin after end");
         if (end > data_size) bad("data_offsets [", begin, ", ", end, "] run past the data section of ", data_size, " bytes: truncated file?");
         t.begin = begin;
-        t.nbytes = end - begin;
-        if (t.nbytes != numel * dtype_size(t.dtype))
-            bad("holds ", t.nbytes, " bytes, but shape ", shape->dump(), " of ", dtype_name(t.dtype), " needs ",
-                numel * dtype_size(t.dtype));
+        t.nbytes = end - begin;  // checked against the shape by add()
         return t;
     }
 
-    std::shared_ptr<byte_source> file_;
     std::size_t data_offset_ = 0;  // where the data section starts in the file
-    std::map<std::string, tensor_info> tensors_;
     std::map<std::string, std::string> metadata_;
 };
 
@@ -322,6 +200,8 @@ public:
     }
     void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
 
+    // Writes `path` atomically: a temporary file beside it, renamed over it once it is
+    // complete, so a reader never sees half a checkpoint and a failed write leaves none.
     void save(const std::filesystem::path& path) const {
         json header = json::object();
         if (!metadata_.empty()) header["__metadata__"] = metadata_;
@@ -332,15 +212,29 @@ public:
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        if (!out) fail<io_error>("cannot create '", path.string(), "'");
+        std::filesystem::path temp = path;
+        temp += ".tmp-" + std::to_string(::getpid());
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        if (!out) fail<io_error>("cannot create '", temp.string(), "': ", std::strerror(errno));
         unsigned char len[8];
         std::uint64_t n = text.size();
         for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
         out.write(reinterpret_cast<const char*>(len), 8);
         out.write(text.data(), std::streamsize(text.size()));
         for (const auto& e : entries_) out.write(e.bytes.data(), std::streamsize(e.bytes.size()));
-        if (!out) fail<io_error>("cannot write '", path.string(), "'");
+        out.close();  // flushes: a full disk shows here
+        std::error_code ec;
+        if (!out) {
+            const int err = errno;
+            std::filesystem::remove(temp, ec);
+            fail<io_error>("cannot write '", path.string(), "': ", std::strerror(err));
+        }
+        std::filesystem::rename(temp, path, ec);
+        if (ec) {
+            const std::string why = ec.message();
+            std::filesystem::remove(temp, ec);
+            fail<io_error>("cannot rename '", temp.string(), "' to '", path.string(), "': ", why);
+        }
     }
 
 private:

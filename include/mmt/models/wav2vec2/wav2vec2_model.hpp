@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,23 +83,26 @@ struct wav2vec2_model final : interfaces::ctc_speech_encoder, interfaces::audio_
     std::int64_t frames_for(std::size_t samples) const { return config.feat_extract_output_length(std::int64_t(samples)); }
 
     // Wav2Vec2ForCTC.load_adapter(target_lang), for MMS checkpoints (adapter_attn_dim): reads
-    // adapter.<target_lang>.safetensors from `dir` and replaces every layer's adapter and the
-    // lm_head, whose vocabulary is the file's. The file must hold exactly those tensors.
+    // adapter.<target_lang>.safetensors (else adapter.<target_lang>.bin, as HF does) from `dir`
+    // and replaces every layer's adapter and the lm_head, whose vocabulary is the file's. The
+    // file must hold exactly those tensors.
     void load_adapter(const std::filesystem::path& dir, const std::string& target_lang, mmt::load_options options = {}) {
         if (!config.has_adapters() || !lm_head)
             fail<config_error>(config.architecture_name(), ": --language / target_lang needs an MMS checkpoint (Wav2Vec2ForCTC with "
                                "adapter_attn_dim and the stable layer norm); '", dir.string(), "' has no language adapters");
-        const std::filesystem::path file = dir / ("adapter." + target_lang + ".safetensors");
+        std::filesystem::path file = dir / ("adapter." + target_lang + ".safetensors");
+        if (!std::filesystem::exists(file) && std::filesystem::exists(dir / ("adapter." + target_lang + ".bin")))
+            file = dir / ("adapter." + target_lang + ".bin");
         if (!std::filesystem::exists(file)) {
-            std::vector<std::string> languages;
+            std::set<std::string> languages;
             for (const auto& entry : std::filesystem::directory_iterator(dir)) {
                 const std::string name = entry.path().filename().string();
-                const std::string prefix = "adapter.", suffix = ".safetensors";
-                if (name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
-                    name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-                    languages.push_back(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+                const std::string prefix = "adapter.";
+                for (const std::string suffix : {".safetensors", ".bin"})
+                    if (name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+                        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+                        languages.insert(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
             }
-            std::sort(languages.begin(), languages.end());
             fail<config_error>("language \"", target_lang, "\": no ", file.string(), "; the languages present are ",
                                languages.empty() ? std::string("none") : or_list(languages));
         }
