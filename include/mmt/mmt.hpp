@@ -8,6 +8,7 @@
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/core/xtensor.hpp"
+#include "mmt/io/base64.hpp"
 #include "mmt/io/checkpoint.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"

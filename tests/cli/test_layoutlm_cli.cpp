@@ -449,3 +449,16 @@ TEST_CASE("cli.layoutlmv3: tag-document with --image gives each word HF's label 
     REQUIRE(r2.exit_code == 0);
     CHECK(io::json::parse(r2.output)["words"].size() == words.size());
 }
+
+TEST_CASE("cli.messages: control bytes from an OCR word reach the terminal escaped" * doctest::test_suite("unit")) {
+    const auto dir = scratch_dir("cli_messages_escaped");
+    // A window title escape and a C1 CSI (as UTF-8) in a word whose box is upside down.
+    std::ofstream(dir / "hostile.json") << R"({"width": 100, "height": 100, "words": [{"text": "\u001b]0;pwned\u0007 \u009b2J", "box": [5, 5, 1, 1]}]})";
+    const auto r = run(tool() + " tag-document --model " + quote(layoutlm_token_cls_model().string()) + " " + quote((dir / "hostile.json").string()), true);
+    CAPTURE(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(count_lines(r.output) == 1);
+    CHECK(r.output.find("\\x1b]0;pwned\\x07 \\u009b2J") != std::string::npos);
+    for (const char c : r.output) CHECK((static_cast<unsigned char>(c) >= 0x20 || c == '\n'));
+    CHECK(r.output.find("\xc2\x9b") == std::string::npos);
+}

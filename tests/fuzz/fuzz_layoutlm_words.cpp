@@ -1,5 +1,6 @@
 // The words + boxes encoder through LayoutLM's WordPiece and LayoutLMv3's byte-level
-// BPE (with word labels, and the first line as a question for LayoutLMv3's pair).
+// BPE (with word labels, and the first line as a question: one pair, and the
+// question-answering windows).
 // Input: 3 option bytes (max_length, stride, flags), then one word per line, each
 // line's first 8 bytes its box (4 signed 16-bit numbers, so coordinates fall on and
 // off the 0..1000 grid).
@@ -57,11 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::expect_mmt_errors([&] {
             for (const auto& e : tokenizers::encode_words_windows(*tokenizer, words, boxes, stride, options, labels)) check(e);
         });
-    }
-    fuzz::expect_mmt_errors([&] {
+        // The first line as a question about the others: one pair, and the question-answering windows.
         const std::vector<std::string> rest_words(words.begin() + 1, words.end());
         const std::vector<tokenizers::word_box> rest_boxes(boxes.begin() + (boxes.empty() ? 0 : 1), boxes.end());
-        check(bpe.encode_question(words.front(), rest_words, rest_boxes, options));
-    });
+        fuzz::expect_mmt_errors([&] { check(tokenizers::encode_question(*tokenizer, words.front(), rest_words, rest_boxes, options)); });
+        fuzz::expect_mmt_errors([&] {
+            for (const auto& e : tokenizers::encode_question_windows(*tokenizer, words.front(), rest_words, rest_boxes, stride, options)) check(e);
+        });
+    }
     return 0;
 }

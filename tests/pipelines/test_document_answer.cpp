@@ -184,6 +184,18 @@ TEST_CASE("pipelines.document_answer: spans map back to words, boxes and HF's sc
     CHECK(answers[0].score == doctest::Approx(p * p).epsilon(1e-6));
     for (std::size_t i = 1; i < answers.size(); ++i) CHECK(answers[i - 1].score >= answers[i].score);
 
+    // Windows advancing 2 pieces: k..l lies in windows 0 and 1 with the same context size,
+    // so it is read twice with one score, and both come back (HF does not merge them).
+    pipelines::answer_options overlapping = options;
+    overlapping.doc_stride = 5;
+    const auto twice = model.answer(page, "q", overlapping);
+    REQUIRE(twice.size() >= 2);
+    CHECK(twice[0].answer == "k cd l");
+    CHECK(twice[1].answer == "k cd l");
+    CHECK(twice[0].window == 0);
+    CHECK(twice[1].window == 1);
+    CHECK(twice[1].score == twice[0].score);
+
     // Longer than max_answer_len tokens (k c d l is 4) is never an answer.
     options.max_answer_len = 3;
     for (const auto& a : model.answer(page, "q", options)) CHECK(a.answer != "k cd l");

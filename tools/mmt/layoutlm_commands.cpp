@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "results_json.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlmv3/config.hpp"
@@ -160,10 +161,7 @@ void add_tag_document(CLI::App& app) {
         if (o->average) options.aggregation = pipelines::subword_aggregation::average;
         const auto tags = model.tag(read_document(o->model, o->document, o->image), options);
         if (o->json) {
-            io::ordered_json words = io::ordered_json::array();
-            for (const auto& t : tags)
-                words.push_back({{"index", t.index}, {"text", t.text}, {"box", t.box}, {"label", t.label}, {"score", t.score}});
-            std::printf("%s\n", io::ordered_json{{"words", words}}.dump().c_str());
+            std::printf("%s\n", tags_json(tags).dump().c_str());
             return;
         }
         for (const auto& t : tags) std::printf("%4zu  %-20s %-12s %.4f\n", t.index, t.text.c_str(), t.label.c_str(), t.score);
@@ -208,14 +206,7 @@ void add_classify_document(CLI::App& app) {
         const auto result = model.classify(read_document(o->model, o->document, o->image), options);
         const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
-            io::ordered_json scores = io::ordered_json::object(), labels = io::ordered_json::array();
-            for (const auto& c : result.probabilities) scores[c.label] = c.score;
-            for (const auto& c : result.labels) labels.push_back(c.label);
-            const char* function = result.function == score_function::softmax ? "softmax" : multi_label ? "sigmoid" : "none";
-            io::ordered_json out{{"label", result.label}, {"score", result.score}, {"function", function}, {"labels", labels},
-                                 {"probabilities", scores}};
-            if (multi_label) out["threshold"] = o->threshold;
-            std::printf("%s\n", out.dump().c_str());
+            std::printf("%s\n", document_label_json(result, o->threshold).dump().c_str());
             return;
         }
         for (const auto& c : multi_label ? result.labels : result.probabilities) std::printf("%.4f  %s\n", c.score, c.label.c_str());

@@ -1,4 +1,5 @@
 // mmt: run CLIP, LayoutLM and the wav2vec2-like speech checkpoints from the command line.
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -14,6 +15,33 @@
 
 namespace {
 mmt::load_options options;
+
+// A message as the terminal may show it: control bytes (C0, DEL, and C1 as UTF-8,
+// which include the CSI that starts escape sequences) and bytes that are no UTF-8
+// spelled as \xNN or \u00NN, so an OCR word or a file name in a message cannot
+// retitle the window or clear the screen.
+std::string printable(const std::string& text) {
+    static const char* hex = "0123456789abcdef";
+    const auto byte = [&](std::size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const unsigned c = byte(i);
+        // The length of the UTF-8 sequence starting here, 0 when none does.
+        std::size_t length = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        for (std::size_t k = 1; k < length; ++k)
+            if ((byte(i + k) & 0xc0) != 0x80) length = 0;
+        if (c < 0x20 || c == 0x7f || length == 0) {
+            out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+        } else if (c == 0xc2 && byte(i + 1) <= 0x9f) {  // U+0080..U+009F
+            out += std::string("\\u00") + hex[byte(i + 1) >> 4] + hex[byte(i + 1) & 15];
+            ++i;
+        } else {
+            out.append(text, i, length);
+            i += length - 1;
+        }
+    }
+    return out;
+}
 }  // namespace
 
 const mmt::load_options& mmt::cli::model_options() { return options; }
@@ -53,7 +81,7 @@ int main(int argc, char** argv) {
                          mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s");
     });
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
-        return std::string("mmt: error: ") + e.what() + " (see --help)\n";
+        return "mmt: error: " + printable(e.what()) + " (see --help)\n";
     });
     mmt::cli::add_forward(app);
     mmt::cli::add_inspect(app);
@@ -66,12 +94,13 @@ int main(int argc, char** argv) {
     mmt::cli::add_align(app);
     mmt::cli::add_embed_collection(app);
     mmt::cli::add_convert(app);
+    mmt::cli::add_worker(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "mmt: error: %s\n", e.what());
+        std::fprintf(stderr, "mmt: error: %s\n", printable(e.what()).c_str());
         return 1;
     }
     return 0;

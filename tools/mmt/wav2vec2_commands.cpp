@@ -10,6 +10,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "results_json.hpp"
 #include "speech_output.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
@@ -55,12 +56,7 @@ void add_transcribe(CLI::App& app) {
             return;
         }
         if (o->output.chosen() == "json") {
-            io::ordered_json j{{"text", result.text}};
-            if (options.timestamps != pipelines::timestamp_level::none) {
-                j["chunks"] = io::ordered_json::array();
-                for (const auto& c : result.chunks) j["chunks"].push_back({{"text", c.text}, {"timestamp", {c.start, c.end}}});
-            }
-            std::printf("%s\n", j.dump(2).c_str());
+            std::printf("%s\n", transcription_json(result, options.timestamps != pipelines::timestamp_level::none).dump(2).c_str());
             return;
         }
         std::printf("%s\n", result.text.c_str());
