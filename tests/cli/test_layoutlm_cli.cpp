@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,18 @@ const std::string invoice_json = (fs::path(MMT_EXAMPLES_SRC_DIR) / "layoutlm_tag
 fs::path write_json(const fs::path& dir, const std::string& name, const io::json& j) {
     std::ofstream(dir / name) << j.dump();
     return dir / name;
+}
+
+// A random checkpoint of layoutlm-tiny-token-cls's config, `edit`ed, with its tokenizer files, in scratch folder `name`/model.
+fs::path random_layoutlm_model(const std::string& name, const std::function<void(io::json&)>& edit) {
+    const auto dir = scratch_dir(name);
+    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
+    edit(config);
+    write_json(dir, "config.json", config);
+    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + quote((dir / "model").string())).exit_code == 0);
+    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
+        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
+    return dir / "model";
 }
 
 // A failure is exactly one line on stderr, a non-zero exit and names what went wrong.
@@ -250,20 +263,16 @@ TEST_CASE("cli.layoutlm: bad documents and models are one-line errors" * doctest
 }
 
 TEST_CASE("cli.layoutlm: classify-document prints every class, best first" * doctest::test_suite("unit")) {
-    const auto dir = scratch_dir("cli_layoutlm_classify");
-    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
-    config["architectures"] = {"LayoutLMForSequenceClassification"};
-    config["id2label"] = {{"0", "invoice_json"}, {"1", "letter"}, {"2", "form"}};
-    config.erase("label2id");
-    write_json(dir, "config.json", config);
-    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + quote((dir / "model").string())).exit_code == 0);
-    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
-        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
-    const auto r = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice_json));
+    const auto dir = random_layoutlm_model("cli_layoutlm_classify", [](io::json& config) {
+        config["architectures"] = {"LayoutLMForSequenceClassification"};
+        config["id2label"] = {{"0", "invoice_json"}, {"1", "letter"}, {"2", "form"}};
+        config.erase("label2id");
+    });
+    const auto r = run(tool() + " classify-document --model " + quote(dir.string()) + " " + quote(invoice_json));
     REQUIRE(r.exit_code == 0);
     REQUIRE(count_lines(r.output) == 3);
     for (const char* label : {"  invoice_json\n", "  letter\n", "  form\n"}) CHECK(r.output.find(label) != std::string::npos);
-    const auto j = run(tool() + " classify-document --model " + quote((dir / "model").string()) + " " + quote(invoice_json) + " --json");
+    const auto j = run(tool() + " classify-document --model " + quote(dir.string()) + " " + quote(invoice_json) + " --json");
     REQUIRE(j.exit_code == 0);
     const auto parsed = io::json::parse(j.output);
     double sum = 0;
@@ -315,16 +324,12 @@ TEST_CASE("cli.documents: random-model and forward work for every LayoutLM, Layo
 }
 
 TEST_CASE("cli.documents: answer gives the pipeline's spans, best first, and its errors are one line" * doctest::test_suite("unit")) {
-    const auto dir = scratch_dir("cli_documents_answer");
-    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
-    config["architectures"] = {"LayoutLMForQuestionAnswering"};
-    config.erase("id2label");
-    config.erase("label2id");
-    write_json(dir, "config.json", config);
-    const std::string model = quote((dir / "model").string());
-    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + model).exit_code == 0);
-    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
-        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
+    const auto dir = random_layoutlm_model("cli_documents_answer", [](io::json& config) {
+        config["architectures"] = {"LayoutLMForQuestionAnswering"};
+        config.erase("id2label");
+        config.erase("label2id");
+    });
+    const std::string model = quote(dir.string());
     const std::string answer = tool() + " answer --model " + model + " " + quote(invoice_json) + " --question " + quote("What is the total?");
 
     const auto r = run(answer + " --top-k 3 --max-length 32 --json");
@@ -333,7 +338,7 @@ TEST_CASE("cli.documents: answer gives the pipeline's spans, best first, and its
     pipelines::answer_options options;
     options.top_k = 3;
     options.max_length = 32;
-    const auto want = pipelines::document_model::from_pretrained(dir / "model").answer(
+    const auto want = pipelines::document_model::from_pretrained(dir).answer(
         pipelines::ocr_document::from_file(invoice_json), "What is the total?", options);
     REQUIRE(got.size() == want.size());
     REQUIRE(!want.empty());
@@ -362,17 +367,12 @@ TEST_CASE("cli.layoutlm: mmt forward reproduces both fixtures' outputs" * doctes
 
 TEST_CASE("cli.layoutlm: classify-document on a multi-label checkpoint lists the classes at or above --threshold" *
           doctest::test_suite("unit")) {
-    const auto dir = scratch_dir("cli_layoutlm_multi_label");
-    io::json config = io::read_json_file(layoutlm_token_cls_model() / "config.json");
-    config["architectures"] = {"LayoutLMForSequenceClassification"};
-    config["id2label"] = {{"0", "invoice"}, {"1", "receipt"}, {"2", "letter"}};
-    config["problem_type"] = "multi_label_classification";
-    config.erase("label2id");
-    write_json(dir, "config.json", config);
-    const std::string model = quote((dir / "model").string());
-    REQUIRE(run(tool() + " random-model --config " + quote((dir / "config.json").string()) + " --out " + model).exit_code == 0);
-    for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"})
-        fs::copy_file(layoutlm_token_cls_model() / f, dir / "model" / f);
+    const std::string model = quote(random_layoutlm_model("cli_layoutlm_multi_label", [](io::json& config) {
+                                         config["architectures"] = {"LayoutLMForSequenceClassification"};
+                                         config["id2label"] = {{"0", "invoice"}, {"1", "receipt"}, {"2", "letter"}};
+                                         config["problem_type"] = "multi_label_classification";
+                                         config.erase("label2id");
+                                     }).string());
     const std::string classify = tool() + " classify-document --model " + model + " " + quote(invoice_json);
 
     const auto all = io::json::parse(run(classify + " --json --threshold 0").output);

@@ -134,21 +134,32 @@ pipelines::ocr_document read_document(const std::filesystem::path& model, const 
     return doc;
 }
 
+// What every document command reads: the model, the OCR file, the optional page image,
+// and how it prints and treats boxes.
+struct document_input_options {
+    std::filesystem::path model, document, image;
+    bool json = false, clamp_boxes = false;
+
+    void add_to(CLI::App* cmd) {
+        cmd->add_option("--model", model, "Model directory: config.json, model.safetensors, the tokenizer files")->required();
+        cmd->add_option("OCR", document, "OCR JSON: {\"width\": W, \"height\": H, \"words\": [{\"text\": ..., \"box\": [x0, y0, x1, y1]}, ...]} in pixels")
+            ->required();
+        cmd->add_option("--image", image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
+        cmd->add_flag("--json", json, "Print one JSON object instead of a table");
+        cmd->add_flag("--clamp-boxes", clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
+    }
+    pipelines::ocr_document read() const { return read_document(model, document, image); }
+};
+
 void add_tag_document(CLI::App& app) {
-    struct options {
-        std::filesystem::path model, document, image;
-        bool json = false, clamp_boxes = false, average = false;
+    struct options : document_input_options {
+        bool average = false;
         std::optional<std::size_t> stride;
         std::size_t max_length = 0;
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("tag-document", "Label every word of an OCR'd page (a token classification head: LayoutLM, LayoutLMv3, LiLT)");
-    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, vocab.txt")->required();
-    cmd->add_option("OCR", o->document, "OCR JSON: {\"width\": W, \"height\": H, \"words\": [{\"text\": ..., \"box\": [x0, y0, x1, y1]}, ...]} in pixels")
-        ->required();
-    cmd->add_option("--image", o->image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
-    cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
-    cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
+    o->add_to(cmd);
     cmd->add_flag("--average", o->average, "Average the probabilities of a word's pieces (default: its first piece's)");
     cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)");
     cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(CLI::Range(3, 1 << 20));
@@ -159,7 +170,7 @@ void add_tag_document(CLI::App& app) {
         options.stride = o->stride;
         options.max_length = o->max_length;
         if (o->average) options.aggregation = pipelines::subword_aggregation::average;
-        const auto tags = model.tag(read_document(o->model, o->document, o->image), options);
+        const auto tags = model.tag(o->read(), options);
         if (o->json) {
             std::printf("%s\n", tags_json(tags).dump().c_str());
             return;
@@ -169,9 +180,7 @@ void add_tag_document(CLI::App& app) {
 }
 
 void add_classify_document(CLI::App& app) {
-    struct options {
-        std::filesystem::path model, document, image;
-        bool json = false, clamp_boxes = false;
+    struct options : document_input_options {
         std::string function = "auto";
         float threshold = 0.5f;
     };
@@ -179,16 +188,12 @@ void add_classify_document(CLI::App& app) {
     auto* cmd = app.add_subcommand("classify-document",
                                    "Score each document class (a sequence classification head): every class best first, or with "
                                    "sigmoid scores (multi-label checkpoints) the classes at or above --threshold");
-    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, the tokenizer files")->required();
-    cmd->add_option("OCR", o->document, "OCR JSON, as for tag-document")->required();
+    o->add_to(cmd);
     cmd->add_option("--function", o->function,
                     "softmax, sigmoid or none (raw logits), as HF's function_to_apply; default: sigmoid when config.json's "
                     "problem_type is multi_label_classification, else softmax")
         ->capture_default_str();
-    cmd->add_option("--image", o->image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
     cmd->add_option("--threshold", o->threshold, "With sigmoid scores, the classes at or above it are the document's")->capture_default_str();
-    cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
-    cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
     cmd->callback([o] {
         using pipelines::score_function;
         const std::pair<const char*, score_function> functions[] = {
@@ -203,7 +208,7 @@ void add_classify_document(CLI::App& app) {
         if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
             fail<input_error>("classify-document: --threshold ", o->threshold, " is outside [0, 1]");
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
-        const auto result = model.classify(read_document(o->model, o->document, o->image), options);
+        const auto result = model.classify(o->read(), options);
         const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
             std::printf("%s\n", document_label_json(result, o->threshold).dump().c_str());
@@ -216,27 +221,21 @@ void add_classify_document(CLI::App& app) {
     });
 }
 void add_answer(CLI::App& app) {
-    struct options {
-        std::filesystem::path model, document, image;
+    struct options : document_input_options {
         std::string question;
-        bool json = false, clamp_boxes = false;
         std::optional<std::size_t> doc_stride;
         std::size_t max_length = 0, top_k = 1, max_answer_length = 15;
     };
     auto o = std::make_shared<options>();
     auto* cmd = app.add_subcommand("answer", "Answer a question from an OCR'd page (a question answering head: LayoutLM, LayoutLMv3, LiLT), "
                                              "as HF's document-question-answering pipeline");
-    cmd->add_option("--model", o->model, "Model directory: config.json, model.safetensors, the tokenizer files")->required();
-    cmd->add_option("OCR", o->document, "OCR JSON, as for tag-document")->required();
+    o->add_to(cmd);
     cmd->add_option("--question", o->question, "The question to answer from the page's words")->required();
-    cmd->add_option("--image", o->image, "The page as PNG or JPEG, for models that read it (LayoutLMv3)");
     cmd->add_option("--top-k", o->top_k, "Answers to give, best first")->capture_default_str()->check(CLI::Range(1, 1000));
     cmd->add_option("--max-answer-length", o->max_answer_length, "Longest answer, in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 20));
     cmd->add_option("--max-length", o->max_length, "Tokens per window, question included (default: the model's, at most 512)")
         ->check(CLI::Range(4, 1 << 20));
     cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))");
-    cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
-    cmd->add_flag("--clamp-boxes", o->clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
     cmd->callback([o] {
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::answer_options options;
@@ -245,7 +244,7 @@ void add_answer(CLI::App& app) {
         options.doc_stride = o->doc_stride;
         options.top_k = o->top_k;
         options.max_answer_len = o->max_answer_length;
-        const auto answers = model.answer(read_document(o->model, o->document, o->image), o->question, options);
+        const auto answers = model.answer(o->read(), o->question, options);
         if (o->json) {
             io::ordered_json list = io::ordered_json::array();
             for (const auto& a : answers)
