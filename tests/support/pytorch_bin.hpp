@@ -15,8 +15,9 @@
 
 namespace mmt::test::pytorch_bin {
 
+// `v` as `n` little-endian bytes; bytes past the 8 of a uint64_t are zeros.
 inline void put_le(std::string& out, std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    for (int i = 0; i < n; ++i) out += static_cast<char>(i < 8 ? (v >> (8 * i)) & 0xff : 0);
 }
 
 // The entries {name, bytes} stored in a zip (CRCs left 0: the reader does not check them).
