@@ -8,6 +8,7 @@ packages=(
   libpng-dev libjpeg-dev libutf8proc-dev libsentencepiece-dev
   doctest-dev libbenchmark-dev libcli11-dev
   clang libclang-rt-14-dev libomp-14-dev
+  python3-dev python3-pybind11 python3-numpy python3-pytest python3-setuptools python3-distributed
 )
 missing=()
 for p in "${packages[@]}"; do
