@@ -441,4 +441,15 @@ TEST_CASE("robustness.limits: image sizes in preprocessor_config.json and long t
                                         {"1x20000 image", "shortest edge 224", "more than 100000000 pixels"});
     });
     CHECK(test::stayed_small(grown));
+    // Before decoding: the processor's image_limits() check the resize from the header,
+    // here one with no pixel data at all (1 x 60000 -> 224 x 13440000).
+    test::check_throws<input_error>([&] { decode_image_bytes(png_header(60000, 1), processor.image_limits()); },
+                                    {"image 'test.img'", "1x60000 image resized to shortest edge 224", "224x13440000",
+                                     "more than 100000000 pixels"});
+    test::check_throws<format_error>([&] { decode_image_bytes(png_header(60000, 1)); }, {"test.img", "truncated"});
+    // Fixed sizes (SigLIP, LayoutLMv3) never exceed the limit, and neither does a normal photo.
+    const auto siglip = preprocess::clip_image_processor(
+        clip_image_processor_config::defaults_of("SiglipImageProcessor", "pp.json"));
+    test::check_throws<format_error>([&] { decode_image_bytes(png_header(60000, 1), siglip.image_limits()); }, {"truncated"});
+    CHECK(decode_image_bytes(stored_gray_png(640, 480), processor.image_limits()).width == 640);
 }
