@@ -63,8 +63,8 @@ struct rgb_image {
 struct image_limits {
     // Pillow's DecompressionBombError guards the same way, at ~179 Mpx.
     std::size_t max_pixels = 100'000'000;
-    // A progressive JPEG is decoded over the whole image once per scan; encoders write
-    // about 10 (jpeg_simple_progression), and 1000 is djpeg's -maxscans advice.
+    // Scans of one JPEG: a progressive one is decoded over the whole image once per scan;
+    // encoders write about 10 (jpeg_simple_progression), and 1000 is djpeg's -maxscans advice.
     int max_jpeg_scans = 1000;
     // Called with the header's size before any pixel is decoded, so that what comes
     // next can refuse an image it could not use (clip_image_processor::image_limits():
@@ -364,7 +364,8 @@ inline bool jpeg_stage_header(jpeg_state& s, const std::uint8_t* data, std::size
     return true;
 }
 
-// Reads a multi-scan (progressive) image's scans into libjpeg's coefficient buffer.
+// Starts the output; a multi-scan (progressive) image's scans are all read here, into
+// libjpeg's coefficient buffer.
 inline bool jpeg_stage_start(jpeg_state& s) {
     if (setjmp(s.failure.jump)) return false;
     jpeg_start_decompress(&s.cinfo);
@@ -392,7 +393,7 @@ inline rgb_image decode_jpeg(const std::uint8_t* data, std::size_t size, const s
     image_header h;
     auto failed = [&] {
         if (s.too_many_scans)
-            fail<input_error>("image '", name, "': progressive JPEG of more than ", limits.max_jpeg_scans,
+            fail<input_error>("image '", name, "': ", s.cinfo.progressive_mode ? "progressive " : "", "JPEG of more than ", limits.max_jpeg_scans,
                               " scans; expected at most ", limits.max_jpeg_scans, " (image_limits::max_jpeg_scans)");
         fail<format_error>("image '", name, "': invalid JPEG (", s.failure.message, ")");
     };
