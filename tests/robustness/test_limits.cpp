@@ -61,40 +61,12 @@ fs::path sparse_file(const fs::path& path, std::uintmax_t bytes) {
     return path;
 }
 
-void append_png_bytes(png_structp png, png_bytep data, png_size_t n) {
-    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), n);
-}
-
-// A PNG whose header declares width x height RGB pixels, followed by the start of an
-// IDAT chunk and nothing else: all a decoder may read before allocating.
-std::string png_header(std::uint32_t width, std::uint32_t height) {
-    std::string out;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-    png_infop info = png_create_info_struct(png);
-    png_set_write_fn(png, &out, append_png_bytes, nullptr);
-    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    png_destroy_write_struct(&png, &info);
-    return out + std::string("\0\0\0\x10IDAT", 8) + std::string(16, '\0');
-}
-
-// An 8x8 RGB JPEG whose frame header (SOF0) is then patched to declare width x height.
-std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
-    std::string out = test::encode_jpeg({8, 8, std::vector<std::uint8_t>(8 * 8 * 3, 128)}, 75);  // libjpeg's default quality
-    const auto sof = out.find("\xFF\xC0");
-    REQUIRE(sof != std::string::npos);
-    out[sof + 5] = static_cast<char>(height >> 8), out[sof + 6] = static_cast<char>(height & 0xFF);
-    out[sof + 7] = static_cast<char>(width >> 8), out[sof + 8] = static_cast<char>(width & 0xFF);
-    return out;
-}
-
 // A height x width PNG of 8-bit grey zeros, stored without compression.
 std::string stored_gray_png(std::uint32_t width, std::uint32_t height) {
     std::string out;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
     png_infop info = png_create_info_struct(png);
-    png_set_write_fn(png, &out, append_png_bytes, nullptr);
+    png_set_write_fn(png, &out, test::append_png_to_string, nullptr);
     png_set_compression_level(png, 0);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
@@ -144,6 +116,11 @@ std::string with_jpeg_size(std::string jpeg, std::uint16_t width, std::uint16_t 
     jpeg[sof + 5] = static_cast<char>(height >> 8), jpeg[sof + 6] = static_cast<char>(height & 0xFF);
     jpeg[sof + 7] = static_cast<char>(width >> 8), jpeg[sof + 8] = static_cast<char>(width & 0xFF);
     return jpeg;
+}
+
+// An 8x8 RGB JPEG at libjpeg's default quality, patched to declare width x height.
+std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
+    return with_jpeg_size(test::encode_jpeg({8, 8, std::vector<std::uint8_t>(8 * 8 * 3, 128)}, 75), width, height);
 }
 
 io::rgb_image decode_image_bytes(const std::string& bytes, const io::image_limits& limits = {}) {
@@ -298,14 +275,14 @@ TEST_CASE("robustness.limits: text files over 100 MB are refused from their size
 
 TEST_CASE("robustness.limits: images over the pixel limit are refused from their header" * doctest::test_suite("unit")) {
     auto grown = test::peak_growth([] {
-        test::check_throws<input_error>([] { decode_image_bytes(png_header(20000, 20000)); },
+        test::check_throws<input_error>([] { decode_image_bytes(test::png_header_only(20000, 20000)); },
                                         {"20000x20000", "400000000 pixels exceeds the limit of 100000000"});
         test::check_throws<input_error>([] { decode_image_bytes(jpeg_declaring(30000, 30000)); },
                                         {"30000x30000", "900000000 pixels exceeds the limit of 100000000"});
     });
     CHECK(test::stayed_small(grown));
     // The limit is the caller's: image_limits::max_pixels.
-    test::check_throws<input_error>([] { decode_image_bytes(png_header(100, 100), io::image_limits{5000}); },
+    test::check_throws<input_error>([] { decode_image_bytes(test::png_header_only(100, 100), io::image_limits{5000}); },
                                     {"10000 pixels exceeds the limit of 5000", "image_limits::max_pixels"});
     CHECK(decode_image_bytes(jpeg_declaring(8, 8), io::image_limits{64}).pixels.size() == 8 * 8 * 3);
 }
@@ -317,7 +294,7 @@ TEST_CASE("robustness.limits: an image header claiming more than its file could 
     const std::string baseline = with_jpeg_size(gray_jpeg(8, 8, false), 10000, 10000);
     const std::string progressive = with_jpeg_size(gray_jpeg(8, 8, true), 10000, 10000);
     const auto grown = test::peak_growth([&] {
-        test::check_throws<format_error>([] { decode_image_bytes(png_header(10000, 10000)); },
+        test::check_throws<format_error>([] { decode_image_bytes(test::png_header_only(10000, 10000)); },
                                          {"test.img", "PNG header declares 10000x10000 pixels", "at least 290697 bytes",
                                           "the file has 57", "truncated"});
         test::check_throws<format_error>([&] { decode_image_bytes(baseline); },
@@ -443,13 +420,13 @@ TEST_CASE("robustness.limits: image sizes in preprocessor_config.json and long t
     CHECK(test::stayed_small(grown));
     // Before decoding: the processor's image_limits() check the resize from the header,
     // here one with no pixel data at all (1 x 60000 -> 224 x 13440000).
-    test::check_throws<input_error>([&] { decode_image_bytes(png_header(60000, 1), processor.image_limits()); },
+    test::check_throws<input_error>([&] { decode_image_bytes(test::png_header_only(60000, 1), processor.image_limits()); },
                                     {"image 'test.img'", "1x60000 image resized to shortest edge 224", "224x13440000",
                                      "more than 100000000 pixels"});
-    test::check_throws<format_error>([&] { decode_image_bytes(png_header(60000, 1)); }, {"test.img", "truncated"});
+    test::check_throws<format_error>([&] { decode_image_bytes(test::png_header_only(60000, 1)); }, {"test.img", "truncated"});
     // Fixed sizes (SigLIP, LayoutLMv3) never exceed the limit, and neither does a normal photo.
     const auto siglip = preprocess::clip_image_processor(
         clip_image_processor_config::defaults_of("SiglipImageProcessor", "pp.json"));
-    test::check_throws<format_error>([&] { decode_image_bytes(png_header(60000, 1), siglip.image_limits()); }, {"truncated"});
+    test::check_throws<format_error>([&] { decode_image_bytes(test::png_header_only(60000, 1), siglip.image_limits()); }, {"truncated"});
     CHECK(decode_image_bytes(stored_gray_png(640, 480), processor.image_limits()).width == 640);
 }
