@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
@@ -131,7 +132,7 @@ void add_search(CLI::App& app) {
     cmd->add_option("--query", o->texts, "A text to search for (repeatable)")->allow_extra_args(false);
     cmd->add_option("--image", o->query_images, "An image to search for (repeatable)")->allow_extra_args(false);
     cmd->add_option("--index", o->index, "Index folder written by embed-collection with this model, instead of IMAGE files");
-    cmd->add_option("--top-k", o->top_k, "Hits per query (default: 10 with --index, every image otherwise)")->check(CLI::PositiveNumber);
+    cmd->add_option("--top-k", o->top_k, "Hits per query (default: 10 with --index, every image otherwise)")->check(positive<std::size_t>());
     cmd->add_flag("--json", o->json, "One JSON document: for each query its hits, with rank, id, path and score");
     cmd->add_option("IMAGE", o->images, "Image files to rank");
     cmd->callback([o] {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "results_json.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/layoutlm/config.hpp"
@@ -161,8 +162,9 @@ void add_tag_document(CLI::App& app) {
     auto* cmd = app.add_subcommand("tag-document", "Label every word of an OCR'd page (a token classification head: LayoutLM, LayoutLMv3, LiLT)");
     o->add_to(cmd);
     cmd->add_flag("--average", o->average, "Average the probabilities of a word's pieces (default: its first piece's)");
-    cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)");
-    cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(CLI::Range(3, 1 << 20));
+    cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)")
+        ->check(in_range<std::size_t>(0));
+    cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(in_range<std::size_t>(3, std::size_t{1} << 20));
     cmd->callback([o] {
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::document_options options;
@@ -231,11 +233,12 @@ void add_answer(CLI::App& app) {
                                              "as HF's document-question-answering pipeline");
     o->add_to(cmd);
     cmd->add_option("--question", o->question, "The question to answer from the page's words")->required();
-    cmd->add_option("--top-k", o->top_k, "Answers to give, best first")->capture_default_str()->check(CLI::Range(1, 1000));
-    cmd->add_option("--max-answer-length", o->max_answer_length, "Longest answer, in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--top-k", o->top_k, "Answers to give, best first")->capture_default_str()->check(in_range<std::size_t>(1, 1000));
+    cmd->add_option("--max-answer-length", o->max_answer_length, "Longest answer, in tokens")->capture_default_str()->check(in_range<std::size_t>(1, std::size_t{1} << 20));
     cmd->add_option("--max-length", o->max_length, "Tokens per window, question included (default: the model's, at most 512)")
-        ->check(CLI::Range(4, 1 << 20));
-    cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))");
+        ->check(in_range<std::size_t>(4, std::size_t{1} << 20));
+    cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))")
+        ->check(in_range<std::size_t>(0));
     cmd->callback([o] {
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::answer_options options;

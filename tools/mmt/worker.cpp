@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "results_json.hpp"
 #include "speech_output.hpp"
 #include "mmt/core/error.hpp"
@@ -276,7 +277,7 @@ void add_worker(CLI::App& app) {
         ->check(CLI::IsMember({"embed", "classify-image", "transcribe", "tag-document", "classify-document"}));
     cmd->add_option("--batch-size", o->batch_size, "Requests read before answering (embed runs them through the model together)")
         ->capture_default_str()
-        ->check(CLI::Range(1, 4096));
+        ->check(in_range<std::size_t>(1, 4096));
     cmd->callback([o] {
         const auto t = make_task(o->task, o->model);
         std::vector<request> group;
