@@ -25,12 +25,6 @@
 namespace mmt::cli {
 
 namespace {
-std::vector<io::rgb_image> read_images(const std::vector<std::filesystem::path>& paths) {
-    std::vector<io::rgb_image> images;
-    for (const auto& p : paths) images.push_back(io::read_image(p));
-    return images;
-}
-
 std::vector<std::string> split_labels(const std::string& list) {
     std::vector<std::string> labels;
     std::stringstream in(list);
@@ -102,8 +96,8 @@ void add_embed(CLI::App& app) {
             writer.add(name, t);
             std::printf("%s %s\n", name, io::shape_string({t.shape().begin(), t.shape().end()}).c_str());
         };
-        if (!o->images.empty()) write("image_embeds", embedder->embed_images(read_images(o->images)));
-        if (!o->texts.empty()) write("text_embeds", embedder->embed_texts(o->texts));
+        if (!o->images.empty()) write("image_embeds", embedder->embed_image_files(o->images));
+        if (!o->texts.empty()) write("text_embeds", embedder->embed_many_texts(o->texts));
         writer.save(o->out);
     });
 }
@@ -111,10 +105,10 @@ void add_embed(CLI::App& app) {
 // The queries' embeddings, texts first: [texts + images, dim].
 tensor<2> embed_queries(const interfaces::text_image_embedder& embedder, const std::vector<std::string>& texts,
                         const std::vector<std::filesystem::path>& images) {
-    if (images.empty()) return embedder.embed_texts(texts);
-    const tensor<2> image_embeds = embedder.embed_images(read_images(images));
+    if (images.empty()) return embedder.embed_many_texts(texts);
+    const tensor<2> image_embeds = embedder.embed_image_files(images);
     if (texts.empty()) return image_embeds;
-    return xt::concatenate(xt::xtuple(embedder.embed_texts(texts), image_embeds), 0);
+    return xt::concatenate(xt::xtuple(embedder.embed_many_texts(texts), image_embeds), 0);
 }
 
 void add_search(CLI::App& app) {
@@ -152,7 +146,8 @@ void add_search(CLI::App& app) {
         if (index) {
             results = index->search(queries, k);
         } else {
-            for (const auto& hits : pipelines::nearest(queries, embedder->embed_images(read_images(o->images)), k)) {
+            const tensor<2> embeds = embedder->embed_image_files(o->images);  // [images, dim]
+            for (const auto& hits : pipelines::nearest(queries, embeds, k)) {
                 std::vector<pipelines::index_hit>& named = results.emplace_back();
                 for (const auto& hit : hits) named.push_back({o->images[hit.index].string(), o->images[hit.index].string(), hit.score});
             }
