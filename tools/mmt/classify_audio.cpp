@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "option_checks.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/pipelines/audio_classification.hpp"
 
@@ -34,6 +35,7 @@ void add_classify_audio(CLI::App& app) {
     cmd->callback([o] {
         const auto classifier = pipelines::audio_classifier::from_pretrained(o->model, model_options());
         const auto labels = classifier.classify_file(o->audio, o->classify);
+        check_finite_scores(labels, "classify-audio");
         if (o->json) {
             io::ordered_json j = io::ordered_json::array();
             for (const auto& l : labels) j.push_back({{"score", l.score}, {"label", l.label}});

@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "option_checks.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
@@ -71,7 +72,9 @@ void add_classify_image(CLI::App& app) {
     cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
     cmd->callback([o] {
         const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
-        for (const auto& r : pipelines::classify_image(*embedder, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template))
+        const auto results = pipelines::classify_image(*embedder, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template);
+        check_finite_scores(results, "classify-image");
+        for (const auto& r : results)
             std::printf("%.4f  %s\n", r.score, r.label.c_str());
     });
 }
@@ -93,6 +96,7 @@ void add_embed(CLI::App& app) {
         const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
         io::safetensors_writer writer;
         auto write = [&](const char* name, const tensor<2>& t) {
+            check_finite(t, std::string("embed: ") + name);
             writer.add(name, t);
             std::printf("%s %s\n", name, io::shape_string({t.shape().begin(), t.shape().end()}).c_str());
         };
@@ -105,10 +109,14 @@ void add_embed(CLI::App& app) {
 // The queries' embeddings, texts first: [texts + images, dim].
 tensor<2> embed_queries(const interfaces::text_image_embedder& embedder, const std::vector<std::string>& texts,
                         const std::vector<std::filesystem::path>& images) {
-    if (images.empty()) return embedder.embed_many_texts(texts);
+    const auto checked = [](tensor<2> embeds) {
+        check_finite(embeds, "search: the queries' embeddings");
+        return embeds;
+    };
+    if (images.empty()) return checked(embedder.embed_many_texts(texts));
     const tensor<2> image_embeds = embedder.embed_image_files(images);
-    if (texts.empty()) return image_embeds;
-    return xt::concatenate(xt::xtuple(embedder.embed_many_texts(texts), image_embeds), 0);
+    if (texts.empty()) return checked(image_embeds);
+    return checked(xt::concatenate(xt::xtuple(embedder.embed_many_texts(texts), image_embeds), 0));
 }
 
 void add_search(CLI::App& app) {
@@ -147,6 +155,7 @@ void add_search(CLI::App& app) {
             results = index->search(queries, k);
         } else {
             const tensor<2> embeds = embedder->embed_image_files(o->images);  // [images, dim]
+            check_finite(embeds, "search: the images' embeddings");
             for (const auto& hits : pipelines::nearest(queries, embeds, k)) {
                 std::vector<pipelines::index_hit>& named = results.emplace_back();
                 for (const auto& hit : hits) named.push_back({o->images[hit.index].string(), o->images[hit.index].string(), hit.score});

@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "option_checks.hpp"
 #include "results_json.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlmv3/config.hpp"
@@ -173,6 +174,7 @@ void add_tag_document(CLI::App& app) {
         options.max_length = o->max_length;
         if (o->average) options.aggregation = pipelines::subword_aggregation::average;
         const auto tags = model.tag(o->read(), options);
+        check_finite_scores(tags, "tag-document");
         if (o->json) {
             std::printf("%s\n", tags_json(tags).dump().c_str());
             return;
@@ -211,6 +213,7 @@ void add_classify_document(CLI::App& app) {
             fail<input_error>("classify-document: --threshold ", o->threshold, " is outside [0, 1]");
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         const auto result = model.classify(o->read(), options);
+        check_finite_scores(result.probabilities, "classify-document");
         const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
             std::printf("%s\n", document_label_json(result, o->threshold).dump().c_str());
@@ -248,6 +251,7 @@ void add_answer(CLI::App& app) {
         options.top_k = o->top_k;
         options.max_answer_len = o->max_answer_length;
         const auto answers = model.answer(o->read(), o->question, options);
+        check_finite_scores(answers, "answer");
         if (o->json) {
             io::ordered_json list = io::ordered_json::array();
             for (const auto& a : answers)
