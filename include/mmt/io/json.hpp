@@ -234,9 +234,11 @@ std::string json_expected() {
     else return "another type";
 }
 
-// A float key named like an epsilon (every family's layer_norm_eps) is added to a variance under a square root: 0 divides by zero on a constant row,
-// a negative one takes the root of a negative number, and either gives NaN outputs that
-// print as scores with exit 0. One rule here, so every family's reader refuses it.
+// A float key named like an epsilon (every family's layer_norm_eps) is added to a
+// variance under a square root: 0 divides by zero on a constant row, a negative one
+// takes the root of a negative number, and either gives NaN outputs that print as
+// scores with exit 0. One rule here, where every family reads its keys, so no
+// family's reader can forget it.
 inline bool names_an_epsilon(const std::string& key) {
     return key.size() >= 3 && key.compare(key.size() - 3, 3, "eps") == 0;
 }
