@@ -51,18 +51,20 @@ std::string command_name(const CLI::App& app) {
     const auto chosen = app.get_subcommands();
     return chosen.empty() ? "mmt" : chosen.front()->get_name();
 }
+}  // namespace
 
 // An allocation the machine cannot give, or a size past what a container holds,
 // comes from an input (a file, an option) asking for more than mmt's limits
 // foresee: said as such, with the command, instead of "std::bad_alloc" or
 // "vector::_M_default_append".
-std::string too_large_message(const std::string& command, bool out_of_memory) {
+std::string mmt::cli::error_text(const std::exception& e, const std::string& command) {
+    const bool out_of_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+    if (!out_of_memory && !dynamic_cast<const std::length_error*>(&e)) return e.what();
     return command + ": input too large: " +
            (out_of_memory ? "it needs more memory than this machine gives the process"
                           : "it asks for a size larger than a container can hold") +
            " (try fewer or smaller inputs, or lower sizes in its options or files)";
 }
-}  // namespace
 
 const mmt::load_options& mmt::cli::model_options() { return options; }
 
@@ -119,14 +121,8 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
-    } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "mmt: error: %s\n", printable(too_large_message(command_name(app), true)).c_str());
-        return 1;
-    } catch (const std::length_error&) {
-        std::fprintf(stderr, "mmt: error: %s\n", printable(too_large_message(command_name(app), false)).c_str());
-        return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "mmt: error: %s\n", printable(e.what()).c_str());
+        std::fprintf(stderr, "mmt: error: %s\n", printable(mmt::cli::error_text(e, command_name(app))).c_str());
         return 1;
     }
     return 0;

@@ -32,6 +32,7 @@
 #include "results_json.hpp"
 #include "speech_output.hpp"
 #include "mmt/core/error.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/base64.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
@@ -98,7 +99,7 @@ protected:
             try {
                 out[i] = one(group[i]);
             } catch (const std::exception& e) {
-                errors[i] = e.what();
+                errors[i] = error_text(e, "worker");
             }
         }
         return out;
@@ -124,17 +125,18 @@ public:
                     image_at.push_back(i);
                 }
             } catch (const std::exception& e) {
-                errors[i] = e.what();
+                errors[i] = error_text(e, "worker");
             }
         }
         const auto fill = [&](const std::vector<std::size_t>& at, auto embed) {
             if (at.empty()) return;
             try {
                 const tensor<2> e = embed();  // [at.size(), dim]
+                check_finite(e, "worker: embeddings");
                 for (std::size_t k = 0; k < at.size(); ++k)
                     out[at[k]] = {{"embedding", std::vector<float>(&e(k, 0), &e(k, 0) + e.shape(1))}};
             } catch (const std::exception& e) {
-                for (const std::size_t i : at) errors[i] = e.what();
+                for (const std::size_t i : at) errors[i] = error_text(e, "worker");
             }
         };
         fill(text_at, [&] { return embedder_->embed_texts(texts); });
@@ -301,7 +303,7 @@ void add_worker(CLI::App& app) {
                 if (const auto id = r.body.find("id"); id != r.body.end()) r.id = *id;
                 else fail<input_error>(r.where, ": expected an \"id\"");
             } catch (const std::exception& e) {
-                error = e.what();
+                error = error_text(e, "worker");
             }
             group.push_back(std::move(r));
             errors.push_back(std::move(error));
