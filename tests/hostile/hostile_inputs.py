@@ -4,7 +4,9 @@
 Each case makes its files in a scratch folder, runs the tool once and checks what a
 user would see: for a refused input a non-zero exit (not a signal) and exactly one
 line on stderr, "mmt: error: ...", free of control bytes, that names the file or the
-argument; for an input that must work (a streamed WAV, an empty OCR word) exit 0.
+argument; for an input that must work (a streamed WAV, an empty OCR word) exit 0,
+with what the row's `output` lists on stdout (the worker answers a bad request on
+stdout and goes on).
 Every case must end within 20 s and peak under 300 MB resident (wait4's ru_maxrss):
 a hang or a blow-up is a failure, as in the fuzzers.
 
@@ -13,7 +15,8 @@ Run by CTest when the tool is built (tests/CMakeLists.txt), or by hand:
 The tool and the data folder also come from MMT_TOOL and MMT_TEST_DATA_DIR.
 
 To add a case, write a function that makes its files and returns the tool's
-arguments, and add a row to CASES below.
+arguments (or the arguments and the bytes for its stdin), and add a row to CASES
+below.
 """
 
 import argparse
@@ -242,15 +245,31 @@ def negative_layer_norm_eps(ctx, d):  # printed -nan probabilities with exit 0
     return ["classify-image", "--model", str(model), ctx.cat(), "--labels", "cat,dog"]
 
 
-def nan_weights(ctx, d):  # NaN embeddings written with exit 0
-    model = ctx.copy_model(ctx.clip_model(), d.name)
+def nan_clip_model(ctx, name: str) -> Path:
+    """The demo CLIP with visual_projection.weight all NaN."""
+    model = ctx.copy_model(ctx.clip_model(), name)
     blob = bytearray((model / "model.safetensors").read_bytes())
     header_len = struct.unpack("<Q", blob[:8])[0]
     entry = json.loads(blob[8:8 + header_len])["visual_projection.weight"]
     begin, end = (8 + header_len + o for o in entry["data_offsets"])
     blob[begin:end] = struct.pack("<f", float("nan")) * ((end - begin) // 4)
     (model / "model.safetensors").write_bytes(bytes(blob))
-    return ["embed", "--model", str(model), "--image", ctx.cat(), "--out", str(d / "e.safetensors")]
+    return model
+
+
+def nan_weights(ctx, d):  # NaN embeddings written with exit 0
+    return ["embed", "--model", str(nan_clip_model(ctx, d.name + "-model")), "--image", ctx.cat(), "--out", str(d / "e.safetensors")]
+
+
+def worker_nan_weights(ctx, d):  # answered with an error line, and the worker goes on
+    request = json.dumps({"id": 1, "path": ctx.cat()}) + "\n"
+    return ["worker", "--model", str(nan_clip_model(ctx, d.name + "-model")), "--task", "embed"], request.encode()
+
+
+def worker_out_of_memory(ctx, d):  # one request too large in 200 MB of address space; the next one is answered
+    (d / "huge.png").write_bytes(png_bytes(9000, 9000))
+    requests = json.dumps({"id": 1, "path": str(d / "huge.png")}) + "\n" + json.dumps({"id": 2, "text": "a"}) + "\n"
+    return ["--threads", "1", "worker", "--model", str(ctx.clip_model()), "--task", "embed"], requests.encode()
 
 
 def empty_ocr_word(ctx, d):  # failed the document; HF drops it
@@ -269,8 +288,9 @@ def many_labels(ctx, d):  # 1000 labels through the text tower in one pass
 @dataclass
 class Case:
     name: str
-    make: Callable  # (ctx, folder) -> the tool's arguments
+    make: Callable  # (ctx, folder) -> the tool's arguments, or (arguments, stdin bytes)
     names: List[str] = field(default_factory=list)  # what the error line must name (file, argument, key); empty: success
+    output: List[str] = field(default_factory=list)  # what stdout must hold, for a case that succeeds
     limit_address_space: Optional[int] = None  # bytes of RLIMIT_AS for the tool
 
     @property
@@ -299,6 +319,9 @@ CASES = [
          limit_address_space=200 << 20),
     Case("layer_norm_eps below 0", negative_layer_norm_eps, ["config.json", "layer_norm_eps"]),
     Case("NaN weights", nan_weights, ["image_embeds", "NaN"]),
+    Case("worker: NaN weights", worker_nan_weights, output=['"id":1,"error":"worker: embeddings: value 0 of 32 is NaN']),
+    Case("worker: out of memory (81 megapixels in 200 MB)", worker_out_of_memory,
+         output=['"id":1,"error":"worker: input too large', '"id":2,"embedding"'], limit_address_space=200 << 20),
     Case("empty OCR words", empty_ocr_word),
     Case("40 images of 2000 x 2000", many_large_images),
     Case("1000 labels", many_labels),
@@ -317,7 +340,9 @@ def control_bytes(text: bytes) -> List[str]:
 def run_case(ctx: Context, case: Case):
     """Problems found (empty: passed), and a one-line summary."""
     folder = ctx.folder(case.name.translate(str.maketrans(" /:", "___")))
-    args = case.make(ctx, folder)
+    made = case.make(ctx, folder)
+    args, stdin = made if isinstance(made, tuple) else (made, b"")
+    (folder / "stdin").write_bytes(stdin)
     out_path, err_path = folder / "stdout", folder / "stderr"
 
     def limits():
@@ -325,8 +350,8 @@ def run_case(ctx: Context, case: Case):
             resource.setrlimit(resource.RLIMIT_AS, (case.limit_address_space, case.limit_address_space))
 
     start = time.monotonic()
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        child = subprocess.Popen([str(ctx.tool)] + args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=limits)
+    with open(out_path, "wb") as out, open(err_path, "wb") as err, open(folder / "stdin", "rb") as given:
+        child = subprocess.Popen([str(ctx.tool)] + args, stdout=out, stderr=err, stdin=given, preexec_fn=limits)
         timed_out = False
         while True:
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
@@ -365,8 +390,11 @@ def run_case(ctx: Context, case: Case):
         problems += [f"the message does not name {n!r}" for n in case.names if n not in message]
         if len(message) > 2000:
             problems.append(f"a message of {len(message)} characters")
-    elif not case.expects_error and not timed_out and code != 0:
-        problems.append(f"exit status {code}, expected 0")
+    elif not case.expects_error and not timed_out:
+        if code != 0:
+            problems.append(f"exit status {code}, expected 0")
+        stdout = out_path.read_bytes().decode("utf-8", "replace")
+        problems += [f"stdout lacks {o!r}" for o in case.output if o not in stdout]
     first_line = stderr.decode("utf-8", "replace").splitlines()[0] if stderr else "(no stderr)"
     summary = f"{seconds:5.1f} s {rss >> 20:4d} MB  exit {code}  {first_line[:160]}"
     return problems, summary

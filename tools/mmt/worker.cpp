@@ -160,6 +160,7 @@ public:
                 fail<input_error>(r.where, ": expected \"labels\": [\"...\", ...]");
             const std::string hypothesis = member(r, "template").is_null() ? pipelines::default_hypothesis_template : string_member(r, "template");
             const auto scores = pipelines::classify_image(*embedder_, image_of(r), labels.get<std::vector<std::string>>(), hypothesis);
+            check_finite_scores(scores, "worker: classify-image");
             return io::ordered_json{{"labels", label_scores_json(scores)}};
         });
     }
@@ -213,7 +214,14 @@ public:
                 doc.pixel_values = processor_->preprocess(std::vector<io::rgb_image>{image_of(r, "image", "image_bytes")});
             }
             const pipelines::document_options options;
-            return classify_ ? document_label_json(model_.classify(doc, options), options.threshold) : tags_json(model_.tag(doc, options));
+            if (classify_) {
+                const auto result = model_.classify(doc, options);
+                check_finite_scores(result.probabilities, "worker: classify-document");
+                return document_label_json(result, options.threshold);
+            }
+            const auto tags = model_.tag(doc, options);
+            check_finite_scores(tags, "worker: tag-document");
+            return tags_json(tags);
         });
     }
 
