@@ -14,6 +14,7 @@ class config_error;
 class weight_error;
 class shape_error;
 class input_error;
+class numeric_error;
 
 enum class kernel_isa;
 enum class precision;

@@ -5,6 +5,7 @@
 #include "mmt/core/batch.hpp"
 #include "mmt/core/dtype.hpp"
 #include "mmt/core/error.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/core/xtensor.hpp"

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "mmt/core/dtype.hpp"
 #include "mmt/io/safetensors.hpp"
 #include "support/data.hpp"
@@ -137,6 +141,35 @@ TEST_CASE("io.safetensors: the writer rejects a byte count that does not fit the
                                     {"'h'", "4 bytes", "[3]", "F16", "needs 6"});
     writer.add("x", tensor<1>(std::array<std::size_t, 1>{2}));
     test::check_throws<input_error>([&] { writer.add("x", tensor<1>(std::array<std::size_t, 1>{2})); }, {"'x'", "twice"});
+}
+
+// The writer renamed a temporary file onto its path: onto /dev/full, as root, that
+// replaced the device with a file and the "full disk" wrote fine. A FIFO shows the same
+// without touching /dev: it must stay a FIFO and carry the file.
+TEST_CASE("io.safetensors: the writer writes a path that is no regular file in place, never renaming over it" *
+          doctest::test_suite("unit")) {
+    const fs::path fifo = test::scratch_dir("unit_safetensors_fifo") / "out.safetensors";
+    fs::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const int reader = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);  // a reader, so that opening for writing does not block
+    REQUIRE(reader >= 0);
+    io::safetensors_writer writer;
+    writer.add("x", tensor<1>(std::array<std::size_t, 1>{4}));
+    writer.save(fifo);
+    CHECK(fs::is_fifo(fifo));
+    std::string bytes(4096, '\0');
+    const ssize_t n = ::read(reader, bytes.data(), bytes.size());
+    ::close(reader);
+    REQUIRE(n > 0);
+    bytes.resize(std::size_t(n));
+    CHECK(io::safetensors_file::from_bytes(bytes, "fifo").load<float, 1>("x").shape(0) == 4);
+    if (fs::is_character_file("/dev/full")) {  // a full disk: the write's error, named. Through a link, so
+        const fs::path full = fifo.parent_path() / "full";  // that a regression renames over the link, not the device
+        fs::remove(full);
+        fs::create_symlink("/dev/full", full);
+        test::check_throws<io_error>([&] { writer.save(full); }, {"cannot write '", "full': No space left on device"});
+        CHECK(fs::is_symlink(full));
+    }
 }
 
 TEST_CASE("io.safetensors: a missing file is an io_error naming it" * doctest::test_suite("unit")) {

@@ -1,6 +1,9 @@
 // The CLIP pipelines on the demo model (real tokenizer and image processor,
 // random weights): what they compute must follow from the model's own outputs.
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -17,6 +20,25 @@ const pipelines::clip_embedder& demo() {
     static const auto clip = pipelines::clip_embedder::from_pretrained(test::clip_demo_model());
     return clip;
 }
+
+// The demo embedder, recording the largest batch each forward pass was given.
+class batch_recording_embedder : public interfaces::text_image_embedder {
+public:
+    mutable std::size_t largest_text_batch = 0, largest_image_batch = 0;
+
+    tensor<2> embed_texts(const std::vector<std::string>& texts) const override {
+        largest_text_batch = std::max(largest_text_batch, texts.size());
+        return demo().embed_texts(texts);
+    }
+    tensor<3> preprocess_image(const io::rgb_image& image) const override { return demo().preprocess_image(image); }
+    tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
+        largest_image_batch = std::max(largest_image_batch, pixel_values.shape(0));
+        return demo().embed_pixels(pixel_values);
+    }
+    tensor<2> image_text_scores(const tensor<2>& image_embeds, const tensor<2>& text_embeds) const override {
+        return demo().image_text_scores(image_embeds, text_embeds);
+    }
+};
 }  // namespace
 
 TEST_CASE("pipelines.zero_shot: CLIP's probabilities are the softmax of the scaled similarities of HF's prompts, best first" *
@@ -75,4 +97,43 @@ TEST_CASE("pipelines.image_search: ranks by cosine to the query's embedding" * d
     // Embedding in groups of 8 or one by one gives the same rows.
     const tensor<2> single = demo().embed_images({images[3]});
     CHECK(double(xt::amax(xt::abs(xt::view(embeds, 3) - xt::view(single, 0)))()) < 1e-6);
+}
+
+// Thousands of labels went through the text tower in one forward pass (activations of
+// [labels, 77, hidden] per layer); now texts_per_forward at a time, with the same bits.
+TEST_CASE("pipelines.zero_shot: many labels go through the text tower texts_per_forward at a time, with the scores of one pass" *
+          doctest::test_suite("unit")) {
+    const auto image = io::read_image(test::data_path("clip-images/chelsea.png"));
+    std::vector<std::string> labels, prompts;
+    for (std::size_t i = 0; i < 2 * interfaces::text_image_embedder::texts_per_forward + 7; ++i) {
+        labels.push_back("thing number " + std::to_string(i) + (i % 3 ? " with a longer name" : ""));
+        prompts.push_back(pipelines::fill_template(pipelines::default_hypothesis_template, labels.back()));
+    }
+    const batch_recording_embedder recording;
+    const auto results = pipelines::classify_image(recording, image, labels);
+    CHECK(recording.largest_text_batch == interfaces::text_image_embedder::texts_per_forward);
+    const tensor<2> one_pass = demo().embed_texts(prompts);  // [labels, dim]
+    CHECK(recording.embed_many_texts(prompts) == one_pass);
+    const tensor<2> scores = demo().image_text_scores(demo().embed_images({image}), one_pass);
+    REQUIRE(results.size() == labels.size());
+    for (const auto& r : results) {
+        const std::size_t i = std::size_t(std::find(labels.begin(), labels.end(), r.label) - labels.begin());
+        CHECK(r.score == scores(0, i));
+    }
+}
+
+// mmt embed and mmt search decoded every image before the first forward pass.
+TEST_CASE("pipelines.embedder: image files are decoded a group at a time, with the embeddings of decoded images" *
+          doctest::test_suite("unit")) {
+    std::vector<std::filesystem::path> files;
+    std::vector<io::rgb_image> images;
+    for (std::size_t i = 0; i < interfaces::text_image_embedder::images_per_forward + 3; ++i) {
+        const char* names[] = {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"};
+        files.push_back(test::data_path(std::string("clip-images/") + names[i % 4]));
+        images.push_back(io::read_image(files.back()));
+    }
+    const batch_recording_embedder recording;
+    CHECK(recording.embed_image_files(files) == demo().embed_images(images));
+    CHECK(recording.largest_image_batch == interfaces::text_image_embedder::images_per_forward);
+    CHECK_THROWS_WITH_AS(recording.embed_image_files({}), doctest::Contains("at least one image"), input_error);
 }

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/pipelines/audio_classification.hpp"
 
@@ -24,15 +26,16 @@ void add_classify_audio(CLI::App& app) {
     cmd->add_option("AUDIO", o->audio, "WAV file: PCM 8-32 bit or float, any rate and channel count")->required();
     cmd->add_option("--top-k", o->classify.top_k, "Labels to print, best first (at most the model's)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive<std::size_t>());
     cmd->add_option("--max-seconds", o->classify.max_seconds,
                     "Longest clip accepted: it is classified whole, as HF does, and attention grows with the square of its length")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive<double>());
     cmd->add_flag("--json", o->json, "Print HF's [{\"score\": ..., \"label\": ...}, ...]");
     cmd->callback([o] {
         const auto classifier = pipelines::audio_classifier::from_pretrained(o->model, model_options());
         const auto labels = classifier.classify_file(o->audio, o->classify);
+        check_finite_scores(labels, "classify-audio");
         if (o->json) {
             io::ordered_json j = io::ordered_json::array();
             for (const auto& l : labels) j.push_back({{"score", l.score}, {"label", l.label}});

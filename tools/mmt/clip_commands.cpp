@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
@@ -24,12 +26,6 @@
 namespace mmt::cli {
 
 namespace {
-std::vector<io::rgb_image> read_images(const std::vector<std::filesystem::path>& paths) {
-    std::vector<io::rgb_image> images;
-    for (const auto& p : paths) images.push_back(io::read_image(p));
-    return images;
-}
-
 std::vector<std::string> split_labels(const std::string& list) {
     std::vector<std::string> labels;
     std::stringstream in(list);
@@ -76,7 +72,9 @@ void add_classify_image(CLI::App& app) {
     cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
     cmd->callback([o] {
         const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
-        for (const auto& r : pipelines::classify_image(*embedder, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template))
+        const auto results = pipelines::classify_image(*embedder, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template);
+        check_finite_scores(results, "classify-image");
+        for (const auto& r : results)
             std::printf("%.4f  %s\n", r.score, r.label.c_str());
     });
 }
@@ -98,11 +96,12 @@ void add_embed(CLI::App& app) {
         const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
         io::safetensors_writer writer;
         auto write = [&](const char* name, const tensor<2>& t) {
+            check_finite(t, std::string("embed: ") + name);
             writer.add(name, t);
             std::printf("%s %s\n", name, io::shape_string({t.shape().begin(), t.shape().end()}).c_str());
         };
-        if (!o->images.empty()) write("image_embeds", embedder->embed_images(read_images(o->images)));
-        if (!o->texts.empty()) write("text_embeds", embedder->embed_texts(o->texts));
+        if (!o->images.empty()) write("image_embeds", embedder->embed_image_files(o->images));
+        if (!o->texts.empty()) write("text_embeds", embedder->embed_many_texts(o->texts));
         writer.save(o->out);
     });
 }
@@ -110,10 +109,14 @@ void add_embed(CLI::App& app) {
 // The queries' embeddings, texts first: [texts + images, dim].
 tensor<2> embed_queries(const interfaces::text_image_embedder& embedder, const std::vector<std::string>& texts,
                         const std::vector<std::filesystem::path>& images) {
-    if (images.empty()) return embedder.embed_texts(texts);
-    const tensor<2> image_embeds = embedder.embed_images(read_images(images));
-    if (texts.empty()) return image_embeds;
-    return xt::concatenate(xt::xtuple(embedder.embed_texts(texts), image_embeds), 0);
+    const auto checked = [](tensor<2> embeds) {
+        check_finite(embeds, "search: the queries' embeddings");
+        return embeds;
+    };
+    if (images.empty()) return checked(embedder.embed_many_texts(texts));
+    const tensor<2> image_embeds = embedder.embed_image_files(images);
+    if (texts.empty()) return checked(image_embeds);
+    return checked(xt::concatenate(xt::xtuple(embedder.embed_many_texts(texts), image_embeds), 0));
 }
 
 void add_search(CLI::App& app) {
@@ -131,7 +134,7 @@ void add_search(CLI::App& app) {
     cmd->add_option("--query", o->texts, "A text to search for (repeatable)")->allow_extra_args(false);
     cmd->add_option("--image", o->query_images, "An image to search for (repeatable)")->allow_extra_args(false);
     cmd->add_option("--index", o->index, "Index folder written by embed-collection with this model, instead of IMAGE files");
-    cmd->add_option("--top-k", o->top_k, "Hits per query (default: 10 with --index, every image otherwise)")->check(CLI::PositiveNumber);
+    cmd->add_option("--top-k", o->top_k, "Hits per query (default: 10 with --index, every image otherwise)")->check(positive<std::size_t>());
     cmd->add_flag("--json", o->json, "One JSON document: for each query its hits, with rank, id, path and score");
     cmd->add_option("IMAGE", o->images, "Image files to rank");
     cmd->callback([o] {
@@ -151,7 +154,9 @@ void add_search(CLI::App& app) {
         if (index) {
             results = index->search(queries, k);
         } else {
-            for (const auto& hits : pipelines::nearest(queries, embedder->embed_images(read_images(o->images)), k)) {
+            const tensor<2> embeds = embedder->embed_image_files(o->images);  // [images, dim]
+            check_finite(embeds, "search: the images' embeddings");
+            for (const auto& hits : pipelines::nearest(queries, embeds, k)) {
                 std::vector<pipelines::index_hit>& named = results.emplace_back();
                 for (const auto& hit : hits) named.push_back({o->images[hit.index].string(), o->images[hit.index].string(), hit.score});
             }

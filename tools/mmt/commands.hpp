@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -12,6 +13,11 @@
 #include "mmt/io/weight_scope.hpp"
 
 namespace mmt::cli {
+
+// What the user is told of a failure: its message, or for std::bad_alloc and
+// std::length_error (an input past what mmt's limits foresee) one that says the
+// input of `command` is too large, instead of the standard library's words.
+std::string error_text(const std::exception& e, const std::string& command);
 
 // How models are loaded, from the global options (--precision).
 const mmt::load_options& model_options();

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/pipelines/collection_sources.hpp"
 #include "mmt/pipelines/embed_collection.hpp"
@@ -97,16 +98,16 @@ void add_embed_collection(CLI::App& app) {
     images->excludes(manifest, texts);
     manifest->excludes(texts);
     cmd->add_option("--out", o->out, "Index folder to write: new or empty, or the run to go on with (--resume)")->required();
-    cmd->add_option("--batch-size", o->run.batch_size, "Inputs per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--batch-size", o->run.batch_size, "Inputs per forward pass")->capture_default_str()->check(positive<std::size_t>());
     cmd->add_option("--inputs-per-shard", o->run.inputs_per_shard, "Consecutive inputs per embeddings-NNNNN.safetensors file")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive<std::size_t>());
     cmd->add_option("--shard", o->part,
                     "K/N: embed only the K-th of N parts (whole shards, contiguous); the N outputs together equal one full run");
     cmd->add_flag("--resume", o->run.resume, "Go on with the run in --out after its last complete shard");
     cmd->add_option("--decode-threads", o->run.decode_threads, "Threads that read, decode and preprocess inputs")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive<std::size_t>());
     cmd->add_flag("--quiet", o->quiet, "No progress or summary on stderr");
     cmd->callback([o, images, manifest, texts] {
         if (images->count() + manifest->count() + texts->count() == 0)

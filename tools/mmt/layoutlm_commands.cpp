@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "results_json.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/models/layoutlmv3/config.hpp"
@@ -161,8 +163,9 @@ void add_tag_document(CLI::App& app) {
     auto* cmd = app.add_subcommand("tag-document", "Label every word of an OCR'd page (a token classification head: LayoutLM, LayoutLMv3, LiLT)");
     o->add_to(cmd);
     cmd->add_flag("--average", o->average, "Average the probabilities of a word's pieces (default: its first piece's)");
-    cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)");
-    cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(CLI::Range(3, 1 << 20));
+    cmd->add_option("--stride", o->stride, "Word pieces shared by consecutive windows (default: max length / 4)")
+        ->check(in_range<std::size_t>(0));
+    cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(in_range<std::size_t>(3, std::size_t{1} << 20));
     cmd->callback([o] {
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::document_options options;
@@ -171,6 +174,7 @@ void add_tag_document(CLI::App& app) {
         options.max_length = o->max_length;
         if (o->average) options.aggregation = pipelines::subword_aggregation::average;
         const auto tags = model.tag(o->read(), options);
+        check_finite_scores(tags, "tag-document");
         if (o->json) {
             std::printf("%s\n", tags_json(tags).dump().c_str());
             return;
@@ -209,6 +213,7 @@ void add_classify_document(CLI::App& app) {
             fail<input_error>("classify-document: --threshold ", o->threshold, " is outside [0, 1]");
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         const auto result = model.classify(o->read(), options);
+        check_finite_scores(result.probabilities, "classify-document");
         const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
             std::printf("%s\n", document_label_json(result, o->threshold).dump().c_str());
@@ -231,11 +236,12 @@ void add_answer(CLI::App& app) {
                                              "as HF's document-question-answering pipeline");
     o->add_to(cmd);
     cmd->add_option("--question", o->question, "The question to answer from the page's words")->required();
-    cmd->add_option("--top-k", o->top_k, "Answers to give, best first")->capture_default_str()->check(CLI::Range(1, 1000));
-    cmd->add_option("--max-answer-length", o->max_answer_length, "Longest answer, in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--top-k", o->top_k, "Answers to give, best first")->capture_default_str()->check(in_range<std::size_t>(1, 1000));
+    cmd->add_option("--max-answer-length", o->max_answer_length, "Longest answer, in tokens")->capture_default_str()->check(in_range<std::size_t>(1, std::size_t{1} << 20));
     cmd->add_option("--max-length", o->max_length, "Tokens per window, question included (default: the model's, at most 512)")
-        ->check(CLI::Range(4, 1 << 20));
-    cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))");
+        ->check(in_range<std::size_t>(4, std::size_t{1} << 20));
+    cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))")
+        ->check(in_range<std::size_t>(0));
     cmd->callback([o] {
         const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
         pipelines::answer_options options;
@@ -245,6 +251,7 @@ void add_answer(CLI::App& app) {
         options.top_k = o->top_k;
         options.max_answer_len = o->max_answer_length;
         const auto answers = model.answer(o->read(), o->question, options);
+        check_finite_scores(answers, "answer");
         if (o->json) {
             io::ordered_json list = io::ordered_json::array();
             for (const auto& a : answers)

@@ -2,11 +2,14 @@
 #include <cstddef>
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm.hpp"
@@ -42,7 +45,26 @@ std::string printable(const std::string& text) {
     }
     return out;
 }
+
+// The subcommand being run ("worker", "embed"), or "mmt" before one was parsed.
+std::string command_name(const CLI::App& app) {
+    const auto chosen = app.get_subcommands();
+    return chosen.empty() ? "mmt" : chosen.front()->get_name();
+}
 }  // namespace
+
+// An allocation the machine cannot give, or a size past what a container holds,
+// comes from an input (a file, an option) asking for more than mmt's limits
+// foresee: said as such, with the command, instead of "std::bad_alloc" or
+// "vector::_M_default_append".
+std::string mmt::cli::error_text(const std::exception& e, const std::string& command) {
+    const bool out_of_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+    if (!out_of_memory && !dynamic_cast<const std::length_error*>(&e)) return e.what();
+    return command + ": input too large: " +
+           (out_of_memory ? "it needs more memory than this machine gives the process"
+                          : "it asks for a size larger than a container can hold") +
+           " (try fewer or smaller inputs, or lower sizes in its options or files)";
+}
 
 const mmt::load_options& mmt::cli::model_options() { return options; }
 
@@ -61,7 +83,7 @@ int main(int argc, char** argv) {
     CLI::App app{"mmt: CLIP, LayoutLM, Wav2Vec2, HuBERT, WavLM and Data2VecAudio inference from HuggingFace checkpoints"};
     app.require_subcommand(1);
     int threads = 0;
-    app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(CLI::PositiveNumber);
+    app.add_option("--threads", threads, "Threads for the ops (default: all cores)")->check(mmt::cli::in_range(1));
     std::string precision = "f32";
     app.add_option("--precision", precision,
                    "Linear layers in f32 (exact, the default), bf16 (float32 accumulation) or int8 (dynamic quantisation, VNNI)")
@@ -100,7 +122,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "mmt: error: %s\n", printable(e.what()).c_str());
+        std::fprintf(stderr, "mmt: error: %s\n", printable(mmt::cli::error_text(e, command_name(app))).c_str());
         return 1;
     }
     return 0;

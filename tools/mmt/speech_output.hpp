@@ -10,6 +10,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/pipelines/subtitles.hpp"
+#include "option_checks.hpp"
 
 namespace mmt::cli {
 
@@ -21,7 +22,7 @@ inline void add_chunk_option(CLI::App* cmd, double& seconds) {
     cmd->add_option("--chunk-seconds", seconds,
                     "Chunk length for long audio, with chunk/6 s of overlap on each side (0: one pass over the whole file)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(in_range(0.0));
 }
 
 struct speech_output {
@@ -41,13 +42,13 @@ inline void add_speech_output_options(CLI::App* cmd, speech_output& o, const std
     cmd->add_flag("--json", o.json, "The same as --format json")->excludes(format);
     cmd->add_option("--max-cue-chars", o.cues.max_chars, "srt/vtt: at most this many characters a cue")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive<std::size_t>());
     cmd->add_option("--max-cue-seconds", o.cues.max_seconds, "srt/vtt: at most this long a cue")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive<double>());
     cmd->add_option("--max-cue-gap", o.cues.max_gap_seconds, "srt/vtt: a longer pause between words (s) starts a new cue")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(in_range(0.0));
 }
 
 // The words as SRT or WebVTT cues, on stdout.

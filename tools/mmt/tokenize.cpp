@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/clip/config.hpp"
 #include "mmt/tokenizers/clip_bpe.hpp"
@@ -33,7 +34,7 @@ void add_tokenize(CLI::App& app) {
     auto* cmd = app.add_subcommand("tokenize", "Token ids and attention mask of texts, one JSON line each, padded to the max length");
     cmd->add_option("--model", o->model, "Model directory with the tokenizer files (vocab.json + merges.txt, or vocab.txt)")->required();
     cmd->add_option("--max-length", o->max_length, "Pad and truncate to N tokens (default: the model's, 77 for CLIP)")
-        ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 20));
+        ->check(in_range<std::size_t>(2, std::size_t{1} << 20));
     auto* texts = cmd->add_option("TEXT", o->texts, "Texts to tokenize");
     auto* words = cmd->add_option("--words-json", o->words_json,
                                   "Words + boxes for a document model (LayoutLM, LayoutLMv3, LiLT): {\"words\": [...], \"boxes\": "

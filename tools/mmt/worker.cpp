@@ -28,9 +28,11 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "results_json.hpp"
 #include "speech_output.hpp"
 #include "mmt/core/error.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/base64.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
@@ -97,7 +99,7 @@ protected:
             try {
                 out[i] = one(group[i]);
             } catch (const std::exception& e) {
-                errors[i] = e.what();
+                errors[i] = error_text(e, "worker");
             }
         }
         return out;
@@ -123,17 +125,18 @@ public:
                     image_at.push_back(i);
                 }
             } catch (const std::exception& e) {
-                errors[i] = e.what();
+                errors[i] = error_text(e, "worker");
             }
         }
         const auto fill = [&](const std::vector<std::size_t>& at, auto embed) {
             if (at.empty()) return;
             try {
                 const tensor<2> e = embed();  // [at.size(), dim]
+                check_finite(e, "worker: embeddings");
                 for (std::size_t k = 0; k < at.size(); ++k)
                     out[at[k]] = {{"embedding", std::vector<float>(&e(k, 0), &e(k, 0) + e.shape(1))}};
             } catch (const std::exception& e) {
-                for (const std::size_t i : at) errors[i] = e.what();
+                for (const std::size_t i : at) errors[i] = error_text(e, "worker");
             }
         };
         fill(text_at, [&] { return embedder_->embed_texts(texts); });
@@ -157,6 +160,7 @@ public:
                 fail<input_error>(r.where, ": expected \"labels\": [\"...\", ...]");
             const std::string hypothesis = member(r, "template").is_null() ? pipelines::default_hypothesis_template : string_member(r, "template");
             const auto scores = pipelines::classify_image(*embedder_, image_of(r), labels.get<std::vector<std::string>>(), hypothesis);
+            check_finite_scores(scores, "worker: classify-image");
             return io::ordered_json{{"labels", label_scores_json(scores)}};
         });
     }
@@ -210,7 +214,14 @@ public:
                 doc.pixel_values = processor_->preprocess(std::vector<io::rgb_image>{image_of(r, "image", "image_bytes")});
             }
             const pipelines::document_options options;
-            return classify_ ? document_label_json(model_.classify(doc, options), options.threshold) : tags_json(model_.tag(doc, options));
+            if (classify_) {
+                const auto result = model_.classify(doc, options);
+                check_finite_scores(result.probabilities, "worker: classify-document");
+                return document_label_json(result, options.threshold);
+            }
+            const auto tags = model_.tag(doc, options);
+            check_finite_scores(tags, "worker: tag-document");
+            return tags_json(tags);
         });
     }
 
@@ -276,7 +287,7 @@ void add_worker(CLI::App& app) {
         ->check(CLI::IsMember({"embed", "classify-image", "transcribe", "tag-document", "classify-document"}));
     cmd->add_option("--batch-size", o->batch_size, "Requests read before answering (embed runs them through the model together)")
         ->capture_default_str()
-        ->check(CLI::Range(1, 4096));
+        ->check(in_range<std::size_t>(1, 4096));
     cmd->callback([o] {
         const auto t = make_task(o->task, o->model);
         std::vector<request> group;
@@ -300,7 +311,7 @@ void add_worker(CLI::App& app) {
                 if (const auto id = r.body.find("id"); id != r.body.end()) r.id = *id;
                 else fail<input_error>(r.where, ": expected an \"id\"");
             } catch (const std::exception& e) {
-                error = e.what();
+                error = error_text(e, "worker");
             }
             group.push_back(std::move(r));
             errors.push_back(std::move(error));

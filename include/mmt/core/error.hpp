@@ -53,6 +53,15 @@ public:
     using error::error;
 };
 
+// A model's output holds NaN or infinity: weights that hold them (a damaged
+// checkpoint, a training run that diverged) or activations past float32's range.
+// The library computes what the weights give, as HF does; core/finite.hpp's checks
+// say so where a caller wants to know.
+class numeric_error : public error {
+public:
+    using error::error;
+};
+
 namespace detail {
 template <class... Parts>
 std::string concat(Parts&&... parts) {

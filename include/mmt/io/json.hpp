@@ -234,11 +234,26 @@ std::string json_expected() {
     else return "another type";
 }
 
+// A float key named like an epsilon (every family's layer_norm_eps) is added to a
+// variance under a square root: 0 divides by zero on a constant row, a negative one
+// takes the root of a negative number, and either gives NaN outputs that print as
+// scores with exit 0. One rule here, where every family reads its keys, so no
+// family's reader can forget it.
+inline bool names_an_epsilon(const std::string& key) {
+    return key.size() >= 3 && key.compare(key.size() - 3, 3, "eps") == 0;
+}
+
 template <class T>
 T json_get(const json& value, const std::string& key, const std::string& where) {
     if (json_fits<T>(value)) {
         try {
-            return value.get<T>();
+            const T v = value.get<T>();
+            if constexpr (std::is_floating_point_v<T>) {
+                if (names_an_epsilon(key) && !(v > 0 && std::isfinite(v)))
+                    fail<config_error>(where, ": key \"", key, "\" should be a finite number > 0 (an epsilon added to a variance), got ",
+                                       value.dump());
+            }
+            return v;
         } catch (const json::exception&) {
         }
     }

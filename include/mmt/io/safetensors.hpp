@@ -202,6 +202,9 @@ public:
 
     // Writes `path` atomically: a temporary file beside it, renamed over it once it is
     // complete, so a reader never sees half a checkpoint and a failed write leaves none.
+    // A path that exists and is no regular file (/dev/stdout, /dev/full, a FIFO) is
+    // written in place: a temporary renamed onto it replaced the device itself (as
+    // root, `mmt embed --out /dev/full` turned /dev/full into a file and exited 0).
     void save(const std::filesystem::path& path) const {
         json header = json::object();
         if (!metadata_.empty()) header["__metadata__"] = metadata_;
@@ -212,8 +215,10 @@ public:
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
+        std::error_code ec;
+        const bool in_place = std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec);
         std::filesystem::path temp = path;
-        temp += ".tmp-" + std::to_string(::getpid());
+        if (!in_place) temp += ".tmp-" + std::to_string(::getpid());
         std::ofstream out(temp, std::ios::binary | std::ios::trunc);
         if (!out) fail<io_error>("cannot create '", temp.string(), "': ", std::strerror(errno));
         unsigned char len[8];
@@ -223,12 +228,12 @@ public:
         out.write(text.data(), std::streamsize(text.size()));
         for (const auto& e : entries_) out.write(e.bytes.data(), std::streamsize(e.bytes.size()));
         out.close();  // flushes: a full disk shows here
-        std::error_code ec;
         if (!out) {
             const int err = errno;
-            std::filesystem::remove(temp, ec);
+            if (!in_place) std::filesystem::remove(temp, ec);
             fail<io_error>("cannot write '", path.string(), "': ", std::strerror(err));
         }
+        if (in_place) return;
         std::filesystem::rename(temp, path, ec);
         if (ec) {
             const std::string why = ec.message();

@@ -275,10 +275,12 @@ public:
             probs.push_back(tagger.token_class_logits(inputs_of(w, doc)));
             ops::softmax(probs.back().data(), probs.back().shape(1), labels);
         }
-        std::vector<word_label> out;
+        std::vector<word_label> out;  // words without pieces have no tag; the others keep their index in the document
         for (std::size_t word = 0; word < doc.words.size(); ++word) {
+            const auto at = layout.best_position(word);
+            if (!at) continue;
+            const auto [window, position] = *at;
             const std::string what = "document tagging: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
-            const auto [window, position] = layout.best_position(word, what);
             const auto& ids = ws[window].word_ids;
             std::vector<float> p(labels, 0.0f);
             std::size_t pieces = 0;
@@ -381,8 +383,9 @@ public:
         std::vector<mask_fill> out;
         std::vector<std::optional<tensor<3>>> scores(ws.size());  // [1, seq_len, vocab_size], computed when needed
         for (std::size_t word = 0; word < doc.words.size(); ++word) {
-            const std::string what = "fill_mask: word " + std::to_string(word) + " (\"" + doc.words[word] + "\")";
-            const auto [window, position] = layout.best_position(word, what);
+            const auto at = layout.best_position(word);
+            if (!at) continue;  // an empty word, never "[MASK]"
+            const auto [window, position] = *at;
             if (ws[window].input_ids[position] != tokenizer_->mask_token_id()) continue;
             if (!scores[window]) scores[window] = model().masked_lm_logits(inputs_of(ws[window], doc));
             const std::size_t vocab = scores[window]->shape(2);
@@ -420,12 +423,12 @@ private:
         std::vector<std::size_t> first_piece;                         // per word; npos when it has none
         static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
 
-        // The (window, token position) of the word's first piece with the most context.
-        std::pair<std::size_t, std::size_t> best_position(std::size_t word, const std::string& what) const {
+        // The (window, token position) of the word's first piece with the most context;
+        // none for a word without pieces (empty, or only spaces and control characters),
+        // which HF's tokenizers give no tokens, so HF's pipelines no prediction.
+        std::optional<std::pair<std::size_t, std::size_t>> best_position(std::size_t word) const {
             const std::size_t g = first_piece[word];
-            if (g == npos)
-                fail<input_error>(what, " has no word pieces (empty, or only spaces and control characters); "
-                                        "expected every word to have text");
+            if (g == npos) return std::nullopt;
             std::size_t best_window = 0, best_context = 0;
             bool found = false;
             for (std::size_t k = 0; k < spans.size(); ++k) {
@@ -435,7 +438,7 @@ private:
                 const std::size_t context = std::min(left, right);
                 if (!found || context > best_context) best_window = k, best_context = context, found = true;
             }
-            return {best_window, 1 + g - spans[best_window].begin};  // + 1 for CLS
+            return std::pair{best_window, 1 + g - spans[best_window].begin};  // + 1 for CLS
         }
     };
 

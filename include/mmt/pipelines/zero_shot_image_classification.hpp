@@ -38,7 +38,7 @@ inline std::vector<label_score> classify_image(const interfaces::text_image_embe
     if (labels.empty()) fail<input_error>("zero-shot classification: expected at least one label, got none");
     std::vector<std::string> prompts;
     for (const auto& label : labels) prompts.push_back(fill_template(hypothesis_template, label));
-    const tensor<2> text_embeds = embedder.embed_texts(prompts);
+    const tensor<2> text_embeds = embedder.embed_many_texts(prompts);  // [labels, embed_dim], a bounded batch at a time
     const tensor<2> scores = embedder.image_text_scores(embedder.embed_images({image}), text_embeds);  // [1, labels]
     std::vector<label_score> out;
     for (std::size_t i = 0; i < labels.size(); ++i) out.push_back({labels[i], scores(0, i)});

@@ -283,7 +283,6 @@ private:
         if (hidden_size % num_conv_pos_embedding_groups != 0)
             fail<config_error>(where, ": key \"num_conv_pos_embedding_groups\": hidden_size ", hidden_size,
                                " is not divisible into ", num_conv_pos_embedding_groups, " groups");
-        if (!(layer_norm_eps > 0.0f)) fail<config_error>(where, ": key \"layer_norm_eps\" must be positive, got ", layer_norm_eps);
         if (arch == architecture::ctc) positive("vocab_size", vocab_size);
         if (arch == architecture::pretraining) {
             positive("num_codevector_groups", num_codevector_groups);
