@@ -6,7 +6,8 @@ packages=(
   g++ make cmake pkg-config git
   libeigen3-dev libxtensor-dev xtl-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libutf8proc-dev libsentencepiece-dev
-  doctest-dev libbenchmark-dev libcli11-dev
+  doctest-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
+  curl python3 python3-pytest
   clang libclang-rt-14-dev libomp-14-dev
 )
 missing=()
