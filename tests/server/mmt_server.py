@@ -106,7 +106,9 @@ class Server:
         deadline = time.monotonic() + 30
         while self.request("GET", "/health")[0] != 200:
             if time.monotonic() > deadline:
-                raise RuntimeError("mmt serve: /health never answered")
+                self.process.kill()
+                self.process.wait()
+                raise RuntimeError(f"mmt serve: /health never answered: {self.stderr()}")
             time.sleep(0.05)
 
     @property

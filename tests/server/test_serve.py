@@ -223,7 +223,8 @@ def test_concurrent_requests_get_their_own_answers(clip):
 # ---- API key ----
 
 def test_api_key(models):
-    for server in (Server(models["clip"], "--api-key", "s3cret"), Server(models["clip"], env={**os.environ, "MMT_API_KEY": "s3cret"})):
+    for args, env in [(("--api-key", "s3cret"), None), ((), {**os.environ, "MMT_API_KEY": "s3cret"})]:
+        server = Server(models["clip"], *args, env=env)
         try:
             status, headers, body = server.request("POST", "/v1/embeddings", {"input": "x"})
             check_error((status, json.loads(body)), 401, "Authorization: Bearer")
@@ -358,8 +359,10 @@ def test_a_stalled_client_holds_a_request_thread_until_the_timeout(models):
 
 
 def test_the_server_refuses_to_start_on_a_bad_model_or_port(models, tmp_path):
-    r = subprocess.run([tool(), "serve", "--model", str(tmp_path)], capture_output=True, timeout=60)
-    assert r.returncode != 0 and b"config.json" in r.stderr
+    for args, words in [((tmp_path,), b"config.json"), ((DATA / "wav2vec2-tiny-seq-cls",), b"wav2vec2-tiny-seq-cls"),
+                        ((models["clip"], "--language", "fra"), b"--language"), ((models["clip"], "--max-body-size", "1XB"), b"--max-body-size")]:
+        r = subprocess.run([tool(), "serve", "--model", *map(str, args)], capture_output=True, timeout=60)
+        assert r.returncode != 0 and words in r.stderr, r.stderr
     server = Server(models["clip"])
     try:
         r = subprocess.run([tool(), "serve", "--model", str(models["clip"]), "--port", str(server.port)],

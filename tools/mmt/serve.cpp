@@ -96,10 +96,13 @@ void load(served_model& m, const std::filesystem::path& dir, const std::string& 
     m.name = pipelines::index_format::model_name(dir);
     m.model_type = model_type_of(io::read_json_file(config_path), config_path);
     m.created = std::time(nullptr);
+    const bool speech = accepts_model_type<wav2vec2::family>(m.model_type);
+    if (!language.empty() && !speech)
+        fail<input_error>("serve: --language picks an MMS speech checkpoint's language; '", dir.string(), "' is a ", m.model_type, " model");
     const auto embedders = model_types_of(pipelines::text_image_embedders{});
     if (std::find(embedders.begin(), embedders.end(), m.model_type) != embedders.end()) {
         m.embedder = pipelines::text_image_embedder_from_pretrained(dir, model_options());
-    } else if (accepts_model_type<wav2vec2::family>(m.model_type)) {
+    } else if (speech) {
         m.recognizer.emplace(pipelines::speech_recognizer::from_pretrained(dir, model_options(language)));
     } else {  // a layout model, or document_model's config_error naming what it reads
         m.documents.emplace(dir);
