@@ -203,7 +203,9 @@ void embeddings(const served_model& m, const httplib::Request& req, httplib::Res
     }
     io::ordered_json data = io::ordered_json::array();
     for (std::size_t i = 0; i < entries.size(); ++i) data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", nullptr}});
+    std::size_t dim = 0;
     const auto fill = [&](const std::vector<std::size_t>& at, const tensor<2>& e) {  // [at.size(), dim]
+        dim = e.shape(1);
         for (std::size_t k = 0; k < at.size(); ++k) {
             const float* row = &e(k, 0);
             data[at[k]]["embedding"] = format == "float" ? io::ordered_json(std::vector<float>(row, row + e.shape(1)))
@@ -213,6 +215,9 @@ void embeddings(const served_model& m, const httplib::Request& req, httplib::Res
     static_assert(sizeof(float) == 4, "base64 embeddings are float32");
     if (!texts.empty()) fill(text_at, m.embedder->embed_texts(texts));
     if (!images.empty()) fill(image_at, m.embedder->embed_images(images));
+    const io::json* dimensions = member(body, "dimensions");  // OpenAI's shortened embeddings: these have one size
+    if (dimensions && *dimensions != dim)
+        fail<input_error>(where, ": \"dimensions\" ", dimensions->dump(), ", but this model's embeddings have ", dim, " and are not shortened");
     send_json(res, {{"object", "list"}, {"data", std::move(data)}, {"model", m.name}, {"usage", {{"prompt_tokens", 0}, {"total_tokens", 0}}}});
 }
 
