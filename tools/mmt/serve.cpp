@@ -270,13 +270,15 @@ void transcriptions(const served_model& m, const httplib::Request& req, httplib:
     const std::set<std::string> fields = {"file", "model", "response_format", "timestamp_granularities[]", "language", "prompt", "temperature"};
     for (const auto& [name, part] : req.files)
         if (!fields.count(name)) fail<input_error>(where, ": unknown form field \"", name, "\"; expected ", or_list(fields));
-    const auto field = [&](const char* name) -> std::optional<std::string> {
-        if (!req.has_file(name)) return std::nullopt;
-        return req.get_file_value(name).content;
+    const auto field = [&](const char* name) -> const std::string* {  // its first part's content, in place (the file's may be large)
+        const auto it = req.files.find(name);
+        return it == req.files.end() ? nullptr : &it->second.content;
     };
-    check_model(m, field("model"), where);
-    if (!req.has_file("file")) fail<input_error>(where, ": expected the audio as the form's \"file\" (a WAV file)");
-    const std::string format = field("response_format").value_or("json");
+    const std::string* model = field("model");
+    check_model(m, model ? std::optional<std::string>(*model) : std::nullopt, where);
+    const std::string* wav = field("file");
+    if (!wav) fail<input_error>(where, ": expected the audio as the form's \"file\" (a WAV file)");
+    const std::string format = field("response_format") ? *field("response_format") : "json";
     const std::vector<std::string> formats = {"json", "text", "srt", "vtt", "verbose_json"};
     if (std::find(formats.begin(), formats.end(), format) == formats.end())
         fail<input_error>(where, ": expected \"response_format\" ", or_list(formats), ", got \"", format, "\"");
@@ -291,8 +293,7 @@ void transcriptions(const served_model& m, const httplib::Request& req, httplib:
         fail<input_error>(where, ": \"timestamp_granularities[]\" needs \"response_format\" verbose_json, got ", format);
     if (granularities.empty()) granularities.insert("segment");  // OpenAI's default
 
-    const std::string& wav = req.get_file_value("file").content;
-    io::wav_audio audio = io::decode_wav(reinterpret_cast<const unsigned char*>(wav.data()), wav.size(), where + ": \"file\"");
+    io::wav_audio audio = io::decode_wav(reinterpret_cast<const unsigned char*>(wav->data()), wav->size(), where + ": \"file\"");
     const double duration = audio.duration_seconds();
     pipelines::transcription_options options;
     options.chunk_length_s = default_chunk_seconds;
