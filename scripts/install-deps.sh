@@ -9,6 +9,7 @@ packages=(
   doctest-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   curl python3 python3-pytest
   clang libclang-rt-14-dev libomp-14-dev
+  python3-dev python3-pybind11 python3-numpy python3-pytest python3-setuptools python3-distributed
 )
 missing=()
 for p in "${packages[@]}"; do

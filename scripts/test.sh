@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 machine: installs what is
 # missing, builds the tests, examples and tool, and runs every CTest test
-# (labels unit, parity, build, example); then the library's tests built with
+# (labels unit, parity, build, example; the C API's C test and the Python module's
+# pytest among them, with Debian's /usr/bin/python3 whatever python3 comes first on
+# PATH); then the library's tests and the C API's built with
 # clang under AddressSanitizer + UndefinedBehaviorSanitizer, and every fuzz
 # target for MMT_FUZZ_SECONDS (default 20) seconds (label fuzz). The sanitizer
 # build leaves out the tool and the examples, thin programs over the library
@@ -11,13 +13,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 jobs=$(nproc)
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=ON
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=ON \
+  -DMMT_BUILD_PYTHON=ON -DPython_EXECUTABLE=/usr/bin/python3
 cmake --build "$root/build" -j "$jobs"
 ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 
 # -O1 keeps the sanitizer build quick to compile and its asserts (no NDEBUG) on;
 # at -O1 clang does not vectorise, so it would warn at every `omp simd`.
-cmake -S "$root" -B "$root/build-asan" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$root" -B "$root/build-asan" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O1 -Wno-pass-failed" -DMMT_SANITIZE=address,undefined -DMMT_BUILD_FUZZERS=ON \
   -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=OFF -DMMT_BUILD_TOOLS=OFF
 cmake --build "$root/build-asan" -j "$jobs"

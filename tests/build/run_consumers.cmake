@@ -14,7 +14,7 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} -S ${MMT_SOURCE_DIR} -B ${WORK_DIR}/mmt-build -DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix
-    -DMMT_BUILD_TESTS=OFF -DMMT_BUILD_EXAMPLES=OFF -DMMT_BUILD_TOOLS=OFF)
+    -DMMT_BUILD_TESTS=OFF -DMMT_BUILD_EXAMPLES=OFF -DMMT_BUILD_TOOLS=OFF -DMMT_BUILD_C=OFF)  # headers only: nothing to compile
 run(${CMAKE_COMMAND} --install ${WORK_DIR}/mmt-build)
 
 foreach(kind find_package add_subdirectory)

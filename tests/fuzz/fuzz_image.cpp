@@ -1,6 +1,7 @@
 // The PNG and JPEG decoders from bytes in memory. The pixel limit is the memory
-// bound (a tiny JPEG whose scan ends early still decodes, grey, as in Pillow), so
-// the fuzzer runs with 4 megapixels to stay fast.
+// bound (a JPEG whose scan ends early still decodes, grey, as in Pillow, when the
+// file is large enough for its declared size), so the fuzzer runs with 4 megapixels
+// to stay fast.
 #include <cstddef>
 #include <cstdint>
 

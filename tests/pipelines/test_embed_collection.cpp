@@ -236,3 +236,20 @@ TEST_CASE("pipelines.text_image_embedder: preprocess_image then embed_pixels is 
         test::check_close(embedder->embed_pixels(batch), embedder->embed_images({image}), 0.0, dir.filename().string());
     }
 }
+
+TEST_CASE("pipelines.embed_collection: an image whose resize would pass the pixel limit fails from its header, naming the file" *
+          doctest::test_suite("unit")) {
+    // 200000 x 1 resized to the demo model's shortest edge of 32 is 204.8 million pixels;
+    // the file holds its header only, so the error shows the image was never decoded.
+    const fs::path dir = test::scratch_dir("collection_thin_image");
+    fs::create_directories(dir / "images");
+    test::write_file(dir / "images" / "thin.png", test::png_header_only(200000, 1));
+    const auto done = embed_folder(dir / "images", dir / "index", {});
+    CHECK(done.failed == 1);
+    const auto lines = manifest_lines(dir / "index");
+    REQUIRE(lines.size() == 1);
+    const std::string error = lines[0]["error"].get<std::string>();
+    INFO(error);
+    CHECK(error.find((dir / "images" / "thin.png").string()) != std::string::npos);
+    CHECK(error.find("a 1x200000 image resized to shortest edge 32 would be 32x6400000") != std::string::npos);
+}

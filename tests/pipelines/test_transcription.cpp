@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
+#include "support/peak_memory.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 
@@ -293,4 +295,57 @@ TEST_CASE("pipelines.speech_units: the quantizer's codes per frame and group" * 
     CHECK(units.from_file(speech_wav, {10.0, std::nullopt}).codes == u.codes);
     test::check_throws<config_error>([] { pipelines::speech_unit_extractor::from_pretrained(test::data_path("wav2vec2-tiny-ctc")); },
                                      {"speech units need a Wav2Vec2ForPreTraining checkpoint"});
+}
+
+TEST_CASE("pipelines.speech_audio: the duration limit holds on the streamed paths, in the model's rate, before reading" *
+          doctest::test_suite("unit")) {
+    const auto dir = test::scratch_dir("w2v_long_audio");
+    // Three hours at 1 Hz: 10800 samples in the file, 172.8 million once resampled to 16 kHz.
+    io::write_wav(dir / "three_hours.wav", std::vector<float>(10800, 0.0f), 1);
+    const auto& r = recognizer();
+    const auto units = pipelines::speech_unit_extractor::from_pretrained(test::data_path("wav2vec2-tiny-pretraining"));
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<input_error>([&] { r.transcribe_file(dir / "three_hours.wav"); },
+                                        {"three_hours.wav", "audio too long", "at most 7200 s", "got 10800 s"});
+        pipelines::transcription_options chunked;
+        chunked.chunk_length_s = 10.0;
+        test::check_throws<input_error>([&] { r.transcribe_file(dir / "three_hours.wav", chunked); },
+                                        {"three_hours.wav", "audio too long"});
+        test::check_throws<input_error>([&] { units.from_file(dir / "three_hours.wav", {10.0, std::nullopt}); },
+                                        {"three_hours.wav", "audio too long"});
+        // In memory, the limit is on the length at the model's rate, before resampling.
+        test::check_throws<input_error>([&] { r.transcribe(std::vector<float>(10800, 0.0f), 1); },
+                                        {"audio: audio too long", "172800000 samples at 16000 Hz", "resampled from 10800 at 1 Hz"});
+    });
+    CHECK(test::stayed_small(grown));
+
+    // The limit is the caller's wav_read_options, on both paths.
+    io::wav_read_options one_second;
+    one_second.max_duration_seconds = 1.0;
+    io::write_wav(dir / "two_seconds.wav", std::vector<float>(16000, 0.1f), 8000);
+    test::check_throws<input_error>([&] { pipelines::resampled_audio::open(dir / "two_seconds.wav", 16000, one_second); },
+                                    {"two_seconds.wav", "audio too long", "at most 1 s", "got 2 s"});
+    test::check_throws<input_error>([&] { pipelines::resampled_audio(std::vector<float>(16000, 0.1f), 8000, 16000, one_second); },
+                                    {"audio too long", "at most 1 s", "got 2 s", "32000 samples at 16000 Hz"});
+    CHECK(pipelines::resampled_audio::open(dir / "two_seconds.wav", 16000).size() == 32000);
+}
+
+TEST_CASE("pipelines.speech_audio: rates past 768 kHz are refused before the resampler's kernel is built" *
+          doctest::test_suite("unit")) {
+    const auto dir = test::scratch_dir("w2v_prime_rate");
+    // 2^31 - 1 is prime: its kernel to 16 kHz would hold ~1.6 million taps for each of 16000 phases.
+    io::write_wav(dir / "prime.wav", std::vector<float>(1000, 0.1f), 2147483647);
+    const auto start = std::chrono::steady_clock::now();
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<input_error>([&] { recognizer().transcribe_file(dir / "prime.wav"); },
+                                        {"prime.wav", "cannot resample 2147483647 Hz to 16000 Hz", "at most 768000 Hz",
+                                         "max_resample_rate"});
+        test::check_throws<input_error>([] { preprocess::sinc_resampler(16000, 1000003); },
+                                        {"resample: cannot resample 16000 Hz to 1000003 Hz"});
+    });
+    CHECK(test::stayed_small(grown));
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 5.0);
+    // At the cap with coprime rates the kernel is still bounded, and equal rates need none.
+    CHECK(preprocess::sinc_resampler(767999, 16000).kernel_width() > 0);
+    CHECK(preprocess::sinc_resampler(1000000, 1000000).kernel_width() == 0);
 }

@@ -5,7 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
+#include <cstdio>  // jpeglib.h needs FILE and size_t declared first
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <png.h>
+#include <jpeglib.h>
 
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
@@ -60,32 +61,66 @@ fs::path sparse_file(const fs::path& path, std::uintmax_t bytes) {
     return path;
 }
 
-void append_png_bytes(png_structp png, png_bytep data, png_size_t n) {
-    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), n);
-}
-
-// A PNG whose header declares width x height RGB pixels, followed by the start of an
-// IDAT chunk and nothing else: all a decoder may read before allocating.
-std::string png_header(std::uint32_t width, std::uint32_t height) {
+// A height x width PNG of 8-bit grey zeros, stored without compression.
+std::string stored_gray_png(std::uint32_t width, std::uint32_t height) {
     std::string out;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
     png_infop info = png_create_info_struct(png);
-    png_set_write_fn(png, &out, append_png_bytes, nullptr);
-    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+    png_set_write_fn(png, &out, test::append_png_to_string, nullptr);
+    png_set_compression_level(png, 0);
+    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
+    std::vector<png_byte> row(width, 0);
+    for (std::uint32_t y = 0; y < height; ++y) png_write_row(png, row.data());
+    png_write_end(png, nullptr);
     png_destroy_write_struct(&png, &info);
-    return out + std::string("\0\0\0\x10IDAT", 8) + std::string(16, '\0');
+    return out;
 }
 
-// An 8x8 RGB JPEG whose frame header (SOF0) is then patched to declare width x height.
-std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
-    std::string out = test::encode_jpeg({8, 8, std::vector<std::uint8_t>(8 * 8 * 3, 128)}, 75);  // libjpeg's default quality
-    const auto sof = out.find("\xFF\xC0");
-    REQUIRE(sof != std::string::npos);
-    out[sof + 5] = static_cast<char>(height >> 8), out[sof + 6] = static_cast<char>(height & 0xFF);
-    out[sof + 7] = static_cast<char>(width >> 8), out[sof + 8] = static_cast<char>(width & 0xFF);
+// A height x width grey JPEG of diagonal stripes; `progressive` writes
+// jpeg_simple_progression's six scans instead of one.
+std::string gray_jpeg(std::uint32_t width, std::uint32_t height, bool progressive) {
+    jpeg_compress_struct c{};
+    jpeg_error_mgr errors{};
+    c.err = jpeg_std_error(&errors);
+    jpeg_create_compress(&c);
+    unsigned char* buffer = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &buffer, &size);
+    c.image_width = width;
+    c.image_height = height;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    if (progressive) jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    std::vector<JSAMPLE> row(width);
+    JSAMPROW rows[1] = {row.data()};
+    while (c.next_scanline < c.image_height) {
+        for (std::uint32_t x = 0; x < width; ++x) row[x] = static_cast<JSAMPLE>((7 * x + 13 * c.next_scanline) & 0xFF);
+        jpeg_write_scanlines(&c, rows, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::string out(reinterpret_cast<const char*>(buffer), size);
+    std::free(buffer);
     return out;
+}
+
+// `jpeg` with the start of frame (SOF0 or SOF2) patched to declare width x height.
+std::string with_jpeg_size(std::string jpeg, std::uint16_t width, std::uint16_t height) {
+    auto sof = jpeg.find("\xFF\xC0");
+    if (sof == std::string::npos) sof = jpeg.find("\xFF\xC2");
+    REQUIRE(sof != std::string::npos);
+    jpeg[sof + 5] = static_cast<char>(height >> 8), jpeg[sof + 6] = static_cast<char>(height & 0xFF);
+    jpeg[sof + 7] = static_cast<char>(width >> 8), jpeg[sof + 8] = static_cast<char>(width & 0xFF);
+    return jpeg;
+}
+
+// An 8x8 RGB JPEG at libjpeg's default quality, patched to declare width x height.
+std::string jpeg_declaring(std::uint16_t width, std::uint16_t height) {
+    return with_jpeg_size(test::encode_jpeg({8, 8, std::vector<std::uint8_t>(8 * 8 * 3, 128)}, 75), width, height);
 }
 
 io::rgb_image decode_image_bytes(const std::string& bytes, const io::image_limits& limits = {}) {
@@ -240,16 +275,71 @@ TEST_CASE("robustness.limits: text files over 100 MB are refused from their size
 
 TEST_CASE("robustness.limits: images over the pixel limit are refused from their header" * doctest::test_suite("unit")) {
     auto grown = test::peak_growth([] {
-        test::check_throws<input_error>([] { decode_image_bytes(png_header(20000, 20000)); },
+        test::check_throws<input_error>([] { decode_image_bytes(test::png_header_only(20000, 20000)); },
                                         {"20000x20000", "400000000 pixels exceeds the limit of 100000000"});
         test::check_throws<input_error>([] { decode_image_bytes(jpeg_declaring(30000, 30000)); },
                                         {"30000x30000", "900000000 pixels exceeds the limit of 100000000"});
     });
     CHECK(test::stayed_small(grown));
     // The limit is the caller's: image_limits::max_pixels.
-    test::check_throws<input_error>([] { decode_image_bytes(png_header(100, 100), io::image_limits{5000}); },
+    test::check_throws<input_error>([] { decode_image_bytes(test::png_header_only(100, 100), io::image_limits{5000}); },
                                     {"10000 pixels exceeds the limit of 5000", "image_limits::max_pixels"});
     CHECK(decode_image_bytes(jpeg_declaring(8, 8), io::image_limits{64}).pixels.size() == 8 * 8 * 3);
+}
+
+TEST_CASE("robustness.limits: an image header claiming more than its file could hold is refused before allocating" *
+          doctest::test_suite("unit")) {
+    // 10000 x 10000 RGB (300 MB decoded) in a few dozen bytes: before, the rows were
+    // allocated and zero-filled, then the data ran out (PNG) or was made up as grey (JPEG).
+    const std::string baseline = with_jpeg_size(gray_jpeg(8, 8, false), 10000, 10000);
+    const std::string progressive = with_jpeg_size(gray_jpeg(8, 8, true), 10000, 10000);
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<format_error>([] { decode_image_bytes(test::png_header_only(10000, 10000)); },
+                                         {"test.img", "PNG header declares 10000x10000 pixels", "at least 290697 bytes",
+                                          "the file has 57", "truncated"});
+        test::check_throws<format_error>([&] { decode_image_bytes(baseline); },
+                                         {"test.img", "JPEG header declares 10000x10000 pixels", "at least 195312 bytes"});
+        test::check_throws<format_error>([&] { decode_image_bytes(progressive); },
+                                         {"test.img", "JPEG header declares 10000x10000 pixels"});
+    });
+    CHECK(test::stayed_small(grown));
+}
+
+TEST_CASE("robustness.limits: a truncated image allocates what its data held, not what its header claims" *
+          doctest::test_suite("unit")) {
+    // Files big enough for their claim, cut to 5%: rows are decoded into a buffer that
+    // grows, so the 64 MB of rows the headers declare are never allocated.
+    const std::string png = stored_gray_png(8000, 8000);
+    const std::string jpeg = gray_jpeg(8000, 8000, false);
+    const auto grown = test::peak_growth([&] {
+        test::check_throws<format_error>([&] { decode_image_bytes(png.substr(0, png.size() / 20)); },
+                                         {"test.img", "invalid PNG", "truncated PNG data"});
+        test::check_throws<format_error>([&] { decode_image_bytes(jpeg.substr(0, jpeg.size() / 20)); },
+                                         {"test.img", "invalid JPEG", "truncated JPEG data"});
+    });
+    CHECK(test::stayed_small(grown));
+    CHECK(decode_image_bytes(gray_jpeg(64, 48, false)).pixels.size() == 64 * 48 * 3);
+    CHECK(decode_image_bytes(stored_gray_png(64, 48)).pixels.size() == 64 * 48 * 3);
+}
+
+TEST_CASE("robustness.limits: a progressive JPEG of 50 000 scans is refused after max_jpeg_scans" *
+          doctest::test_suite("unit")) {
+    // Its last scan (an AC refinement) repeated before EOI: libjpeg only warns about
+    // such scans, and decodes the whole image once per scan.
+    const std::string six_scans = gray_jpeg(8, 8, true);
+    CHECK(decode_image_bytes(six_scans).pixels.size() == 8 * 8 * 3);
+    const auto last_scan = six_scans.rfind("\xFF\xDA"), eoi = six_scans.rfind("\xFF\xD9");
+    REQUIRE(last_scan < eoi);
+    std::string many = six_scans.substr(0, eoi);
+    for (int i = 0; i < 50000; ++i) many += six_scans.substr(last_scan, eoi - last_scan);
+    many += "\xFF\xD9";
+    const auto start = std::chrono::steady_clock::now();
+    test::check_throws<input_error>([&] { decode_image_bytes(many); },
+                                    {"test.img", "progressive JPEG of more than 1000 scans", "image_limits::max_jpeg_scans"});
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 2.0);
+    io::image_limits five;
+    five.max_jpeg_scans = 5;
+    test::check_throws<input_error>([&] { decode_image_bytes(six_scans, five); }, {"more than 5 scans"});
 }
 
 TEST_CASE("robustness.limits: audio over the configured length is refused from its header" * doctest::test_suite("unit")) {
@@ -328,4 +418,15 @@ TEST_CASE("robustness.limits: image sizes in preprocessor_config.json and long t
                                         {"1x20000 image", "shortest edge 224", "more than 100000000 pixels"});
     });
     CHECK(test::stayed_small(grown));
+    // Before decoding: the processor's image_limits() check the resize from the header,
+    // here one with no pixel data at all (1 x 60000 -> 224 x 13440000).
+    test::check_throws<input_error>([&] { decode_image_bytes(test::png_header_only(60000, 1), processor.image_limits()); },
+                                    {"image 'test.img'", "1x60000 image resized to shortest edge 224", "224x13440000",
+                                     "more than 100000000 pixels"});
+    test::check_throws<format_error>([&] { decode_image_bytes(test::png_header_only(60000, 1)); }, {"test.img", "truncated"});
+    // Fixed sizes (SigLIP, LayoutLMv3) never exceed the limit, and neither does a normal photo.
+    const auto siglip = preprocess::clip_image_processor(
+        clip_image_processor_config::defaults_of("SiglipImageProcessor", "pp.json"));
+    test::check_throws<format_error>([&] { decode_image_bytes(test::png_header_only(60000, 1), siglip.image_limits()); }, {"truncated"});
+    CHECK(decode_image_bytes(stored_gray_png(640, 480), processor.image_limits()).width == 640);
 }

@@ -24,18 +24,18 @@
 
 namespace mmt::test {
 
+// libpng's write callback into the std::string given as its io pointer.
+inline void append_png_to_string(png_structp png, png_bytep data, png_size_t n) {
+    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), n);
+}
+
 // The bytes of a PNG file holding an 8-bit RGB image.
 inline std::string encode_png(const io::rgb_image& image) {
     std::string out;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
     png_infop info = png_create_info_struct(png);
     // No setjmp: libpng cannot fail on these valid images short of memory.
-    png_set_write_fn(
-        png, &out,
-        [](png_structp p, png_bytep data, png_size_t n) {
-            static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<const char*>(data), n);
-        },
-        nullptr);
+    png_set_write_fn(png, &out, append_png_to_string, nullptr);
     png_set_IHDR(png, info, png_uint_32(image.width), png_uint_32(image.height), 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -44,6 +44,20 @@ inline std::string encode_png(const io::rgb_image& image) {
     png_write_end(png, nullptr);
     png_destroy_write_struct(&png, &info);
     return out;
+}
+
+// A PNG whose header declares width x height RGB pixels, followed by the start of an
+// IDAT chunk and nothing else: all a decoder may read before allocating.
+inline std::string png_header_only(std::uint32_t width, std::uint32_t height) {
+    std::string out;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop info = png_create_info_struct(png);
+    png_set_write_fn(png, &out, append_png_to_string, nullptr);
+    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    png_destroy_write_struct(&png, &info);
+    return out + std::string("\0\0\0\x10IDAT", 8) + std::string(16, '\0');
 }
 
 // The bytes of a baseline JPEG file (libjpeg's defaults: 4:2:0) at `quality`.

@@ -19,6 +19,15 @@
 // Truncated data is an error, as in Pillow without LOAD_TRUNCATED_IMAGES; a JPEG
 // whose scan data is complete but lacks the final EOI marker is accepted, as Pillow does.
 //
+// Memory follows the data, not the header's claim: the declared size is checked
+// against image_limits and against the least number of bytes that could encode it
+// (deflate expands at most 1032:1; a Huffman-coded JPEG spends at least a bit on
+// each 8x8 block's DC) before anything is sized, and sequential images are decoded
+// a row at a time into a buffer that grows, so data that ends early has allocated
+// no more than it held. Pillow decodes a tiny JPEG whose scan ends at an early EOI
+// as a grey image of the declared size; here a file too small for its declared
+// size is a format_error. Progressive JPEGs stop after image_limits::max_jpeg_scans.
+//
 // libpng and libjpeg report errors through callbacks that must not return; they
 // longjmp back into small functions that hold no C++ objects with destructors
 // (png_stage_* / jpeg_stage_*). Everything that owns memory lives in the caller.
@@ -30,6 +39,7 @@
 #include <cstdio>  // jpeglib.h needs FILE and size_t declared first
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,10 +59,17 @@ struct rgb_image {
     std::vector<std::uint8_t> pixels;  // [height, width, 3]
 };
 
-// Refuse images whose header declares more pixels than this, before allocating
-// anything (Pillow's DecompressionBombError guards the same way, at ~179 Mpx).
+// Checked from an image's header, before anything is allocated.
 struct image_limits {
+    // Pillow's DecompressionBombError guards the same way, at ~179 Mpx.
     std::size_t max_pixels = 100'000'000;
+    // Scans of one JPEG: a progressive one is decoded over the whole image once per scan;
+    // encoders write about 10 (jpeg_simple_progression), and 1000 is djpeg's -maxscans advice.
+    int max_jpeg_scans = 1000;
+    // Called with the header's size before any pixel is decoded, so that what comes
+    // next can refuse an image it could not use (clip_image_processor::image_limits():
+    // a resize to more than max_pixels).
+    std::function<void(std::size_t height, std::size_t width, const std::string& name)> check_size;
 };
 
 enum class image_format { unknown, png, jpeg };
@@ -82,9 +99,12 @@ struct image_header {
     int channels = 0;   // samples per pixel in the decoder's output rows
     int bit_depth = 8;  // 8 or 16 (PNG only)
     std::size_t row_bytes = 0;
+    // The fewest bytes of file that could encode the declared image (0: no bound known).
+    std::size_t min_file_bytes = 0;
 };
 
-inline void check_header(const image_header& h, const std::string& name, const char* format,
+// Before anything is sized: the declared size against the limits, then against the file.
+inline void check_header(const image_header& h, const std::string& name, const char* format, std::size_t file_bytes,
                          const image_limits& limits) {
     if (h.width == 0 || h.height == 0)
         fail<format_error>("image '", name, "': ", format, " header declares an empty image (", h.width, "x",
@@ -92,6 +112,11 @@ inline void check_header(const image_header& h, const std::string& name, const c
     if (h.width > limits.max_pixels / h.height)
         fail<input_error>("image '", name, "': ", h.width, "x", h.height, " = ", h.width * h.height,
                           " pixels exceeds the limit of ", limits.max_pixels, " pixels (image_limits::max_pixels)");
+    if (limits.check_size) limits.check_size(h.height, h.width, name);
+    if (file_bytes < h.min_file_bytes)
+        fail<format_error>("image '", name, "': ", format, " header declares ", h.width, "x", h.height,
+                           " pixels, which need at least ", h.min_file_bytes, " bytes of image data; the file has ",
+                           file_bytes, ": truncated or not a real image?");
 }
 
 // Pillow's Convert.c cmyk2rgb with MULDIV255: x * nk / 255 rounded, on inverted samples.
@@ -113,6 +138,7 @@ struct png_state {
     int color_type = 0;
     png_colorp palette = nullptr;
     int palette_size = 0;
+    bool interlaced = false;
     // libpng explains some errors in a warning just before them ("Image width is
     // zero in IHDR", then "Invalid IHDR data"); the first one goes into the message.
     char first_warning[256] = {};
@@ -150,6 +176,12 @@ inline bool png_stage_header(png_state& s, image_header& h) {
     png_read_info(s.png, s.info);
     s.color_type = png_get_color_type(s.png, s.info);
     int depth = png_get_bit_depth(s.png, s.info);
+    s.interlaced = png_get_interlace_type(s.png, s.info) != PNG_INTERLACE_NONE;
+    // The filtered scanlines hold at least the image's bits, and deflate expands at
+    // most 1032:1 (a 258-byte match in 2 bits), so IDAT needs this many bytes at least.
+    const double stored_bits = double(png_get_image_width(s.png, s.info)) * double(png_get_image_height(s.png, s.info)) *
+                               png_get_channels(s.png, s.info) * depth;
+    h.min_file_bytes = static_cast<std::size_t>(stored_bits / 8 / 1032);
     if (s.color_type == PNG_COLOR_TYPE_PALETTE) {
         if (png_get_PLTE(s.png, s.info, &s.palette, &s.palette_size) != PNG_INFO_PLTE)
             png_error(s.png, "palette image without a PLTE chunk");
@@ -170,6 +202,12 @@ inline bool png_stage_header(png_state& s, image_header& h) {
 inline bool png_stage_pixels(png_state& s, png_bytepp rows) {
     if (setjmp(s.failure.jump)) return false;
     png_read_image(s.png, rows);
+    return true;
+}
+
+inline bool png_stage_row(png_state& s, png_bytep row) {
+    if (setjmp(s.failure.jump)) return false;
+    png_read_row(s.png, row, nullptr);
     return true;
 }
 
@@ -224,12 +262,20 @@ inline rgb_image decode_png(const std::uint8_t* data, std::size_t size, const st
     };
     image_header h;
     if (!png_stage_header(s, h)) failed();
-    check_header(h, name, "PNG", limits);
+    check_header(h, name, "PNG", size, limits);
 
-    std::vector<std::uint8_t> raw(h.row_bytes * h.height);
-    std::vector<png_bytep> rows(h.height);
-    for (std::size_t y = 0; y < h.height; ++y) rows[y] = raw.data() + y * h.row_bytes;
-    if (!png_stage_pixels(s, rows.data())) failed();
+    std::vector<std::uint8_t> raw;
+    if (s.interlaced) {  // Adam7's passes each visit rows all over the image
+        raw.resize(h.row_bytes * h.height);
+        std::vector<png_bytep> rows(h.height);
+        for (std::size_t y = 0; y < h.height; ++y) rows[y] = raw.data() + y * h.row_bytes;
+        if (!png_stage_pixels(s, rows.data())) failed();
+    } else {
+        for (std::size_t y = 0; y < h.height; ++y) {
+            raw.resize((y + 1) * h.row_bytes);  // grows geometrically, as far as the data goes
+            if (!png_stage_row(s, raw.data() + y * h.row_bytes)) failed();
+        }
+    }
 
     rgb_image out{h.height, h.width, {}};
     if (s.color_type == PNG_COLOR_TYPE_RGB && h.bit_depth == 8) {
@@ -245,8 +291,11 @@ inline rgb_image decode_png(const std::uint8_t* data, std::size_t size, const st
 struct jpeg_state {
     decode_failure failure;
     jpeg_error_mgr errors{};
+    jpeg_progress_mgr progress{};
     jpeg_decompress_struct cinfo{};
     bool created = false;
+    int max_scans = 0;
+    bool too_many_scans = false;
 };
 
 inline void jpeg_on_error(j_common_ptr cinfo) {
@@ -260,6 +309,14 @@ inline void jpeg_on_error(j_common_ptr cinfo) {
 }
 
 inline void jpeg_on_message(j_common_ptr) {}  // Pillow ignores libjpeg's warnings too
+
+// libjpeg calls this at least once per scan while it reads a multi-scan image.
+inline void jpeg_on_progress(j_common_ptr common) {
+    auto* state = static_cast<jpeg_state*>(common->client_data);
+    if (state->cinfo.input_scan_number <= state->max_scans) return;
+    state->too_many_scans = true;
+    std::longjmp(state->failure.jump, 1);
+}
 
 // The memory source would append a fake EOI at the end of the data and warn;
 // Pillow stops with "image file is truncated" instead.
@@ -289,20 +346,35 @@ inline bool jpeg_stage_header(jpeg_state& s, const std::uint8_t* data, std::size
     }
     s.cinfo.dct_method = JDCT_ISLOW;
     s.cinfo.do_fancy_upsampling = TRUE;
+    s.progress.progress_monitor = jpeg_on_progress;
+    s.cinfo.progress = &s.progress;
     h.width = s.cinfo.image_width;
     h.height = s.cinfo.image_height;
     h.channels = s.cinfo.num_components;
     h.row_bytes = h.width * static_cast<std::size_t>(h.channels);
+    // Huffman codes are at least a bit long, and every block's DC is coded (sequential:
+    // a DC code and an end of block; progressive: the first DC scan). Arithmetic coding
+    // can spend less than a bit on a block, so it gets no bound.
+    if (!s.cinfo.arith_code) {
+        double blocks = 0;
+        for (int c = 0; c < s.cinfo.num_components; ++c)
+            blocks += double(s.cinfo.comp_info[c].width_in_blocks) * double(s.cinfo.comp_info[c].height_in_blocks);
+        h.min_file_bytes = static_cast<std::size_t>(blocks / 8);
+    }
     return true;
 }
 
-inline bool jpeg_stage_pixels(jpeg_state& s, std::uint8_t* out, std::size_t row_bytes) {
+// Starts the output; a multi-scan (progressive) image's scans are all read here, into
+// libjpeg's coefficient buffer.
+inline bool jpeg_stage_start(jpeg_state& s) {
     if (setjmp(s.failure.jump)) return false;
     jpeg_start_decompress(&s.cinfo);
-    while (s.cinfo.output_scanline < s.cinfo.output_height) {
-        JSAMPROW row = out + s.cinfo.output_scanline * row_bytes;
-        jpeg_read_scanlines(&s.cinfo, &row, 1);
-    }
+    return true;
+}
+
+inline bool jpeg_stage_row(jpeg_state& s, std::uint8_t* row) {
+    if (setjmp(s.failure.jump)) return false;
+    jpeg_read_scanlines(&s.cinfo, &row, 1);
     return true;
 }
 
@@ -317,14 +389,23 @@ inline rgb_image decode_jpeg(const std::uint8_t* data, std::size_t size, const s
                              const image_limits& limits) {
     jpeg_state s;
     jpeg_cleanup cleanup{s};
+    s.max_scans = limits.max_jpeg_scans;
     image_header h;
-    if (!jpeg_stage_header(s, data, size, h))
+    auto failed = [&] {
+        if (s.too_many_scans)
+            fail<input_error>("image '", name, "': ", s.cinfo.progressive_mode ? "progressive " : "", "JPEG of more than ", limits.max_jpeg_scans,
+                              " scans; expected at most ", limits.max_jpeg_scans, " (image_limits::max_jpeg_scans)");
         fail<format_error>("image '", name, "': invalid JPEG (", s.failure.message, ")");
-    check_header(h, name, "JPEG", limits);
+    };
+    if (!jpeg_stage_header(s, data, size, h)) failed();
+    check_header(h, name, "JPEG", size, limits);
 
-    std::vector<std::uint8_t> raw(h.row_bytes * h.height);
-    if (!jpeg_stage_pixels(s, raw.data(), h.row_bytes))
-        fail<format_error>("image '", name, "': invalid JPEG (", s.failure.message, ")");
+    if (!jpeg_stage_start(s)) failed();
+    std::vector<std::uint8_t> raw;
+    for (std::size_t y = 0; y < h.height; ++y) {
+        raw.resize((y + 1) * h.row_bytes);  // grows geometrically, as far as the data goes
+        if (!jpeg_stage_row(s, raw.data() + y * h.row_bytes)) failed();
+    }
 
     rgb_image out{h.height, h.width, {}};
     if (h.channels == 3) {

@@ -86,6 +86,7 @@ public:
     }
 
     tensor<3> preprocess_image(const io::rgb_image& image) const override { return processor_.preprocess(image); }
+    io::image_limits image_limits() const override { return processor_.image_limits(); }
 
     tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
         return clip::l2_normalize(model_.get_image_features(pixel_values));

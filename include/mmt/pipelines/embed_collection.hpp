@@ -173,6 +173,7 @@ inline collection_progress embed_collection(const interfaces::text_image_embedde
 
     collection_progress progress{index.kept(), layout.end() - layout.begin(), index.kept(), index.kept_failures()};
     if (options.on_progress) options.on_progress(progress);
+    const io::image_limits image_limits = embedder.image_limits();
     ordered_workers<collection_input, detail::prepared_input> workers(
         options.decode_threads, 2 * options.batch_size + options.decode_threads,
         [&]() -> std::optional<collection_input> {
@@ -183,7 +184,7 @@ inline collection_progress embed_collection(const interfaces::text_image_embedde
             detail::prepared_input item{std::move(input), {}, {}};
             if (images) {
                 try {
-                    item.pixel_values = embedder.preprocess_image(io::read_image(item.input.path));
+                    item.pixel_values = embedder.preprocess_image(io::read_image(item.input.path, image_limits));
                 } catch (const mmt::error& e) {
                     item.error = e.what();
                 }

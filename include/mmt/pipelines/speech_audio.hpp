@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -33,17 +32,17 @@ namespace mmt::pipelines {
 class resampled_audio {
 public:
     // A WAV file of any rate and channel count, streamed: only the pieces asked for are decoded.
-    static resampled_audio open(const std::filesystem::path& path, int sampling_rate) {
-        io::wav_read_options unlimited;
-        unlimited.max_duration_seconds = std::numeric_limits<double>::infinity();  // memory stays bounded by the pieces
-        io::wav_reader reader(path, unlimited);
+    // The duration limit holds here too (from the header, and for the resampled length), since
+    // the model's work and the unchunked pipelines' buffers grow with it.
+    static resampled_audio open(const std::filesystem::path& path, int sampling_rate, const io::wav_read_options& options = {}) {
+        io::wav_reader reader(path, options);
         const int rate = reader.sample_rate();
-        return resampled_audio(std::move(reader), {}, rate, sampling_rate, "'" + path.string() + "'");
+        return resampled_audio(std::move(reader), {}, rate, sampling_rate, "'" + path.string() + "'", options);
     }
 
     // Samples at `orig_rate` held in memory; each must be finite, as a WAV file's.
-    resampled_audio(std::vector<float> samples, int orig_rate, int sampling_rate)
-        : resampled_audio(std::nullopt, std::move(samples), orig_rate, sampling_rate, "audio") {
+    resampled_audio(std::vector<float> samples, int orig_rate, int sampling_rate, const io::wav_read_options& options = {})
+        : resampled_audio(std::nullopt, std::move(samples), orig_rate, sampling_rate, "audio", options) {
         for (std::size_t i = 0; i < memory_.size(); ++i)
             if (!std::isfinite(memory_[i])) fail<input_error>(where_, ": sample ", i, " is ", memory_[i], "; expected finite samples");
     }
@@ -77,9 +76,21 @@ public:
 
 private:
     resampled_audio(std::optional<io::wav_reader> reader, std::vector<float> samples, int orig_rate, int sampling_rate,
-                    std::string where)
+                    std::string where, const io::wav_read_options& options)
         : reader_(std::move(reader)), memory_(std::move(samples)), orig_rate_(orig_rate), rate_(sampling_rate),
-          resampler_(orig_rate, sampling_rate), where_(std::move(where)) {}
+          resampler_(checked_resampler(orig_rate, sampling_rate, where)), where_(std::move(where)) {
+        // In the model's rate, from the lengths alone: a 1 Hz file of an hour becomes 57.6
+        // million samples at 16 kHz before a single one is computed.
+        if (duration_seconds() > options.max_duration_seconds)
+            fail<input_error>(where_, ": audio too long; expected at most ", options.max_duration_seconds, " s, got ",
+                              duration_seconds(), " s (", size(), " samples at ", rate_, " Hz, resampled from ", input_size(),
+                              " at ", orig_rate_, " Hz; wav_read_options::max_duration_seconds)");
+    }
+
+    static preprocess::sinc_resampler checked_resampler(int orig_rate, int sampling_rate, const std::string& where) {
+        preprocess::check_resample_rates(orig_rate, sampling_rate, where);
+        return preprocess::sinc_resampler(orig_rate, sampling_rate);
+    }
 
     std::size_t input_size() const { return reader_ ? reader_->frames() : memory_.size(); }
 

@@ -21,6 +21,24 @@
 
 namespace mmt::preprocess {
 
+// The highest sample rate resampled, either way: 768 kHz, the top rate audio interfaces
+// record at. The kernel's width grows with orig / min(orig, new) once both are divided
+// by their gcd, so prime rates near 2^31 would need gigabytes of taps; under this cap
+// the kernel holds at most about 15 x 768000 taps (46 MB), and the work stays about 12
+// multiply-adds per input sample plus 15 per output sample. Equal rates (nothing to
+// resample) are not capped.
+inline constexpr int max_resample_rate = 768000;
+
+// input_error, naming `where`, for rates sinc_resampler does not take (checked from the
+// rates alone, before any kernel or output is sized).
+inline void check_resample_rates(int orig_freq, int new_freq, const std::string& where) {
+    if (orig_freq <= 0 || new_freq <= 0)
+        fail<input_error>(where, ": sample rates must be positive; got ", orig_freq, " -> ", new_freq, " Hz");
+    if (orig_freq != new_freq && (orig_freq > max_resample_rate || new_freq > max_resample_rate))
+        fail<input_error>(where, ": cannot resample ", orig_freq, " Hz to ", new_freq, " Hz; expected rates of at most ",
+                          max_resample_rate, " Hz (preprocess::max_resample_rate: the kernel grows with the rates)");
+}
+
 // Polyphase windowed-sinc resampler mirroring torchaudio's
 // `_get_sinc_resample_kernel` / `_apply_sinc_resample_kernel` (method
 // "sinc_interp_hann"). The kernel is built once, like torchaudio.transforms.Resample,
@@ -35,8 +53,7 @@ class sinc_resampler {
 public:
     sinc_resampler(int orig_freq, int new_freq, int lowpass_filter_width = 6, double rolloff = 0.99) {
         const char* where = "resample";
-        if (orig_freq <= 0 || new_freq <= 0)
-            fail<input_error>(where, ": sample rates must be positive; got ", orig_freq, " -> ", new_freq, " Hz");
+        check_resample_rates(orig_freq, new_freq, where);
         if (lowpass_filter_width <= 0)
             fail<input_error>(where, ": lowpass_filter_width must be positive, got ", lowpass_filter_width);
         if (!(rolloff > 0.0 && rolloff <= 1.0)) fail<input_error>(where, ": rolloff must be in (0, 1], got ", rolloff);

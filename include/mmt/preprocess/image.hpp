@@ -429,6 +429,17 @@ public:
 
     const clip_image_processor_config& config() const { return config_; }
 
+    // Limits to decode an image with before preprocessing it: image_limits' own, and the
+    // resize checked from the header, so that a long thin image whose resize would exceed
+    // max_pixels is refused before it is decoded (io::read_image(path, p.image_limits())).
+    io::image_limits image_limits() const {
+        io::image_limits limits;
+        limits.check_size = [config = config_](std::size_t height, std::size_t width, const std::string& name) {
+            if (config.do_resize) resize_target(config, height, width, "image '" + name + "'");
+        };
+        return limits;
+    }
+
     // One decoded RGB image -> pixel_values [3, height, width].
     tensor<3> preprocess(const io::rgb_image& image) const {
         if (image.height == 0 || image.width == 0 || image.pixels.size() != image.height * image.width * 3)
@@ -464,7 +475,7 @@ private:
     io::rgb_image prepare(const io::rgb_image& image) const {
         io::rgb_image out;
         if (config_.do_resize) {
-            const auto [height, width] = resize_target(image);
+            const auto [height, width] = resize_target(config_, image.height, image.width, "clip_image_processor");
             out = resize(image, height, width, config_.resample);
         } else {
             out = image;
@@ -475,19 +486,21 @@ private:
         return out;
     }
 
-    // The resized size; input_error when a very long image would resize to more
-    // pixels than an image may have (checked before anything is allocated).
-    std::pair<std::size_t, std::size_t> resize_target(const io::rgb_image& image) const {
-        if (config_.size.shortest_edge <= 0)
-            return {static_cast<std::size_t>(config_.size.height), static_cast<std::size_t>(config_.size.width)};
-        const auto edge = static_cast<std::size_t>(config_.size.shortest_edge);
+    // The resized size of a height x width image; input_error when a very long image would
+    // resize to more pixels than an image may have (from the sizes alone: before decoding
+    // through image_limits(), before allocating in preprocess).
+    static std::pair<std::size_t, std::size_t> resize_target(const clip_image_processor_config& config, std::size_t height,
+                                                             std::size_t width, const std::string& where) {
+        if (config.size.shortest_edge <= 0)
+            return {static_cast<std::size_t>(config.size.height), static_cast<std::size_t>(config.size.width)};
+        const auto edge = static_cast<std::size_t>(config.size.shortest_edge);
         const std::size_t max_pixels = io::image_limits{}.max_pixels;
-        const double ratio = static_cast<double>(std::max(image.height, image.width)) /
-                             static_cast<double>(std::min(image.height, image.width));
-        if (static_cast<double>(edge) * static_cast<double>(edge) * ratio > static_cast<double>(max_pixels))
-            fail<input_error>("clip_image_processor: a ", image.height, "x", image.width, " image resized to shortest edge ",
-                              edge, " would have more than ", max_pixels, " pixels (image_limits::max_pixels)");
-        return get_resize_output_image_size(image.height, image.width, edge);
+        const auto target = get_resize_output_image_size(height, width, edge);
+        if (target.first > max_pixels / target.second)
+            fail<input_error>(where, ": a ", height, "x", width, " image resized to shortest edge ", edge, " would be ",
+                              target.first, "x", target.second, ", more than ", max_pixels,
+                              " pixels (image_limits::max_pixels)");
+        return target;
     }
 
     clip_image_processor_config config_;

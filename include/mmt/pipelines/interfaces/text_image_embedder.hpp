@@ -48,6 +48,9 @@ public:
     // preprocessed on other threads while the model runs (pipelines/embed_collection.hpp).
     // One image -> pixel_values [3, height, width], as the model's image processor makes them.
     virtual tensor<3> preprocess_image(const io::rgb_image& image) const = 0;
+    // The limits to decode an image for preprocess_image with: an image it would refuse
+    // (a resize past the pixel limit) is refused from its header, before decoding.
+    virtual io::image_limits image_limits() const = 0;
     // pixel_values [images, 3, height, width] -> [images, embed_dim], unit rows.
     virtual tensor<2> embed_pixels(const tensor<4>& pixel_values) const = 0;
     // Both steps, images_per_forward images at a time. [images, embed_dim], unit rows.
