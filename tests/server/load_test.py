@@ -1,7 +1,7 @@
-"""Load test of mmt serve's /v1/embeddings: N requests from C client threads (each its
-own keep-alive connection), every answer checked, the server's resident memory
-(VmRSS) sampled after the warm-up and at the end, latency percentiles and throughput
-printed. Exits 1 when a request failed or memory grew past --max-growth.
+"""Load test of mmt serve's /v1/embeddings: N requests from C client threads, every
+answer checked, the server's resident memory (VmRSS) sampled after the warm-up and
+at the end, latency percentiles and throughput printed. Exits 1 when a request
+failed or memory grew past --max-growth.
 
     MMT_TOOL=build/bin/mmt /usr/bin/python3 tests/server/load_test.py [--model DIR] [--requests 2000] [--clients 16]
 

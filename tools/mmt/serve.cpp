@@ -322,6 +322,14 @@ void transcriptions(const served_model& m, const httplib::Request& req, httplib:
     send_json(res, out);
 }
 
+// httplib's listen backlog is 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+// library). With a connection per request, 16 clients overflowed it: a dropped SYN is
+// sent again after 1 s, which was the load test's slowest request. Listening again on
+// the bound socket sets the backlog (Linux).
+struct http_server : httplib::Server {
+    void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
 // ---- routing ----
 
 using handler = void (*)(const served_model&, const httplib::Request&, httplib::Response&);
@@ -475,10 +483,15 @@ void add_serve(CLI::App& app) {
 #endif
         auto model = std::make_shared<served_model>();
         load(*model, o->model, o->language);
-        auto server = std::make_shared<httplib::Server>();
+        auto server = std::make_shared<http_server>();
         const std::size_t threads = o->concurrency;
         server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
         server->set_payload_max_length(o->max_body);
+        // One request per connection: httplib keeps a request thread on an idle keep-alive
+        // connection until its keep-alive timeout, so 8 idle clients (a connection pool)
+        // held every thread and the next request waited 5 s. A new TCP connection costs
+        // far less than a forward pass.
+        server->set_keep_alive_max_count(1);
         // httplib's own options add SO_REUSEPORT, with which a second server binds a port
         // in use and the kernel splits the connections between the two: only SO_REUSEADDR.
         server->set_socket_options([](socket_t socket) {
@@ -505,6 +518,7 @@ void add_serve(CLI::App& app) {
         });
         const int port = o->port == 0 ? server->bind_to_any_port(o->host) : server->bind_to_port(o->host, o->port) ? o->port : -1;
         if (port < 0) fail<io_error>("serve: cannot listen on ", o->host, ":", o->port, " (in use, or not an address of this machine)");
+        server->widen_backlog();
         const bool v6 = o->host.find(':') != std::string::npos;
         std::printf("mmt serve: http://%s%s%s:%d, model \"%s\" (%s): %s\n", v6 ? "[" : "", o->host.c_str(), v6 ? "]" : "", port, model->name.c_str(),
                     model->model_type.c_str(), served_list(*model).c_str());
