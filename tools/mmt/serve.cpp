@@ -457,7 +457,7 @@ void add_serve(CLI::App& app) {
     cmd->add_option("--max-body-size", o->max_body, "Largest request body (bytes, or e.g. 25MB, 32MiB); larger ones get 413")
         ->transform(CLI::AsSizeValue(true))
         ->capture_default_str();
-    cmd->add_option("--concurrency", o->concurrency, "Connections served at once (request threads); more wait their turn")
+    cmd->add_option("--concurrency", o->concurrency, "Requests served at once (request threads, one connection each); more wait their turn")
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
     cmd->add_option("--timeout", o->timeout, "Seconds a read or write on a connection may wait for the client before it is dropped")
