@@ -6,7 +6,7 @@ packages=(
   g++ make cmake pkg-config git
   libeigen3-dev libxtensor-dev xtl-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libutf8proc-dev libsentencepiece-dev
-  doctest-dev libbenchmark-dev libcli11-dev
+  doctest-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev curl
   clang libclang-rt-14-dev libomp-14-dev
   python3-dev python3-pybind11 python3-numpy python3-pytest python3-setuptools python3-distributed
 )

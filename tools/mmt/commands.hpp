@@ -38,6 +38,7 @@ void add_align(CLI::App& app);
 void add_embed_collection(CLI::App& app);
 void add_convert(CLI::App& app);  // pytorch_model.bin to model.safetensors
 void add_worker(CLI::App& app);   // JSON-lines requests on stdin, results on stdout
+void add_serve(CLI::App& app);    // the model over HTTP
 
 // `mmt tokenize` with a WordPiece vocab.txt: each TEXT's ids.
 void tokenize_wordpiece(const std::filesystem::path& model, std::size_t max_length, const std::vector<std::string>& texts);

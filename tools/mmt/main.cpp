@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
     mmt::cli::add_embed_collection(app);
     mmt::cli::add_convert(app);
     mmt::cli::add_worker(app);
+    mmt::cli::add_serve(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

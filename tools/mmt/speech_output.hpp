@@ -51,11 +51,17 @@ inline void add_speech_output_options(CLI::App* cmd, speech_output& o, const std
         ->check(in_range(0.0));
 }
 
-// The words as SRT or WebVTT cues, on stdout.
+// The words as SRT or WebVTT cues (mmt serve answers with them too).
+template <class Words>
+std::string subtitles(const speech_output& o, const Words& words) {
+    const auto cues = pipelines::make_cues(words, o.cues);
+    return o.chosen() == "srt" ? pipelines::to_srt(cues) : pipelines::to_webvtt(cues);
+}
+
+// The same, on stdout.
 template <class Words>
 void print_subtitles(const speech_output& o, const Words& words) {
-    const auto cues = pipelines::make_cues(words, o.cues);
-    const std::string text = o.chosen() == "srt" ? pipelines::to_srt(cues) : pipelines::to_webvtt(cues);
+    const std::string text = subtitles(o, words);
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
 

@@ -22,12 +22,12 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "commands.hpp"
+#include "document_pipeline.hpp"
 #include "option_checks.hpp"
 #include "results_json.hpp"
 #include "speech_output.hpp"
@@ -42,7 +42,6 @@
 #include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/transcription.hpp"
 #include "mmt/pipelines/zero_shot_image_classification.hpp"
-#include "mmt/preprocess/image.hpp"
 
 namespace mmt::cli {
 
@@ -198,9 +197,7 @@ private:
 
 class document_task final : public task {
 public:
-    document_task(const std::filesystem::path& model, bool classify) : model_(pipelines::document_model::from_pretrained(model, model_options())), classify_(classify) {
-        if (std::filesystem::exists(model / "preprocessor_config.json")) processor_.emplace(preprocess::clip_image_processor::from_pretrained(model));
-    }
+    document_task(const std::filesystem::path& model, bool classify) : pipeline_(model), classify_(classify) {}
 
     std::vector<io::ordered_json> run(const std::vector<request>& group, std::vector<std::string>& errors) const override {
         return each(group, errors, [&](const request& r) {
@@ -209,25 +206,22 @@ public:
                 fail<input_error>(r.where, ": expected exactly one of \"document\" (OCR JSON) and \"path\" (an OCR JSON file)");
             pipelines::ocr_document doc = inline_document.is_null() ? pipelines::ocr_document::from_file(string_member(r, "path"))
                                                                     : pipelines::ocr_document::from_json(inline_document, r.where + ": \"document\"");
-            if (!member(r, "image").is_null() || !member(r, "image_bytes").is_null()) {
-                if (!processor_) fail<input_error>(r.where, ": a page image, but this checkpoint has no preprocessor_config.json and reads none");
-                doc.pixel_values = processor_->preprocess(std::vector<io::rgb_image>{image_of(r, "image", "image_bytes")});
-            }
+            if (!member(r, "image").is_null() || !member(r, "image_bytes").is_null()) pipeline_.add_page(doc, image_of(r, "image", "image_bytes"), r.where);
             const pipelines::document_options options;
+            const auto& model = pipeline_.model();
             if (classify_) {
-                const auto result = model_.classify(doc, options);
+                const auto result = model.classify(doc, options);
                 check_finite_scores(result.probabilities, "worker: classify-document");
                 return document_label_json(result, options.threshold);
             }
-            const auto tags = model_.tag(doc, options);
+            const auto tags = model.tag(doc, options);
             check_finite_scores(tags, "worker: tag-document");
             return tags_json(tags);
         });
     }
 
 private:
-    pipelines::document_model model_;
-    std::optional<preprocess::clip_image_processor> processor_;
+    document_pipeline pipeline_;
     bool classify_;
 };
 

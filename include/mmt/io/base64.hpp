@@ -1,6 +1,7 @@
-// Base64 (RFC 4648, the standard alphabet with '=' padding) to bytes, for files sent
-// inside JSON requests (mmt worker) and data: URLs. Strict: whitespace, other
-// characters, a bad length or stray bits after the last byte are an input_error.
+// Base64 (RFC 4648, the standard alphabet with '=' padding), for files sent inside
+// JSON requests (mmt worker, mmt serve), data: URLs and OpenAI's base64 embeddings.
+// Decoding is strict: whitespace, other characters, a bad length or stray bits after
+// the last byte are an input_error.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +39,21 @@ inline std::vector<std::uint8_t> decode_base64(std::string_view text, const std:
         if (bytes < 3 && (group >> (8 * (3 - bytes)) << (8 * (3 - bytes))) != group)
             fail<input_error>(where, ": base64 text ends with bits that make no byte; expected canonical padding");
         for (std::size_t k = 0; k < bytes; ++k) out.push_back(std::uint8_t(group >> (16 - 8 * k)));
+    }
+    return out;
+}
+
+// Bytes to base64 text with '=' padding: what decode_base64 reads back.
+inline std::string encode_base64(const void* data, std::size_t size) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    std::string out;
+    out.reserve((size + 2) / 3 * 4);
+    for (std::size_t i = 0; i < size; i += 3) {
+        const std::size_t n = size - i < 3 ? size - i : 3;
+        std::uint32_t group = 0;
+        for (std::size_t k = 0; k < 3; ++k) group = group << 8 | (k < n ? bytes[i + k] : 0u);
+        for (std::size_t k = 0; k < 4; ++k) out += k <= n ? alphabet[(group >> (18 - 6 * k)) & 63] : '=';
     }
     return out;
 }
