@@ -298,6 +298,28 @@ class Case:
         return bool(self.names)
 
 
+# Work sized by a header, checked before it is done (images, audio).
+
+def png_header_10k(ctx, d):  # 57 bytes declaring 10000 x 10000: refused before a buffer is sized
+    (d / "tiny.png").write_bytes(png_bytes(10000, 10000)[:57])
+    return ["embed", "--model", str(ctx.clip_model()), "--image", str(d / "tiny.png"), "--out", str(d / "e.safetensors")]
+
+
+def thin_image(ctx, d):  # 1 x 60000: its shortest-edge resize to 224 would be 224 x 13.4 million
+    (d / "thin.png").write_bytes(png_bytes(60000, 1))
+    return ["embed", "--model", str(ctx.clip_model()), "--image", str(d / "thin.png"), "--out", str(d / "e.safetensors")]
+
+
+def wav_1hz_three_hours(ctx, d):  # 10 800 samples at 1 Hz: 172.8 million at 16 kHz
+    (d / "slow.wav").write_bytes(wav_bytes(10800, rate=1))
+    return ["transcribe", "--model", str(ctx.data / "wav2vec2-tiny-ctc"), str(d / "slow.wav")]
+
+
+def prime_rate_wav(ctx, d):  # 2^31 - 1 Hz: the resampler's kernel would hold ~26 billion taps
+    (d / "prime.wav").write_bytes(wav_bytes(16000, rate=2**31 - 1))
+    return ["transcribe", "--model", str(ctx.data / "wav2vec2-tiny-ctc"), str(d / "prime.wav")]
+
+
 CASES = [
     Case("config.json of 300 MB", big_config, ["config.json", "too large"]),
     Case("OCR file of 100 001 words", ocr_over_max_words, ["ocr.json", "max_words"]),
@@ -325,6 +347,10 @@ CASES = [
     Case("empty OCR words", empty_ocr_word),
     Case("40 images of 2000 x 2000", many_large_images),
     Case("1000 labels", many_labels),
+    Case("PNG header of 10000 x 10000 in 57 bytes", png_header_10k, ["tiny.png", "10000x10000"]),
+    Case("a 60000 x 1 image for a 224 shortest edge", thin_image, ["thin.png", "resize"]),
+    Case("WAV at 1 Hz, three hours", wav_1hz_three_hours, ["slow.wav", "7200 s"]),
+    Case("WAV at 2^31-1 Hz", prime_rate_wav, ["prime.wav", "768000"]),
 ]
 
 

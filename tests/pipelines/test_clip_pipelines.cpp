@@ -31,6 +31,7 @@ public:
         return demo().embed_texts(texts);
     }
     tensor<3> preprocess_image(const io::rgb_image& image) const override { return demo().preprocess_image(image); }
+    io::image_limits image_limits() const override { return demo().image_limits(); }
     tensor<2> embed_pixels(const tensor<4>& pixel_values) const override {
         largest_image_batch = std::max(largest_image_batch, pixel_values.shape(0));
         return demo().embed_pixels(pixel_values);

@@ -51,7 +51,7 @@ void add_preprocess_image(CLI::App& app) {
     cmd->add_option("--out", o->out, "safetensors file to write")->required();
     cmd->callback([o] {
         const auto processor = preprocess::clip_image_processor::from_pretrained(o->model);
-        const tensor<4> pixels = processor.preprocess(std::vector<io::rgb_image>{io::read_image(o->image)});
+        const tensor<4> pixels = processor.preprocess(std::vector<io::rgb_image>{io::read_image(o->image, processor.image_limits())});
         io::safetensors_writer writer;
         writer.add("pixel_values", pixels);
         writer.save(o->out);
@@ -72,7 +72,7 @@ void add_classify_image(CLI::App& app) {
     cmd->add_option("--template", o->hypothesis_template, "Prompt with {} for the label")->capture_default_str();
     cmd->callback([o] {
         const auto embedder = pipelines::text_image_embedder_from_pretrained(o->model, model_options());
-        const auto results = pipelines::classify_image(*embedder, io::read_image(o->image), split_labels(o->labels), o->hypothesis_template);
+        const auto results = pipelines::classify_image(*embedder, io::read_image(o->image, embedder->image_limits()), split_labels(o->labels), o->hypothesis_template);
         check_finite_scores(results, "classify-image");
         for (const auto& r : results)
             std::printf("%.4f  %s\n", r.score, r.label.c_str());

@@ -132,7 +132,8 @@ pipelines::ocr_document read_document(const std::filesystem::path& model, const 
     if (image.empty()) return doc;
     if (!std::filesystem::exists(model / "preprocessor_config.json"))
         fail<input_error>("--image: '", model.string(), "' has no preprocessor_config.json, so this checkpoint reads no page image");
-    doc.pixel_values = preprocess::clip_image_processor::from_pretrained(model).preprocess(std::vector<io::rgb_image>{io::read_image(image)});
+    const auto processor = preprocess::clip_image_processor::from_pretrained(model);
+    doc.pixel_values = processor.preprocess(std::vector<io::rgb_image>{io::read_image(image, processor.image_limits())});
     return doc;
 }
 

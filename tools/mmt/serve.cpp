@@ -38,6 +38,7 @@
 #include "results_json.hpp"
 #include "speech_output.hpp"
 #include "mmt/core/error.hpp"
+#include "mmt/core/finite.hpp"
 #include "mmt/io/base64.hpp"
 #include "mmt/io/image.hpp"
 #include "mmt/io/json.hpp"
@@ -205,6 +206,7 @@ void embeddings(const served_model& m, const httplib::Request& req, httplib::Res
     for (std::size_t i = 0; i < entries.size(); ++i) data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", nullptr}});
     std::size_t dim = 0;
     const auto fill = [&](const std::vector<std::size_t>& at, const tensor<2>& e) {  // [at.size(), dim]
+        check_finite(e, where);
         dim = e.shape(1);
         for (std::size_t k = 0; k < at.size(); ++k) {
             const float* row = &e(k, 0);
@@ -231,7 +233,9 @@ void classify_image(const served_model& m, const httplib::Request& req, httplib:
         fail<input_error>(where, ": expected \"labels\": [\"...\", ...], at least one");
     const std::string hypothesis = string_member(body, "template", where, pipelines::default_hypothesis_template);
     const auto image = image_from(string_member(body, "image", where), where + ": \"image\"");
-    send_json(res, {{"labels", label_scores_json(pipelines::classify_image(*m.embedder, image, labels->get<std::vector<std::string>>(), hypothesis))}});
+    const auto scores = pipelines::classify_image(*m.embedder, image, labels->get<std::vector<std::string>>(), hypothesis);
+    check_finite_scores(scores, where);
+    send_json(res, {{"labels", label_scores_json(scores)}});
 }
 
 // The body is the OCR document as `mmt tag-document` reads it, with an optional page
@@ -250,14 +254,18 @@ pipelines::ocr_document document_of(const served_model& m, const httplib::Reques
 
 void tag_document(const served_model& m, const httplib::Request& req, httplib::Response& res) {
     pipelines::document_options options;
-    const auto doc = document_of(m, req, "POST /v1/documents/tag", options);
-    send_json(res, tags_json(m.documents->model().tag(doc, options)));
+    const std::string where = "POST /v1/documents/tag";
+    const auto tags = m.documents->model().tag(document_of(m, req, where, options), options);
+    check_finite_scores(tags, where);
+    send_json(res, tags_json(tags));
 }
 
 void classify_document(const served_model& m, const httplib::Request& req, httplib::Response& res) {
     pipelines::document_options options;
-    const auto doc = document_of(m, req, "POST /v1/documents/classify", options);
-    send_json(res, document_label_json(m.documents->model().classify(doc, options), options.threshold));
+    const std::string where = "POST /v1/documents/classify";
+    const auto result = m.documents->model().classify(document_of(m, req, where, options), options);
+    check_finite_scores(result.probabilities, where);
+    send_json(res, document_label_json(result, options.threshold));
 }
 
 // OpenAI's transcriptions: a multipart form with the WAV as "file" and "response_format"
@@ -398,8 +406,14 @@ void answer(const route& r, const served_model& m, const std::string& key, const
     } catch (const http_error& e) {
         if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer");
         send_error(res, e.status, e.what());
+    } catch (const numeric_error& e) {  // the model's fault, not the request's
+        send_error(res, 500, e.what());
     } catch (const mmt::error& e) {
         send_error(res, 400, e.what());
+    } catch (const std::bad_alloc& e) {
+        send_error(res, 413, error_text(e, where));
+    } catch (const std::length_error& e) {
+        send_error(res, 413, error_text(e, where));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "mmt serve: %s: internal error: %s\n", where.c_str(), e.what());
         send_error(res, 500, where + ": internal error: " + e.what());

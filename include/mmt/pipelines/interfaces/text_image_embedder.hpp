@@ -84,7 +84,7 @@ public:
     // many files there are (a decoded photo is tens of MB, its pixel values 0.6 MB).
     // The groups are embed_images', so are the embeddings.
     tensor<2> embed_image_files(const std::vector<std::filesystem::path>& paths) const {
-        return embed_in_groups(paths.size(), [&](std::size_t i) { return preprocess_image(io::read_image(paths[i])); });
+        return embed_in_groups(paths.size(), [&](std::size_t i) { return preprocess_image(io::read_image(paths[i], image_limits())); });
     }
 
     // How well each text describes each image, as the model was trained to score it, from
