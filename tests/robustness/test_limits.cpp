@@ -3,6 +3,7 @@
 // i.e. the absurd amount was never allocated.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>  // jpeglib.h needs FILE and size_t declared first
@@ -202,24 +203,41 @@ TEST_CASE("robustness.limits: an order-keeping JSON object over 32768 keys is re
 TEST_CASE("robustness.limits: JSON parses in linear time: 100 000 OCR words, a header of 100 000 tensors" *
           doctest::test_suite("unit")) {
     // nlohmann's callback parser rescanned the enclosing container at each closing
-    // object: 5 s for these words, 68 s for this header (in Release).
-    const std::size_t n = 100'000;
-    std::string words = "{\"width\": 1000, \"height\": 1000, \"words\": [", header = "{";
-    for (std::size_t i = 0; i < n; ++i) {
-        words += (i ? ", " : "") + std::string("{\"text\": \"w\", \"box\": [1, 2, 3, 4]}");
-        header += (i ? ", \"t" : "\"t") + std::to_string(i) + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [" +
-                  std::to_string(4 * i) + ", " + std::to_string(4 * i + 4) + "]}";
-    }
-    header += "}";
-    const auto seconds = [](auto&& work) {
-        const auto start = std::chrono::steady_clock::now();
-        work();
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // object: 5 s for 100 000 of these words, 68 s for this header of 100 000 tensors
+    // (in Release), growing with the square of their count. Linear, 4 times the entries
+    // take about 4 times as long in any build, sanitized or not; the square would take 16.
+    const auto words = [](std::size_t n) {
+        std::string out = "{\"width\": 1000, \"height\": 1000, \"words\": [";
+        for (std::size_t i = 0; i < n; ++i) out += (i ? ", " : "") + std::string("{\"text\": \"w\", \"box\": [1, 2, 3, 4]}");
+        return out + "]}";
     };
-    const std::string file = safetensors_bytes(header, std::string(4 * n, '\0'));
-    // Bounds far above the Release times (0.2 s and 0.3 s), for the sanitizer build (0.7 s and 1.3 s).
-    CHECK(seconds([&] { CHECK(io::parse_json(words + "]}", "ocr.json")["words"].size() == n); }) < 2.0);
-    CHECK(seconds([&] { CHECK(io::safetensors_file::from_bytes(file, "big.safetensors").size() == n); }) < 3.0);
+    const auto header = [](std::size_t n) {
+        std::string out = "{";
+        for (std::size_t i = 0; i < n; ++i)
+            out += (i ? ", \"t" : "\"t") + std::to_string(i) + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [" +
+                   std::to_string(4 * i) + ", " + std::to_string(4 * i + 4) + "]}";
+        return safetensors_bytes(out + "}", std::string(4 * n, '\0'));
+    };
+    const auto seconds = [](auto&& work) {  // the best of 3, against the noise of tests running beside this one
+        double best = 1e30;
+        for (int run = 0; run < 3; ++run) {
+            const auto start = std::chrono::steady_clock::now();
+            work();
+            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+        return best;
+    };
+    const auto parse_words = [&](std::size_t n) {
+        const std::string text = words(n);
+        return seconds([&] { CHECK(io::parse_json(text, "ocr.json")["words"].size() == n); });
+    };
+    const auto open_header = [&](std::size_t n) {
+        const std::string file = header(n);
+        return seconds([&] { CHECK(io::safetensors_file::from_bytes(file, "big.safetensors").size() == n); });
+    };
+    const std::size_t n = 25'000;
+    CHECK(parse_words(4 * n) < 8 * parse_words(n));
+    CHECK(open_header(4 * n) < 8 * open_header(n));
 }
 
 TEST_CASE("robustness.limits: JSON past its limits is refused at the value past them, before the rest is read" *
@@ -282,9 +300,14 @@ TEST_CASE("robustness.limits: images over the pixel limit are refused from their
     });
     CHECK(test::stayed_small(grown));
     // The limit is the caller's: image_limits::max_pixels.
-    test::check_throws<input_error>([] { decode_image_bytes(test::png_header_only(100, 100), io::image_limits{5000}); },
+    const auto at_most = [](std::size_t pixels) {
+        io::image_limits limits;
+        limits.max_pixels = pixels;
+        return limits;
+    };
+    test::check_throws<input_error>([&] { decode_image_bytes(test::png_header_only(100, 100), at_most(5000)); },
                                     {"10000 pixels exceeds the limit of 5000", "image_limits::max_pixels"});
-    CHECK(decode_image_bytes(jpeg_declaring(8, 8), io::image_limits{64}).pixels.size() == 8 * 8 * 3);
+    CHECK(decode_image_bytes(jpeg_declaring(8, 8), at_most(64)).pixels.size() == 8 * 8 * 3);
 }
 
 TEST_CASE("robustness.limits: an image header claiming more than its file could hold is refused before allocating" *

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,11 +99,23 @@ public:
     bool end_array() { return close(); }
     bool key(typename Json::string_t& k) {
         count("keys in one object", limits_.max_object_keys);
-        Json& object = *open_.back().value;
-        if (limits_.unique_keys && object.contains(k))
+        container& object = open_.back();
+        auto& members = object.value->template get_ref<typename Json::object_t&>();
+        bool repeated = false;
+        if constexpr (ordered) {  // its own lookup is a linear search: the keys read so far are indexed here
+            typename Json::object_t::Container& entries = members;
+            const auto [at, fresh] = object.key_index.try_emplace(k, entries.size());
+            if (fresh) entries.emplace_back(k, Json());
+            repeated = !fresh;
+            slot_ = &entries[at->second].second;
+        } else {
+            const auto [at, fresh] = members.try_emplace(k);
+            repeated = !fresh;
+            slot_ = &at->second;
+        }
+        if (repeated && limits_.unique_keys)
             fail<format_error>(where_, ": key \"", k, "\" appears twice in one object; expected each key once");
-        slot_ = &object[k];  // a repeated key: the last value wins, as in nlohmann's and Python's parsers
-        return true;
+        return true;  // a repeated key: the last value wins, as in nlohmann's and Python's parsers
     }
     template <class Exception>  // parse_error, and out_of_range for a number like 1e999
     bool parse_error(std::size_t, const std::string&, const Exception& e) {
@@ -110,9 +123,13 @@ public:
     }
 
 private:
+    // ordered_json's objects keep their keys in order, in a vector.
+    static constexpr bool ordered = std::is_same_v<typename Json::object_t, ordered_json::object_t>;
+
     struct container {
         Json* value;
         std::size_t entries;
+        std::unordered_map<std::string, std::size_t> key_index;  // an ordered object's: key -> its place
     };
 
     Json* add(Json v) {
@@ -130,7 +147,7 @@ private:
     bool open(typename Json::value_t kind) {
         if (open_.size() >= limits_.max_depth)
             fail<format_error>(where_, ": JSON nested deeper than ", limits_.max_depth, " levels; expected at most ", limits_.max_depth);
-        open_.push_back({add(Json(kind)), 0});
+        open_.push_back({add(Json(kind)), 0, {}});
         return true;
     }
     bool close() {
@@ -165,8 +182,9 @@ inline json parse_json(std::string_view text, const std::string& where, const js
     return detail::parse_json_limited<json>(text, where, limits);
 }
 
-// An ordered_json object finds each key by a linear search, so parsing one grows
-// with the square of its keys (32 768 keys take about a second); more are refused.
+// An ordered_json object finds each key by a linear search: parsing one is linear
+// (the parser indexes its keys), but every later lookup costs as many compares as it
+// has keys; more are refused.
 inline constexpr std::size_t max_ordered_json_keys = 32768;
 
 // As parse_json, keeping the objects' key order (at most max_ordered_json_keys per object).
