@@ -8,10 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <filesystem>
 #include <memory>
 #include <new>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -22,13 +20,12 @@
 #include "mmt/models/auto_model.hpp"
 #include "mmt/models/named_tensors.hpp"
 #include "mmt/pipelines/collection_sources.hpp"
-#include "mmt/pipelines/document_tagging.hpp"
+#include "mmt/pipelines/document_pipeline.hpp"
 #include "mmt/pipelines/embed_collection.hpp"
 #include "mmt/pipelines/embedding_index_format.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/transcription.hpp"
 #include "mmt/pipelines/zero_shot_image_classification.hpp"
-#include "mmt/preprocess/image.hpp"
 
 struct mmt_embedder {
     std::shared_ptr<const mmt::interfaces::text_image_embedder> pipeline;
@@ -40,8 +37,7 @@ struct mmt_speech_recognizer {
 };
 
 struct mmt_document_model {
-    mmt::pipelines::document_model pipeline;
-    std::optional<mmt::preprocess::clip_image_processor> processor;  // the page image's, when the checkpoint has one
+    mmt::pipelines::document_pipeline pipeline;
 };
 
 struct mmt_model {
@@ -228,11 +224,7 @@ mmt::pipelines::ocr_document document_of(const mmt_document_model& model, const 
     doc.words = strings_of(d->words, d->word_count, function, "document->words");
     if (d->word_count) require(d->boxes, function, "document->boxes");
     for (std::size_t i = 0; i < d->word_count; ++i) doc.boxes.push_back({d->boxes[i][0], d->boxes[i][1], d->boxes[i][2], d->boxes[i][3]});
-    if (d->page_image) {
-        if (!model.processor)
-            mmt::fail<mmt::input_error>(function, ": a page image, but this checkpoint has no preprocessor_config.json and reads none");
-        doc.pixel_values = model.processor->preprocess(std::vector<mmt::io::rgb_image>{image_of(*d->page_image, "the page image")});
-    }
+    if (d->page_image) model.pipeline.add_page(doc, image_of(*d->page_image, "the page image"), function);
     return doc;
 }
 
@@ -478,11 +470,7 @@ mmt_status mmt_document_model_load(const char* model_dir, const mmt_load_options
         require(model_dir, "mmt_document_model_load", "model_dir");
         require(out, "mmt_document_model_load", "out");
         *out = nullptr;
-        const std::filesystem::path dir(model_dir);
-        auto model = std::make_unique<mmt_document_model>(mmt_document_model{mmt::pipelines::document_model::from_pretrained(dir, load_options_of(options)), {}});
-        if (std::filesystem::exists(dir / "preprocessor_config.json"))
-            model->processor.emplace(mmt::preprocess::clip_image_processor::from_pretrained(dir));
-        *out = model.release();
+        *out = new mmt_document_model{mmt::pipelines::document_pipeline::from_pretrained(model_dir, load_options_of(options))};
     });
 }
 
@@ -493,7 +481,7 @@ mmt_status mmt_tag_document(const mmt_document_model* model, const mmt_document*
         require(model, "mmt_tag_document", "model");
         require(out, "mmt_tag_document", "out");
         *out = {};
-        const auto tags = model->pipeline.tag(document_of(*model, document, "mmt_tag_document"));
+        const auto tags = model->pipeline.model().tag(document_of(*model, document, "mmt_tag_document"));
         building<mmt_word_labels> r(mmt_word_labels_free);
         r.value.items = allocate<mmt_word_label>(tags.size());
         r.value.count = tags.size();
@@ -514,7 +502,7 @@ mmt_status mmt_classify_document(const mmt_document_model* model, const mmt_docu
         require(model, "mmt_classify_document", "model");
         require(out, "mmt_classify_document", "out");
         *out = {};
-        const auto result = model->pipeline.classify(document_of(*model, document, "mmt_classify_document"));
+        const auto result = model->pipeline.model().classify(document_of(*model, document, "mmt_classify_document"));
         building<mmt_document_label> r(mmt_document_label_free);
         r.value.label = copy_string(result.label);
         r.value.score = result.score;

@@ -442,6 +442,9 @@ TEST_CASE("cli.layoutlmv3: tag-document with --image gives each word HF's label 
     write_file(small / "preprocessor_config.json", R"({"image_processor_type": "LayoutLMv3ImageProcessor", "size": {"height": 24, "width": 24}})");
     check_one_line_error(tool() + " tag-document --model " + quote(small.string()) + " " + quote(ocr_file.string()) + " --image " + page,
                          {"pixel_values has shape [1, 3, 24, 24]", "[batch >= 1, 3, 32, 32]"});
+    const auto no_processor = assembled_model("cli_layoutlmv3_no_processor", "layoutlmv3-tiny-token-cls", {"layoutlmv3-tokenizer"});
+    check_one_line_error(tool() + " tag-document --model " + quote(no_processor.string()) + " " + quote(ocr_file.string()) + " --image " + page,
+                         {"--image '", "no preprocessor_config.json and reads none"});
     const auto lilt = assembled_model("cli_lilt_tagger", "lilt-tiny-token-cls", {"layoutlmv3-tokenizer", "layoutlmv3-images"});
     check_one_line_error(tool() + " tag-document --model " + quote(lilt.string()) + " " + quote(ocr_file.string()) + " --image " + page,
                          {"LiLT reads no page image"});

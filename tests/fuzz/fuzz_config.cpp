@@ -15,7 +15,7 @@
 #include "mmt/models/layoutlm/names.hpp"
 #include "mmt/models/wav2vec2/names.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
-#include "mmt/pipelines/document_tagging.hpp"
+#include "mmt/pipelines/ocr_document.hpp"
 #include "mmt/preprocess/audio.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/ctc_decode.hpp"

@@ -1,7 +1,7 @@
 // Document question answering: the (question, words) windows as HF's fast tokenizers
 // make them (BERT's and RoBERTa's pairs, only the words cut, doc_stride overlap), the
 // answer spans mapped back to words, boxes and scores through a made-up answerer
-// whose logits are known, and the pipeline on random LayoutLM, LayoutLMv3 and LiLT
+// whose logits are known, and the pipeline (document_pipeline with LayoutLMv3's page) on random LayoutLM, LayoutLMv3 and LiLT
 // question-answering checkpoints, LayoutLM with WordPiece's and RoBERTa's vocabulary.
 #include <doctest/doctest.h>
 
@@ -19,6 +19,7 @@
 #include "mmt/io/json.hpp"
 #include "mmt/models/interfaces/document_question_answerer.hpp"
 #include "mmt/models/random_model.hpp"
+#include "mmt/pipelines/document_pipeline.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
@@ -244,18 +245,28 @@ TEST_CASE("pipelines.document_answer: LayoutLM (WordPiece and RoBERTa vocabulari
     CHECK(roberta.tokenizer().boxes().sep_token_box == tk::word_box{1000, 1000, 1000, 1000});
     check_answers(roberta, page, 0);
 
-    const auto v3 = pipelines::document_model::from_pretrained(
+    // LayoutLMv3 through document_pipeline: its page made pixel_values by the checkpoint's own processor.
+    const auto v3 = pipelines::document_pipeline::from_pretrained(
         qa_checkpoint("layoutlmv3", test::data_path("layoutlmv3-tiny-token-cls"), "LayoutLMv3ForQuestionAnswering", v3_files));
-    check_answers(v3, page, 0);
+    check_answers(v3.model(), page, 0);
+    REQUIRE(v3.reads_page_image());
+    CHECK(v3.page_limits().check_size);  // a page the processor could not resize is refused from its header
+    const auto chelsea = test::data_path("clip-images/chelsea.png");
     auto with_page = page;
-    with_page.pixel_values = preprocess::clip_image_processor::from_pretrained(v3_files).preprocess(
-        std::vector<io::rgb_image>{io::read_image(test::data_path("clip-images/chelsea.png"))});
-    check_answers(v3, with_page, 0);
-    check_answers(v3, with_page, 20);
+    v3.add_page(with_page, io::read_image(chelsea, v3.page_limits()), "chelsea.png");
+    const tensor<4> expected = preprocess::clip_image_processor::from_pretrained(v3_files).preprocess(std::vector<io::rgb_image>{io::read_image(chelsea)});
+    CHECK(with_page.pixel_values == expected);
+    check_answers(v3.model(), with_page, 0);
+    check_answers(v3.model(), with_page, 20);
 
     check_answers(pipelines::document_model::from_pretrained(
                       qa_checkpoint("lilt", test::data_path("lilt-tiny-token-cls"), "LiltForQuestionAnswering", v3_files)),
                   page, 0);
+
+    const auto v1_pipeline = pipelines::document_pipeline::from_pretrained(test::layoutlm_token_cls_model());
+    CHECK(!v1_pipeline.reads_page_image());
+    test::check_throws<input_error>([&] { v1_pipeline.add_page(with_page, io::read_image(chelsea), "page.png"); },
+                                    {"page.png: a page image", "no preprocessor_config.json and reads none"});
 
     const auto tagger = pipelines::document_model::from_pretrained(test::layoutlm_token_cls_model());
     test::check_throws<input_error>([&] { tagger.answer(page, "What is the total?"); },

@@ -21,8 +21,8 @@
 #include "mmt/models/layoutlmv3/config.hpp"
 #include "mmt/models/lilt/config.hpp"
 #include "mmt/io/image.hpp"
+#include "mmt/pipelines/document_pipeline.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
-#include "mmt/preprocess/image.hpp"
 #include "mmt/pipelines/document_tokenizers.hpp"
 #include "mmt/tokenizers/layoutlm_words.hpp"
 #include "mmt/tokenizers/roberta_word_tokenizer.hpp"
@@ -125,18 +125,6 @@ io::ordered_json encode_words_file(const tokenizers::word_tokenizer& tokenizer, 
     return out;
 }
 
-// The OCR JSON, with the page image `image` (if given) made pixel_values by the model's own image processor.
-pipelines::ocr_document read_document(const std::filesystem::path& model, const std::filesystem::path& document,
-                                      const std::filesystem::path& image) {
-    pipelines::ocr_document doc = pipelines::ocr_document::from_file(document);
-    if (image.empty()) return doc;
-    if (!std::filesystem::exists(model / "preprocessor_config.json"))
-        fail<input_error>("--image: '", model.string(), "' has no preprocessor_config.json, so this checkpoint reads no page image");
-    const auto processor = preprocess::clip_image_processor::from_pretrained(model);
-    doc.pixel_values = processor.preprocess(std::vector<io::rgb_image>{io::read_image(image, processor.image_limits())});
-    return doc;
-}
-
 // What every document command reads: the model, the OCR file, the optional page image,
 // and how it prints and treats boxes.
 struct document_input_options {
@@ -151,7 +139,13 @@ struct document_input_options {
         cmd->add_flag("--json", json, "Print one JSON object instead of a table");
         cmd->add_flag("--clamp-boxes", clamp_boxes, "Pull boxes that leave the page onto it instead of failing");
     }
-    pipelines::ocr_document read() const { return read_document(model, document, image); }
+    pipelines::document_pipeline load() const { return pipelines::document_pipeline::from_pretrained(model, model_options()); }
+    // The OCR JSON, with the page image (if given) made pixel_values by the model's own image processor.
+    pipelines::ocr_document read(const pipelines::document_pipeline& pipeline) const {
+        pipelines::ocr_document doc = pipelines::ocr_document::from_file(document);
+        if (!image.empty()) pipeline.add_page(doc, io::read_image(image, pipeline.page_limits()), "--image '" + image.string() + "'");
+        return doc;
+    }
 };
 
 void add_tag_document(CLI::App& app) {
@@ -168,13 +162,13 @@ void add_tag_document(CLI::App& app) {
         ->check(in_range<std::size_t>(0));
     cmd->add_option("--max-length", o->max_length, "Tokens per window (default: the model's, at most 512)")->check(in_range<std::size_t>(3, std::size_t{1} << 20));
     cmd->callback([o] {
-        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
+        const auto pipeline = o->load();
         pipelines::document_options options;
         options.clamp_boxes = o->clamp_boxes;
         options.stride = o->stride;
         options.max_length = o->max_length;
         if (o->average) options.aggregation = pipelines::subword_aggregation::average;
-        const auto tags = model.tag(o->read(), options);
+        const auto tags = pipeline.model().tag(o->read(pipeline), options);
         check_finite_scores(tags, "tag-document");
         if (o->json) {
             std::printf("%s\n", tags_json(tags).dump().c_str());
@@ -212,8 +206,8 @@ void add_classify_document(CLI::App& app) {
         options.function = named->second;
         if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
             fail<input_error>("classify-document: --threshold ", o->threshold, " is outside [0, 1]");
-        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
-        const auto result = model.classify(o->read(), options);
+        const auto pipeline = o->load();
+        const auto result = pipeline.model().classify(o->read(pipeline), options);
         check_finite_scores(result.probabilities, "classify-document");
         const bool multi_label = result.function == score_function::sigmoid;
         if (o->json) {
@@ -244,14 +238,14 @@ void add_answer(CLI::App& app) {
     cmd->add_option("--doc-stride", o->doc_stride, "Word pieces shared by consecutive windows (default: min(max length / 2, 256))")
         ->check(in_range<std::size_t>(0));
     cmd->callback([o] {
-        const auto model = pipelines::document_model::from_pretrained(o->model, model_options());
+        const auto pipeline = o->load();
         pipelines::answer_options options;
         options.clamp_boxes = o->clamp_boxes;
         options.max_length = o->max_length;
         options.doc_stride = o->doc_stride;
         options.top_k = o->top_k;
         options.max_answer_len = o->max_answer_length;
-        const auto answers = model.answer(o->read(), o->question, options);
+        const auto answers = pipeline.model().answer(o->read(pipeline), o->question, options);
         check_finite_scores(answers, "answer");
         if (o->json) {
             io::ordered_json list = io::ordered_json::array();

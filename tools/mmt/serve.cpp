@@ -34,7 +34,6 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "document_pipeline.hpp"
 #include "results_json.hpp"
 #include "speech_output.hpp"
 #include "mmt/core/error.hpp"
@@ -45,6 +44,7 @@
 #include "mmt/io/wav.hpp"
 #include "mmt/models/interfaces/document_input.hpp"
 #include "mmt/models/wav2vec2/family.hpp"
+#include "mmt/pipelines/document_pipeline.hpp"
 #include "mmt/pipelines/embedding_index_format.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/transcription.hpp"
@@ -88,7 +88,7 @@ struct served_model {
     std::time_t created = 0;
     std::shared_ptr<const interfaces::text_image_embedder> embedder;  // CLIP, SigLIP, Chinese-CLIP
     std::optional<pipelines::speech_recognizer> recognizer;          // a CTC head of a speech family
-    std::optional<document_pipeline> documents;                      // a layout model
+    std::optional<pipelines::document_pipeline> documents;           // a layout model
     bool tags = false, classifies = false;                           // its head
 };
 
@@ -106,7 +106,7 @@ void load(served_model& m, const std::filesystem::path& dir, const std::string& 
     } else if (speech) {
         m.recognizer.emplace(pipelines::speech_recognizer::from_pretrained(dir, model_options(language)));
     } else {  // a layout model, or document_model's config_error naming what it reads
-        m.documents.emplace(dir);
+        m.documents.emplace(pipelines::document_pipeline::from_pretrained(dir, model_options()));
         // The layout families implement every head's interface and refuse at run time
         // the heads the checkpoint lacks, so the head is read from HF's class name.
         const std::string head = m.documents->model().model<interfaces::document_input>().architecture();
@@ -150,8 +150,9 @@ std::optional<std::string> model_member(const io::json& body, const std::string&
     return string_member(body, "model", where);
 }
 
-// An image as a data: URL (data:image/png;base64,...) or bare base64, decoded.
-io::rgb_image image_from(std::string_view text, const std::string& where) {
+// An image as a data: URL (data:image/png;base64,...) or bare base64, decoded within
+// `limits` (the model's, so that an image it could not resize is refused from its header).
+io::rgb_image image_from(std::string_view text, const std::string& where, const io::image_limits& limits) {
     if (text.substr(0, 5) == "data:") {
         const auto comma = text.find(',');
         const std::string_view header = text.substr(0, comma);
@@ -161,7 +162,7 @@ io::rgb_image image_from(std::string_view text, const std::string& where) {
                               "...\"");
         text.remove_prefix(comma + 1);
     }
-    return io::decode_image(io::decode_base64(text, where), where);
+    return io::decode_image(io::decode_base64(text, where), where, limits);
 }
 
 // ---- the endpoints ----
@@ -195,7 +196,7 @@ void embeddings(const served_model& m, const httplib::Request& req, httplib::Res
     std::vector<io::rgb_image> images;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         if (entries[i].rfind("data:image/", 0) == 0) {
-            images.push_back(image_from(entries[i], where + ": input[" + std::to_string(i) + "]"));
+            images.push_back(image_from(entries[i], where + ": input[" + std::to_string(i) + "]", m.embedder->image_limits()));
             image_at.push_back(i);
         } else {
             texts.push_back(entries[i]);
@@ -232,7 +233,7 @@ void classify_image(const served_model& m, const httplib::Request& req, httplib:
     if (!labels || !labels->is_array() || labels->empty() || !std::all_of(labels->begin(), labels->end(), [](const io::json& l) { return l.is_string(); }))
         fail<input_error>(where, ": expected \"labels\": [\"...\", ...], at least one");
     const std::string hypothesis = string_member(body, "template", where, pipelines::default_hypothesis_template);
-    const auto image = image_from(string_member(body, "image", where), where + ": \"image\"");
+    const auto image = image_from(string_member(body, "image", where), where + ": \"image\"", m.embedder->image_limits());
     const auto scores = pipelines::classify_image(*m.embedder, image, labels->get<std::vector<std::string>>(), hypothesis);
     check_finite_scores(scores, where);
     send_json(res, {{"labels", label_scores_json(scores)}});
@@ -244,7 +245,7 @@ pipelines::ocr_document document_of(const served_model& m, const httplib::Reques
     const io::json body = json_body(req, where, pipelines::ocr_document::words_file_limits(tokenizers::boxed_options{}.max_words));
     check_model(m, model_member(body, where), where);
     pipelines::ocr_document doc = pipelines::ocr_document::from_json(body, where);
-    if (member(body, "image")) m.documents->add_page(doc, image_from(string_member(body, "image", where), where + ": \"image\""), where);
+    if (member(body, "image")) m.documents->add_page(doc, image_from(string_member(body, "image", where), where + ": \"image\"", m.documents->page_limits()), where);
     if (const io::json* clamp = member(body, "clamp_boxes")) {
         if (!clamp->is_boolean()) fail<input_error>(where, ": expected \"clamp_boxes\": true or false, got ", clamp->dump());
         options.clamp_boxes = clamp->get<bool>();

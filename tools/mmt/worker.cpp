@@ -27,7 +27,6 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "document_pipeline.hpp"
 #include "option_checks.hpp"
 #include "results_json.hpp"
 #include "speech_output.hpp"
@@ -38,6 +37,7 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/mapped_file.hpp"
 #include "mmt/io/wav.hpp"
+#include "mmt/pipelines/document_pipeline.hpp"
 #include "mmt/pipelines/document_tagging.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
 #include "mmt/pipelines/transcription.hpp"
@@ -76,9 +76,11 @@ std::vector<std::uint8_t> payload(const request& r, const char* path_key, const 
     return {file.data(), file.data() + file.size()};
 }
 
-io::rgb_image image_of(const request& r, const char* path_key = "path", const char* bytes_key = "bytes") {
+// The request's image, decoded within `limits` (the model's, so that an image it could not
+// resize is refused from its header).
+io::rgb_image image_of(const request& r, const io::image_limits& limits, const char* path_key = "path", const char* bytes_key = "bytes") {
     const auto bytes = payload(r, path_key, bytes_key);
-    return io::decode_image(bytes, r.where + ": the image");
+    return io::decode_image(bytes, r.where + ": the image", limits);
 }
 
 // What a task does with a group of requests: one result object per request, the "id"
@@ -120,7 +122,7 @@ public:
                     texts.push_back(string_member(group[i], "text"));
                     text_at.push_back(i);
                 } else {
-                    images.push_back(image_of(group[i]));
+                    images.push_back(image_of(group[i], embedder_->image_limits()));
                     image_at.push_back(i);
                 }
             } catch (const std::exception& e) {
@@ -158,7 +160,7 @@ public:
             if (!labels.is_array() || !std::all_of(labels.begin(), labels.end(), [](const io::json& l) { return l.is_string(); }))
                 fail<input_error>(r.where, ": expected \"labels\": [\"...\", ...]");
             const std::string hypothesis = member(r, "template").is_null() ? pipelines::default_hypothesis_template : string_member(r, "template");
-            const auto scores = pipelines::classify_image(*embedder_, image_of(r), labels.get<std::vector<std::string>>(), hypothesis);
+            const auto scores = pipelines::classify_image(*embedder_, image_of(r, embedder_->image_limits()), labels.get<std::vector<std::string>>(), hypothesis);
             check_finite_scores(scores, "worker: classify-image");
             return io::ordered_json{{"labels", label_scores_json(scores)}};
         });
@@ -197,7 +199,8 @@ private:
 
 class document_task final : public task {
 public:
-    document_task(const std::filesystem::path& model, bool classify) : pipeline_(model), classify_(classify) {}
+    document_task(const std::filesystem::path& model, bool classify)
+        : pipeline_(pipelines::document_pipeline::from_pretrained(model, model_options())), classify_(classify) {}
 
     std::vector<io::ordered_json> run(const std::vector<request>& group, std::vector<std::string>& errors) const override {
         return each(group, errors, [&](const request& r) {
@@ -206,7 +209,7 @@ public:
                 fail<input_error>(r.where, ": expected exactly one of \"document\" (OCR JSON) and \"path\" (an OCR JSON file)");
             pipelines::ocr_document doc = inline_document.is_null() ? pipelines::ocr_document::from_file(string_member(r, "path"))
                                                                     : pipelines::ocr_document::from_json(inline_document, r.where + ": \"document\"");
-            if (!member(r, "image").is_null() || !member(r, "image_bytes").is_null()) pipeline_.add_page(doc, image_of(r, "image", "image_bytes"), r.where);
+            if (!member(r, "image").is_null() || !member(r, "image_bytes").is_null()) pipeline_.add_page(doc, image_of(r, pipeline_.page_limits(), "image", "image_bytes"), r.where);
             const pipelines::document_options options;
             const auto& model = pipeline_.model();
             if (classify_) {
@@ -221,7 +224,7 @@ public:
     }
 
 private:
-    document_pipeline pipeline_;
+    pipelines::document_pipeline pipeline_;
     bool classify_;
 };
 
