@@ -18,10 +18,12 @@ cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DMMT_BUILD_TESTS=O
 cmake --build "$root/build" -j "$jobs"
 ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 
-# -O1 keeps the sanitizer build quick to compile and its asserts (no NDEBUG) on;
-# at -O1 clang does not vectorise, so it would warn at every `omp simd`.
+# -O0 with its asserts (no NDEBUG) on: the sanitizers miss nothing unoptimised, and
+# this build compiles in a third of -O1's time (3.4 against 10.5 minutes) while its
+# tests run 3 minutes longer. The fuzz targets' 20 s here replay their corpus and
+# explore a little; the long runs by hand are built at -O1 (tests/fuzz/README.md).
 cmake -S "$root" -B "$root/build-asan" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -Wno-pass-failed" -DMMT_SANITIZE=address,undefined -DMMT_BUILD_FUZZERS=ON \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O0" -DMMT_SANITIZE=address,undefined -DMMT_BUILD_FUZZERS=ON \
   -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=OFF -DMMT_BUILD_TOOLS=OFF
 cmake --build "$root/build-asan" -j "$jobs"
 ctest --test-dir "$root/build-asan" --output-on-failure -j "$jobs"
