@@ -82,31 +82,12 @@ std::string stored_gray_png(std::uint32_t width, std::uint32_t height) {
 // A height x width grey JPEG of diagonal stripes; `progressive` writes
 // jpeg_simple_progression's six scans instead of one.
 std::string gray_jpeg(std::uint32_t width, std::uint32_t height, bool progressive) {
-    jpeg_compress_struct c{};
-    jpeg_error_mgr errors{};
-    c.err = jpeg_std_error(&errors);
-    jpeg_create_compress(&c);
-    unsigned char* buffer = nullptr;
-    unsigned long size = 0;
-    jpeg_mem_dest(&c, &buffer, &size);
-    c.image_width = width;
-    c.image_height = height;
-    c.input_components = 1;
-    c.in_color_space = JCS_GRAYSCALE;
-    jpeg_set_defaults(&c);
-    if (progressive) jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    std::vector<JSAMPLE> row(width);
-    JSAMPROW rows[1] = {row.data()};
-    while (c.next_scanline < c.image_height) {
-        for (std::uint32_t x = 0; x < width; ++x) row[x] = static_cast<JSAMPLE>((7 * x + 13 * c.next_scanline) & 0xFF);
-        jpeg_write_scanlines(&c, rows, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    std::string out(reinterpret_cast<const char*>(buffer), size);
-    std::free(buffer);
-    return out;
+    const auto stripes = [&](std::size_t y, JSAMPLE* row) {
+        for (std::uint32_t x = 0; x < width; ++x) row[x] = static_cast<JSAMPLE>((7 * x + 13 * y) & 0xFF);
+    };
+    test::jpeg_options options;
+    options.progressive = progressive;
+    return test::encode_jpeg_rows(width, height, 1, stripes, options);
 }
 
 // `jpeg` with the start of frame (SOF0 or SOF2) patched to declare width x height.

@@ -60,8 +60,16 @@ inline std::string png_header_only(std::uint32_t width, std::uint32_t height) {
     return out + std::string("\0\0\0\x10IDAT", 8) + std::string(16, '\0');
 }
 
-// The bytes of a baseline JPEG file (libjpeg's defaults: 4:2:0) at `quality`.
-inline std::string encode_jpeg(const io::rgb_image& image, int quality) {
+struct jpeg_options {
+    int quality = 75;          // libjpeg's default
+    bool progressive = false;  // jpeg_simple_progression's scans instead of one
+};
+
+// The bytes of a JPEG file (libjpeg's defaults otherwise: 4:2:0) of width x height
+// pixels of `components` samples (1: grey, 3: RGB), row y written by
+// fill_row(y, samples), one row at a time, so that a large image needs no buffer of it.
+template <class FillRow>
+std::string encode_jpeg_rows(std::uint32_t width, std::uint32_t height, int components, FillRow fill_row, const jpeg_options& options = {}) {
     jpeg_compress_struct c{};
     jpeg_error_mgr errors{};
     c.err = jpeg_std_error(&errors);
@@ -69,22 +77,34 @@ inline std::string encode_jpeg(const io::rgb_image& image, int quality) {
     unsigned char* buffer = nullptr;
     unsigned long size = 0;
     jpeg_mem_dest(&c, &buffer, &size);
-    c.image_width = JDIMENSION(image.width);
-    c.image_height = JDIMENSION(image.height);
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
+    c.image_width = width;
+    c.image_height = height;
+    c.input_components = components;
+    c.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
+    jpeg_set_quality(&c, options.quality, TRUE);
+    if (options.progressive) jpeg_simple_progression(&c);
     jpeg_start_compress(&c, TRUE);
+    std::vector<JSAMPLE> row(std::size_t(width) * components);
+    JSAMPROW rows[1] = {row.data()};
     while (c.next_scanline < c.image_height) {
-        JSAMPROW row = const_cast<JSAMPROW>(image.pixels.data() + std::size_t(c.next_scanline) * image.width * 3);
-        jpeg_write_scanlines(&c, &row, 1);
+        fill_row(c.next_scanline, row.data());
+        jpeg_write_scanlines(&c, rows, 1);
     }
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
     std::string out(reinterpret_cast<const char*>(buffer), size);
     std::free(buffer);
     return out;
+}
+
+// The bytes of a baseline JPEG file of an RGB image at `quality`.
+inline std::string encode_jpeg(const io::rgb_image& image, int quality) {
+    const std::size_t stride = image.width * 3;
+    const auto copy_row = [&](std::size_t y, JSAMPLE* row) { std::copy_n(image.pixels.data() + y * stride, stride, row); };
+    jpeg_options options;
+    options.quality = quality;
+    return encode_jpeg_rows(JDIMENSION(image.width), JDIMENSION(image.height), 3, copy_row, options);
 }
 
 // Smooth colour gradients with a fine texture, different for each seed: compresses
