@@ -121,6 +121,8 @@ def main():
     with ThreadPoolExecutor(args.jobs) as pool:
         pchs = list(pool.map(build_tier, range(len(tiers))))
         failures = [f for f in pool.map(check, args.headers) if f]
+    for pch in pchs:  # 350 MB, of no use after the check
+        os.remove(pch)
     for failure in failures:
         print(failure, file=sys.stderr)
     with_tier = sum(tier_of(h) is not None for h in args.headers)
