@@ -8,6 +8,7 @@
 #include "mmt/io/json.hpp"
 #include "mmt/io/pytorch_checkpoint.hpp"
 #include "mmt/models/clip/config.hpp"
+#include "mmt/models/labels.hpp"
 #include "mmt/preprocess/image.hpp"
 #include "support/pytorch_bin.hpp"
 #include "support/throws.hpp"
@@ -48,4 +49,17 @@ TEST_CASE("robustness.fuzz: an empty tensor with strides that are not row-major'
     const auto file = io::pytorch_checkpoint::from_bytes(pb::zip({{"x/data.pkl", pickle}, {"x/data/0", ""}}), "found.bin");
     CHECK(file.sources()[0]->info("e").shape == std::vector<std::size_t>{0, 64});
     CHECK(file.sources()[0]->load<float>("e").size() == 0);
+}
+
+TEST_CASE("robustness.fuzz: a label2id value beyond int64 is a config_error, not undefined behaviour" * doctest::test_suite("unit")) {
+    // fuzz_config under UBSan: label2id is read as a map of integers, whose values the
+    // range check (json_fits) did not look into, so 1e57 reached nlohmann's double ->
+    // int64 cast. Maps are now checked value by value, as arrays are.
+    for (const char* text : {R"({"id2label": {"0": "A"}, "label2id": {"A": 1e57}})", R"({"id2label": {"0": "A"}, "label2id": {"A": 0.5}})",
+                             R"({"id2label": {"0": "A"}, "label2id": {"A": "0"}})", R"({"id2label": {"0": "A"}, "label2id": [0]})"}) {
+        CAPTURE(text);
+        label_config labels;
+        test::check_throws<config_error>([&] { labels.read_labels(io::parse_json(text, "config.json"), "config.json"); },
+                                         {"config.json", "\"label2id\"", "expected an object of: an integer"});
+    }
 }

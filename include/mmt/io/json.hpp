@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -203,6 +204,10 @@ template <class T>
 struct is_vector : std::false_type {};
 template <class T, class A>
 struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T, class C, class A>
+struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
 
 // Whether `v` is an integer in [min, max], compared without converting it to T
 // first (nlohmann's get<T> wraps -1 to SIZE_MAX and truncates 2^40 to an int).
@@ -236,6 +241,7 @@ bool json_fits(const json& v) {
     else if constexpr (std::is_floating_point_v<T>)
         return v.is_number() && std::fabs(v.get<double>()) <= static_cast<double>(std::numeric_limits<T>::max());
     else if constexpr (is_vector<T>::value) return v.is_array() && std::all_of(v.begin(), v.end(), json_fits<typename T::value_type>);
+    else if constexpr (is_string_map<T>::value) return v.is_object() && std::all_of(v.begin(), v.end(), json_fits<typename T::mapped_type>);
     else return true;
 }
 
@@ -249,6 +255,7 @@ std::string json_expected() {
     else if constexpr (std::is_floating_point_v<T>) return "a number";
     else if constexpr (std::is_same_v<T, std::string>) return "a string";
     else if constexpr (is_vector<T>::value) return "an array of: " + json_expected<typename T::value_type>();
+    else if constexpr (is_string_map<T>::value) return "an object of: " + json_expected<typename T::mapped_type>();
     else return "another type";
 }
 
