@@ -21,6 +21,7 @@
 #include "mmt/models/interfaces/audio_sequence_classifier.hpp"
 #include "mmt/models/layoutlm/forward_named.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
+#include "mmt/models/quantize.hpp"
 #include "mmt/models/random_model.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
 #include "mmt/pipelines/alignment.hpp"

@@ -37,6 +37,7 @@ void add_classify_audio(CLI::App& app);
 void add_align(CLI::App& app);
 void add_embed_collection(CLI::App& app);
 void add_convert(CLI::App& app);  // pytorch_model.bin to model.safetensors
+void add_quantize(CLI::App& app);  // weights stored in int8 or bf16
 void add_worker(CLI::App& app);   // JSON-lines requests on stdin, results on stdout
 void add_serve(CLI::App& app);    // the model over HTTP
 

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     mmt::cli::add_align(app);
     mmt::cli::add_embed_collection(app);
     mmt::cli::add_convert(app);
+    mmt::cli::add_quantize(app);
     mmt::cli::add_worker(app);
     mmt::cli::add_serve(app);
     try {

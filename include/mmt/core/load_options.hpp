@@ -13,6 +13,16 @@ namespace mmt {
 // and their inputs per row at run time.
 enum class precision { f32, bf16, int8 };
 
+// As `--precision` spells it.
+inline const char* precision_name(precision p) {
+    switch (p) {
+        case precision::bf16: return "bf16";
+        case precision::int8: return "int8";
+        case precision::f32: break;
+    }
+    return "f32";
+}
+
 struct load_options {
     // load_options{precision::bf16} and the like, as an aggregate would take them.
     load_options(precision linear = precision::f32, std::string target_lang = {})

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ public:
         if (ends_with(path.filename().string(), ".json")) {
             ckpt.open_index(path);
         } else {
+            ckpt.files_.push_back(path);
             for (auto& source : open_file(path)) {
                 for (const auto& name : source->names()) ckpt.where_[name] = ckpt.shards_.size();
                 ckpt.shards_.push_back(std::move(source));
@@ -62,6 +64,23 @@ public:
     }
     const tensor_info& info(const std::string& name) const { return file_of(name).info(name); }
     const std::string& description() const { return description_; }
+
+    // The files the tensors are read from (an index's shards; not the index itself).
+    std::vector<std::filesystem::path> files() const { return files_; }
+
+    // `key` of the files' metadata (safetensors' __metadata__; pytorch files have none): the
+    // value all of them that have it agree on, or none.
+    std::optional<std::string> metadata(const std::string& key) const {
+        std::optional<std::string> value;
+        for (const auto& shard : shards_) {
+            const auto it = shard->metadata().find(key);
+            if (it == shard->metadata().end()) continue;
+            if (value && *value != it->second)
+                fail<format_error>(description_, ": shards disagree on __metadata__ '", key, "': '", *value, "' and '", it->second, "'");
+            value = it->second;
+        }
+        return value;
+    }
 
 private:
     static bool ends_with(const std::string& s, const std::string& suffix) {
@@ -91,6 +110,7 @@ private:
                 fail<format_error>(where, ": shard name '", shard, "' must be a file beside the index");
             auto [pos, inserted] = shard_sources.emplace(shard, std::vector<std::size_t>{});
             if (inserted) {
+                files_.push_back(index.parent_path() / shard);
                 for (auto& source : open_file(index.parent_path() / shard)) {
                     pos->second.push_back(shards_.size());
                     shards_.push_back(std::move(source));
@@ -107,6 +127,7 @@ private:
     }
 
     std::string description_;
+    std::vector<std::filesystem::path> files_;
     std::vector<std::shared_ptr<const tensor_source>> shards_;
     std::map<std::string, std::size_t> where_;
 };

@@ -57,7 +57,6 @@ public:
         return safetensors_file(std::make_shared<byte_source>(byte_source::from_bytes(std::move(bytes), name)), limits);
     }
 
-    const std::map<std::string, std::string>& metadata() const { return metadata_; }
     // Where the data section starts: tensor t's bytes lie at data_offset() + t.begin in
     // the file, for a reader that maps it (an embedding index's shards).
     std::size_t data_offset() const { return data_offset_; }
@@ -101,7 +100,7 @@ private:
                 if (!it->is_object()) fail<format_error>(where, ": __metadata__ is ", it->type_name(), ", expected an object");
                 for (auto m = it->begin(); m != it->end(); ++m) {
                     if (!m->is_string()) fail<format_error>(where, ": __metadata__ value '", m.key(), "' is not a string");
-                    metadata_[m.key()] = m->get<std::string>();
+                    add_metadata(m.key(), m->get<std::string>());
                 }
                 continue;
             }
@@ -175,7 +174,6 @@ private:
     }
 
     std::size_t data_offset_ = 0;  // where the data section starts in the file
-    std::map<std::string, std::string> metadata_;
 };
 
 // Collects tensors and writes them as one safetensors file (data in insertion order).

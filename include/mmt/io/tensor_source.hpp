@@ -62,6 +62,8 @@ public:
         return out;
     }
     bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+    // The file's own key-value strings (safetensors' __metadata__; none in pytorch files).
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
     std::size_t size() const { return tensors_.size(); }
 
     const tensor_info& info(const std::string& name) const {
@@ -152,6 +154,7 @@ protected:
     // Where offset 0 of the tensors lies in the bytes (0 until set).
     void set_base(std::size_t base) { base_ = base; }
     const std::map<std::string, tensor_info>& tensors() const { return tensors_; }
+    void add_metadata(const std::string& key, std::string value) { metadata_[key] = std::move(value); }
 
 private:
     template <class T>
@@ -176,6 +179,7 @@ private:
     std::shared_ptr<const byte_source> bytes_;
     std::size_t base_ = 0;
     std::map<std::string, tensor_info> tensors_;
+    std::map<std::string, std::string> metadata_;
 };
 
 }  // namespace mmt::io

@@ -8,8 +8,13 @@
 //   loader.check_all_used();   // a tensor left unused is an error
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -19,6 +24,7 @@
 #include "mmt/core/load_options.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/checkpoint.hpp"
+#include "mmt/io/quantized_format.hpp"
 
 namespace mmt::io {
 
@@ -33,13 +39,32 @@ struct name_table {
 
 class weight_scope;
 
+// A weight a layer packs for a GEMM (weight_scope::get_packed): float32 values, or,
+// from a checkpoint `mmt quantize` stored in int8, its levels with their scales.
+template <std::size_t N>
+struct packed_source {
+    tensor<N> values;  // float32 values, or int8 levels (integers in -127..127) when scales is not empty
+    tensor<1> scales;  // [shape[0]]: the levels' per-row scales, or empty
+
+    // The scales from row `first` on (ops::pack_weights' int8_scales), or null for float32 values.
+    const float* row_scales(std::size_t first = 0) const { return scales.size() ? scales.data() + first : nullptr; }
+};
+
 // Fills a tensor the model asks for when there is no checkpoint (`mmt random-model`).
 using tensor_generator = std::function<void(const std::string& name, const std::vector<std::size_t>& shape, float* out)>;
 
 class weight_loader {
 public:
+    // A checkpoint `mmt quantize` wrote loads in its stored precision: options asking
+    // for f32 (the default) or that precision get it, any other is an error.
     weight_loader(checkpoint ckpt, name_table table, load_options options = {})
-        : ckpt_(std::move(ckpt)), table_(std::move(table)), options_(options) {}
+        : ckpt_(std::move(ckpt)), table_(std::move(table)), stored_(quantized_format::precision_of(ckpt_)), options_(std::move(options)) {
+        if (!stored_) return;
+        if (options_.linear != precision::f32 && options_.linear != *stored_)
+            fail<config_error>(ckpt_.description(), ": holds ", precision_name(*stored_), " weights written by mmt quantize; it loads as ",
+                               precision_name(*stored_), ", not ", precision_name(options_.linear));
+        options_.linear = *stored_;
+    }
     weight_loader(const weight_loader&) = delete;
     weight_loader& operator=(const weight_loader&) = delete;
 
@@ -49,6 +74,10 @@ public:
     explicit weight_loader(tensor_generator generate, load_options options = {}) : options_(options), generate_(std::move(generate)) {}
 
     const load_options& options() const { return options_; }
+    // The precision `mmt quantize` stored the weights in, or none.
+    const std::optional<precision>& stored_precision() const { return stored_; }
+    // The stored names of the weights taken through get_packed, with the precision each was packed in.
+    const std::map<std::string, precision>& packed() const { return packed_; }
     // Names and shapes handed out by a synthesizing loader, in the order asked.
     const std::vector<std::pair<std::string, std::vector<std::size_t>>>& synthesized() const { return synthesized_; }
 
@@ -87,6 +116,40 @@ public:
         return out;
     }
 
+    template <std::size_t N>
+    packed_source<N> take_packed(const std::string& name, const std::array<std::size_t, N>& shape, precision p) {
+        const std::string stored = generate_ ? name : resolve(name);
+        if (stored_ != precision::int8 || p != precision::int8 || stored.empty() || ckpt_.info(stored).dtype != dtype::i8) {
+            packed_source<N> out{take<N>(name, shape), {}};
+            packed_[generate_ ? name : resolve(name)] = p;
+            return out;
+        }
+        const tensor_info& t = ckpt_.info(stored);
+        if (t.shape != std::vector<std::size_t>(shape.begin(), shape.end()))
+            fail<weight_error>(ckpt_.description(), ": tensor '", stored, "' has shape ", shape_string(t.shape), ", expected ",
+                               shape_string({shape.begin(), shape.end()}), " from config.json");
+        const std::string scale_name = stored + quantized_format::scale_suffix;
+        if (!ckpt_.contains(scale_name))
+            fail<format_error>(ckpt_.description(), ": int8 weight '", stored, "' has no scale table '", scale_name, "'");
+        const tensor_info& s = ckpt_.info(scale_name);
+        if (s.shape != std::vector<std::size_t>{shape[0]} || s.dtype != dtype::f32)
+            fail<format_error>(ckpt_.description(), ": scale table '", scale_name, "' is ", dtype_name(s.dtype), " ", shape_string(s.shape),
+                               ", expected F32 [", shape[0], "]");
+        packed_source<N> out{tensor<N>(shape), tensor<1>(tensor<1>::shape_type{shape[0]})};
+        std::vector<std::int8_t> levels(t.numel());
+        ckpt_.file_of(stored).read_bytes(t, levels.data());
+        std::copy(levels.begin(), levels.end(), out.values.data());
+        ckpt_.file_of(scale_name).read_bytes(s, out.scales.data());
+        for (std::size_t row = 0; row < shape[0]; ++row)
+            if (!(out.scales(row) > 0) || !std::isfinite(out.scales(row)))
+                fail<format_error>(ckpt_.description(), ": scale table '", scale_name, "' holds ", out.scales(row), " at row ", row,
+                                   ", expected a positive finite scale");
+        used_.insert(stored);
+        used_.insert(scale_name);
+        packed_[stored] = p;
+        return out;
+    }
+
     // Every tensor of the checkpoint must have been taken, except the ignored buffers.
     void check_all_used() const {
         std::vector<std::string> unused;
@@ -111,7 +174,9 @@ private:
 
     checkpoint ckpt_;
     name_table table_;
+    std::optional<precision> stored_;
     load_options options_;
+    std::map<std::string, precision> packed_;
     std::set<std::string> used_;
     tensor_generator generate_;
     std::vector<std::pair<std::string, std::vector<std::size_t>>> synthesized_;
@@ -130,6 +195,12 @@ public:
     template <std::size_t N>
     tensor<N> get(const std::string& name, const std::array<std::size_t, N>& shape) const {
         return loader_->template take<N>(join(name), shape);
+    }
+
+    // A weight the layer packs for a GEMM in `precision` (see packed_source).
+    template <std::size_t N>
+    packed_source<N> get_packed(const std::string& name, const std::array<std::size_t, N>& shape, precision p) const {
+        return loader_->template take_packed<N>(join(name), shape, p);
     }
 
     const std::string& prefix() const { return prefix_; }

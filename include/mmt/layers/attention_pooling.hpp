@@ -40,10 +40,11 @@ struct attention_pooling {
         if (c.num_attention_heads == 0 || h % c.num_attention_heads != 0)
             fail<config_error>("attention pooling: hidden_size ", h, " is not divisible by ", c.num_attention_heads, " heads");
         const io::weight_scope a = scope.child("attention");
-        const tensor<2> in_proj = a.get<2>("in_proj_weight", {3 * h, h});  // q, k, v stacked
+        const mmt::precision precision = scope.options().linear;
+        const auto in_proj = a.get_packed<2>("in_proj_weight", {3 * h, h}, precision);  // q, k, v stacked
         const tensor<1> in_bias = a.get<1>("in_proj_bias", {3 * h});
         const auto part = [&](std::size_t i) {
-            return linear{ops::pack_weights(in_proj.data() + i * h * h, h, h, scope.options().linear),
+            return linear{ops::pack_weights(in_proj.values.data() + i * h * h, h, h, precision, in_proj.row_scales(i * h)),
                           tensor<1>(xt::view(in_bias, xt::range(i * h, (i + 1) * h)))};
         };
         return {tensor<1>(xt::flatten(scope.get<3>("probe", {1, 1, h}))),

@@ -12,6 +12,7 @@
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/layer_norm.hpp"
+#include "mmt/layers/token_embedding.hpp"
 #include "mmt/ops/embedding.hpp"
 
 namespace mmt::layers {
@@ -45,7 +46,7 @@ struct bert_embeddings_config {
 };
 
 struct bert_embeddings {
-    tensor<2> word_embeddings;        // [vocab_size, hidden_size]
+    ops::embedding_table word_embeddings;  // [vocab_size, hidden_size]
     tensor<2> position_embeddings;    // [max_position_embeddings, hidden_size]
     tensor<2> token_type_embeddings;  // [type_vocab_size, hidden_size]
     layer_norm norm;
@@ -53,7 +54,8 @@ struct bert_embeddings {
     // `scope` is "<tower>.embeddings.".
     static bert_embeddings load(const io::weight_scope& scope, const bert_embeddings_config& c) {
         auto table = [&](const char* name, std::size_t rows) { return scope.child(name).get<2>("weight", {rows, c.hidden_size}); };
-        return {table("word_embeddings", c.vocab_size), table("position_embeddings", c.max_position_embeddings),
+        return {load_token_embedding(scope.child("word_embeddings"), c.vocab_size, c.hidden_size),
+                table("position_embeddings", c.max_position_embeddings),
                 table("token_type_embeddings", c.type_vocab_size),
                 layer_norm::load(scope.child("LayerNorm"), c.hidden_size, c.layer_norm_eps)};
     }
@@ -66,7 +68,7 @@ struct bert_embeddings {
 
     // The sum before the LayerNorm; position_ids [batch, seq_len], or empty for 0, 1, ...
     tensor<3> sum(const int_tensor<2>& input_ids, const int_tensor<2>& token_type_ids, const int_tensor<2>& position_ids) const {
-        const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = word_embeddings.shape(1);
+        const std::size_t batch = input_ids.shape(0), seq_len = input_ids.shape(1), h = word_embeddings.dim();
         if (position_ids.size() == 0 && seq_len > position_embeddings.shape(0))
             fail<input_error>("BERT embeddings: a sequence of ", seq_len, " tokens exceeds max_position_embeddings = ",
                               position_embeddings.shape(0));
@@ -75,8 +77,7 @@ struct bert_embeddings {
                 fail<shape_error>("BERT embeddings: ", ids == &token_type_ids ? "token_type_ids" : "position_ids", " has shape [",
                                   ids->shape(0), ", ", ids->shape(1), "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
         tensor<3> x({batch, seq_len, h});  // [batch, seq_len, hidden_size]
-        ops::embedding(input_ids.data(), input_ids.size(), word_embeddings.data(), word_embeddings.shape(0), h, x.data(),
-                       "BERT embeddings: input_ids");
+        word_embeddings.lookup(input_ids.data(), input_ids.size(), x.data(), "BERT embeddings: input_ids");
         for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t s = 0; s < seq_len; ++s) {
                 const std::size_t t = b * seq_len + s;

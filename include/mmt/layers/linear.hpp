@@ -38,8 +38,8 @@ struct linear {
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias,
                        mmt::precision precision) {
         linear l;
-        const tensor<2> w = scope.get<2>("weight", {out_features, in_features});
-        l.weight = ops::pack_weights(w.data(), out_features, in_features, precision);
+        const auto w = scope.get_packed<2>("weight", {out_features, in_features}, precision);
+        l.weight = ops::pack_weights(w.values.data(), out_features, in_features, precision, w.row_scales());
         if (has_bias) l.bias = scope.get<1>("bias", {out_features});
         return l;
     }

@@ -36,12 +36,17 @@ public:
         const io::json config = io::read_json_file(config_path);
         // Before the checkpoint is opened (argument order is unspecified): an unsupported
         // model_type is reported as such, with or without weights beside it.
-        const io::name_table names = with_family(families{}, model_type_of(config, config_path.string()), config_path.string(),
-                                                 [](auto f) { return decltype(f)::type::checkpoint_names(); });
+        const io::name_table names = checkpoint_names(config, config_path.string());
         io::weight_loader loader(io::checkpoint::open(dir), names, options);
         auto_model m = from_config(config, config_path.string(), loader);
-        if (!options.target_lang.empty()) m.load_adapter(dir, options);
+        // The loader's options: a quantized checkpoint's precision, for the adapter too.
+        if (!options.target_lang.empty()) m.load_adapter(dir, loader.options());
         return m;
+    }
+
+    // The name table of the family `config` names.
+    static io::name_table checkpoint_names(const io::json& config, const std::string& where) {
+        return with_family(families{}, model_type_of(config, where), where, [](auto f) { return decltype(f)::type::checkpoint_names(); });
     }
 
     // The model `config` describes, its tensors taken from `loader` (e.g. a synthesizing one).

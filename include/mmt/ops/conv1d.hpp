@@ -52,8 +52,9 @@ struct conv1d_shape {
 class conv1d_weights {
 public:
     conv1d_weights() = default;
+    // With `int8_scales` ([out_channels]), weight holds int8 levels with those row scales (ops::pack_weights).
     conv1d_weights(const float* weight, std::size_t out_channels, std::size_t in_per_group, std::size_t kernel, std::size_t groups = 1,
-                   mmt::precision precision = mmt::precision::f32)
+                   mmt::precision precision = mmt::precision::f32, const float* int8_scales = nullptr)
         : out_channels_(out_channels), in_per_group_(in_per_group), kernel_(kernel) {
         if (groups == 0 || out_channels % groups != 0)
             fail<shape_error>("conv1d weight: ", out_channels, " output channels are not divisible into ", groups, " groups");
@@ -64,7 +65,7 @@ public:
                 for (std::size_t i = 0; i < in_per_group; ++i)
                     for (std::size_t k = 0; k < kernel; ++k)
                         tap_major[(o * kernel + k) * in_per_group + i] = weight[((g * per_group + o) * in_per_group + i) * kernel + k];
-            groups_.push_back(pack_weights(tap_major.data(), per_group, depth, precision));
+            groups_.push_back(pack_weights(tap_major.data(), per_group, depth, precision, int8_scales ? int8_scales + g * per_group : nullptr));
         }
     }
 

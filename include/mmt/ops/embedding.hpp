@@ -5,9 +5,13 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/load_options.hpp"
+#include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm.hpp"
+#include "mmt/ops/packed_gemm_int8.hpp"
 
 namespace mmt::ops {
 
@@ -33,5 +37,60 @@ inline void embedding(const std::int64_t* ids, std::size_t n, const float* table
 inline void embedding(const std::int64_t* ids, std::size_t n, const packed_weights& table, float* out, const std::string& what) {
     for (std::size_t i = 0; i < n; ++i) table.row(detail::checked_row(ids, i, table.rows(), what), out + i * table.cols());
 }
+
+// A vocabulary's table ([num_embeddings, dim]) as a model holds it: float32, or
+// under int8 loads int8 rows with one scale each, quantised as the linear layers'
+// weights are (int8_row_scale, int8_level; a lookup gives level * scale). It is a
+// fifth of a text tower's weights (CLIP's 49408 x 512: 101 MB), so left in float32
+// it would be a third of an int8 model's file and memory. bf16 loads keep it float32.
+class embedding_table {
+public:
+    embedding_table() = default;
+
+    // table: [rows, dim] float32; with `level_scales` ([rows], int8 only) int8
+    // levels already quantised, as io::packed_source gives them.
+    embedding_table(const float* table, std::size_t rows, std::size_t dim, mmt::precision precision, const float* level_scales = nullptr)
+        : rows_(rows), dim_(dim) {
+        if (precision != mmt::precision::int8) {
+            if (level_scales) fail<error>("embedding table: int8 levels cannot be held as ", precision_name(precision));
+            values_.assign(table, table + rows * dim);
+            return;
+        }
+        levels_.resize(rows * dim);
+        scales_.resize(rows);
+        parallel_for(rows, 256, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const float* row = table + r * dim;
+                scales_[r] = level_scales ? level_scales[r] : int8_row_scale(row, dim);
+                for (std::size_t i = 0; i < dim; ++i)
+                    levels_[r * dim + i] = level_scales ? static_cast<std::int8_t>(row[i]) : int8_level(row[i], scales_[r]);
+            }
+        });
+    }
+
+    std::size_t rows() const { return rows_; }
+    std::size_t dim() const { return dim_; }
+    mmt::precision precision() const { return levels_.empty() ? mmt::precision::f32 : mmt::precision::int8; }
+
+    // Row r into out[dim].
+    void row(std::size_t r, float* out) const {
+        if (!values_.empty()) {
+            std::memcpy(out, values_.data() + r * dim_, dim_ * sizeof(float));
+            return;
+        }
+        for (std::size_t i = 0; i < dim_; ++i) out[i] = float(levels_[r * dim_ + i]) * scales_[r];
+    }
+
+    // ids: [n] -> out: [n, dim]. `what` names the table in errors.
+    void lookup(const std::int64_t* ids, std::size_t n, float* out, const std::string& what) const {
+        for (std::size_t i = 0; i < n; ++i) row(detail::checked_row(ids, i, rows_, what), out + i * dim_);
+    }
+
+private:
+    std::size_t rows_ = 0, dim_ = 0;
+    std::vector<float> values_;         // [rows, dim] float32
+    std::vector<std::int8_t> levels_;   // [rows, dim] int8, or empty
+    std::vector<float> scales_;         // [rows] with levels_
+};
 
 }  // namespace mmt::ops

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "mmt/core/error.hpp"
 #include "mmt/core/load_options.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
@@ -17,11 +18,15 @@ namespace mmt::ops {
 // The alternatives are in precision's order, so index() is the precision.
 using any_packed_weights = std::variant<packed_weights, packed_weights_bf16, packed_weights_int8>;
 
-// w: [n, k] row-major float32, packed in `precision`.
-inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, mmt::precision precision) {
+// w: [n, k] row-major float32, packed in `precision`. With `int8_scales` ([n], int8
+// only), w holds int8 levels with those row scales (io::packed_source).
+inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, mmt::precision precision,
+                                       const float* int8_scales = nullptr) {
+    if (int8_scales && precision != mmt::precision::int8)
+        fail<error>("pack_weights: int8 levels with their scales cannot be packed as ", precision_name(precision));
     switch (precision) {
         case mmt::precision::bf16: return packed_weights_bf16(w, n, k);
-        case mmt::precision::int8: return packed_weights_int8(w, n, k);
+        case mmt::precision::int8: return packed_weights_int8(w, n, k, int8_scales);
         case mmt::precision::f32: break;
     }
     return packed_weights(w, n, k);

@@ -37,22 +37,35 @@
 
 namespace mmt::ops {
 
+// The per-output-channel quantisation of a weight row: scale = max |w| / 127 (1 for
+// a row of zeros), level = round(w / scale) in -127..127. `mmt quantize` stores
+// exactly these, so a model loaded from its file equals one quantised at load.
+inline float int8_row_scale(const float* row, std::size_t k) {
+    float max = 0;
+    for (std::size_t kk = 0; kk < k; ++kk) max = std::max(max, std::fabs(row[kk]));
+    return max > 0 ? max / 127.0f : 1.0f;
+}
+inline std::int8_t int8_level(float w, float scale) { return static_cast<std::int8_t>(std::lround(w / scale)); }
+
 class packed_weights_int8 : public panel_buffer<std::int8_t, 4> {
 public:
     packed_weights_int8() = default;
 
-    // w: [n, k] row-major float32.
-    packed_weights_int8(const float* w, std::size_t n, std::size_t k) {
+    // w: [n, k] row-major float32, quantised here. With `level_scales` ([n]), w holds
+    // levels already quantised (integers in -127..127, as `mmt quantize` stores them)
+    // and those are their rows' scales.
+    packed_weights_int8(const float* w, std::size_t n, std::size_t k, const float* level_scales = nullptr) {
         auto scales = std::make_shared<std::vector<float>>(n);
         auto sums = std::make_shared<std::vector<std::int32_t>>(n, 0);
-        parallel_for(n, 16, [&](std::size_t j0, std::size_t j1) {
-            for (std::size_t j = j0; j < j1; ++j) {
-                float max = 0;
-                for (std::size_t kk = 0; kk < k; ++kk) max = std::max(max, std::fabs(w[j * k + kk]));
-                (*scales)[j] = max > 0 ? max / 127.0f : 1.0f;
-            }
-        });
-        pack(w, n, k, k, 1, [&](std::size_t j, float v) { return static_cast<std::int8_t>(std::lround(v / (*scales)[j])); });
+        if (level_scales) {
+            std::copy(level_scales, level_scales + n, scales->begin());
+            pack(w, n, k, k, 1, [](std::size_t, float level) { return static_cast<std::int8_t>(level); });
+        } else {
+            parallel_for(n, 16, [&](std::size_t j0, std::size_t j1) {
+                for (std::size_t j = j0; j < j1; ++j) (*scales)[j] = int8_row_scale(w + j * k, k);
+            });
+            pack(w, n, k, k, 1, [&](std::size_t j, float v) { return int8_level(v, (*scales)[j]); });
+        }
         parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {  // from the packed levels, in the order they lie
             for (std::size_t p = p0; p < p1; ++p) {
                 std::int32_t panel_sums[panel] = {};

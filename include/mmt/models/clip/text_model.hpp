@@ -13,6 +13,7 @@
 #include "mmt/layers/encoder.hpp"
 #include "mmt/layers/encoder_state.hpp"
 #include "mmt/layers/layer_norm.hpp"
+#include "mmt/layers/token_embedding.hpp"
 #include "mmt/models/clip/names.hpp"
 #include "mmt/models/clip/outputs.hpp"
 #include "mmt/models/clip/text_transformer_config.hpp"
@@ -22,7 +23,7 @@ namespace mmt::clip {
 
 struct text_transformer {
     text_transformer_config config;
-    tensor<2> token_embedding;     // [vocab_size, hidden_size]
+    ops::embedding_table token_embedding;  // [vocab_size, hidden_size]
     tensor<2> position_embedding;  // [max_position_embeddings, hidden_size]
     layers::encoder encoder;
     layers::layer_norm final_layer_norm;
@@ -32,7 +33,7 @@ struct text_transformer {
         const std::size_t h = c.layer.hidden_size;
         text_transformer t;
         t.config = c;
-        t.token_embedding = scope.child("embeddings").child("token_embedding").get<2>("weight", {c.vocab_size, h});
+        t.token_embedding = layers::load_token_embedding(scope.child("embeddings").child("token_embedding"), c.vocab_size, h);
         t.position_embedding = scope.child("embeddings").child("position_embedding").get<2>("weight", {c.max_position_embeddings, h});
         t.encoder = layers::encoder::load(scope.child("encoder").child("layers"), c.num_hidden_layers, encoder_layer_names, c.layer);
         t.final_layer_norm = layers::layer_norm::load(scope.child("final_layer_norm"), h, c.layer.layer_norm_eps);
@@ -52,8 +53,7 @@ struct text_transformer {
                               "], expected the shape of input_ids [", batch, ", ", seq_len, "]");
 
         tensor<3> x({batch, seq_len, h});  // [batch, seq_len, hidden_size]
-        ops::embedding(input_ids.data(), input_ids.size(), token_embedding.data(), config.vocab_size, h, x.data(),
-                       std::string(config.name) + ": input_ids");
+        token_embedding.lookup(input_ids.data(), input_ids.size(), x.data(), std::string(config.name) + ": input_ids");
         for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t s = 0; s < seq_len; ++s)
                 for (std::size_t i = 0; i < h; ++i) x(b, s, i) += position_embedding(s, i);

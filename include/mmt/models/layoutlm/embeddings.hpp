@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/layer_norm.hpp"
+#include "mmt/layers/token_embedding.hpp"
 #include "mmt/models/layoutlm/config.hpp"
 #include "mmt/ops/embedding.hpp"
 #include "mmt/ops/packed_gemm.hpp"
@@ -21,7 +23,7 @@ namespace mmt::layoutlm {
 struct embeddings {
     // [vocab_size, hidden_size]: as the checkpoint has it, or packed once a masked-LM
     // decoder is tied to it (tie_word_embeddings)
-    std::variant<tensor<2>, ops::packed_weights> word_embeddings;
+    std::variant<ops::embedding_table, ops::packed_weights> word_embeddings;
     tensor<2> position_embeddings;    // [max_position_embeddings, hidden_size]
     tensor<2> x_position_embeddings;  // [max_2d_position_embeddings, hidden_size]: x0 and x1
     tensor<2> y_position_embeddings;  // [max_2d_position_embeddings, hidden_size]: y0 and y1
@@ -34,7 +36,7 @@ struct embeddings {
     static embeddings load(const io::weight_scope& scope, const config& c) {
         const std::size_t h = c.hidden_size, grid = c.max_2d_position_embeddings;
         auto table = [&](const char* name, std::size_t rows) { return scope.child(name).get<2>("weight", {rows, h}); };
-        return {table("word_embeddings", c.vocab_size),
+        return {layers::load_token_embedding(scope.child("word_embeddings"), c.vocab_size, h),
                 table("position_embeddings", c.max_position_embeddings),
                 table("x_position_embeddings", grid),
                 table("y_position_embeddings", grid),
@@ -50,10 +52,15 @@ struct embeddings {
     // decoder's GEMM and the lookup reads its rows back from the panels, so the
     // table is held once, not twice (94 MB for a base model's [30522, 768]); such
     // a lookup touches 16 times the cache lines (3 ms for 512 tokens, not 0.3).
-    // Returns the packed table, which shares its buffer with every copy.
+    // Returns the packed table, which shares its buffer with every copy. The decoder
+    // is float32 as every head is: an int8 table (an int8 load) is packed as the
+    // float32 values its lookups give.
     const ops::packed_weights& tie_word_embeddings() {
-        if (const auto* plain = std::get_if<tensor<2>>(&word_embeddings))
-            word_embeddings = ops::packed_weights(plain->data(), plain->shape(0), plain->shape(1));
+        if (const auto* plain = std::get_if<ops::embedding_table>(&word_embeddings)) {
+            std::vector<float> values(plain->rows() * plain->dim());
+            for (std::size_t r = 0; r < plain->rows(); ++r) plain->row(r, values.data() + r * plain->dim());
+            word_embeddings = ops::packed_weights(values.data(), plain->rows(), plain->dim());
+        }
         return std::get<ops::packed_weights>(word_embeddings);
     }
 
@@ -73,8 +80,7 @@ struct embeddings {
         if (const auto* packed = std::get_if<ops::packed_weights>(&word_embeddings)) {
             ops::embedding(input_ids.data(), input_ids.size(), *packed, x.data(), what);
         } else {
-            const tensor<2>& table = std::get<tensor<2>>(word_embeddings);
-            ops::embedding(input_ids.data(), input_ids.size(), table.data(), table.shape(0), h, x.data(), what);
+            std::get<ops::embedding_table>(word_embeddings).lookup(input_ids.data(), input_ids.size(), x.data(), what);
         }
         if (token_type_ids.size() != 0) {
             for (std::size_t i = 0; i < token_type_ids.size(); ++i)
