@@ -104,30 +104,19 @@ public:
             generate_(name, synthesized_.back().second, out.data());
             return out;
         }
-        std::string stored = resolve(name);
-        if (stored.empty()) fail<weight_error>(ckpt_.description(), ": missing tensor '", name, "' (expected shape ", shape_string({shape.begin(), shape.end()}), ")");
-        const tensor_info& t = ckpt_.info(stored);
-        if (t.shape != std::vector<std::size_t>(shape.begin(), shape.end()))
-            fail<weight_error>(ckpt_.description(), ": tensor '", stored, "' has shape ", shape_string(t.shape), ", expected ",
-                               shape_string({shape.begin(), shape.end()}), " from config.json");
-        used_.insert(stored);
+        const tensor_info& t = checked_info(name, {shape.begin(), shape.end()});
+        used_.insert(t.name);
         tensor<N> out(shape);
-        ckpt_.file_of(stored).convert_into(t, out.data());
+        ckpt_.file_of(t.name).convert_into(t, out.data());
         return out;
     }
 
     template <std::size_t N>
     packed_source<N> take_packed(const std::string& name, const std::array<std::size_t, N>& shape, precision p) {
-        const std::string stored = generate_ ? name : resolve(name);
-        if (stored_ != precision::int8 || p != precision::int8 || stored.empty() || ckpt_.info(stored).dtype != dtype::i8) {
-            packed_source<N> out{take<N>(name, shape), {}};
-            packed_[generate_ ? name : resolve(name)] = p;
-            return out;
-        }
+        const std::string stored = generate_ ? name : checked_info(name, {shape.begin(), shape.end()}).name;
+        packed_[stored] = p;
+        if (stored_ != precision::int8 || p != precision::int8 || ckpt_.info(stored).dtype != dtype::i8) return {take<N>(name, shape), {}};
         const tensor_info& t = ckpt_.info(stored);
-        if (t.shape != std::vector<std::size_t>(shape.begin(), shape.end()))
-            fail<weight_error>(ckpt_.description(), ": tensor '", stored, "' has shape ", shape_string(t.shape), ", expected ",
-                               shape_string({shape.begin(), shape.end()}), " from config.json");
         const std::string scale_name = stored + quantized_format::scale_suffix;
         if (!ckpt_.contains(scale_name))
             fail<format_error>(ckpt_.description(), ": int8 weight '", stored, "' has no scale table '", scale_name, "'");
@@ -146,7 +135,6 @@ public:
                                    ", expected a positive finite scale");
         used_.insert(stored);
         used_.insert(scale_name);
-        packed_[stored] = p;
         return out;
     }
 
@@ -166,6 +154,17 @@ public:
     }
 
 private:
+    // The stored tensor for canonical `name`, checked to exist with `shape`.
+    const tensor_info& checked_info(const std::string& name, const std::vector<std::size_t>& shape) const {
+        const std::string stored = resolve(name);
+        if (stored.empty()) fail<weight_error>(ckpt_.description(), ": missing tensor '", name, "' (expected shape ", shape_string(shape), ")");
+        const tensor_info& t = ckpt_.info(stored);
+        if (t.shape != shape)
+            fail<weight_error>(ckpt_.description(), ": tensor '", stored, "' has shape ", shape_string(t.shape), ", expected ",
+                               shape_string(shape), " from config.json");
+        return t;
+    }
+
     bool is_ignored(const std::string& name) const {
         for (const auto& suffix : table_.ignored_suffixes)
             if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) return true;

@@ -39,14 +39,12 @@ inline void add_reduced(io::safetensors_writer& writer, const std::string& name,
         return writer.add_raw(name, dtype::bf16, shape, std::move(bytes));
     }
     const std::size_t rows = shape.at(0), k = rows ? w.size() / rows : 0;
-    std::string levels(w.size(), '\0'), scales(rows * sizeof(float), '\0');
-    for (std::size_t r = 0; r < rows; ++r) {
-        const float scale = ops::int8_row_scale(w.data() + r * k, k);
-        std::memcpy(&scales[r * sizeof(float)], &scale, sizeof(float));
-        for (std::size_t i = 0; i < k; ++i) levels[r * k + i] = static_cast<char>(ops::int8_level(w[r * k + i], scale));
-    }
-    writer.add_raw(name, dtype::i8, shape, std::move(levels));
-    writer.add_raw(name + io::quantized_format::scale_suffix, dtype::f32, {rows}, std::move(scales));
+    std::vector<std::int8_t> levels(w.size());
+    std::vector<float> scales(rows);
+    ops::quantise_int8_rows(w.data(), rows, k, levels.data(), scales.data());
+    writer.add_raw(name, dtype::i8, shape, std::string(levels.begin(), levels.end()));
+    writer.add_raw(name + io::quantized_format::scale_suffix, dtype::f32, {rows},
+                   std::string(reinterpret_cast<const char*>(scales.data()), rows * sizeof(float)));
 }
 }  // namespace detail
 

@@ -1,6 +1,7 @@
 // nn.Embedding: rows of a table gathered by id, with every id checked.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -9,7 +10,6 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/load_options.hpp"
-#include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_int8.hpp"
 
@@ -58,14 +58,12 @@ public:
         }
         levels_.resize(rows * dim);
         scales_.resize(rows);
-        parallel_for(rows, 256, [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t r = r0; r < r1; ++r) {
-                const float* row = table + r * dim;
-                scales_[r] = level_scales ? level_scales[r] : int8_row_scale(row, dim);
-                for (std::size_t i = 0; i < dim; ++i)
-                    levels_[r * dim + i] = level_scales ? static_cast<std::int8_t>(row[i]) : int8_level(row[i], scales_[r]);
-            }
-        });
+        if (!level_scales) {
+            quantise_int8_rows(table, rows, dim, levels_.data(), scales_.data());
+            return;
+        }
+        std::copy(level_scales, level_scales + rows, scales_.begin());
+        std::transform(table, table + rows * dim, levels_.begin(), [](float level) { return static_cast<std::int8_t>(level); });
     }
 
     std::size_t rows() const { return rows_; }

@@ -47,6 +47,16 @@ inline float int8_row_scale(const float* row, std::size_t k) {
 }
 inline std::int8_t int8_level(float w, float scale) { return static_cast<std::int8_t>(std::lround(w / scale)); }
 
+// w: [rows, k] -> levels [rows, k] and scales [rows], on all threads.
+inline void quantise_int8_rows(const float* w, std::size_t rows, std::size_t k, std::int8_t* levels, float* scales) {
+    parallel_for(rows, 256, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            scales[r] = int8_row_scale(w + r * k, k);
+            for (std::size_t i = 0; i < k; ++i) levels[r * k + i] = int8_level(w[r * k + i], scales[r]);
+        }
+    });
+}
+
 class packed_weights_int8 : public panel_buffer<std::int8_t, 4> {
 public:
     packed_weights_int8() = default;
