@@ -122,6 +122,27 @@ TEST_CASE("io.safetensors: writer and reader round trip" * doctest::test_suite("
     CHECK(e.size() == 0);
 }
 
+// Loads read a weight a block of rows at a time (io::packed_source): a block is
+// the elements it names, converted from the stored dtype, and no other.
+TEST_CASE("io.safetensors: a block of a tensor's elements is read and converted alone" * doctest::test_suite("unit")) {
+    const fs::path path = test::scratch_dir("unit_safetensors_block") / "t.safetensors";
+    const std::vector<float> halves{1.0f, -2.5f, 65504.0f, 0.5f, 3.0f, -0.25f};
+    dyn_tensor<float> f32(std::vector<std::size_t>{3, 2});
+    for (std::size_t i = 0; i < f32.size(); ++i) f32.flat(i) = float(i) + 0.5f;
+    io::safetensors_writer writer;
+    writer.add("a.f32", f32);
+    writer.add_raw("b.f16", dtype::f16, {3, 2}, f16_bytes(halves, float_to_half));
+    writer.save(path);
+
+    const io::safetensors_file f(path);
+    std::vector<float> block(2, -1.0f);
+    f.convert_into(f.info("b.f16"), 2, 2, block.data());  // row 1
+    CHECK(block == std::vector<float>{65504.0f, 0.5f});
+    f.convert_into(f.info("a.f32"), 4, 2, block.data());  // row 2
+    CHECK(block == std::vector<float>{4.5f, 5.5f});
+    test::check_throws<error>([&] { f.convert_into(f.info("a.f32"), 5, 2, block.data()); }, {path.string(), "'a.f32'", "[5, 7)", "6"});
+}
+
 TEST_CASE("io.safetensors: wrong rank, wrong dtype and unknown names are errors naming the tensor" * doctest::test_suite("unit")) {
     const fs::path path = test::scratch_dir("unit_safetensors_load_errors") / "t.safetensors";
     io::safetensors_writer writer;

@@ -33,7 +33,7 @@ TEST_CASE("models.layoutlm: a tied masked-LM decoder and the word lookup share o
     const io::safetensors_file written(dir / "model" / "model.safetensors"), ref(base / "reference.safetensors");
     layoutlm::embeddings plain = model.layoutlm.embeddings;
     const tensor<2> table_values = written.load<float, 2>("layoutlm.embeddings.word_embeddings.weight");
-    plain.word_embeddings = ops::embedding_table(table_values.data(), table_values.shape(0), table_values.shape(1), precision::f32);
+    plain.word_embeddings = ops::embedding_table(rows_in_memory(table_values.data(), table_values.shape(1)), table_values.shape(0), table_values.shape(1), precision::f32);
     const auto ids = ref.load<std::int64_t, 2>("input.input_ids");
     const auto bbox = ref.load<std::int64_t, 3>("input.bbox");
     const auto types = ref.load<std::int64_t, 2>("input.token_type_ids");

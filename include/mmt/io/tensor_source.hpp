@@ -97,7 +97,15 @@ public:
     }
 
     // The stored bytes of tensor `t` of this source, as they are (t.nbytes into `out`).
-    void read_bytes(const tensor_info& t, void* out) const { bytes_->read(base_ + t.begin, t.nbytes, out); }
+    void read_bytes(const tensor_info& t, void* out) const { read_elements(t, 0, t.numel(), out); }
+
+    // The stored bytes of elements [first, first + count) of tensor `t`, as they are.
+    void read_elements(const tensor_info& t, std::size_t first, std::size_t count, void* out) const {
+        const std::size_t size = dtype_size(t.dtype);
+        if (first > t.numel() || count > t.numel() - first)
+            fail<error>(path().string(), ": tensor '", t.name, "': elements [", first, ", ", first + count, ") asked of ", t.numel());
+        bytes_->read(base_ + t.begin + first * size, count * size, out);
+    }
 
     // Adds tensor `t`, checked: a new name, nbytes that its shape and dtype need, and
     // bytes that lie inside the source. The format reader has checked that the shape's
@@ -118,32 +126,37 @@ public:
     // Reads tensor `t` of this source into `out` (t.numel() elements), converting its dtype.
     template <class T>
     void convert_into(const tensor_info& t, T* out) const {
-        const std::size_t n = t.numel();
+        convert_into(t, 0, t.numel(), out);
+    }
+
+    // The same for elements [first, first + count) of `t` (row-major): a block of rows.
+    template <class T>
+    void convert_into(const tensor_info& t, std::size_t first, std::size_t n, T* out) const {
         auto wrong = [&] {
             fail<weight_error>(path().string(), ": tensor '", t.name, "' has dtype ", dtype_name(t.dtype),
                                ", which cannot be read as ", element_name<T>());
         };
         if constexpr (std::is_same_v<T, float>) {
             switch (t.dtype) {
-                case dtype::f32: return read_bytes(t, out);
-                case dtype::f16: return each<std::uint16_t>(t, n, out, [](std::uint16_t v) { return half_to_float(v); });
-                case dtype::bf16: return each<std::uint16_t>(t, n, out, [](std::uint16_t v) { return bf16_to_float(v); });
-                case dtype::f64: return each<double>(t, n, out, [](double v) { return float(v); });
+                case dtype::f32: return read_elements(t, first, n, out);
+                case dtype::f16: return each<std::uint16_t>(t, first, n, out, [](std::uint16_t v) { return half_to_float(v); });
+                case dtype::bf16: return each<std::uint16_t>(t, first, n, out, [](std::uint16_t v) { return bf16_to_float(v); });
+                case dtype::f64: return each<double>(t, first, n, out, [](double v) { return float(v); });
                 default: wrong();
             }
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
             switch (t.dtype) {
-                case dtype::i64: return read_bytes(t, out);
-                case dtype::i32: return each<std::int32_t>(t, n, out, [](std::int32_t v) { return std::int64_t(v); });
-                case dtype::i16: return each<std::int16_t>(t, n, out, [](std::int16_t v) { return std::int64_t(v); });
-                case dtype::i8: return each<std::int8_t>(t, n, out, [](std::int8_t v) { return std::int64_t(v); });
+                case dtype::i64: return read_elements(t, first, n, out);
+                case dtype::i32: return each<std::int32_t>(t, first, n, out, [](std::int32_t v) { return std::int64_t(v); });
+                case dtype::i16: return each<std::int16_t>(t, first, n, out, [](std::int16_t v) { return std::int64_t(v); });
+                case dtype::i8: return each<std::int8_t>(t, first, n, out, [](std::int8_t v) { return std::int64_t(v); });
                 case dtype::u8:
-                case dtype::boolean: return each<std::uint8_t>(t, n, out, [](std::uint8_t v) { return std::int64_t(v); });
+                case dtype::boolean: return each<std::uint8_t>(t, first, n, out, [](std::uint8_t v) { return std::int64_t(v); });
                 default: wrong();
             }
         } else if constexpr (std::is_same_v<T, std::uint8_t>) {
             if (t.dtype != dtype::u8 && t.dtype != dtype::boolean) wrong();
-            read_bytes(t, out);
+            read_elements(t, first, n, out);
         } else {
             static_assert(sizeof(T) == 0, "tensor_source::load supports float, int64_t and uint8_t");
         }
@@ -164,15 +177,15 @@ private:
         else return "uint8";
     }
 
-    // Elements stored as Src, converted one by one, read a block at a time.
+    // Elements [first, first + n) stored as Src, converted one by one, read a block at a time.
     template <class Src, class Dst, class F>
-    void each(const tensor_info& t, std::size_t n, Dst* out, F convert) const {
+    void each(const tensor_info& t, std::size_t first, std::size_t n, Dst* out, F convert) const {
         constexpr std::size_t block = 1 << 18;
         std::vector<Src> buffer(std::min(block, n));
-        for (std::size_t first = 0; first < n; first += block) {
-            const std::size_t count = std::min(block, n - first);
-            bytes_->read(base_ + t.begin + first * sizeof(Src), count * sizeof(Src), buffer.data());
-            for (std::size_t i = 0; i < count; ++i) out[first + i] = convert(buffer[i]);
+        for (std::size_t done = 0; done < n; done += block) {
+            const std::size_t count = std::min(block, n - done);
+            read_elements(t, first + done, count, buffer.data());
+            for (std::size_t i = 0; i < count; ++i) out[done + i] = convert(buffer[i]);
         }
     }
 

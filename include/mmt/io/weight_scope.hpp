@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/load_options.hpp"
+#include "mmt/core/row_reader.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/checkpoint.hpp"
 #include "mmt/io/quantized_format.hpp"
@@ -39,15 +41,25 @@ struct name_table {
 
 class weight_scope;
 
-// A weight a layer packs for a GEMM (weight_scope::get_packed): float32 values, or,
-// from a checkpoint `mmt quantize` stored in int8, its levels with their scales.
+// A weight a layer packs for a GEMM (weight_scope::get_packed), read from the
+// checkpoint as the packing asks for its rows: float32 values, or, from a
+// checkpoint `mmt quantize` stored in int8, its levels with their scales. Rows are
+// read through the loader, so a packed_source is used while the model loads.
 template <std::size_t N>
 struct packed_source {
-    tensor<N> values;  // float32 values, or int8 levels (integers in -127..127) when scales is not empty
+    std::array<std::size_t, N> shape{};
+    row_reader rows;   // the weight as [shape[0], the product of the rest]: values, or levels (integers in -127..127) with scales
     tensor<1> scales;  // [shape[0]]: the levels' per-row scales, or empty
 
     // The scales from row `first` on (ops::pack_weights' int8_scales), or null for float32 values.
     const float* row_scales(std::size_t first = 0) const { return scales.size() ? scales.data() + first : nullptr; }
+
+    // The whole weight, for the packings that reorder it first (convolutions).
+    tensor<N> values() const {
+        tensor<N> out(shape);
+        rows(0, shape[0], out.data());
+        return out;
+    }
 };
 
 // Fills a tensor the model asks for when there is no checkpoint (`mmt random-model`).
@@ -113,29 +125,46 @@ public:
 
     template <std::size_t N>
     packed_source<N> take_packed(const std::string& name, const std::array<std::size_t, N>& shape, precision p) {
-        const std::string stored = generate_ ? name : checked_info(name, {shape.begin(), shape.end()}).name;
-        packed_[stored] = p;
-        if (stored_ != precision::int8 || p != precision::int8 || ckpt_.info(stored).dtype != dtype::i8) return {take<N>(name, shape), {}};
-        const tensor_info& t = ckpt_.info(stored);
-        const std::string scale_name = stored + quantized_format::scale_suffix;
+        std::size_t cols = 1;
+        for (std::size_t i = 1; i < N; ++i) cols *= shape[i];
+        if (generate_) {
+            packed_[name] = p;
+            auto values = std::make_shared<const tensor<N>>(take<N>(name, shape));
+            const auto rows = [values, cols](std::size_t first, std::size_t count, float* out) {
+                std::copy_n(values->data() + first * cols, count * cols, out);
+            };
+            return {shape, rows, {}};
+        }
+        const tensor_info& t = checked_info(name, {shape.begin(), shape.end()});
+        const tensor_source& file = ckpt_.file_of(t.name);
+        packed_[t.name] = p;
+        used_.insert(t.name);
+        if (stored_ != precision::int8 || p != precision::int8 || t.dtype != dtype::i8) {
+            const auto rows = [&t, &file, cols](std::size_t first, std::size_t count, float* out) {
+                file.convert_into(t, first * cols, count * cols, out);
+            };
+            return {shape, rows, {}};
+        }
+        const std::string scale_name = t.name + quantized_format::scale_suffix;
         if (!ckpt_.contains(scale_name))
-            fail<format_error>(ckpt_.description(), ": int8 weight '", stored, "' has no scale table '", scale_name, "'");
+            fail<format_error>(ckpt_.description(), ": int8 weight '", t.name, "' has no scale table '", scale_name, "'");
         const tensor_info& s = ckpt_.info(scale_name);
         if (s.shape != std::vector<std::size_t>{shape[0]} || s.dtype != dtype::f32)
             fail<format_error>(ckpt_.description(), ": scale table '", scale_name, "' is ", dtype_name(s.dtype), " ", shape_string(s.shape),
                                ", expected F32 [", shape[0], "]");
-        packed_source<N> out{tensor<N>(shape), tensor<1>(tensor<1>::shape_type{shape[0]})};
-        std::vector<std::int8_t> levels(t.numel());
-        ckpt_.file_of(stored).read_bytes(t, levels.data());
-        std::copy(levels.begin(), levels.end(), out.values.data());
-        ckpt_.file_of(scale_name).read_bytes(s, out.scales.data());
+        tensor<1> scales(tensor<1>::shape_type{shape[0]});
+        ckpt_.file_of(scale_name).read_bytes(s, scales.data());
         for (std::size_t row = 0; row < shape[0]; ++row)
-            if (!(out.scales(row) > 0) || !std::isfinite(out.scales(row)))
-                fail<format_error>(ckpt_.description(), ": scale table '", scale_name, "' holds ", out.scales(row), " at row ", row,
+            if (!(scales(row) > 0) || !std::isfinite(scales(row)))
+                fail<format_error>(ckpt_.description(), ": scale table '", scale_name, "' holds ", scales(row), " at row ", row,
                                    ", expected a positive finite scale");
-        used_.insert(stored);
         used_.insert(scale_name);
-        return out;
+        const auto levels = [&t, &file, cols](std::size_t first, std::size_t count, float* out) {
+            std::vector<std::int8_t> stored(count * cols);
+            file.read_elements(t, first * cols, count * cols, stored.data());
+            std::copy(stored.begin(), stored.end(), out);
+        };
+        return {shape, levels, std::move(scales)};
     }
 
     // Every tensor of the checkpoint must have been taken, except the ignored buffers.

@@ -44,7 +44,8 @@ struct attention_pooling {
         const auto in_proj = a.get_packed<2>("in_proj_weight", {3 * h, h}, precision);  // q, k, v stacked
         const tensor<1> in_bias = a.get<1>("in_proj_bias", {3 * h});
         const auto part = [&](std::size_t i) {
-            return linear{ops::pack_weights(in_proj.values.data() + i * h * h, h, h, precision, in_proj.row_scales(i * h)),
+            const auto rows = [&](std::size_t first, std::size_t count, float* out) { in_proj.rows(i * h + first, count, out); };
+            return linear{ops::pack_weights(rows, h, h, precision, in_proj.row_scales(i * h)),
                           tensor<1>(xt::view(in_bias, xt::range(i * h, (i + 1) * h)))};
         };
         return {tensor<1>(xt::flatten(scope.get<3>("probe", {1, 1, h}))),

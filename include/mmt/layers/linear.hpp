@@ -39,7 +39,7 @@ struct linear {
                        mmt::precision precision) {
         linear l;
         const auto w = scope.get_packed<2>("weight", {out_features, in_features}, precision);
-        l.weight = ops::pack_weights(w.values.data(), out_features, in_features, precision, w.row_scales());
+        l.weight = ops::pack_weights(w.rows, out_features, in_features, precision, w.row_scales());
         if (has_bias) l.bias = scope.get<1>("bias", {out_features});
         return l;
     }

@@ -5,11 +5,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/load_options.hpp"
+#include "mmt/core/row_reader.hpp"
+#include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_int8.hpp"
 
@@ -47,36 +50,48 @@ class embedding_table {
 public:
     embedding_table() = default;
 
-    // table: [rows, dim] float32; with `level_scales` ([rows], int8 only) int8
-    // levels already quantised, as io::packed_source gives them.
-    embedding_table(const float* table, std::size_t rows, std::size_t dim, mmt::precision precision, const float* level_scales = nullptr)
+    // table: W [rows, dim] float32, read a block of rows at a time on all threads;
+    // with `level_scales` ([rows], int8 only) int8 levels already quantised, as
+    // io::packed_source gives them.
+    embedding_table(const row_reader& table, std::size_t rows, std::size_t dim, mmt::precision precision,
+                    const float* level_scales = nullptr)
         : rows_(rows), dim_(dim) {
-        if (precision != mmt::precision::int8) {
-            if (level_scales) fail<error>("embedding table: int8 levels cannot be held as ", precision_name(precision));
-            values_.assign(table, table + rows * dim);
+        const bool int8 = precision == mmt::precision::int8;
+        if (level_scales && !int8) fail<error>("embedding table: int8 levels cannot be held as ", precision_name(precision));
+        if (!int8) {
+            float* values = new float[rows * dim];  // not zeroed: every row is read into it
+            values_.reset(values);
+            parallel_for(rows, block, [&](std::size_t r0, std::size_t r1) { table(r0, r1 - r0, values + r0 * dim); });
             return;
         }
-        levels_.resize(rows * dim);
+        auto* levels = new std::int8_t[rows * dim];
+        levels_.reset(levels);
         scales_.resize(rows);
-        if (!level_scales) {
-            quantise_int8_rows(table, rows, dim, levels_.data(), scales_.data());
-            return;
-        }
-        std::copy(level_scales, level_scales + rows, scales_.begin());
-        std::transform(table, table + rows * dim, levels_.begin(), [](float level) { return static_cast<std::int8_t>(level); });
+        if (level_scales) std::copy(level_scales, level_scales + rows, scales_.begin());
+        parallel_for(rows, block, [&](std::size_t r0, std::size_t r1) {
+            std::vector<float> values(block * dim);  // in L2 between the read and the quantising
+            for (std::size_t first = r0; first < r1; first += block) {
+                const std::size_t count = std::min(block, r1 - first);
+                table(first, count, values.data());
+                std::int8_t* out = levels + first * dim;
+                if (!level_scales) quantise_int8_rows(values.data(), count, dim, out, scales_.data() + first);
+                else std::transform(values.data(), values.data() + count * dim, out, [](float level) { return static_cast<std::int8_t>(level); });
+            }
+        });
     }
 
     std::size_t rows() const { return rows_; }
     std::size_t dim() const { return dim_; }
-    mmt::precision precision() const { return levels_.empty() ? mmt::precision::f32 : mmt::precision::int8; }
+    mmt::precision precision() const { return levels_ ? mmt::precision::int8 : mmt::precision::f32; }
 
     // Row r into out[dim].
     void row(std::size_t r, float* out) const {
-        if (!values_.empty()) {
-            std::memcpy(out, values_.data() + r * dim_, dim_ * sizeof(float));
+        if (values_) {
+            std::memcpy(out, values_.get() + r * dim_, dim_ * sizeof(float));
             return;
         }
-        for (std::size_t i = 0; i < dim_; ++i) out[i] = float(levels_[r * dim_ + i]) * scales_[r];
+        const std::int8_t* levels = levels_.get() + r * dim_;
+        for (std::size_t i = 0; i < dim_; ++i) out[i] = float(levels[i]) * scales_[r];
     }
 
     // ids: [n] -> out: [n, dim]. `what` names the table in errors.
@@ -85,10 +100,12 @@ public:
     }
 
 private:
+    static constexpr std::size_t block = 64;  // rows read at a time
+
     std::size_t rows_ = 0, dim_ = 0;
-    std::vector<float> values_;         // [rows, dim] float32
-    std::vector<std::int8_t> levels_;   // [rows, dim] int8, or empty
-    std::vector<float> scales_;         // [rows] with levels_
+    std::shared_ptr<const float[]> values_;        // [rows, dim] float32, or null; shared: immutable once loaded
+    std::shared_ptr<const std::int8_t[]> levels_;  // [rows, dim] int8, or null
+    std::vector<float> scales_;                  // [rows] with levels_
 };
 
 }  // namespace mmt::ops

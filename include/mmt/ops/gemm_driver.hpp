@@ -21,6 +21,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/kernel.hpp"
+#include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/gemm_epilogue.hpp"
 
@@ -35,6 +36,10 @@ inline constexpr std::size_t small_job = std::size_t(1) << 18;
 // The conversion of float32 weights that keeps them as they are.
 struct keep {
     float operator()(std::size_t, float v) const { return v; }
+};
+// The preparation of a panel's rows that does nothing.
+struct no_preparation {
+    void operator()(std::size_t, std::size_t, const float*) const {}
 };
 }  // namespace gemm
 
@@ -59,45 +64,72 @@ protected:
     // (row_stride = hidden, 1), V transposed is (1, hidden).
     template <class Convert>
     void pack(const float* src, std::size_t n, std::size_t k, std::size_t row_stride, std::size_t col_stride, Convert convert) {
-        n_ = n;
-        k_ = k;
-        const std::size_t per_panel = groups() * panel * Group;  // 192 bytes per group for every T: 64-byte multiples
-        const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel);
-        if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
-            data_.reset(static_cast<T*>(std::aligned_alloc(64, count * sizeof(T))), free_deleter{});
-            if (!data_) fail<error>("packed weights: cannot allocate ", count * sizeof(T), " bytes for ", n, " x ", k);
-            capacity_ = count;
-        }
-        const bool big = n * k > (1u << 16);
-        parallel_for(panels(), big ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
+        allocate(n, k);
+        parallel_for(panels(), n * k > (1u << 16) ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
+            for (std::size_t p = p0; p < p1; ++p) pack_panel(p, src + p * panel * row_stride, row_stride, col_stride, convert);
+        });
+    }
+
+    // Packs B[j][kk] = convert(j, W[j][kk]) for W [n, k] read a panel's rows at a time,
+    // on all threads; prepare(first, count, rows) sees each panel's rows before they
+    // are converted (int8 takes their scales there).
+    template <class Prepare, class Convert>
+    void pack(const row_reader& read, std::size_t n, std::size_t k, Prepare prepare, Convert convert) {
+        allocate(n, k);
+        parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {
+            const std::unique_ptr<float[]> rows(new float[panel * k]);  // at most 48 rows: in L2 between the read and the packing
             for (std::size_t p = p0; p < p1; ++p) {
-                T* dst = data_.get() + p * per_panel;  // a few hundred KiB: stays in L2
-                const std::size_t cols = std::min(panel, n - p * panel);
-                if constexpr (std::is_same_v<Convert, gemm::keep>) {
-                    if (row_stride == 1) {  // a panel row is contiguous in src (V transposed): copy it whole
-                        for (std::size_t kk = 0; kk < k; ++kk)
-                            std::memcpy(dst + kk * panel, src + p * panel + kk * col_stride, cols * sizeof(T));
-                        pad(dst, cols);
-                        continue;
-                    }
-                }
-                // 64 of k at a time: the panel rows being written (12 KiB of float32)
-                // stay in L1 while the 48 source rows are read in order.
-                for (std::size_t k0 = 0; k0 < k; k0 += 64) {
-                    const std::size_t k1 = std::min(k, k0 + 64);
-                    for (std::size_t c = 0; c < cols; ++c) {
-                        const std::size_t j = p * panel + c;
-                        const float* row = src + j * row_stride;
-                        for (std::size_t kk = k0; kk < k1; ++kk)
-                            dst[(kk / Group) * panel * Group + c * Group + kk % Group] = convert(j, row[kk * col_stride]);
-                    }
-                }
-                pad(dst, cols);
+                const std::size_t first = p * panel, count = std::min(panel, n - first);
+                read(first, count, rows.get());
+                prepare(first, count, static_cast<const float*>(rows.get()));
+                pack_panel(p, rows.get(), k, 1, convert);
             }
         });
     }
 
 private:
+    struct free_deleter {
+        void operator()(T* p) const { std::free(p); }
+    };
+
+    void allocate(std::size_t n, std::size_t k) {
+        n_ = n;
+        k_ = k;
+        const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel());
+        if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
+            data_.reset(static_cast<T*>(std::aligned_alloc(64, count * sizeof(T))), free_deleter{});
+            if (!data_) fail<error>("packed weights: cannot allocate ", count * sizeof(T), " bytes for ", n, " x ", k);
+            capacity_ = count;
+        }
+    }
+
+    std::size_t per_panel() const { return groups() * panel * Group; }  // 192 bytes per group for every T: 64-byte multiples
+
+    // Panel p from its first row at src (row c of the panel at src + c * row_stride).
+    template <class Convert>
+    void pack_panel(std::size_t p, const float* src, std::size_t row_stride, std::size_t col_stride, Convert convert) {
+        T* dst = data_.get() + p * per_panel();  // a few hundred KiB: stays in L2
+        const std::size_t cols = std::min(panel, n_ - p * panel);
+        if constexpr (std::is_same_v<Convert, gemm::keep>) {
+            if (row_stride == 1) {  // a panel row is contiguous in src (V transposed): copy it whole
+                for (std::size_t kk = 0; kk < k_; ++kk) std::memcpy(dst + kk * panel, src + kk * col_stride, cols * sizeof(T));
+                pad(dst, cols);
+                return;
+            }
+        }
+        // 64 of k at a time: the panel rows being written (12 KiB of float32)
+        // stay in L1 while the 48 source rows are read in order.
+        for (std::size_t k0 = 0; k0 < k_; k0 += 64) {
+            const std::size_t k1 = std::min(k_, k0 + 64);
+            for (std::size_t c = 0; c < cols; ++c) {
+                const float* row = src + c * row_stride;
+                for (std::size_t kk = k0; kk < k1; ++kk)
+                    dst[(kk / Group) * panel * Group + c * Group + kk % Group] = convert(p * panel + c, row[kk * col_stride]);
+            }
+        }
+        pad(dst, cols);
+    }
+
     // Zeros past k in the last group and in the columns past `cols`: they meet x's padding or are never stored.
     void pad(T* dst, std::size_t cols) const {
         for (std::size_t kk = k_; kk < groups() * Group; ++kk)
@@ -105,9 +137,6 @@ private:
         for (std::size_t g = 0; g < groups(); ++g) std::fill(dst + (g * panel + cols) * Group, dst + (g + 1) * panel * Group, T(0));
     }
 
-    struct free_deleter {
-        void operator()(T* p) const { std::free(p); }
-    };
     std::size_t n_ = 0, k_ = 0, capacity_ = 0;
     std::shared_ptr<T> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
 };

@@ -12,6 +12,7 @@
 #include "mmt/core/cpu.hpp"
 #include "mmt/core/eigen.hpp"
 #include "mmt/core/kernel.hpp"
+#include "mmt/core/row_reader.hpp"
 #include "mmt/ops/gemm_driver.hpp"
 #include "mmt/ops/simd.hpp"
 
@@ -23,6 +24,8 @@ public:
 
     // w: [n, k] row-major (nn.Linear's weight).
     packed_weights(const float* w, std::size_t n, std::size_t k) { assign(w, n, k, k, 1); }
+    // W [n, k] read a panel's rows at a time.
+    packed_weights(const row_reader& w, std::size_t n, std::size_t k) { pack(w, n, k, gemm::no_preparation{}, gemm::keep{}); }
 
     // Packs B[j][kk] = src[j * row_stride + kk * col_stride] for j < n, kk < k, reusing
     // the buffer when it is large enough: K of one attention head is (row_stride =

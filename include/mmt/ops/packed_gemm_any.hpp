@@ -9,6 +9,7 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/load_options.hpp"
+#include "mmt/core/row_reader.hpp"
 #include "mmt/ops/packed_gemm.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
 #include "mmt/ops/packed_gemm_int8.hpp"
@@ -18,9 +19,10 @@ namespace mmt::ops {
 // The alternatives are in precision's order, so index() is the precision.
 using any_packed_weights = std::variant<packed_weights, packed_weights_bf16, packed_weights_int8>;
 
-// w: [n, k] row-major float32, packed in `precision`. With `int8_scales` ([n], int8
-// only), w holds int8 levels with those row scales (io::packed_source).
-inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, mmt::precision precision,
+// W [n, k] float32, read a panel's rows at a time and packed in `precision`. With
+// `int8_scales` ([n], int8 only), W holds int8 levels with those row scales
+// (io::packed_source).
+inline any_packed_weights pack_weights(const row_reader& w, std::size_t n, std::size_t k, mmt::precision precision,
                                        const float* int8_scales = nullptr) {
     if (int8_scales && precision != mmt::precision::int8)
         fail<error>("pack_weights: int8 levels with their scales cannot be packed as ", precision_name(precision));
@@ -30,6 +32,12 @@ inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_
         case mmt::precision::f32: break;
     }
     return packed_weights(w, n, k);
+}
+
+// The same from w: [n, k] row-major in memory.
+inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, mmt::precision precision,
+                                       const float* int8_scales = nullptr) {
+    return pack_weights(rows_in_memory(w, k), n, k, precision, int8_scales);
 }
 
 inline mmt::precision precision_of(const any_packed_weights& w) { return mmt::precision(w.index()); }

@@ -15,6 +15,7 @@
 #include "mmt/core/cpu.hpp"
 #include "mmt/core/dtype.hpp"
 #include "mmt/core/kernel.hpp"
+#include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/gemm_driver.hpp"
 #include "mmt/ops/simd.hpp"
@@ -25,10 +26,12 @@ class packed_weights_bf16 : public panel_buffer<std::uint16_t, 2> {
 public:
     packed_weights_bf16() = default;
 
-    // w: [n, k] row-major float32.
-    packed_weights_bf16(const float* w, std::size_t n, std::size_t k) {
-        pack(w, n, k, k, 1, [](std::size_t, float v) { return float_to_bf16(v); });
+    // W [n, k] float32, read a panel's rows at a time.
+    packed_weights_bf16(const row_reader& w, std::size_t n, std::size_t k) {
+        pack(w, n, k, gemm::no_preparation{}, [](std::size_t, float v) { return float_to_bf16(v); });
     }
+    // w: [n, k] row-major float32.
+    packed_weights_bf16(const float* w, std::size_t n, std::size_t k) : packed_weights_bf16(rows_in_memory(w, k), n, k) {}
 
     std::size_t pairs() const { return groups(); }
 };

@@ -31,6 +31,7 @@
 
 #include "mmt/core/cpu.hpp"
 #include "mmt/core/kernel.hpp"
+#include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/gemm_driver.hpp"
 #include "mmt/ops/simd.hpp"
@@ -47,34 +48,32 @@ inline float int8_row_scale(const float* row, std::size_t k) {
 }
 inline std::int8_t int8_level(float w, float scale) { return static_cast<std::int8_t>(std::lround(w / scale)); }
 
-// w: [rows, k] -> levels [rows, k] and scales [rows], on all threads.
+// w: [rows, k] -> levels [rows, k] and scales [rows].
 inline void quantise_int8_rows(const float* w, std::size_t rows, std::size_t k, std::int8_t* levels, float* scales) {
-    parallel_for(rows, 256, [&](std::size_t r0, std::size_t r1) {
-        for (std::size_t r = r0; r < r1; ++r) {
-            scales[r] = int8_row_scale(w + r * k, k);
-            for (std::size_t i = 0; i < k; ++i) levels[r * k + i] = int8_level(w[r * k + i], scales[r]);
-        }
-    });
+    for (std::size_t r = 0; r < rows; ++r) {
+        scales[r] = int8_row_scale(w + r * k, k);
+        for (std::size_t i = 0; i < k; ++i) levels[r * k + i] = int8_level(w[r * k + i], scales[r]);
+    }
 }
 
 class packed_weights_int8 : public panel_buffer<std::int8_t, 4> {
 public:
     packed_weights_int8() = default;
 
-    // w: [n, k] row-major float32, quantised here. With `level_scales` ([n]), w holds
-    // levels already quantised (integers in -127..127, as `mmt quantize` stores them)
-    // and those are their rows' scales.
-    packed_weights_int8(const float* w, std::size_t n, std::size_t k, const float* level_scales = nullptr) {
+    // W [n, k] float32, read a panel's rows at a time and quantised here. With
+    // `level_scales` ([n]), W holds levels already quantised (integers in -127..127,
+    // as `mmt quantize` stores them) and those are their rows' scales.
+    packed_weights_int8(const row_reader& w, std::size_t n, std::size_t k, const float* level_scales = nullptr) {
         auto scales = std::make_shared<std::vector<float>>(n);
         auto sums = std::make_shared<std::vector<std::int32_t>>(n, 0);
         if (level_scales) {
             std::copy(level_scales, level_scales + n, scales->begin());
-            pack(w, n, k, k, 1, [](std::size_t, float level) { return static_cast<std::int8_t>(level); });
+            pack(w, n, k, gemm::no_preparation{}, [](std::size_t, float level) { return static_cast<std::int8_t>(level); });
         } else {
-            parallel_for(n, 16, [&](std::size_t j0, std::size_t j1) {
-                for (std::size_t j = j0; j < j1; ++j) (*scales)[j] = int8_row_scale(w + j * k, k);
-            });
-            pack(w, n, k, k, 1, [&](std::size_t j, float v) { return int8_level(v, (*scales)[j]); });
+            const auto take_scales = [&](std::size_t first, std::size_t count, const float* rows) {
+                for (std::size_t j = 0; j < count; ++j) (*scales)[first + j] = int8_row_scale(rows + j * k, k);
+            };
+            pack(w, n, k, take_scales, [&](std::size_t j, float v) { return int8_level(v, (*scales)[j]); });
         }
         parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {  // from the packed levels, in the order they lie
             for (std::size_t p = p0; p < p1; ++p) {
@@ -88,6 +87,10 @@ public:
         scales_ = std::move(scales);
         sums_ = std::move(sums);
     }
+
+    // w: [n, k] row-major float32 (or levels, with `level_scales`).
+    packed_weights_int8(const float* w, std::size_t n, std::size_t k, const float* level_scales = nullptr)
+        : packed_weights_int8(rows_in_memory(w, k), n, k, level_scales) {}
 
     std::size_t quads() const { return groups(); }
     const float* scales() const { return scales_->data(); }            // [n] per output channel

@@ -57,9 +57,10 @@ struct embeddings {
     // float32 values its lookups give.
     const ops::packed_weights& tie_word_embeddings() {
         if (const auto* plain = std::get_if<ops::embedding_table>(&word_embeddings)) {
-            std::vector<float> values(plain->rows() * plain->dim());
-            for (std::size_t r = 0; r < plain->rows(); ++r) plain->row(r, values.data() + r * plain->dim());
-            word_embeddings = ops::packed_weights(values.data(), plain->rows(), plain->dim());
+            const auto rows = [plain](std::size_t first, std::size_t count, float* out) {
+                for (std::size_t r = 0; r < count; ++r) plain->row(first + r, out + r * plain->dim());
+            };
+            word_embeddings = ops::packed_weights(rows, plain->rows(), plain->dim());
         }
         return std::get<ops::packed_weights>(word_embeddings);
     }

@@ -52,7 +52,7 @@ struct positional_conv_embedding {
             for (std::size_t i = 0; i < c.positional_conv_layers(); ++i) {
                 const io::weight_scope conv = scope.child("layers").child(i).child("conv");
                 const auto w = conv.get_packed<3>("weight", {p.hidden_size, per_group, p.kernel}, precision);
-                add_layer(conv, w.values.data(), w.row_scales());
+                add_layer(conv, w.values().data(), w.row_scales());
             }
         } else {
             const io::weight_scope conv = scope.child("conv");
