@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <exception>
 
-#include <mmt/mmt.hpp>
+#include <mmt/io/safetensors.hpp>
 
 int main(int argc, char** argv) {
     if (argc != 2) {

@@ -1,5 +1,5 @@
 # cmake -DFUZZER=<binary> -DCORPUS=<seed dir> -DWORK=<scratch dir> -P run_fuzzer.cmake
-# Runs one libFuzzer target for $ENV{MMT_FUZZ_SECONDS} seconds (default 20) and
+# Runs one libFuzzer target for $ENV{MMT_FUZZ_SECONDS} seconds (default 10) and
 # fails on any finding; the inputs it discovers and any crash file stay in WORK.
 # Each input has a budget, so a hang or a blow-up is a finding and not a slow run:
 # 10 s (-timeout) and 512 MB of resident memory (-rss_limit_mb, which also caps any
@@ -10,7 +10,7 @@
 # ASan's quarantine of freed blocks (256 MB by default), which stops growing there.
 set(timeout_seconds 10)
 set(rss_limit_mb 512)
-set(seconds 20)
+set(seconds 10)
 if(DEFINED ENV{MMT_FUZZ_SECONDS})
   set(seconds $ENV{MMT_FUZZ_SECONDS})
 endif()
