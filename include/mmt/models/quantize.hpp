@@ -27,9 +27,10 @@
 namespace mmt {
 
 namespace detail {
-// The reduced bytes of one weight: int8 levels (and their per-row scales) or bf16 values.
+// The reduced bytes of one weight: int8 levels (and their per-row scales) or bf16
+// values. w, the weight's float32 values, is overwritten (by the levels).
 inline void add_reduced(io::safetensors_writer& writer, const std::string& name, const std::vector<std::size_t>& shape,
-                        const std::vector<float>& w, precision p) {
+                        std::vector<float>& w, precision p) {
     if (p == precision::bf16) {
         std::string bytes(w.size() * 2, '\0');
         for (std::size_t i = 0; i < w.size(); ++i) {
@@ -39,10 +40,11 @@ inline void add_reduced(io::safetensors_writer& writer, const std::string& name,
         return writer.add_raw(name, dtype::bf16, shape, std::move(bytes));
     }
     const std::size_t rows = shape.at(0), k = rows ? w.size() / rows : 0;
-    std::vector<std::int8_t> levels(w.size());
     std::vector<float> scales(rows);
-    ops::quantise_int8_rows(w.data(), rows, k, levels.data(), scales.data());
-    writer.add_raw(name, dtype::i8, shape, std::string(levels.begin(), levels.end()));
+    ops::quantise_int8_rows(w.data(), rows, k, scales.data());
+    std::string bytes(w.size(), '\0');
+    std::transform(w.begin(), w.end(), bytes.begin(), [](float level) { return static_cast<char>(static_cast<std::int8_t>(level)); });
+    writer.add_raw(name, dtype::i8, shape, std::move(bytes));
     writer.add_raw(name + io::quantized_format::scale_suffix, dtype::f32, {rows},
                    std::string(reinterpret_cast<const char*>(scales.data()), rows * sizeof(float)));
 }

@@ -43,7 +43,7 @@ inline void embedding(const std::int64_t* ids, std::size_t n, const packed_weigh
 
 // A vocabulary's table ([num_embeddings, dim]) as a model holds it: float32, or
 // under int8 loads int8 rows with one scale each, quantised as the linear layers'
-// weights are (int8_row_scale, int8_level; a lookup gives level * scale). It is a
+// weights are (quantise_int8_rows; a lookup gives level * scale). It is a
 // fifth of a text tower's weights (CLIP's 49408 x 512: 101 MB), so left in float32
 // it would be a third of an int8 model's file and memory. bf16 loads keep it float32.
 class embedding_table {
@@ -73,9 +73,9 @@ public:
             for (std::size_t first = r0; first < r1; first += block) {
                 const std::size_t count = std::min(block, r1 - first);
                 table(first, count, values.data());
-                std::int8_t* out = levels + first * dim;
-                if (!level_scales) quantise_int8_rows(values.data(), count, dim, out, scales_.data() + first);
-                else std::transform(values.data(), values.data() + count * dim, out, [](float level) { return static_cast<std::int8_t>(level); });
+                if (!level_scales) quantise_int8_rows(values.data(), count, dim, scales_.data() + first);
+                std::transform(values.data(), values.data() + count * dim, levels + first * dim,
+                               [](float level) { return static_cast<std::int8_t>(level); });
             }
         });
     }

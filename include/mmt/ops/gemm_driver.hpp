@@ -39,7 +39,7 @@ struct keep {
 };
 // The preparation of a panel's rows that does nothing.
 struct no_preparation {
-    void operator()(std::size_t, std::size_t, const float*) const {}
+    void operator()(std::size_t, std::size_t, float*) const {}
 };
 }  // namespace gemm
 
@@ -72,7 +72,7 @@ protected:
 
     // Packs B[j][kk] = convert(j, W[j][kk]) for W [n, k] read a panel's rows at a time,
     // on all threads; prepare(first, count, rows) sees each panel's rows before they
-    // are converted (int8 takes their scales there).
+    // are converted, and may rewrite them (int8 quantises them there).
     template <class Prepare, class Convert>
     void pack(const row_reader& read, std::size_t n, std::size_t k, Prepare prepare, Convert convert) {
         allocate(n, k);
@@ -81,7 +81,7 @@ protected:
             for (std::size_t p = p0; p < p1; ++p) {
                 const std::size_t first = p * panel, count = std::min(panel, n - first);
                 read(first, count, rows.get());
-                prepare(first, count, static_cast<const float*>(rows.get()));
+                prepare(first, count, rows.get());
                 pack_panel(p, rows.get(), k, 1, convert);
             }
         });
