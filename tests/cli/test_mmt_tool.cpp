@@ -192,11 +192,11 @@ TEST_CASE("cli.random_model: f16 and bf16 checkpoints load and run" * doctest::t
     }
 }
 
-// The weights are packed once at load and the checkpoint's bytes are read through
-// one tensor at a time, so a whole CLIPModel costs little more than its weight file;
+// The weights are packed once at load, read a panel of rows at a time, so a whole
+// CLIPModel costs little more than its weight file (1.05x when this was written);
 // stored in int8 by mmt quantize, the file is under 30% of float32's and the model
 // runs in under 35% of float32's file.
-TEST_CASE("cli.embed: peak RSS of mmt embed on a random ViT-B/32 is at most 1.2x its weight file, 0.35x of it from its int8 quantization" *
+TEST_CASE("cli.embed: peak RSS of mmt embed on a random ViT-B/32 is at most 1.1x its weight file, 0.35x of it from its int8 quantization" *
           doctest::test_suite("unit")) {
     namespace fs = std::filesystem;
     const auto dir = scratch_dir("vit_b32_random");
@@ -213,7 +213,7 @@ TEST_CASE("cli.embed: peak RSS of mmt embed on a random ViT-B/32 is at most 1.2x
     REQUIRE(peak > 0);  // it ran and succeeded
     MESSAGE("mmt embed peak RSS ", double(peak) * 1e-6, " MB for ", weights * 1e-6, " MB of weights (", double(peak) / weights, "x)");
     CHECK(io::safetensors_file(dir / "e.safetensors").load<float, 2>("image_embeds").shape(1) == 512);
-    if (peak_is_measurable) CHECK(double(peak) <= 1.2 * weights);
+    if (peak_is_measurable) CHECK(double(peak) <= 1.1 * weights);
 
     const auto int8_dir = scratch_dir("vit_b32_random_int8");
     REQUIRE(run(tool() + " quantize --model " + quote(dir.string()) + " --out " + quote(int8_dir.string()) + " --precision int8").exit_code == 0);
