@@ -1,5 +1,4 @@
-// Whole models at real size, built from the hub configs in tests/data/configs
-// with random weights (no download), timed on fixed random inputs. Each reports
+// Whole models at real size (real_size_models.hpp), timed on fixed inputs. Each reports
 // ms per forward, GFLOP/s from FLOPs counted from the shapes, and the fraction
 // of the FMA peak measured in the same run.
 #include <algorithm>
@@ -22,12 +21,10 @@
 #include "mmt/models/layoutlmv3/heads.hpp"
 #include "mmt/models/quantize.hpp"
 #include "mmt/models/random_model.hpp"
-#include "mmt/ops/packed_gemm.hpp"
-#include "mmt/ops/packed_gemm_bf16.hpp"
-#include "mmt/ops/packed_gemm_int8.hpp"
 #include "mmt/pipelines/collection_sources.hpp"
 #include "mmt/pipelines/embed_collection.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
+#include "real_size_models.hpp"
 #include "roofline.hpp"
 #include "support/image_collection.hpp"
 #include "support/random.hpp"
@@ -38,29 +35,8 @@ using mmt::tensor;
 
 using mmt::precision;
 
-// The model a hub config describes, with random weights made in memory; its
-// linear layers in `linear` precision. One model is kept at a time.
-template <class Model>
-const Model& model_for(const std::string& config_file, precision linear) {
-    static std::string loaded;
-    static std::unique_ptr<mmt::auto_model> model;
-    const std::string key = config_file + "/" + std::to_string(int(linear));
-    if (loaded != key) {
-        model.reset();
-        const std::string path = std::string(MMT_CONFIGS_DIR) + "/" + config_file;
-        mmt::io::weight_loader loader([](const std::string& name, const std::vector<std::size_t>& shape,
-                                         float* out) { mmt::detail::random_values(name, shape, out, 0); },
-                                      mmt::load_options{linear});
-        model = std::make_unique<mmt::auto_model>(mmt::auto_model::from_config(mmt::io::read_json_file(path), path, loader));
-        loaded = key;
-    }
-    return *model->get<Model>();
-}
-
 void report(benchmark::State& state, double flop, precision linear) {
-    state.SetLabel(linear == precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
-                   : linear == precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
-                                               : mmt::ops::packed_gemm_kernel());
+    state.SetLabel(mmt::bench::gemm_kernel(linear));
     state.counters["GFLOP"] = flop * 1e-9;
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
@@ -73,9 +49,9 @@ double encoder_flops(double tokens, double seq_len, double hidden, double interm
 }
 
 void clip_b32_image(benchmark::State& state, std::size_t batch, precision linear) {
-    const auto& model = model_for<mmt::clip::clip_model>("clip-vit-base-patch32.json", linear);
+    const auto& model = mmt::bench::model_for<mmt::clip::clip_model>("clip-vit-base-patch32.json", linear);
     const auto& c = model.config.vision;
-    const tensor<4> pixels = mmt::test::random_tensor<4>({batch, 3, c.image_size, c.image_size}, 7);
+    const tensor<4> pixels = mmt::bench::clip_pixels(batch, c.image_size);
     for (auto _ : state) benchmark::DoNotOptimize(model.get_image_features(pixels));
     const double patches = double(c.num_patches()), tokens = double(batch) * (patches + 1);
     report(state, 2 * double(batch) * patches * double(3 * c.patch_size * c.patch_size * c.hidden_size) +
@@ -85,38 +61,20 @@ void clip_b32_image(benchmark::State& state, std::size_t batch, precision linear
 }
 
 void clip_b32_text(benchmark::State& state, std::size_t batch, precision linear) {
-    const auto& model = model_for<mmt::clip::clip_model>("clip-vit-base-patch32.json", linear);
+    const auto& model = mmt::bench::model_for<mmt::clip::clip_model>("clip-vit-base-patch32.json", linear);
     const auto& c = model.config.text;
-    const std::size_t seq = c.max_position_embeddings;
-    mmt::int_tensor<2> ids({batch, seq}), mask({batch, seq});
-    for (std::size_t b = 0; b < batch; ++b)
-        for (std::size_t s = 0; s < seq; ++s) {
-            ids(b, s) = s == 0 ? 49406 : s + 1 == seq ? 49407 : std::int64_t(1000 + 37 * (b + s) % 40000);
-            mask(b, s) = 1;
-        }
-    for (auto _ : state) benchmark::DoNotOptimize(model.get_text_features(ids, mask));
-    const double tokens = double(batch * seq);
-    report(state, encoder_flops(tokens, double(seq), double(c.hidden_size), double(c.intermediate_size), double(c.num_hidden_layers)) +
+    const auto in = mmt::bench::clip_text(batch, c.max_position_embeddings);
+    for (auto _ : state) benchmark::DoNotOptimize(model.get_text_features(in.input_ids, in.attention_mask));
+    const double seq = double(c.max_position_embeddings), tokens = double(batch) * seq;
+    report(state, encoder_flops(tokens, seq, double(c.hidden_size), double(c.intermediate_size), double(c.num_hidden_layers)) +
                       2 * double(batch) * double(c.hidden_size) * double(model.config.projection_dim),
            linear);
 }
 
 void layoutlm_base(benchmark::State& state, std::size_t batch, std::size_t seq, precision linear) {
-    const auto& model = model_for<mmt::layoutlm::pretrained_model>("layoutlm-base-uncased.json", linear);
+    const auto& model = mmt::bench::model_for<mmt::layoutlm::pretrained_model>("layoutlm-base-uncased.json", linear);
     const auto& c = model.config;
-    mmt::layoutlm::model_inputs in;
-    in.input_ids = mmt::int_tensor<2>::from_shape({batch, seq});
-    in.bbox = mmt::int_tensor<3>::from_shape({batch, seq, 4});
-    in.attention_mask = mmt::int_tensor<2>::from_shape({batch, seq});
-    in.token_type_ids = mmt::int_tensor<2>::from_shape({batch, seq});
-    for (std::size_t b = 0; b < batch; ++b)
-        for (std::size_t s = 0; s < seq; ++s) {
-            in.input_ids(b, s) = std::int64_t(1000 + (b * 131 + s * 17) % 28000);
-            const std::int64_t x = std::int64_t((s * 37) % 900), y = std::int64_t((s * 53) % 950);
-            in.bbox(b, s, 0) = x, in.bbox(b, s, 1) = y, in.bbox(b, s, 2) = x + 60, in.bbox(b, s, 3) = y + 20;
-            in.attention_mask(b, s) = 1;
-            in.token_type_ids(b, s) = 0;
-        }
+    const auto in = mmt::bench::layoutlm_inputs(batch, seq);
     for (auto _ : state) benchmark::DoNotOptimize(model.base_forward(in));
     report(state, encoder_flops(double(batch * seq), double(seq), double(c.hidden_size), double(c.intermediate_size),
                                 double(c.num_hidden_layers)),
@@ -126,7 +84,7 @@ void layoutlm_base(benchmark::State& state, std::size_t batch, std::size_t seq, 
 // LayoutLMv3Model on `seq` text tokens and a 224x224 page (197 visual tokens), the
 // base size with microsoft/layoutlmv3-base's 514 positions (HF's default config otherwise).
 void layoutlmv3_base(benchmark::State& state, std::size_t batch, std::size_t seq, precision linear) {
-    const auto& model = model_for<mmt::layoutlmv3::pretrained_model>("layoutlmv3-base.json", linear);
+    const auto& model = mmt::bench::model_for<mmt::layoutlmv3::pretrained_model>("layoutlmv3-base.json", linear);
     const auto& c = model.config;
     mmt::layoutlmv3::model_inputs in;
     in.input_ids = mmt::int_tensor<2>::from_shape({batch, seq});
@@ -166,12 +124,10 @@ double wav2vec2_flops(const mmt::wav2vec2::config& c, std::int64_t samples) {
 
 // A CTC model of the wav2vec2-like family on `seconds` of 16 kHz audio.
 void speech_ctc(benchmark::State& state, const std::string& config_file, std::size_t seconds, precision linear) {
-    const auto& model = model_for<mmt::wav2vec2::wav2vec2_model>(config_file, linear);
-    const std::size_t samples = seconds * 16000;
-    mmt::tensor<2> audio = mmt::tensor<2>::from_shape({1, samples});
-    for (std::size_t i = 0; i < samples; ++i) audio(0, i) = 0.1f * std::sin(0.05f * float(i)) + 0.01f * float(int(i * 7919 % 200) - 100) / 100.0f;
+    const auto& model = mmt::bench::model_for<mmt::wav2vec2::wav2vec2_model>(config_file, linear);
+    const tensor<2> audio = mmt::bench::speech_audio(seconds);
     for (auto _ : state) benchmark::DoNotOptimize(model.forward_ctc(audio));
-    report(state, wav2vec2_flops(model.config, std::int64_t(samples)), linear);
+    report(state, wav2vec2_flops(model.config, std::int64_t(audio.shape(1))), linear);
 }
 
 // Start-up: ViT-B/32 (CLIPModel, 605 MB of float32) loaded from a warm page cache,

@@ -1,8 +1,6 @@
 // bf16 and int8 linear layers against float32 on the fixtures: what a user sees
 // must not change — CLIP embeddings point the same way, LayoutLM's word labels and
 // the CTC transcript are the same. The output heads stay float32 under both.
-#include <cmath>
-
 #include <doctest/doctest.h>
 
 #include "mmt/io/safetensors.hpp"
@@ -10,39 +8,13 @@
 #include "mmt/models/layoutlm/heads.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
 #include "mmt/tokenizers/ctc_decode.hpp"
+#include "support/agreement.hpp"
 #include "support/data.hpp"
 
 using namespace mmt;
 
-namespace {
-// Smallest cosine similarity between matching rows of a and b.
-double min_row_cosine(const tensor<2>& a, const tensor<2>& b) {
-    double worst = 1;
-    for (std::size_t r = 0; r < a.shape(0); ++r) {
-        double dot = 0, na = 0, nb = 0;
-        for (std::size_t i = 0; i < a.shape(1); ++i) {
-            dot += double(a(r, i)) * b(r, i);
-            na += double(a(r, i)) * a(r, i);
-            nb += double(b(r, i)) * b(r, i);
-        }
-        worst = std::min(worst, dot / std::sqrt(na * nb));
-    }
-    return worst;
-}
-
-// [batch, seq, classes] -> [batch, seq]: the first largest class, as torch.argmax.
-int_tensor<2> argmax_last(const tensor<3>& logits) {
-    int_tensor<2> out = int_tensor<2>::from_shape({logits.shape(0), logits.shape(1)});
-    for (std::size_t b = 0; b < logits.shape(0); ++b)
-        for (std::size_t s = 0; s < logits.shape(1); ++s) {
-            std::size_t best = 0;
-            for (std::size_t c = 1; c < logits.shape(2); ++c)
-                if (logits(b, s, c) > logits(b, s, best)) best = c;
-            out(b, s) = std::int64_t(best);
-        }
-    return out;
-}
-}  // namespace
+using test::argmax_last;
+using test::min_row_cosine;
 
 // The accuracy bars: cosine of CLIP embeddings with float32's.
 struct precision_case {
