@@ -82,29 +82,42 @@ TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * d
     for (std::size_t r = 0; r < 3; ++r) CHECK(y(r, 2) == 0.0f);
 }
 
-TEST_CASE("ops.packed_gemm_int8: weight levels are round(w / scale), halves away from zero as std::lround" *
+TEST_CASE("ops.packed_gemm_int8: weight levels are round(w / scale), halves away from zero as std::lround, under every kernel" *
           doctest::test_suite("unit")) {
-    // max |w| = 127 makes the scale exactly 1, so these halves are exact.
-    std::vector<float> row{127.0f, 0.5f, -0.5f, 1.5f, -2.5f, -126.5f, std::nextafter(0.5f, 0.0f), std::nextafter(2.5f, 3.0f), -0.0f};
-    std::vector<float> levels = row;
-    float scale = 0;
-    ops::quantise_int8_rows(levels.data(), 1, row.size(), &scale);
-    CHECK(scale == 1.0f);
-    CHECK(levels == std::vector<float>{127, 1, -1, 2, -3, -127, 0, 3, 0});
+    test::for_each_kernel([](kernel_isa isa) {
+        INFO(kernel_name(isa));
+        // max |w| = 127 makes the scale exactly 1, so these halves are exact.
+        std::vector<float> row{127.0f, 0.5f, -0.5f, 1.5f, -2.5f, -126.5f, std::nextafter(0.5f, 0.0f), std::nextafter(2.5f, 3.0f), -0.0f};
+        std::vector<float> levels = row;
+        float scale = 0;
+        ops::quantise_int8_rows(levels.data(), 1, row.size(), &scale);
+        CHECK(scale == 1.0f);
+        CHECK(levels == std::vector<float>{127, 1, -1, 2, -3, -127, 0, 3, 0});
 
-    const tensor<2> w = test::random_tensor<2>({64, 97}, 11, -3.0f, 3.0f);
-    levels.assign(w.begin(), w.end());
-    std::vector<float> scales(64);
-    ops::quantise_int8_rows(levels.data(), 64, 97, scales.data());
-    for (std::size_t r = 0; r < 64; ++r)
-        for (std::size_t i = 0; i < 97; ++i)
-            REQUIRE_MESSAGE(levels[r * 97 + i] == float(std::lround(w(r, i) / scales[r])), "w " << w(r, i) << ", scale " << scales[r]);
+        for (std::size_t k : {1, 7, 8, 16, 97}) {  // whole vectors and tails
+            const tensor<2> w = test::random_tensor<2>({64, k}, std::uint32_t(11 + k), -3.0f, 3.0f);
+            levels.assign(w.begin(), w.end());
+            std::vector<float> scales(64);
+            ops::quantise_int8_rows(levels.data(), 64, k, scales.data());
+            for (std::size_t r = 0; r < 64; ++r) {
+                float max = 0;
+                for (std::size_t i = 0; i < k; ++i) max = std::max(max, std::fabs(w(r, i)));
+                REQUIRE(scales[r] == max / 127.0f);
+                for (std::size_t i = 0; i < k; ++i)
+                    REQUIRE_MESSAGE(levels[r * k + i] == float(std::lround(w(r, i) / scales[r])), "w " << w(r, i) << ", scale " << scales[r]);
+            }
+        }
 
-    // A NaN weight is level 0; its row's scale comes from the others.
-    row = {std::nanf(""), 2.0f, -1.0f};
-    ops::quantise_int8_rows(row.data(), 1, 3, &scale);
-    CHECK(scale == 2.0f / 127.0f);
-    CHECK(row == std::vector<float>{0, 127, float(std::lround(-1.0f / scale))});
+        // A NaN weight is level 0; its row's scale comes from the others. A row of zeros has scale 1.
+        row = {std::nanf(""), 2.0f, -1.0f};
+        ops::quantise_int8_rows(row.data(), 1, 3, &scale);
+        CHECK(scale == 2.0f / 127.0f);
+        CHECK(row == std::vector<float>{0, 127, float(std::lround(-1.0f / scale))});
+        row.assign(11, 0.0f);
+        ops::quantise_int8_rows(row.data(), 1, 11, &scale);
+        CHECK(scale == 1.0f);
+        CHECK(row == std::vector<float>(11, 0.0f));
+    });
 }
 
 TEST_CASE("ops.packed_gemm_int8: every kernel's quantiser gives the same levels" * doctest::test_suite("unit")) {

@@ -48,20 +48,58 @@ inline float int8_row_scale(const float* row, std::size_t k) {
     return max > 0 ? max / 127.0f : 1.0f;
 }
 
-// w: [rows, k] replaced by its levels (whole numbers, still float: they convert to
-// int8 exactly), scales: [rows]. Without branches, whose outcome is a coin toss
-// per weight, and without std::lround's library call: half the time per weight.
-// q - trunc(q) is exact, so halves are found exactly. A NaN weight gets level 0.
-inline void quantise_int8_rows(float* w, std::size_t rows, std::size_t k, float* scales) {
-    for (std::size_t r = 0; r < rows; ++r) {
-        float* row = w + r * k;
-        const float scale = scales[r] = int8_row_scale(row, k);
-        for (std::size_t i = 0; i < k; ++i) {
-            const float q = row[i] / scale, t = std::trunc(q);
-            const float level = t + std::copysign(float(std::fabs(q - t) >= 0.5f), q);
-            row[i] = level == level ? level : 0.0f;
-        }
+namespace detail {
+// A row of w replaced by its levels, returning its scale (quantise_int8_rows).
+// Without branches, whose outcome is a coin toss per weight, and without
+// std::lround's library call: q - trunc(q) is exact, so halves are found exactly.
+// A NaN weight gets level 0 and leaves the scale to the others.
+inline float quantise_int8_row_portable(float* row, std::size_t k) {
+    const float scale = int8_row_scale(row, k);
+    for (std::size_t i = 0; i < k; ++i) {
+        const float q = row[i] / scale, t = std::trunc(q);
+        const float level = t + std::copysign(float(std::fabs(q - t) >= 0.5f), q);
+        row[i] = level == level ? level : 0.0f;
     }
+    return scale;
+}
+
+#if defined(__x86_64__)
+// The same operations on 8 lanes (GCC leaves trunc scalar unless told to ignore
+// floating-point traps), so the same levels: the bulk of quantising at load.
+__attribute__((target("avx2"))) inline float quantise_int8_row_avx2(float* row, std::size_t k) {
+    const std::size_t full = k / 8 * 8;
+    const __m256i tail = simd::mask8(k - full);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 max = _mm256_setzero_ps();
+    for (std::size_t i = 0; i < k; i += 8) {
+        const __m256 w = i < full ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, tail);
+        max = _mm256_max_ps(_mm256_andnot_ps(sign, w), max);  // a NaN lane keeps max, as std::max does
+    }
+    const float largest = simd::reduce_max8(max), scale = largest > 0 ? largest / 127.0f : 1.0f;
+    const __m256 scales = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const auto level = [&](__m256 w) {
+        const __m256 q = _mm256_div_ps(w, scales), t = _mm256_round_ps(q, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m256 away = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(q, t)), half, _CMP_GE_OQ), one);
+        const __m256 l = _mm256_add_ps(t, _mm256_or_ps(away, _mm256_and_ps(q, sign)));  // t + copysign(away, q)
+        return _mm256_and_ps(l, _mm256_cmp_ps(l, l, _CMP_ORD_Q));                         // NaN -> 0
+    };
+    for (std::size_t i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, level(_mm256_loadu_ps(row + i)));
+    if (full < k) _mm256_maskstore_ps(row + full, tail, level(_mm256_maskload_ps(row + full, tail)));
+    return scale;
+}
+#endif
+}  // namespace detail
+
+// w: [rows, k] replaced by its levels (whole numbers, still float: they convert to
+// int8 exactly), scales: [rows]. Every kernel gives the same levels.
+inline void quantise_int8_rows(float* w, std::size_t rows, std::size_t k, float* scales) {
+#if defined(__x86_64__)
+    if (active_kernel() != kernel_isa::portable) {
+        for (std::size_t r = 0; r < rows; ++r) scales[r] = detail::quantise_int8_row_avx2(w + r * k, k);
+        return;
+    }
+#endif
+    for (std::size_t r = 0; r < rows; ++r) scales[r] = detail::quantise_int8_row_portable(w + r * k, k);
 }
 
 class packed_weights_int8 : public panel_buffer<std::int8_t, 4> {
@@ -208,18 +246,6 @@ __attribute__((target("avx2"))) inline std::uint64_t bytes_avx2(__m256i levels) 
     return std::uint64_t(_mm_cvtsi128_si64(_mm_packus_epi16(words, words)));
 }
 
-__attribute__((target("avx2"))) inline float reduce_min_avx2(__m256 v) {
-    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
-}
-
-__attribute__((target("avx2"))) inline float reduce_max_avx2(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
 // quantise_row_avx512 with 8 lanes; the tail lanes load as zeros.
 __attribute__((target("avx2"))) inline quantised_row quantise_row_avx2(const float* row, std::size_t k, std::uint8_t* levels) {
     const std::size_t full = k / 8 * 8;
@@ -238,7 +264,7 @@ __attribute__((target("avx2"))) inline quantised_row quantise_row_avx2(const flo
         lo0 = _mm256_min_ps(a, lo0);
         hi0 = _mm256_max_ps(a, hi0);
     }
-    const quantised_row q = row_quantisation(reduce_min_avx2(_mm256_min_ps(lo0, lo1)), reduce_max_avx2(_mm256_max_ps(hi0, hi1)));
+    const quantised_row q = row_quantisation(simd::reduce_min8(_mm256_min_ps(lo0, lo1)), simd::reduce_max8(_mm256_max_ps(hi0, hi1)));
     const __m256 min = _mm256_set1_ps(q.min), inv = _mm256_set1_ps(1.0f / q.scale);
     for (i = 0; i < full; i += 8) {
         const std::uint64_t bytes = bytes_avx2(levels_avx2(_mm256_loadu_ps(row + i), min, inv));

@@ -53,11 +53,7 @@ struct max_lanes {
     __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
     __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_max_ps(a); }
     __attribute__((target("avx2,fma"), always_inline)) __m256 operator()(__m256 a, __m256 b) const { return _mm256_max_ps(a, b); }
-    __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const {
-        __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-        return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-    }
+    __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const { return simd::reduce_max8(a); }
 };
 struct sum_lanes {
     static float identity() { return 0.0f; }
