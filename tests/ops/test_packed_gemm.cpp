@@ -100,15 +100,23 @@ TEST_CASE("ops.packed_gemm: depth past one k block, panels split between threads
     check_packed(70, 300, 53, true, "70 rows (two portable tiles of 32 and 6 more), 300 -> 53, bias then a second k block");
 }
 
-TEST_CASE("ops.packed_gemm: unpack gives the weight back" * doctest::test_suite("unit")) {
-    const tensor<2> w = test::random_tensor<2>({53, 29}, 5);
-    const ops::packed_weights packed(w.data(), 53, 29);
-    tensor<2> back({53, 29});
-    packed.unpack(back.data());
-    CHECK(back == w);
-    CHECK(packed.rows() == 53);
-    CHECK(packed.cols() == 29);
-    CHECK(packed.panels() == 2);
+TEST_CASE("ops.packed_gemm: unpack gives the weight back, packed under every kernel" * doctest::test_suite("unit")) {
+    // Whole 8x8 blocks (the AVX2 packing transposes those in registers), edges in
+    // rows and in k, k past one 64-wide block, several panels.
+    const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
+    test::for_each_kernel([&](kernel_isa isa) {
+        for (const auto& [n, k] : shapes) {
+            INFO(n, " x ", k, ", kernel ", kernel_name(isa));
+            const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(5 + n + k));
+            const ops::packed_weights packed(w.data(), n, k);
+            tensor<2> back({n, k});
+            packed.unpack(back.data());
+            CHECK(back == w);
+            CHECK(packed.rows() == n);
+            CHECK(packed.cols() == k);
+            CHECK(packed.panels() == (n + 47) / 48);
+        }
+    });
 }
 
 // Convolutions read im2col rows and write a group's columns of wider rows: with

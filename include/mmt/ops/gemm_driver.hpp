@@ -24,6 +24,7 @@
 #include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/ops/gemm_epilogue.hpp"
+#include "mmt/ops/simd.hpp"
 
 namespace mmt::ops {
 
@@ -116,6 +117,15 @@ private:
                 pad(dst, cols);
                 return;
             }
+#if defined(__x86_64__)
+            if constexpr (std::is_same_v<T, float> && Group == 1) {
+                if (col_stride == 1 && active_kernel() != kernel_isa::portable) {
+                    pack_rows_avx2(dst, src, row_stride, cols);
+                    pad(dst, cols);
+                    return;
+                }
+            }
+#endif
         }
         // 64 of k at a time: the panel rows being written (12 KiB of float32)
         // stay in L1 while the 48 source rows are read in order.
@@ -129,6 +139,23 @@ private:
         }
         pad(dst, cols);
     }
+
+#if defined(__x86_64__)
+    // pack_panel's loops for float32 rows (col_stride 1) in 8x8 blocks transposed in
+    // registers, a third of the time of one value at a time; the edges one at a time.
+    __attribute__((target("avx2"))) void pack_rows_avx2(float* dst, const float* src, std::size_t row_stride, std::size_t cols) const {
+        const std::size_t whole_cols = cols / 8 * 8, whole_k = k_ / 8 * 8;
+        for (std::size_t k0 = 0; k0 < k_; k0 += 64) {
+            const std::size_t k1 = std::min(k_, k0 + 64), k8 = std::min(whole_k, k1);
+            for (std::size_t c = 0; c < cols; ++c) {
+                const float* row = src + c * row_stride;
+                if (c % 8 == 0 && c < whole_cols)
+                    for (std::size_t kk = k0; kk < k8; kk += 8) simd::transpose8x8(row + kk, row_stride, dst + kk * panel + c, panel);
+                for (std::size_t kk = c < whole_cols ? k8 : k0; kk < k1; ++kk) dst[kk * panel + c] = row[kk];
+            }
+        }
+    }
+#endif
 
     // Zeros past k in the last group and in the columns past `cols`: they meet x's padding or are never stored.
     void pad(T* dst, std::size_t cols) const {

@@ -1,6 +1,6 @@
 // Masks for the last, partial vector of a row (x86 only): every kernel that
-// reads or writes a tail takes its mask from here; and the horizontal min and max
-// of a vector, which several quantisers take.
+// reads or writes a tail takes its mask from here; the horizontal min and max of
+// a vector, which several quantisers take; and the 8x8 transpose that packs rows.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +28,26 @@ __attribute__((target("avx2"))) inline float reduce_max8(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
+// dst[j * ld_dst + i] = src[i * ld_src + j] for i, j < 8: a block transposed in registers.
+__attribute__((target("avx2"), always_inline)) inline void transpose8x8(const float* src, std::size_t ld_src, float* dst, std::size_t ld_dst) {
+    __m256 r[8], t[8];
+    for (std::size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld_src);
+    for (std::size_t i = 0; i < 8; i += 2) {  // t[i]: rows i, i+1 interleaved by pairs of lanes
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (std::size_t i = 0; i < 8; i += 4) {  // r[i..i+3]: columns of four rows, in each 128-bit half
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {  // the halves of rows 0-3 and 4-7 joined
+        _mm256_storeu_ps(dst + j * ld_dst, _mm256_permute2f128_ps(r[j], r[j + 4], 0x20));
+        _mm256_storeu_ps(dst + (j + 4) * ld_dst, _mm256_permute2f128_ps(r[j], r[j + 4], 0x31));
+    }
 }
 
 }  // namespace mmt::ops::simd
