@@ -64,27 +64,30 @@ inline float quantise_int8_row_portable(float* row, std::size_t k) {
 }
 
 #if defined(__x86_64__)
-// The same operations on 8 lanes (GCC leaves trunc scalar unless told to ignore
-// floating-point traps), so the same levels: the bulk of quantising at load.
+// quantise_int8_row_portable's levels of 8 weights: the same operations, so the same levels.
+__attribute__((target("avx2"), always_inline)) inline __m256 int8_levels_avx2(__m256 w, __m256 scale) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 q = _mm256_div_ps(w, scale), t = _mm256_round_ps(q, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 away = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(q, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ),
+                                      _mm256_set1_ps(1.0f));
+    const __m256 level = _mm256_add_ps(t, _mm256_or_ps(away, _mm256_and_ps(q, sign)));  // t + copysign(away, q)
+    return _mm256_and_ps(level, _mm256_cmp_ps(level, level, _CMP_ORD_Q));                  // NaN -> 0
+}
+
+// quantise_int8_row_portable on 8 lanes (GCC leaves trunc scalar unless told to
+// ignore floating-point traps): the bulk of quantising at load.
 __attribute__((target("avx2"))) inline float quantise_int8_row_avx2(float* row, std::size_t k) {
     const std::size_t full = k / 8 * 8;
     const __m256i tail = simd::mask8(k - full);
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 max = _mm256_setzero_ps();
     for (std::size_t i = 0; i < k; i += 8) {
         const __m256 w = i < full ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, tail);
-        max = _mm256_max_ps(_mm256_andnot_ps(sign, w), max);  // a NaN lane keeps max, as std::max does
+        max = _mm256_max_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), w), max);  // a NaN lane keeps max, as std::max does
     }
     const float largest = simd::reduce_max8(max), scale = largest > 0 ? largest / 127.0f : 1.0f;
-    const __m256 scales = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
-    const auto level = [&](__m256 w) {
-        const __m256 q = _mm256_div_ps(w, scales), t = _mm256_round_ps(q, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        const __m256 away = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(q, t)), half, _CMP_GE_OQ), one);
-        const __m256 l = _mm256_add_ps(t, _mm256_or_ps(away, _mm256_and_ps(q, sign)));  // t + copysign(away, q)
-        return _mm256_and_ps(l, _mm256_cmp_ps(l, l, _CMP_ORD_Q));                         // NaN -> 0
-    };
-    for (std::size_t i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, level(_mm256_loadu_ps(row + i)));
-    if (full < k) _mm256_maskstore_ps(row + full, tail, level(_mm256_maskload_ps(row + full, tail)));
+    const __m256 scales = _mm256_set1_ps(scale);
+    for (std::size_t i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, int8_levels_avx2(_mm256_loadu_ps(row + i), scales));
+    if (full < k) _mm256_maskstore_ps(row + full, tail, int8_levels_avx2(_mm256_maskload_ps(row + full, tail), scales));
     return scale;
 }
 #endif

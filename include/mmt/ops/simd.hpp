@@ -19,12 +19,12 @@ __attribute__((target("avx2"))) inline __m256i mask8(std::size_t n) {
 }
 
 // The smallest and the largest of 8 lanes.
-__attribute__((target("avx2"))) inline float reduce_min8(__m256 v) {
+__attribute__((target("avx2"), always_inline)) inline float reduce_min8(__m256 v) {
     __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_min_ps(m, _mm_movehl_ps(m, m));
     return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
 }
-__attribute__((target("avx2"))) inline float reduce_max8(__m256 v) {
+__attribute__((target("avx2"), always_inline)) inline float reduce_max8(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
