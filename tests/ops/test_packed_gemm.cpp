@@ -105,7 +105,8 @@ TEST_CASE("ops.packed_gemm: unpack gives the weight back, packed under every ker
     // rows and in k, k past one 64-wide block, several panels.
     const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
     test::for_each_kernel([&](kernel_isa isa) {
-        for (const auto& [n, k] : shapes) {
+        for (const auto& shape : shapes) {
+            const std::size_t n = shape.first, k = shape.second;  // named, not bound: INFO's lambda captures them
             INFO(n, " x ", k, ", kernel ", kernel_name(isa));
             const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(5 + n + k));
             const ops::packed_weights packed(w.data(), n, k);
