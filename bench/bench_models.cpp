@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,7 +14,6 @@
 #include <benchmark/benchmark.h>
 
 #include "mmt/io/image.hpp"
-#include "mmt/io/json.hpp"
 #include "mmt/models/auto_model.hpp"
 #include "mmt/models/layoutlmv3/heads.hpp"
 #include "mmt/models/quantize.hpp"
@@ -27,7 +24,6 @@
 #include "real_size_models.hpp"
 #include "roofline.hpp"
 #include "support/image_collection.hpp"
-#include "support/random.hpp"
 
 namespace {
 
