@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,31 @@ TEST_CASE("ops.packed_gemm_int8: weight levels are round(w / scale), halves away
         CHECK(scale == 1.0f);
         CHECK(row == std::vector<float>(11, 0.0f));
     });
+}
+
+TEST_CASE("ops.packed_gemm_int8: every kernel packs the same bytes, scales and column sums" * doctest::test_suite("unit")) {
+    // The AVX2 packing narrows 8 levels of a row at once: whole groups of 8, edges in
+    // rows and in k (not a multiple of 4 or 8), k past one 64-wide block, several panels.
+    const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
+    for (const auto& shape : shapes) {
+        const std::size_t n = shape.first, k = shape.second;  // named, not bound: INFO's lambda captures them
+        const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(3 + n + k), -2.0f, 2.0f);
+        const auto bytes = [&](const ops::packed_weights_int8& p) {
+            return std::vector<std::int8_t>(p.panel_data(0), p.panel_data(0) + p.panels() * p.quads() * 48 * 4);
+        };
+        std::optional<ops::packed_weights_int8> portable;
+        {
+            test::kernel_guard guard(kernel_isa::portable);
+            portable.emplace(w.data(), n, k);
+        }
+        test::for_each_kernel([&](kernel_isa isa) {
+            INFO(n, " x ", k, ", kernel ", kernel_name(isa));
+            const ops::packed_weights_int8 packed(w.data(), n, k);
+            CHECK(bytes(packed) == bytes(*portable));
+            CHECK(std::equal(packed.scales(), packed.scales() + n, portable->scales()));
+            CHECK(std::equal(packed.column_sums(), packed.column_sums() + n, portable->column_sums()));
+        });
+    }
 }
 
 TEST_CASE("ops.packed_gemm_int8: every kernel's quantiser gives the same levels" * doctest::test_suite("unit")) {

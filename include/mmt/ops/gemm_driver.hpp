@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -37,6 +38,10 @@ inline constexpr std::size_t small_job = std::size_t(1) << 18;
 // The conversion of float32 weights that keeps them as they are.
 struct keep {
     float operator()(std::size_t, float v) const { return v; }
+};
+// The conversion of int8 levels, whole floats in -127..127 (quantise_int8_rows), to int8.
+struct to_int8 {
+    std::int8_t operator()(std::size_t, float level) const { return static_cast<std::int8_t>(level); }
 };
 // The preparation of a panel's rows that does nothing.
 struct no_preparation {
@@ -127,6 +132,15 @@ private:
             }
 #endif
         }
+#if defined(__x86_64__)
+        if constexpr (std::is_same_v<Convert, gemm::to_int8> && Group == 4) {
+            if (col_stride == 1 && active_kernel() != kernel_isa::portable) {
+                pack_levels_avx2(dst, src, row_stride, cols);
+                pad(dst, cols);
+                return;
+            }
+        }
+#endif
         // 64 of k at a time: the panel rows being written (12 KiB of float32)
         // stay in L1 while the 48 source rows are read in order.
         for (std::size_t k0 = 0; k0 < k_; k0 += 64) {
@@ -152,6 +166,26 @@ private:
                 if (c % 8 == 0 && c < whole_cols)
                     for (std::size_t kk = k0; kk < k8; kk += 8) simd::transpose8x8(row + kk, row_stride, dst + kk * panel + c, panel);
                 for (std::size_t kk = c < whole_cols ? k8 : k0; kk < k1; ++kk) dst[kk * panel + c] = row[kk];
+            }
+        }
+    }
+
+    // pack_panel's loops for int8 levels (gemm::to_int8, col_stride 1): 8 of a row
+    // converted and narrowed at once, its two groups of 4 stored whole.
+    __attribute__((target("avx2"))) void pack_levels_avx2(T* dst, const float* src, std::size_t row_stride, std::size_t cols) const {
+        const std::size_t whole_k = k_ / 8 * 8;
+        for (std::size_t k0 = 0; k0 < k_; k0 += 64) {
+            const std::size_t k1 = std::min(k_, k0 + 64), k8 = std::min(whole_k, k1);
+            for (std::size_t c = 0; c < cols; ++c) {
+                const float* row = src + c * row_stride;
+                for (std::size_t kk = k0; kk < k8; kk += 8) {
+                    const __m256i levels = _mm256_cvtps_epi32(_mm256_loadu_ps(row + kk));  // whole floats: exact
+                    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(levels), _mm256_extracti128_si256(levels, 1));
+                    const std::uint64_t bytes = std::uint64_t(_mm_cvtsi128_si64(_mm_packs_epi16(words, words)));
+                    std::memcpy(dst + (kk / 4) * panel * 4 + c * 4, &bytes, 4);
+                    std::memcpy(dst + (kk / 4 + 1) * panel * 4 + c * 4, reinterpret_cast<const char*>(&bytes) + 4, 4);
+                }
+                for (std::size_t kk = k8; kk < k1; ++kk) dst[(kk / 4) * panel * 4 + c * 4 + kk % 4] = gemm::to_int8{}(0, row[kk]);
             }
         }
     }

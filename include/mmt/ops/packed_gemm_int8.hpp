@@ -115,15 +115,14 @@ public:
     packed_weights_int8(const row_reader& w, std::size_t n, std::size_t k, const float* level_scales = nullptr) {
         auto scales = std::make_shared<std::vector<float>>(n);
         auto sums = std::make_shared<std::vector<std::int32_t>>(n, 0);
-        const auto to_int8 = [](std::size_t, float level) { return static_cast<std::int8_t>(level); };
         if (level_scales) {
             std::copy(level_scales, level_scales + n, scales->begin());
-            pack(w, n, k, gemm::no_preparation{}, to_int8);
+            pack(w, n, k, gemm::no_preparation{}, gemm::to_int8{});
         } else {
             const auto quantise = [&](std::size_t first, std::size_t count, float* rows) {
                 quantise_int8_rows(rows, count, k, scales->data() + first);
             };
-            pack(w, n, k, quantise, to_int8);
+            pack(w, n, k, quantise, gemm::to_int8{});
         }
         parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {  // from the packed levels, in the order they lie
             for (std::size_t p = p0; p < p1; ++p) {
