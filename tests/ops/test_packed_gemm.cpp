@@ -94,10 +94,11 @@ TEST_CASE("ops.packed_gemm: size 1 and odd widths" * doctest::test_suite("unit")
     check_packed(6, 70, 1, true, "6 rows, 70 -> 1");
 }
 
-TEST_CASE("ops.packed_gemm: depth past one k block, panels split between threads" * doctest::test_suite("unit")) {
+TEST_CASE("ops.packed_gemm: depth past one k block, rows past one row block, panels split between threads" * doctest::test_suite("unit")) {
     check_packed(17, 600, 100, true, "17 rows, 600 -> 100 (three k blocks)");
     check_packed(50, 257, 144, false, "50 rows, 257 -> 144 (k block plus one)");
     check_packed(70, 300, 53, true, "70 rows (two portable tiles of 32 and 6 more), 300 -> 53, bias then a second k block");
+    check_packed(500, 300, 100, true, "500 rows (three row blocks), 300 -> 100");
 }
 
 TEST_CASE("ops.packed_gemm: unpack gives the weight back, packed under every kernel" * doctest::test_suite("unit")) {

@@ -45,4 +45,5 @@ TEST_CASE("ops.packed_gemm_bf16: odd sizes, odd depth, several panels" * doctest
     check_bf16(50, 768, 100, "50 rows, 768 -> 100");
     check_bf16(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
     check_bf16(5, 1100, 49, "5 rows, 1100 -> 49 (three k blocks)");
+    check_bf16(500, 600, 100, "500 rows (three row blocks), 600 -> 100 (two k blocks)");
 }

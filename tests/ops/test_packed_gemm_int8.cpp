@@ -70,6 +70,7 @@ TEST_CASE("ops.packed_gemm_int8: odd sizes, depth not a multiple of 4, several p
     check_int8(17, 1537, 100, "17 rows, 1537 -> 100 (three k blocks)");
     check_int8(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
     check_int8(7, 30, 47, "7 rows, 30 -> 47");
+    check_int8(500, 800, 100, "500 rows (three row blocks), 800 -> 100 (two k blocks)");
 }
 
 TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * doctest::test_suite("unit")) {

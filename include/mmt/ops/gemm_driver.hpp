@@ -34,6 +34,10 @@ namespace gemm {
 inline constexpr std::size_t panel = 48;
 // m n k below which a second thread costs more than it saves.
 inline constexpr std::size_t small_job = std::size_t(1) << 18;
+// Rows of x per pass over a thread's panels (whole row tiles of 4, 6 or 8): their k
+// block, 240 KiB at most, stays in L2 while the panels go by, where all of x would
+// stream from L3 once per panel when it is larger than L2 (roofline_sgemm at M 2048).
+inline constexpr std::size_t row_block = 240;
 
 // The conversion of float32 weights that keeps them as they are.
 struct keep {
@@ -259,42 +263,47 @@ void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Tra
     const kernel_isa isa = active_kernel();
     const tile_kernel<Trait> kernel = Trait::kernel(isa);
     const typename Trait::prepared prep = Trait::prepare(x, m, ldx, k, isa);
-    const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows;
+    const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows, block_tiles = std::max<std::size_t>(1, gemm::row_block / kernel.rows);
     const bool small = m * n * k < gemm::small_job;
     parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
         typename Trait::accumulator acc(m);
-        for (std::size_t p = p0; p < p1; ++p) {
-            const std::size_t c0 = p * panel, cols = std::min(panel, n - c0);
-            for (std::size_t g0 = 0;; g0 += block) {  // k blocks: one block of a panel stays in L1 over all row tiles
-                const std::size_t depth = std::min(block, groups - g0);
-                const bool first = g0 == 0, last = g0 + depth >= groups;
-                const typename Trait::weight* b = w.panel_data(p) + g0 * panel * group;
-                // With few rows (batch 1) the weights stream from memory faster than
-                // the hardware prefetcher fetches them: each row tile asks for its share
-                // of the next block (the next depth, or the next panel's first) into L2,
-                // spread over its k loop, so it arrives while this block is in use
-                // (float32 op_linear_packed at 50 rows, weights not in cache: 1287 us
-                // without, 849 us with; the weights of a model never are in cache).
-                const char* next =
-                    reinterpret_cast<const char*>(last ? (p + 1 < p1 ? w.panel_data(p + 1) : nullptr) : b + depth * panel * group);
-                const std::size_t next_bytes =
-                    std::min(block, last ? groups : groups - g0 - depth) * panel * group * sizeof(typename Trait::weight);
-                const std::size_t lines = next ? (next_bytes + 63) / 64 : 0, share = (lines + tiles - 1) / tiles;
-                for (std::size_t t = 0; t < tiles; ++t) {
-                    const std::size_t r0 = t * kernel.rows, rows = std::min(kernel.rows, m - r0);
-                    const std::size_t first_line = std::min(lines, t * share), my_lines = std::min(share, lines - first_line);
-                    const prefetch_plan plan{next ? next + first_line * 64 : nullptr, my_lines, depth ? (my_lines + depth - 1) / depth : 0};
-                    std::size_t ldc = 0;
-                    auto* c = acc.tile(y, ldy, r0, c0, ldc);
-                    kernel.run(rows, prep.a + r0 * prep.lda + g0, prep.lda, b, depth, first && bias ? bias + c0 : nullptr, c, ldc, cols,
-                               !first, plan);
-                    // The tile is final after the last block: the epilogue runs while it is still in cache.
-                    if (last) {
-                        Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy);
-                        epilogue.apply(y + r0 * ldy + c0, ldy, r0, c0, rows, cols);
+        for (std::size_t t0 = 0; t0 < tiles; t0 += block_tiles) {  // row blocks
+            const std::size_t t1 = std::min(tiles, t0 + block_tiles);
+            for (std::size_t p = p0; p < p1; ++p) {
+                const std::size_t c0 = p * panel, cols = std::min(panel, n - c0);
+                for (std::size_t g0 = 0;; g0 += block) {  // k blocks: one block of a panel stays in L1 over the row block
+                    const std::size_t depth = std::min(block, groups - g0);
+                    const bool first = g0 == 0, last = g0 + depth >= groups;
+                    const typename Trait::weight* b = w.panel_data(p) + g0 * panel * group;
+                    // With few rows (batch 1) the weights stream from memory faster than
+                    // the hardware prefetcher fetches them: each row tile asks for its share
+                    // of the next block (the next depth, or the next panel's first) into L2,
+                    // spread over its k loop, so it arrives while this block is in use
+                    // (float32 op_linear_packed at 50 rows, weights not in cache: 1287 us
+                    // without, 849 us with; the weights of a model never are in cache).
+                    const std::size_t next_panel = p + 1 < p1 ? p + 1 : t1 < tiles ? p0 : p1;  // p1: none (the last row block's last panel)
+                    const char* next = reinterpret_cast<const char*>(last ? (next_panel < p1 ? w.panel_data(next_panel) : nullptr)
+                                                                          : b + depth * panel * group);
+                    const std::size_t next_bytes =
+                        std::min(block, last ? groups : groups - g0 - depth) * panel * group * sizeof(typename Trait::weight);
+                    const std::size_t lines = next ? (next_bytes + 63) / 64 : 0, share = (lines + t1 - t0 - 1) / (t1 - t0);
+                    for (std::size_t t = t0; t < t1; ++t) {
+                        const std::size_t r0 = t * kernel.rows, rows = std::min(kernel.rows, m - r0);
+                        const std::size_t first_line = std::min(lines, (t - t0) * share), my_lines = std::min(share, lines - first_line);
+                        const prefetch_plan plan{next ? next + first_line * 64 : nullptr, my_lines,
+                                                 depth ? (my_lines + depth - 1) / depth : 0};
+                        std::size_t ldc = 0;
+                        auto* c = acc.tile(y, ldy, r0, c0, ldc);
+                        kernel.run(rows, prep.a + r0 * prep.lda + g0, prep.lda, b, depth, first && bias ? bias + c0 : nullptr, c, ldc, cols,
+                                   !first, plan);
+                        // The tile is final after the last block: the epilogue runs while it is still in cache.
+                        if (last) {
+                            Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy);
+                            epilogue.apply(y + r0 * ldy + c0, ldy, r0, c0, rows, cols);
+                        }
                     }
+                    if (last) break;
                 }
-                if (last) break;
             }
         }
     });
