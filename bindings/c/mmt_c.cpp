@@ -19,6 +19,7 @@
 #include "mmt/io/image.hpp"
 #include "mmt/models/auto_model.hpp"
 #include "mmt/models/named_tensors.hpp"
+#include "mmt/models/quantize.hpp"
 #include "mmt/pipelines/collection_sources.hpp"
 #include "mmt/pipelines/document_pipeline.hpp"
 #include "mmt/pipelines/embed_collection.hpp"
@@ -572,6 +573,16 @@ mmt_status mmt_model_forward(const mmt_model* model, const mmt_tensor_view* inpu
             std::copy(t.begin(), t.end(), o.data);
         }
         r.hand_to(out);
+    });
+}
+
+mmt_status mmt_quantize(const char* model_dir, const char* out_dir, int precision, size_t* quantized) {
+    return guarded([&] {
+        require(model_dir, "mmt_quantize", "model_dir");
+        require(out_dir, "mmt_quantize", "out_dir");
+        const mmt_load_options o{precision, nullptr};
+        const std::size_t n = mmt::quantize_pretrained(model_dir, out_dir, load_options_of(&o).linear);
+        if (quantized) *quantized = n;
     });
 }
 

@@ -410,4 +410,17 @@ PYBIND11_MODULE(_mmt, m) {
              py::arg("precision") = "f32", py::arg("language") = py::none())
         .def_property_readonly("architecture", &auto_model::architecture)
         .def("forward", &auto_model::forward, py::arg("inputs"), "{argument: array} -> {output: float32 array}");
+
+    m.def(
+        "quantize",
+        [](const py::object& model_dir, const py::object& out, const std::string& precision) {
+            const mmt_load_options o = load_options(precision, std::nullopt);
+            const std::string from = path_string(model_dir), to = path_string(out);
+            std::size_t quantized = 0;
+            call([&] { return mmt_quantize(from.c_str(), to.c_str(), o.precision, &quantized); });
+            return quantized;
+        },
+        py::arg("model_dir"), py::arg("out"), py::arg("precision") = "int8",
+        "`mmt quantize`: the weights stored once in \"int8\" or \"bf16\" in out, beside a copy of the model's other files;\n"
+        "every load of out runs in that precision. Returns the number of weights stored reduced.");
 }

@@ -151,20 +151,28 @@ static void free_results(results* r) {
     mmt_tensors_free(&r->outputs);
 }
 
+/* Same names, shapes and float bits. */
+static int same_tensors(const mmt_tensors* a, const mmt_tensors* b) {
+    if (a->count != b->count) return 0;
+    for (size_t i = 0; i < a->count; ++i) {
+        const mmt_tensor *x = &a->items[i], *y = &b->items[i];
+        if (strcmp(x->name, y->name) || x->rank != y->rank || memcmp(x->shape, y->shape, x->rank * sizeof(size_t))) return 0;
+        size_t size = 1;
+        for (size_t d = 0; d < x->rank; ++d) size *= x->shape[d];
+        if (memcmp(x->data, y->data, size * sizeof(float))) return 0;
+    }
+    return 1;
+}
+
 static int same_results(const results* a, const results* b) {
     if (!same_matrix(&a->texts, &b->texts) || !same_matrix(&a->images, &b->images)) return 0;
-    if (a->classes.count != b->classes.count || a->tags.count != b->tags.count || a->outputs.count != b->outputs.count) return 0;
+    if (a->classes.count != b->classes.count || a->tags.count != b->tags.count) return 0;
     for (size_t i = 0; i < a->classes.count; ++i)
         if (strcmp(a->classes.items[i].label, b->classes.items[i].label) || a->classes.items[i].score != b->classes.items[i].score) return 0;
     if (strcmp(a->speech.text, b->speech.text) || a->speech.chunk_count != b->speech.chunk_count) return 0;
     for (size_t i = 0; i < a->tags.count; ++i)
         if (strcmp(a->tags.items[i].label, b->tags.items[i].label) || a->tags.items[i].score != b->tags.items[i].score) return 0;
-    for (size_t i = 0; i < a->outputs.count; ++i) {
-        size_t size = 1;
-        for (size_t d = 0; d < a->outputs.items[i].rank; ++d) size *= a->outputs.items[i].shape[d];
-        if (memcmp(a->outputs.items[i].data, b->outputs.items[i].data, size * sizeof(float))) return 0;
-    }
-    return 1;
+    return same_tensors(&a->outputs, &b->outputs);
 }
 
 typedef struct thread_job {
@@ -208,6 +216,37 @@ static void check_errors(void) {
     mmt_decoded_image_free(NULL);
     mmt_matrix_free(NULL);
     mmt_embedder_free(NULL);
+}
+
+/* mmt_quantize's checkpoint loads with the outputs of the original loaded in int8;
+ * f32, a precision that is none, a quantized source and NULL paths are refused. */
+static void check_quantize(void) {
+    char out[1100];
+    snprintf(out, sizeof out, "%s/wav2vec2-tiny-ctc-int8", scratch);
+    size_t quantized = 0;
+    REQUIRE_OK(mmt_quantize(data("wav2vec2-tiny-ctc"), out, MMT_PRECISION_INT8, &quantized));
+    CHECK(quantized > 0);
+    const mmt_load_options int8 = {MMT_PRECISION_INT8, NULL};
+    mmt_model *original = NULL, *stored = NULL;
+    REQUIRE_OK(mmt_model_load(data("wav2vec2-tiny-ctc"), &int8, &original));
+    REQUIRE_OK(mmt_model_load(out, NULL, &stored));
+    const mmt_tensor_view input = {"input_values", MMT_FLOAT32, audio_samples, audio_shape, 2};
+    mmt_tensors expected = {0}, got = {0};
+    REQUIRE_OK(mmt_model_forward(original, &input, 1, &expected));
+    REQUIRE_OK(mmt_model_forward(stored, &input, 1, &got));
+    CHECK(expected.count >= 1 && same_tensors(&expected, &got));
+    mmt_tensors_free(&expected);
+    mmt_tensors_free(&got);
+    mmt_model_free(original);
+    mmt_model_free(stored);
+
+    char again[1200];
+    snprintf(again, sizeof again, "%s/again", out);
+    CHECK_FAILS(mmt_quantize(out, again, MMT_PRECISION_INT8, NULL), MMT_ERROR_INPUT, "already quantized");
+    CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), again, MMT_PRECISION_F32, NULL), MMT_ERROR_INPUT, "f32");
+    CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), again, 7, NULL), MMT_ERROR_INPUT, "precision");
+    CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), NULL, MMT_PRECISION_INT8, NULL), MMT_ERROR_ARGUMENT, "out_dir");
+    CHECK_FAILS(mmt_quantize(NULL, again, MMT_PRECISION_INT8, NULL), MMT_ERROR_ARGUMENT, "model_dir");
 }
 
 static void check_results(const work* w, const results* r) {
@@ -282,6 +321,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < 16000; ++i) audio_samples[i] = 0.5f * (float)sin(2 * 3.14159265358979 * 440 * (double)i / 16000);
 
     check_errors();
+    check_quantize();
 
     const char* const siglip_files[] = {"siglip-tiny/config.json:config.json", "siglip-tiny/model.safetensors:model.safetensors",
                                         "siglip-tokenizer/spiece.model:spiece.model", "siglip-tokenizer/tokenizer_config.json:tokenizer_config.json",

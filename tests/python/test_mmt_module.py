@@ -206,3 +206,19 @@ def test_errors_raise_their_kind_with_the_library_message(clip, tmp_path):
         clip.embed_images([3.5])
     with pytest.raises(ValueError, match="precision"):
         mmt.Embedder(tmp_path, precision="f8")
+
+
+def test_quantize_stores_what_loads_as_the_original_in_int8(tmp_path):
+    assert mmt.quantize(CTC, tmp_path / "int8") > 0
+    audio = {"input_values": np.sin(np.arange(16000, dtype=np.float32) / 10)[None]}
+    expected = mmt.AutoModel(CTC, precision="int8").forward(audio)
+    got = mmt.AutoModel(tmp_path / "int8").forward(audio)
+    assert sorted(got) == sorted(expected)
+    for name, t in expected.items():
+        assert np.array_equal(got[name], t), name
+    with pytest.raises(mmt.InputError, match="already quantized"):
+        mmt.quantize(tmp_path / "int8", tmp_path / "again")
+    with pytest.raises(mmt.InputError, match="f32"):
+        mmt.quantize(CTC, tmp_path / "again", precision="f32")
+    with pytest.raises(ValueError, match="precision"):
+        mmt.quantize(CTC, tmp_path / "again", precision="f16")

@@ -7,6 +7,7 @@
     asr = mmt.SpeechRecognizer("models/wav2vec2-base-960h")
     asr.transcribe("speech.wav", return_timestamps="word")
     mmt.AutoModel("models/layoutlm").forward({"input_ids": ids, "bbox": boxes})
+    mmt.quantize("models/clip-vit-base-patch32", "models/clip-int8")  # loads in int8 from then on
 
 Every call releases the GIL, so threads share one loaded model. Errors raise
 mmt.Error's subclasses (IoError, FormatError, ConfigError, WeightError, ShapeError,
@@ -25,6 +26,7 @@ from ._mmt import (  # noqa: F401
     InternalError,
     IoError,
     NoMemoryError,
+    quantize,
     read_image,
     ShapeError,
     SpeechRecognizer,

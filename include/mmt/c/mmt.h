@@ -258,6 +258,15 @@ MMT_C_API void mmt_model_free(mmt_model* model);
 MMT_C_API const char* mmt_model_architecture(const mmt_model* model);
 MMT_C_API mmt_status mmt_model_forward(const mmt_model* model, const mmt_tensor_view* inputs, size_t input_count, mmt_tensors* out);
 
+/* ---- Quantized checkpoints ---- */
+
+/* `mmt quantize`: model_dir's weights stored once in `precision` (MMT_PRECISION_INT8 or
+ * _BF16) as out_dir/model.safetensors, beside a copy of model_dir's other files
+ * (docs/quantized-checkpoints.md). Every load of out_dir runs in that precision with
+ * the outputs loading model_dir in it gives. *quantized (may be NULL) gets the number
+ * of weights stored reduced. */
+MMT_C_API mmt_status mmt_quantize(const char* model_dir, const char* out_dir, int precision, size_t* quantized);
+
 #ifdef __cplusplus
 }
 #endif
