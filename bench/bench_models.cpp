@@ -127,17 +127,20 @@ void speech_ctc(benchmark::State& state, const std::string& config_file, std::si
 }
 
 // Start-up: ViT-B/32 (CLIPModel, 605 MB of float32) loaded from a warm page cache,
-// its weights packed for the GEMM: the float32 checkpoint in float32 (f32) or
-// quantised to int8 as it loads (int8_at_load), or the checkpoint `mmt quantize`
-// stored in int8 (int8_stored). The checkpoint is written once to a temporary
-// directory and read once before timing, so the page cache holds it.
-enum class load_case { f32, int8_at_load, int8_stored };
+// its weights packed for the GEMM: the float32 checkpoint in float32 (f32),
+// rounded to bf16 or quantised to int8 as it loads (bf16_at_load, int8_at_load), or
+// the checkpoint `mmt quantize` stored in int8 (int8_stored). The checkpoint is
+// written once to a temporary directory and read once before timing, so the page
+// cache holds it.
+enum class load_case { f32, bf16_at_load, int8_at_load, int8_stored };
 void clip_b32_load(benchmark::State& state, load_case c) {
     const auto dir = std::filesystem::temp_directory_path() / ("mmt_bench_clip_b32_" + std::to_string(::getpid()));
     mmt::write_random_model(std::string(MMT_CONFIGS_DIR) + "/clip-vit-base-patch32.json", dir, mmt::dtype::f32, 0);
     auto source = dir;
     if (c == load_case::int8_stored) mmt::quantize_pretrained(dir, source = dir / "int8", precision::int8);
-    const mmt::load_options options{c == load_case::int8_at_load ? precision::int8 : precision::f32};
+    const mmt::load_options options{c == load_case::int8_at_load ? precision::int8
+                                    : c == load_case::bf16_at_load ? precision::bf16
+                                                                   : precision::f32};
     benchmark::DoNotOptimize(mmt::auto_model::from_pretrained(source, options));
     for (auto _ : state) benchmark::DoNotOptimize(mmt::auto_model::from_pretrained(source, options));
     state.counters["weight_MB"] = double(std::filesystem::file_size(source / "model.safetensors")) * 1e-6;
@@ -234,6 +237,7 @@ const bool registered = [] {
         add("wavlm_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wavlm-base-defaults.json", 10, p); });
     }
     benchmark::RegisterBenchmark("clip_b32_load/f32", clip_b32_load, load_case::f32)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark("clip_b32_load/bf16_at_load", clip_b32_load, load_case::bf16_at_load)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark("clip_b32_load/int8_at_load", clip_b32_load, load_case::int8_at_load)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark("clip_b32_load/int8_stored", clip_b32_load, load_case::int8_stored)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark("clip_b32_collection/images:1000", clip_b32_collection)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "mmt/core/dtype.hpp"
 #include "mmt/ops/packed_gemm_bf16.hpp"
@@ -46,4 +49,59 @@ TEST_CASE("ops.packed_gemm_bf16: odd sizes, odd depth, several panels" * doctest
     check_bf16(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
     check_bf16(5, 1100, 49, "5 rows, 1100 -> 49 (three k blocks)");
     check_bf16(500, 600, 100, "500 rows (three row blocks), 600 -> 100 (two k blocks)");
+}
+
+namespace {
+// Random values with the bit patterns bf16 rounding treats apart placed among them:
+// ties to even both ways, a carry into the exponent, the largest float (rounds to
+// inf), infinities, quiet and signalling NaNs of both signs, zeros and subnormals.
+tensor<2> with_special_values(std::size_t n, std::size_t k, std::uint32_t seed) {
+    static const std::uint32_t special[] = {0x3f808000u, 0x3f818000u, 0x3f80ffffu, 0x7f7fffffu, 0x7f800000u, 0xff800000u, 0x7fc00000u,
+                                            0x7f800001u, 0xffa00001u, 0x80000000u, 0x00000000u, 0x00000001u, 0x807fffffu, 0xbf7f8000u};
+    tensor<2> t = test::random_tensor<2>({n, k}, seed, -3.0f, 3.0f);
+    for (std::size_t i = 0; i < t.size(); i += 3) std::memcpy(t.data() + i, &special[(i / 3) % std::size(special)], 4);
+    return t;
+}
+}  // namespace
+
+TEST_CASE("ops.packed_gemm_bf16: every kernel packs float_to_bf16 of each weight, NaNs and ties included" * doctest::test_suite("unit")) {
+    // The AVX2 packing rounds 8 of a row at once: whole groups of 8, edges in rows
+    // and in k (odd, not a multiple of 8), k past one 64-wide block, several panels.
+    const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
+    test::for_each_kernel([&](kernel_isa isa) {
+        for (const auto& shape : shapes) {
+            const std::size_t n = shape.first, k = shape.second;  // named, not bound: INFO's lambda captures them
+            INFO(n, " x ", k, ", kernel ", kernel_name(isa));
+            const tensor<2> w = with_special_values(n, k, std::uint32_t(9 + n + k));
+            const ops::packed_weights_bf16 packed(w.data(), n, k);
+            std::size_t wrong = 0;
+            for (std::size_t p = 0; p < packed.panels(); ++p)
+                for (std::size_t kk = 0; kk < packed.pairs() * 2; ++kk)
+                    for (std::size_t c = 0; c < 48; ++c) {
+                        const std::size_t j = p * 48 + c;
+                        const std::uint16_t expected = j < n && kk < k ? float_to_bf16(w(j, kk)) : 0;  // zeros past the edges
+                        wrong += packed.panel_data(p)[(kk / 2) * 96 + c * 2 + kk % 2] != expected;
+                    }
+            CHECK(wrong == 0);
+        }
+    });
+}
+
+TEST_CASE("ops.packed_gemm_bf16: every kernel rounds x to the pairs of float_to_bf16" * doctest::test_suite("unit")) {
+    for (const std::size_t k : {std::size_t(1), std::size_t(7), std::size_t(8), std::size_t(17), std::size_t(64), std::size_t(101)}) {
+        const std::size_t m = 5, ldx = k + 3;
+        const tensor<2> x = with_special_values(m, ldx, std::uint32_t(k));
+        test::for_each_kernel([&](kernel_isa isa) {
+            INFO("k ", k, ", kernel ", kernel_name(isa));
+            const auto prepared = ops::bf16_gemm::prepare(x.data(), m, ldx, k, isa);
+            REQUIRE(prepared.lda == (k + 1) / 2);
+            std::size_t wrong = 0;
+            for (std::size_t r = 0; r < m; ++r)
+                for (std::size_t kp = 0; kp < prepared.lda; ++kp) {
+                    const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x(r, 2 * kp + 1)) : 0u;
+                    wrong += prepared.a[r * prepared.lda + kp] != (float_to_bf16(x(r, 2 * kp)) | (hi << 16));
+                }
+            CHECK(wrong == 0);
+        });
+    }
 }

@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "mmt/core/dtype.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/row_reader.hpp"
@@ -46,6 +47,23 @@ struct keep {
 // The conversion of int8 levels, whole floats in -127..127 (quantise_int8_rows), to int8.
 struct to_int8 {
     std::int8_t operator()(std::size_t, float level) const { return static_cast<std::int8_t>(level); }
+#if defined(__x86_64__)
+    // Eight at once, as the packing's AVX2 loop takes them.
+    __attribute__((target("avx2"))) void eight(const float* levels, std::int8_t* out) const {
+        const __m256i whole = _mm256_cvtps_epi32(_mm256_loadu_ps(levels));  // whole floats: exact
+        const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(whole), _mm256_extracti128_si256(whole, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(words, words));
+    }
+#endif
+};
+// The rounding of float32 weights to bf16 (float_to_bf16).
+struct to_bf16 {
+    std::uint16_t operator()(std::size_t, float v) const { return float_to_bf16(v); }
+#if defined(__x86_64__)
+    __attribute__((target("avx2"))) void eight(const float* v, std::uint16_t* out) const {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), simd::to_bf16x8(_mm256_loadu_ps(v)));
+    }
+#endif
 };
 // The preparation of a panel's rows that does nothing.
 struct no_preparation {
@@ -137,9 +155,9 @@ private:
 #endif
         }
 #if defined(__x86_64__)
-        if constexpr (std::is_same_v<Convert, gemm::to_int8> && Group == 4) {
+        if constexpr (std::is_same_v<Convert, gemm::to_int8> || std::is_same_v<Convert, gemm::to_bf16>) {
             if (col_stride == 1 && active_kernel() != kernel_isa::portable) {
-                pack_levels_avx2(dst, src, row_stride, cols);
+                pack_eights_avx2(dst, src, row_stride, cols, convert);
                 pad(dst, cols);
                 return;
             }
@@ -174,22 +192,24 @@ private:
         }
     }
 
-    // pack_panel's loops for int8 levels (gemm::to_int8, col_stride 1): 8 of a row
-    // converted and narrowed at once, its two groups of 4 stored whole.
-    __attribute__((target("avx2"))) void pack_levels_avx2(T* dst, const float* src, std::size_t row_stride, std::size_t cols) const {
+    // pack_panel's loops for a conversion that takes 8 values at once (gemm::to_int8,
+    // gemm::to_bf16; col_stride 1): 8 of a row converted together, their 8 / Group
+    // groups stored whole; the last k below 8 one at a time.
+    template <class Convert>
+    __attribute__((target("avx2"))) void pack_eights_avx2(T* dst, const float* src, std::size_t row_stride, std::size_t cols,
+                                                          Convert convert) const {
         const std::size_t whole_k = k_ / 8 * 8;
         for (std::size_t k0 = 0; k0 < k_; k0 += 64) {
             const std::size_t k1 = std::min(k_, k0 + 64), k8 = std::min(whole_k, k1);
             for (std::size_t c = 0; c < cols; ++c) {
                 const float* row = src + c * row_stride;
                 for (std::size_t kk = k0; kk < k8; kk += 8) {
-                    const __m256i levels = _mm256_cvtps_epi32(_mm256_loadu_ps(row + kk));  // whole floats: exact
-                    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(levels), _mm256_extracti128_si256(levels, 1));
-                    const std::uint64_t bytes = std::uint64_t(_mm_cvtsi128_si64(_mm_packs_epi16(words, words)));
-                    std::memcpy(dst + (kk / 4) * panel * 4 + c * 4, &bytes, 4);
-                    std::memcpy(dst + (kk / 4 + 1) * panel * 4 + c * 4, reinterpret_cast<const char*>(&bytes) + 4, 4);
+                    T eight[8];
+                    convert.eight(row + kk, eight);
+                    for (std::size_t g = 0; g < 8 / Group; ++g)
+                        std::memcpy(dst + (kk / Group + g) * panel * Group + c * Group, eight + g * Group, Group * sizeof(T));
                 }
-                for (std::size_t kk = k8; kk < k1; ++kk) dst[(kk / 4) * panel * 4 + c * 4 + kk % 4] = gemm::to_int8{}(0, row[kk]);
+                for (std::size_t kk = k8; kk < k1; ++kk) dst[(kk / Group) * panel * Group + c * Group + kk % Group] = convert(0, row[kk]);
             }
         }
     }

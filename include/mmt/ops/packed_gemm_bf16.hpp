@@ -28,7 +28,7 @@ public:
 
     // W [n, k] float32, read a panel's rows at a time.
     packed_weights_bf16(const row_reader& w, std::size_t n, std::size_t k) {
-        pack(w, n, k, gemm::no_preparation{}, [](std::size_t, float v) { return float_to_bf16(v); });
+        pack(w, n, k, gemm::no_preparation{}, gemm::to_bf16{});
     }
     // w: [n, k] row-major float32.
     packed_weights_bf16(const float* w, std::size_t n, std::size_t k) : packed_weights_bf16(rows_in_memory(w, k), n, k) {}
@@ -38,9 +38,26 @@ public:
 
 namespace detail {
 
+// A row of x [k] as the kernels read it: bf16 pairs, the even k in the low half (an
+// odd k's last pair has a zero high half).
+inline void bf16_pairs_portable(const float* x, std::size_t k, std::uint32_t* pairs) {
+    for (std::size_t kp = 0; 2 * kp < k; ++kp) {
+        const std::uint32_t lo = float_to_bf16(x[2 * kp]);
+        const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x[2 * kp + 1]) : 0u;
+        pairs[kp] = lo | (hi << 16);
+    }
+}
+
 MMT_INTRINSICS_BEGIN
 
 #if defined(__x86_64__)
+// bf16_pairs_portable 8 values at a time: the same roundings (simd::to_bf16x8).
+__attribute__((target("avx2"))) inline void bf16_pairs_avx2(const float* x, std::size_t k, std::uint32_t* pairs) {
+    std::size_t i = 0;
+    for (; i + 8 <= k; i += 8) _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs + i / 2), simd::to_bf16x8(_mm256_loadu_ps(x + i)));
+    bf16_pairs_portable(x + i, k - i, pairs + i / 2);
+}
+
 // c[rows, cols] (+)= a (bf16 pairs) . b (pairs x 48 x 2), 8 rows x 48 columns.
 template <std::size_t Rows>
 __attribute__((target("avx512f,avx512bf16"))) inline void bf16_kernel_avx512(const std::uint32_t* a, std::size_t lda,
@@ -174,17 +191,21 @@ struct bf16_gemm {
         const std::uint32_t* a;
         std::size_t lda;
     };
-    static prepared prepare(const float* x, std::size_t m, std::size_t ldx, std::size_t k, kernel_isa) {
+    static prepared prepare(const float* x, std::size_t m, std::size_t ldx, std::size_t k, kernel_isa isa) {
         const std::size_t pairs = (k + 1) / 2;
         std::shared_ptr<std::uint32_t[]> a(new std::uint32_t[std::max<std::size_t>(1, m * pairs)]);
         parallel_for(m, 16, [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t r = r0; r < r1; ++r)
-                for (std::size_t kp = 0; kp < pairs; ++kp) {
-                    const std::uint32_t lo = float_to_bf16(x[r * ldx + 2 * kp]);
-                    const std::uint32_t hi = 2 * kp + 1 < k ? float_to_bf16(x[r * ldx + 2 * kp + 1]) : 0u;  // an odd k gets a zero
-                    a[r * pairs + kp] = lo | (hi << 16);
+            for (std::size_t r = r0; r < r1; ++r) {
+#if defined(__x86_64__)
+                if (isa != kernel_isa::portable) {
+                    detail::bf16_pairs_avx2(x + r * ldx, k, a.get() + r * pairs);
+                    continue;
                 }
+#endif
+                detail::bf16_pairs_portable(x + r * ldx, k, a.get() + r * pairs);
+            }
         });
+        (void)isa;
         return {a, a.get(), pairs};
     }
 
