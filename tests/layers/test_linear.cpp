@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <string>
 
 #include "mmt/layers/linear.hpp"
 #include "support/kernels.hpp"
@@ -34,7 +35,7 @@ TEST_CASE("layers.linear: the fused activation and residual add equal separate p
     const tensor<3> residual = test::random_tensor<3>({batch, tokens, out}, 2);           // [batch, tokens, out]
     test::for_each_kernel([&](kernel_isa isa) {
         for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
-            INFO("precision ", int(p), ", kernel ", kernel_name(isa));
+            INFO("precision ", int(p), ", kernel ", std::string(kernel_name(isa)));
             const layers::linear l = packed_linear(in, out, p, 3);
             tensor<3> activated = l.forward(x);  // [batch, tokens, out]
             ops::apply_activation(ops::activation::gelu, activated.data(), activated.size());

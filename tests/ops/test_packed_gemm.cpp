@@ -14,6 +14,7 @@
 #include "mmt/ops/packed_gemm_any.hpp"
 #include "support/kernels.hpp"
 #include "support/naive.hpp"
+#include "support/packing_shapes.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
 #include "support/throws.hpp"
@@ -64,7 +65,7 @@ void check_epilogue(std::size_t rows, std::size_t in, std::size_t out, const std
                   std::optional(ops::activation::tanh)})
                 for (const bool add : {false, true}) {
                     if (!act && !add) continue;
-                    INFO(what, ": precision ", int(p), ", kernel ", kernel_name(isa), ", activation ", act ? int(*act) : -1, ", residual ", add);
+                    INFO(what, ": precision ", int(p), ", kernel ", std::string(kernel_name(isa)), ", activation ", act ? int(*act) : -1, ", residual ", add);
                     tensor<2> expected({rows, out});
                     ops::gemm_packed(x.data(), rows, packed, b.data(), expected.data());
                     if (act) ops::apply_activation(*act, expected.data(), expected.size());
@@ -102,22 +103,15 @@ TEST_CASE("ops.packed_gemm: depth past one k block, rows past one row block, pan
 }
 
 TEST_CASE("ops.packed_gemm: unpack gives the weight back, packed under every kernel" * doctest::test_suite("unit")) {
-    // Whole 8x8 blocks (the AVX2 packing transposes those in registers), edges in
-    // rows and in k, k past one 64-wide block, several panels.
-    const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
-    test::for_each_kernel([&](kernel_isa isa) {
-        for (const auto& shape : shapes) {
-            const std::size_t n = shape.first, k = shape.second;  // named, not bound: INFO's lambda captures them
-            INFO(n, " x ", k, ", kernel ", kernel_name(isa));
-            const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(5 + n + k));
-            const ops::packed_weights packed(w.data(), n, k);
-            tensor<2> back({n, k});
-            packed.unpack(back.data());
-            CHECK(back == w);
-            CHECK(packed.rows() == n);
-            CHECK(packed.cols() == k);
-            CHECK(packed.panels() == (n + 47) / 48);
-        }
+    test::for_each_kernel_and_packing_shape([](std::size_t n, std::size_t k) {
+        const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(5 + n + k));
+        const ops::packed_weights packed(w.data(), n, k);
+        tensor<2> back({n, k});
+        packed.unpack(back.data());
+        CHECK(back == w);
+        CHECK(packed.rows() == n);
+        CHECK(packed.cols() == k);
+        CHECK(packed.panels() == (n + 47) / 48);
     });
 }
 
@@ -133,7 +127,7 @@ TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctes
     for (std::size_t r = 0; r < rows; ++r) std::copy(&x(r, 0), &x(r, 0) + in, strided_x.begin() + std::ptrdiff_t(r * ldx));
     test::for_each_kernel([&](kernel_isa isa) {
     for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
-        INFO("precision ", int(p), ", kernel ", kernel_name(isa));
+        INFO("precision ", int(p), ", kernel ", std::string(kernel_name(isa)));
         const ops::any_packed_weights packed = ops::pack_weights(w.data(), out, in, p);
         tensor<2> contiguous({rows, out});
         ops::gemm_packed(x.data(), rows, packed, b.data(), contiguous.data());

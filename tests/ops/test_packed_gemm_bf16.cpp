@@ -14,6 +14,7 @@
 #include "support/check_close.hpp"
 #include "support/kernels.hpp"
 #include "support/naive.hpp"
+#include "support/packing_shapes.hpp"
 #include "support/random.hpp"
 #include "support/tolerances.hpp"
 
@@ -65,25 +66,18 @@ tensor<2> with_special_values(std::size_t n, std::size_t k, std::uint32_t seed) 
 }  // namespace
 
 TEST_CASE("ops.packed_gemm_bf16: every kernel packs float_to_bf16 of each weight, NaNs and ties included" * doctest::test_suite("unit")) {
-    // The AVX2 packing rounds 8 of a row at once: whole groups of 8, edges in rows
-    // and in k (odd, not a multiple of 8), k past one 64-wide block, several panels.
-    const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
-    test::for_each_kernel([&](kernel_isa isa) {
-        for (const auto& shape : shapes) {
-            const std::size_t n = shape.first, k = shape.second;  // named, not bound: INFO's lambda captures them
-            INFO(n, " x ", k, ", kernel ", kernel_name(isa));
-            const tensor<2> w = with_special_values(n, k, std::uint32_t(9 + n + k));
-            const ops::packed_weights_bf16 packed(w.data(), n, k);
-            std::size_t wrong = 0;
-            for (std::size_t p = 0; p < packed.panels(); ++p)
-                for (std::size_t kk = 0; kk < packed.pairs() * 2; ++kk)
-                    for (std::size_t c = 0; c < 48; ++c) {
-                        const std::size_t j = p * 48 + c;
-                        const std::uint16_t expected = j < n && kk < k ? float_to_bf16(w(j, kk)) : 0;  // zeros past the edges
-                        wrong += packed.panel_data(p)[(kk / 2) * 96 + c * 2 + kk % 2] != expected;
-                    }
-            CHECK(wrong == 0);
-        }
+    test::for_each_kernel_and_packing_shape([](std::size_t n, std::size_t k) {
+        const tensor<2> w = with_special_values(n, k, std::uint32_t(9 + n + k));
+        const ops::packed_weights_bf16 packed(w.data(), n, k);
+        std::size_t wrong = 0;
+        for (std::size_t p = 0; p < packed.panels(); ++p)
+            for (std::size_t kk = 0; kk < packed.pairs() * 2; ++kk)
+                for (std::size_t c = 0; c < 48; ++c) {
+                    const std::size_t j = p * 48 + c;
+                    const std::uint16_t expected = j < n && kk < k ? float_to_bf16(w(j, kk)) : 0;  // zeros past the edges
+                    wrong += packed.panel_data(p)[(kk / 2) * 96 + c * 2 + kk % 2] != expected;
+                }
+        CHECK(wrong == 0);
     });
 }
 
@@ -92,7 +86,7 @@ TEST_CASE("ops.packed_gemm_bf16: every kernel rounds x to the pairs of float_to_
         const std::size_t m = 5, ldx = k + 3;
         const tensor<2> x = with_special_values(m, ldx, std::uint32_t(k));
         test::for_each_kernel([&](kernel_isa isa) {
-            INFO("k ", k, ", kernel ", kernel_name(isa));
+            INFO("k ", k, ", kernel ", std::string(kernel_name(isa)));
             const auto prepared = ops::bf16_gemm::prepare(x.data(), m, ldx, k, isa);
             REQUIRE(prepared.lda == (k + 1) / 2);
             std::size_t wrong = 0;

@@ -8,7 +8,6 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "support/check_close.hpp"
 #include "support/kernels.hpp"
 #include "support/naive.hpp"
+#include "support/packing_shapes.hpp"
 #include "support/random.hpp"
 #include "support/tolerances.hpp"
 
@@ -87,7 +87,7 @@ TEST_CASE("ops.packed_gemm_int8: a zero row and a zero weight row stay zero" * d
 TEST_CASE("ops.packed_gemm_int8: weight levels are round(w / scale), halves away from zero as std::lround, under every kernel" *
           doctest::test_suite("unit")) {
     test::for_each_kernel([](kernel_isa isa) {
-        INFO(kernel_name(isa));
+        INFO(std::string(kernel_name(isa)));
         // max |w| = 127 makes the scale exactly 1, so these halves are exact.
         std::vector<float> row{127.0f, 0.5f, -0.5f, 1.5f, -2.5f, -126.5f, std::nextafter(0.5f, 0.0f), std::nextafter(2.5f, 3.0f), -0.0f};
         std::vector<float> levels = row;
@@ -123,28 +123,18 @@ TEST_CASE("ops.packed_gemm_int8: weight levels are round(w / scale), halves away
 }
 
 TEST_CASE("ops.packed_gemm_int8: every kernel packs the same bytes, scales and column sums" * doctest::test_suite("unit")) {
-    // The AVX2 packing narrows 8 levels of a row at once: whole groups of 8, edges in
-    // rows and in k (not a multiple of 4 or 8), k past one 64-wide block, several panels.
-    const std::pair<std::size_t, std::size_t> shapes[] = {{53, 29}, {8, 8}, {7, 3}, {48, 64}, {100, 131}, {61, 600}};
-    for (const auto& shape : shapes) {
-        const std::size_t n = shape.first, k = shape.second;  // named, not bound: INFO's lambda captures them
+    const auto bytes = [](const ops::packed_weights_int8& p) {
+        return std::vector<std::int8_t>(p.panel_data(0), p.panel_data(0) + p.panels() * p.quads() * 48 * 4);
+    };
+    test::for_each_kernel_and_packing_shape([&](std::size_t n, std::size_t k) {
         const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(3 + n + k), -2.0f, 2.0f);
-        const auto bytes = [&](const ops::packed_weights_int8& p) {
-            return std::vector<std::int8_t>(p.panel_data(0), p.panel_data(0) + p.panels() * p.quads() * 48 * 4);
-        };
-        std::optional<ops::packed_weights_int8> portable;
-        {
-            test::kernel_guard guard(kernel_isa::portable);
-            portable.emplace(w.data(), n, k);
-        }
-        test::for_each_kernel([&](kernel_isa isa) {
-            INFO(n, " x ", k, ", kernel ", kernel_name(isa));
-            const ops::packed_weights_int8 packed(w.data(), n, k);
-            CHECK(bytes(packed) == bytes(*portable));
-            CHECK(std::equal(packed.scales(), packed.scales() + n, portable->scales()));
-            CHECK(std::equal(packed.column_sums(), packed.column_sums() + n, portable->column_sums()));
-        });
-    }
+        const ops::packed_weights_int8 packed(w.data(), n, k);
+        test::kernel_guard guard(kernel_isa::portable);
+        const ops::packed_weights_int8 portable(w.data(), n, k);
+        CHECK(bytes(packed) == bytes(portable));
+        CHECK(std::equal(packed.scales(), packed.scales() + n, portable.scales()));
+        CHECK(std::equal(packed.column_sums(), packed.column_sums() + n, portable.column_sums()));
+    });
 }
 
 TEST_CASE("ops.packed_gemm_int8: every kernel's quantiser gives the same levels" * doctest::test_suite("unit")) {
@@ -175,7 +165,7 @@ TEST_CASE("ops.packed_gemm_int8: every kernel's quantiser gives the same levels"
             std::vector<std::uint32_t> levels(quads, 0xdeadbeef);
             ops::quantised_row q;
             ops::quantise_rows_u8(row.data(), 1, k, k, levels.data(), &q);
-            INFO("k = " << k << ", kernel " << kernel_name(isa));
+            INFO("k = " << k << ", kernel " << std::string(kernel_name(isa)));
             CHECK(q.scale == qp.scale);
             CHECK(q.min == qp.min);
             CHECK(levels == portable);

@@ -93,7 +93,7 @@ TEST_CASE("pipelines.embedding_index: top-k equals a brute-force ranking over un
                     const auto results = test::run_with_threads(threads, [&] { return index.search(batch, k); });
                     REQUIRE(results.size() == n);
                     for (std::size_t q = 0; q < n; ++q) {
-                        INFO(n, " queries, query ", q, ", k ", k, ", ", kernel_name(isa), ", ", threads, " threads");
+                        INFO(n, " queries, query ", q, ", k ", k, ", ", std::string(kernel_name(isa)), ", ", threads, " threads");
                         std::vector<std::string> got, want;
                         std::vector<double> got_scores, want_scores;
                         for (const auto& hit : results[q]) {
