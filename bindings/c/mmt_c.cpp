@@ -137,15 +137,20 @@ private:
     void (*release_)(C*);
 };
 
+// An mmt_precision; `where` names the caller in the error.
+mmt::precision precision_of(int precision, const char* where) {
+    switch (precision) {
+        case MMT_PRECISION_F32: return mmt::precision::f32;
+        case MMT_PRECISION_BF16: return mmt::precision::bf16;
+        case MMT_PRECISION_INT8: return mmt::precision::int8;
+        default: mmt::fail<mmt::input_error>(where, ": expected a precision of MMT_PRECISION_F32, _BF16 or _INT8, got ", precision);
+    }
+}
+
 mmt::load_options load_options_of(const mmt_load_options* o) {
     if (!o) return {};
     mmt::load_options options;
-    switch (o->precision) {
-        case MMT_PRECISION_F32: options.linear = mmt::precision::f32; break;
-        case MMT_PRECISION_BF16: options.linear = mmt::precision::bf16; break;
-        case MMT_PRECISION_INT8: options.linear = mmt::precision::int8; break;
-        default: mmt::fail<mmt::input_error>("load options: expected a precision of MMT_PRECISION_F32, _BF16 or _INT8, got ", int(o->precision));
-    }
+    options.linear = precision_of(o->precision, "load options");
     if (o->language) options.target_lang = o->language;
     return options;
 }
@@ -580,8 +585,7 @@ mmt_status mmt_quantize(const char* model_dir, const char* out_dir, int precisio
     return guarded([&] {
         require(model_dir, "mmt_quantize", "model_dir");
         require(out_dir, "mmt_quantize", "out_dir");
-        const mmt_load_options o{precision, nullptr};
-        const std::size_t n = mmt::quantize_pretrained(model_dir, out_dir, load_options_of(&o).linear);
+        const std::size_t n = mmt::quantize_pretrained(model_dir, out_dir, precision_of(precision, "mmt_quantize"));
         if (quantized) *quantized = n;
     });
 }

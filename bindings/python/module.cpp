@@ -53,14 +53,15 @@ struct owned {
     ~owned() { Free(&value); }
 };
 
+mmt_precision precision_code(const std::string& precision) {
+    if (precision == "f32") return MMT_PRECISION_F32;
+    if (precision == "bf16") return MMT_PRECISION_BF16;
+    if (precision == "int8") return MMT_PRECISION_INT8;
+    throw py::value_error("precision: expected \"f32\", \"bf16\" or \"int8\", got \"" + precision + "\"");
+}
+
 mmt_load_options load_options(const std::string& precision, const std::optional<std::string>& language) {
-    mmt_load_options o{};
-    if (precision == "f32") o.precision = MMT_PRECISION_F32;
-    else if (precision == "bf16") o.precision = MMT_PRECISION_BF16;
-    else if (precision == "int8") o.precision = MMT_PRECISION_INT8;
-    else throw py::value_error("precision: expected \"f32\", \"bf16\" or \"int8\", got \"" + precision + "\"");
-    o.language = language ? language->c_str() : nullptr;
-    return o;
+    return {precision_code(precision), language ? language->c_str() : nullptr};
 }
 
 std::string path_string(const py::handle& path) { return py::str(py::module_::import("os").attr("fspath")(path)); }
@@ -414,10 +415,10 @@ PYBIND11_MODULE(_mmt, m) {
     m.def(
         "quantize",
         [](const py::object& model_dir, const py::object& out, const std::string& precision) {
-            const mmt_load_options o = load_options(precision, std::nullopt);
+            const int code = precision_code(precision);
             const std::string from = path_string(model_dir), to = path_string(out);
             std::size_t quantized = 0;
-            call([&] { return mmt_quantize(from.c_str(), to.c_str(), o.precision, &quantized); });
+            call([&] { return mmt_quantize(from.c_str(), to.c_str(), code, &quantized); });
             return quantized;
         },
         py::arg("model_dir"), py::arg("out"), py::arg("precision") = "int8",

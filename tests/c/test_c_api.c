@@ -244,7 +244,7 @@ static void check_quantize(void) {
     snprintf(again, sizeof again, "%s/again", out);
     CHECK_FAILS(mmt_quantize(out, again, MMT_PRECISION_INT8, NULL), MMT_ERROR_INPUT, "already quantized");
     CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), again, MMT_PRECISION_F32, NULL), MMT_ERROR_INPUT, "f32");
-    CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), again, 7, NULL), MMT_ERROR_INPUT, "precision");
+    CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), again, 7, NULL), MMT_ERROR_INPUT, "mmt_quantize: expected a precision");
     CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), NULL, MMT_PRECISION_INT8, NULL), MMT_ERROR_ARGUMENT, "out_dir");
     CHECK_FAILS(mmt_quantize(NULL, again, MMT_PRECISION_INT8, NULL), MMT_ERROR_ARGUMENT, "model_dir");
 }
