@@ -95,7 +95,7 @@ __attribute__((target("avx512f"))) inline void f32_kernel_avx512(const float* a,
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
             const __m512 base = accumulate ? _mm512_maskz_loadu_ps(mask, c + r * ldc + c0) : bias_v;
-            _mm512_mask_storeu_ps(c + r * ldc + c0, mask, _mm512_add_ps(acc[r][j], base));
+            simd::store16(c + r * ldc + c0, cols - c0, mask, _mm512_add_ps(acc[r][j], base));
         }
     }
 }
@@ -154,7 +154,7 @@ __attribute__((target("avx2,fma"))) inline void f32_kernel_avx2(const float* a, 
 #pragma GCC unroll 6
         for (std::size_t r = 0; r < Rows; ++r) {
             const __m256 base = accumulate ? _mm256_maskload_ps(c + r * ldc + c0, mask) : bias_v;
-            _mm256_maskstore_ps(c + r * ldc + c0, mask, _mm256_add_ps(acc[r][j], base));
+            simd::store8(c + r * ldc + c0, cols - c0, mask, _mm256_add_ps(acc[r][j], base));
         }
     }
 }

@@ -391,7 +391,7 @@ __attribute__((target("avx512f"))) inline void int8_finish_avx512(std::size_t ro
         for (std::size_t r = 0; r < rows; ++r) {
             const __m512 dot = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc + r * ldacc + c0)), _mm512_set1_ps(e.x[r].scale),
                                                _mm512_mul_ps(wsum, _mm512_set1_ps(e.x[r].min)));
-            _mm512_mask_storeu_ps(c + r * ldc + c0, mask, _mm512_fmadd_ps(dot, ws, bv));
+            simd::store16(c + r * ldc + c0, cols - c0, mask, _mm512_fmadd_ps(dot, ws, bv));
         }
     }
 }
@@ -408,7 +408,7 @@ __attribute__((target("avx2,fma"))) inline void int8_finish_avx2(std::size_t row
             const __m256i sums = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + r * ldacc + c0));
             const __m256 dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(e.x[r].scale),
                                                _mm256_mul_ps(wsum, _mm256_set1_ps(e.x[r].min)));
-            _mm256_maskstore_ps(c + r * ldc + c0, mask, _mm256_fmadd_ps(dot, ws, bv));
+            simd::store8(c + r * ldc + c0, cols - c0, mask, _mm256_fmadd_ps(dot, ws, bv));
         }
     }
 }
