@@ -79,6 +79,23 @@ TEST_CASE("models.wav2vec2: wav2vec2-tiny-ctc (GroupNorm conv, post-norm encoder
     check_ctc("wav2vec2-tiny-ctc");
 }
 
+TEST_CASE("models.wav2vec2: the feature encoder's buffers, kept between calls, give each call its own outputs" *
+          doctest::test_suite("parity")) {
+    const fixture f("wav2vec2-tiny-ctc");
+    const auto model = wav2vec2::wav2vec2_model::from_pretrained(f.dir);
+    const tensor<2> input = f.input_values();
+    tensor<2> longer({input.shape(0), 3 * input.shape(1)});  // the input three times over
+    for (std::size_t b = 0; b < input.shape(0); ++b)
+        for (std::size_t i = 0; i < longer.shape(1); ++i) longer(b, i) = input(b, i % input.shape(1));
+    const tensor<3> first = model.forward_ctc(input).logits;
+    const tensor<3> three_times = model.forward_ctc(longer).logits;
+    CHECK(model.feature_extractor.scratch->free_buffers() == 2);  // grown, not added to
+    f.expect(model.forward_ctc(input).logits, "logits");          // after the longer call
+    const auto fresh = wav2vec2::wav2vec2_model::from_pretrained(f.dir);
+    CHECK(three_times == fresh.forward_ctc(longer).logits);  // bit for bit
+    CHECK(first == model.forward_ctc(input).logits);
+}
+
 TEST_CASE("models.wav2vec2: wav2vec2-tiny-stable-ctc (LayerNorm convs, stable encoder, padded batch) matches every HF output" *
           doctest::test_suite("parity")) {
     check_ctc("wav2vec2-tiny-stable-ctc");

@@ -7,11 +7,13 @@
 // LayerNorm over channels (Wav2Vec2LayerNormConvLayer). Then the activation.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
-#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/scratch_pool.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/models/wav2vec2/conv_stack_config.hpp"
@@ -52,28 +54,29 @@ struct feature_conv_layer {
         return l;
     }
 
-    // [batch, frames, in_channels] -> [batch, out_frames, out_channels]: conv, norm, then
-    // `act`, applied by the op that writes the output last (the outputs are up to
-    // 200 MB at 30 s of audio: a pass of its own would stream them again).
-    tensor<3> forward(const tensor<3>& x, ops::activation act) const {
-        const ops::conv1d_shape s{x.shape(0), x.shape(1), in_channels, out_channels, kernel, stride, 0, 1};
-        tensor<3> y({s.batch, s.out_length(), out_channels});
+    ops::conv1d_shape shape(std::size_t batch, std::size_t frames) const { return {batch, frames, in_channels, out_channels, kernel, stride, 0, 1}; }
+    std::size_t out_frames(std::size_t frames) const { return shape(1, frames).out_length(); }
+
+    // x [batch, frames, in_channels] -> y [batch, out_frames(frames), out_channels]:
+    // conv, norm, then `act`, applied by the op that writes the output last (the
+    // outputs are up to 200 MB at 30 s of audio: a pass of its own would stream
+    // them again).
+    void forward(const float* x, std::size_t batch, std::size_t frames, float* y, ops::activation act) const {
+        const ops::conv1d_shape s = shape(batch, frames);
+        const std::size_t out = s.out_length();
         const float* b = bias.size() ? bias.data() : nullptr;
         switch (norm) {
-            case norm_kind::none: ops::conv1d(x.data(), s, weight, b, y.data(), act); break;
+            case norm_kind::none: ops::conv1d(x, s, weight, b, y, act); break;
             case norm_kind::group:
-                ops::conv1d(x.data(), s, weight, b, y.data());
-                ops::group_norm(y.data(), s.batch, y.shape(1), out_channels, out_channels, norm_weight.data(), norm_bias.data(),
-                                norm_eps, y.data(), act);
+                ops::conv1d(x, s, weight, b, y);
+                ops::group_norm(y, batch, out, out_channels, out_channels, norm_weight.data(), norm_bias.data(), norm_eps, y, act);
                 break;
             case norm_kind::layer:
-                ops::conv1d(x.data(), s, weight, b, y.data());
-                ops::layer_norm(y.data(), s.batch * y.shape(1), out_channels, norm_weight.data(), norm_bias.data(), norm_eps,
-                                y.data());
-                ops::apply_activation(act, y.data(), y.size());
+                ops::conv1d(x, s, weight, b, y);
+                ops::layer_norm(y, batch * out, out_channels, norm_weight.data(), norm_bias.data(), norm_eps, y);
+                ops::apply_activation(act, y, batch * out * out_channels);
                 break;
         }
-        return y;
     }
 };
 
@@ -81,6 +84,8 @@ struct feature_encoder {
     std::vector<feature_conv_layer> conv_layers;
     ops::activation act = ops::activation::gelu;
     std::size_t min_input_length = 1;  // samples that give one frame
+    // The activations between the layers (65 MB after the first at 10 s of audio), kept between calls.
+    std::shared_ptr<scratch_pool> scratch = std::make_shared<scratch_pool>();
 
     // `scope` is "[wav2vec2.]feature_extractor.".
     static feature_encoder load(const io::weight_scope& scope, const conv_stack_config& c) {
@@ -100,14 +105,29 @@ struct feature_encoder {
 
     // input_values: [batch, samples] -> [batch, frames, conv_dim[-1]] (HF's extract_features before
     // the transpose it does afterwards). Fewer samples than one frame needs is an input_error.
+    // The layers before the last write into two buffers leased from `scratch` in turn.
     tensor<3> forward(const tensor<2>& input_values) const {
+        const std::size_t batch = input_values.shape(0);
         if (input_values.shape(1) < min_input_length)
             fail<input_error>("wav2vec2 feature encoder: input_values has ", input_values.shape(1),
                               " samples, fewer than one frame of the feature encoder needs; expected at least ", min_input_length);
-        tensor<3> x({input_values.shape(0), input_values.shape(1), std::size_t(1)});
-        std::memcpy(x.data(), input_values.data(), input_values.size() * sizeof(float));
-        for (const auto& layer : conv_layers) x = layer.forward(x, act);
-        return x;
+        std::size_t size[2] = {0, 0}, frames = input_values.shape(1);  // floats of the layers written into each buffer
+        for (std::size_t i = 0; i + 1 < conv_layers.size(); ++i) {
+            frames = conv_layers[i].out_frames(frames);
+            size[i % 2] = std::max(size[i % 2], batch * frames * conv_layers[i].out_channels);
+        }
+        const scratch_pool::lease buffers[2] = {scratch->take(size[0]), scratch->take(size[1])};
+        const float* x = input_values.data();  // [batch, samples, 1]
+        frames = input_values.shape(1);
+        for (std::size_t i = 0; i + 1 < conv_layers.size(); ++i) {
+            conv_layers[i].forward(x, batch, frames, buffers[i % 2].data(), act);
+            x = buffers[i % 2].data();
+            frames = conv_layers[i].out_frames(frames);
+        }
+        const feature_conv_layer& last = conv_layers.back();
+        tensor<3> y({batch, last.out_frames(frames), last.out_channels});
+        last.forward(x, batch, frames, y.data(), act);
+        return y;
     }
 };
 

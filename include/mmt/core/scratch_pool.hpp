@@ -1,0 +1,86 @@
+// Float buffers that outlive a call, for activations too large to allocate afresh
+// each time. glibc maps an allocation of more than 32 MiB on its own and unmaps it
+// when freed, so the next call faults in every page again: wav2vec2's first
+// convolution writes 65 MB at 10 s of audio, and those faults took about a fifth
+// of wav2vec2_base/seconds:10 on the Zen 5 VM (540 against 416 ms with glibc told
+// to keep its memory). A model keeps a pool; each call leases what it needs and
+// gives it back. Calls at once get buffers of their own, so the pool holds at most
+// as many as ran together, each of the largest size asked for.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace mmt {
+
+class scratch_pool {
+    struct buffer {
+        std::unique_ptr<float[]> data;
+        std::size_t capacity = 0;  // floats
+    };
+
+public:
+    // A buffer of at least `count` floats (uninitialised) until it is destroyed.
+    class lease {
+    public:
+        lease(lease&& other) noexcept : pool_(other.pool_), buffer_(std::move(other.buffer_)) { other.pool_ = nullptr; }
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        lease& operator=(lease&&) = delete;
+        ~lease() {
+            if (pool_) pool_->give_back(std::move(buffer_));
+        }
+        float* data() const { return buffer_.data.get(); }
+
+    private:
+        friend class scratch_pool;
+        lease(scratch_pool* pool, buffer b) : pool_(pool), buffer_(std::move(b)) {}
+        scratch_pool* pool_;
+        buffer buffer_;
+    };
+
+    // The smallest free buffer that holds `count` floats; else a new one, in place of
+    // the largest free buffer (which is then too small), so the pool does not grow
+    // past the number of leases held at once.
+    lease take(std::size_t count) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto fits = free_.end();
+        for (auto it = free_.begin(); it != free_.end(); ++it)
+            if (it->capacity >= count && (fits == free_.end() || it->capacity < fits->capacity)) fits = it;
+        if (fits == free_.end()) {
+            if (!free_.empty()) free_.erase(std::max_element(free_.begin(), free_.end(), by_capacity));
+            return lease(this, buffer{std::unique_ptr<float[]>(new float[std::max<std::size_t>(count, 1)]), count});
+        }
+        buffer b = std::move(*fits);
+        free_.erase(fits);
+        return lease(this, std::move(b));
+    }
+
+    // What the pool holds between calls.
+    std::size_t free_buffers() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return free_.size();
+    }
+    std::size_t free_bytes() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::size_t floats = 0;
+        for (const buffer& b : free_) floats += b.capacity;
+        return floats * sizeof(float);
+    }
+
+private:
+    static bool by_capacity(const buffer& a, const buffer& b) { return a.capacity < b.capacity; }
+
+    void give_back(buffer b) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        free_.push_back(std::move(b));
+    }
+
+    mutable std::mutex mutex_;
+    std::vector<buffer> free_;
+};
+
+}  // namespace mmt
