@@ -6,7 +6,7 @@
 // kernel runs for each kernel_isa and how its sums become y; the loops, the k
 // blocking, the L2 prefetch, the thread split, the small-job rule and the
 // epilogue (ops/gemm_epilogue.hpp) live here.
-// Threads take whole panels, so results do not depend on the thread count. Every
+// Each tile of y is one thread's, so results do not depend on the thread count. Every
 // kernel_isa of a precision reads the same packed layout: the kernel may change
 // after the weights are loaded.
 #pragma once
@@ -285,11 +285,18 @@ void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Tra
     const typename Trait::prepared prep = Trait::prepare(x, m, ldx, k, isa);
     const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows, block_tiles = std::max<std::size_t>(1, gemm::row_block / kernel.rows);
     const bool small = m * n * k < gemm::small_job;
-    parallel_for(w.panels(), small ? w.panels() : 1, [&](std::size_t p0, std::size_t p1) {
+    // Threads take runs of (panel, row tile) pairs in panel order: whole panels but
+    // at a run's ends, so the 11 panels of n = 512 split 5.5 : 5.5 rather than 6 : 5.
+    const std::size_t units = w.panels() * tiles;
+    parallel_for(units, small ? units : 1, [&](std::size_t u0, std::size_t u1) {
         typename Trait::accumulator acc(m);
-        for (std::size_t t0 = 0; t0 < tiles; t0 += block_tiles) {  // row blocks
-            const std::size_t t1 = std::min(tiles, t0 + block_tiles);
+        const std::size_t p0 = u0 / tiles, p1 = (u1 - 1) / tiles + 1;
+        for (std::size_t b0 = 0; b0 < tiles; b0 += block_tiles) {  // row blocks
+            const std::size_t b1 = std::min(tiles, b0 + block_tiles);
             for (std::size_t p = p0; p < p1; ++p) {
+                // This run's row tiles of panel p within the block.
+                const std::size_t t0 = std::max(b0, p == p0 ? u0 % tiles : 0), t1 = std::min(b1, p + 1 == p1 ? (u1 - 1) % tiles + 1 : tiles);
+                if (t0 >= t1) continue;
                 const std::size_t c0 = p * panel, cols = std::min(panel, n - c0);
                 for (std::size_t g0 = 0;; g0 += block) {  // k blocks: one block of a panel stays in L1 over the row block
                     const std::size_t depth = std::min(block, groups - g0);
@@ -301,7 +308,7 @@ void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Tra
                     // spread over its k loop, so it arrives while this block is in use
                     // (float32 op_linear_packed at 50 rows, weights not in cache: 1287 us
                     // without, 849 us with; the weights of a model never are in cache).
-                    const std::size_t next_panel = p + 1 < p1 ? p + 1 : t1 < tiles ? p0 : p1;  // p1: none (the last row block's last panel)
+                    const std::size_t next_panel = p + 1 < p1 ? p + 1 : b1 < tiles ? p0 : p1;  // p1: none (the last row block's last panel)
                     const char* next = reinterpret_cast<const char*>(last ? (next_panel < p1 ? w.panel_data(next_panel) : nullptr)
                                                                           : b + depth * panel * group);
                     const std::size_t next_bytes =
