@@ -11,8 +11,21 @@ build=${1:-$root/build-aarch64}
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64; apt-get update -qq; fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu qemu-user \
-  qemu-user-binfmt libpng-dev:arm64 libjpeg62-turbo-dev:arm64 libutf8proc-dev:arm64 libgomp1:arm64 > /dev/null
+  qemu-user-binfmt libpng-dev:arm64 libjpeg62-turbo-dev:arm64 libutf8proc-dev:arm64 libgomp1:arm64 \
+  libcpp-httplib-dev:arm64 > /dev/null
 "$root/scripts/install-deps.sh"  # the header-only dependencies, as on x86-64
+
+# SentencePiece's packages are not multiarch: the arm64 library would replace the
+# machine's own. Its arm64 shared library is unpacked beside the build instead
+# (the headers are the machine's), linked by path and found at run time through
+# LD_LIBRARY_PATH, which qemu hands to the emulated loader.
+arm64_libs=$build/arm64-libs
+if [ ! -e "$arm64_libs/usr/lib/aarch64-linux-gnu/libsentencepiece.so.0" ]; then
+  mkdir -p "$arm64_libs/debs"
+  (cd "$arm64_libs/debs" && apt-get download -qq libsentencepiece0:arm64)
+  dpkg-deb -x "$arm64_libs"/debs/libsentencepiece0_*_arm64.deb "$arm64_libs"
+fi
+sentencepiece=$arm64_libs/usr/lib/aarch64-linux-gnu/libsentencepiece.so.0
 
 # The tests start the tool and the examples as programs: aarch64 executables must
 # run as such, through qemu registered with the kernel.
@@ -21,7 +34,9 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
   cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
 fi
 
-cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DCMAKE_BUILD_TYPE=Release \
-  -DMMT_NATIVE=OFF -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=ON
+# pkg-config (cpp-httplib, for the tool's server) reads the arm64 packages' files.
+PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+  cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DCMAKE_BUILD_TYPE=Release \
+  -DMMT_NATIVE=OFF -DMMT_BUILD_TESTS=ON -DMMT_BUILD_EXAMPLES=ON -DSENTENCEPIECE_LIBRARY="$sentencepiece"
 cmake --build "$build" -j "$(nproc)"
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -LE build
+LD_LIBRARY_PATH="$(dirname "$sentencepiece")" ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -LE build

@@ -459,6 +459,8 @@ inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::
                 rows[r] = detail::quantise_row_avx2(x + r * ldx, k, dst);
                 continue;
             }
+#else
+            (void)isa;
 #endif
             rows[r] = detail::quantise_row_portable(x + r * ldx, k, dst);
         }
