@@ -116,22 +116,23 @@ void op_attention(benchmark::State& state) {
     const tensor<3> v = mmt::test::random_tensor<3>({s.batch, s.kv_len, s.hidden()}, 3);
     tensor<3> out(q.shape());
     const mmt::ops::attention_mask mask{state.range(5) != 0, nullptr};
+    const auto products = state.range(6) ? mmt::precision::bf16 : mmt::precision::f32;
     for (auto _ : state) {
         mmt::ops::attention(mmt::ops::dense_rows(q.data(), s.q_len, s.hidden()), mmt::ops::dense_rows(k.data(), s.kv_len, s.hidden()),
                             mmt::ops::dense_rows(v.data(), s.kv_len, s.hidden()), s, mask, {}, 1.0f / std::sqrt(float(s.head_dim)),
-                            mmt::ops::dense_rows(out.data(), s.q_len, s.hidden()));
+                            mmt::ops::dense_rows(out.data(), s.q_len, s.hidden()), products);
         benchmark::DoNotOptimize(out.data());
     }
     set_flops(state, 4.0 * double(s.batch) * double(s.q_len) * double(s.kv_len) * double(s.hidden()));
 }
-BENCHMARK(op_attention)->ArgNames({"batch", "q", "kv", "heads", "head_dim", "causal"})
-    ->Args({1, 50, 50, 12, 64, 0})      // CLIP B/32 image
-    ->Args({8, 77, 77, 8, 64, 1})       // CLIP text
-    ->Args({1, 512, 512, 12, 64, 0})    // LayoutLM-base
-    ->Args({1, 499, 499, 12, 64, 0})    // wav2vec2-base, 10 s
-    ->Args({1, 1499, 1499, 12, 64, 0})  // wav2vec2-base, 30 s
-    ->Args({1, 1, 196, 12, 64, 0})      // a pooling head's probe query over ViT-B/16's patches
-    ->Args({1, 1, 729, 16, 72, 0})      // SigLIP so400m's pooling head: one probe over 27 x 27 patches
+BENCHMARK(op_attention)->ArgNames({"batch", "q", "kv", "heads", "head_dim", "causal", "bf16"})
+    ->ArgsProduct({{1}, {50}, {50}, {12}, {64}, {0}, {0, 1}})      // CLIP B/32 image
+    ->ArgsProduct({{8}, {77}, {77}, {8}, {64}, {1}, {0, 1}})       // CLIP text
+    ->ArgsProduct({{1}, {512}, {512}, {12}, {64}, {0}, {0, 1}})    // LayoutLM-base
+    ->ArgsProduct({{1}, {499}, {499}, {12}, {64}, {0}, {0, 1}})    // wav2vec2-base, 10 s
+    ->ArgsProduct({{1}, {1499}, {1499}, {12}, {64}, {0}, {0, 1}})  // wav2vec2-base, 30 s
+    ->Args({1, 1, 196, 12, 64, 0, 0})      // a pooling head's probe query over ViT-B/16's patches
+    ->Args({1, 1, 729, 16, 72, 0, 0})      // SigLIP so400m's pooling head: one probe over 27 x 27 patches
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void op_attention_naive(benchmark::State& state) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "mmt/layers/attention.hpp"
@@ -13,6 +14,7 @@
 #include "mmt/layers/encoder_state.hpp"
 #include "support/check_close.hpp"
 #include "support/naive.hpp"
+#include "support/kernels.hpp"
 #include "support/random.hpp"
 #include "support/threads.hpp"
 #include "support/throws.hpp"
@@ -27,10 +29,10 @@ struct random_linear {
     layers::linear layer;
     array weight, bias;
 
-    random_linear(std::size_t in, std::size_t out, std::uint32_t seed) {
+    random_linear(std::size_t in, std::size_t out, std::uint32_t seed, mmt::precision precision = mmt::precision::f32) {
         const float bound = 1.0f / std::sqrt(float(in));
         const tensor<2> w = test::random_tensor<2>({out, in}, seed, -bound, bound);
-        layer.weight = ops::pack_weights(w.data(), out, in, mmt::precision::f32);
+        layer.weight = ops::pack_weights(w.data(), out, in, precision);
         layer.bias = test::random_tensor<1>({out}, seed + 1, -bound, bound);
         weight = test::naive::to_double(w);
         bias = test::naive::to_double(layer.bias);
@@ -49,8 +51,9 @@ struct random_attention {
     random_linear q, k, v, out;
     layers::self_attention layer;
 
-    random_attention(std::size_t hidden, std::size_t heads, std::uint32_t seed)
-        : q(hidden, hidden, seed), k(hidden, hidden, seed + 2), v(hidden, hidden, seed + 4), out(hidden, hidden, seed + 6),
+    random_attention(std::size_t hidden, std::size_t heads, std::uint32_t seed, mmt::precision precision = mmt::precision::f32)
+        : q(hidden, hidden, seed, precision), k(hidden, hidden, seed + 2, precision), v(hidden, hidden, seed + 4, precision),
+          out(hidden, hidden, seed + 6, precision),
           layer{q.layer, k.layer, v.layer, out.layer, heads} {}
 };
 
@@ -89,6 +92,28 @@ TEST_CASE("layers.attention: without a context, keys and values come from the in
     test::check_close(a.layer.forward(x, {true, nullptr}), a.layer.forward(x, {true, nullptr}, {}, &x), 0.0, "self vs x as context");
     const tensor<3> other = test::random_tensor<3>({3, 9, 16}, 5);
     test::check_throws<shape_error>([&] { a.layer.forward(x, {}, {}, &other); }, {"context has batch 3, expected the queries' batch 2"});
+}
+
+TEST_CASE("layers.attention: reduced-precision projections take bf16 products where the kernel multiplies bf16 natively" *
+          doctest::test_suite("unit")) {
+    const std::size_t batch = 2, seq = 13, hidden = 16, heads = 2;
+    const tensor<3> x = test::random_tensor<3>({batch, seq, hidden}, 9, -2.0f, 2.0f);
+    for (const mmt::precision precision : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
+        const random_attention a(hidden, heads, 40, precision);
+        test::for_each_kernel([&](kernel_isa isa) {
+            const bool reduced = precision != mmt::precision::f32 && ops::bf16_is_native(isa);
+            INFO(precision_name(precision), " projections under ", std::string(kernel_name(isa)));
+            CHECK(a.layer.products() == (reduced ? mmt::precision::bf16 : mmt::precision::f32));
+            // The layer's forward is the op in those products on its projections.
+            const tensor<3> q = a.q.layer.forward(x), k = a.k.layer.forward(x), v = a.v.layer.forward(x);
+            tensor<3> heads_out({batch, seq, hidden});
+            ops::attention(ops::dense_rows(q.data(), seq, hidden), ops::dense_rows(k.data(), seq, hidden),
+                           ops::dense_rows(v.data(), seq, hidden), {batch, seq, seq, heads, hidden / heads}, {true, nullptr}, {},
+                           1.0f / std::sqrt(float(hidden / heads)), ops::dense_rows(heads_out.data(), seq, hidden),
+                           reduced ? mmt::precision::bf16 : mmt::precision::f32);
+            test::check_close(a.layer.forward(x, {true, nullptr}), a.out.layer.forward(heads_out), 0.0, "the layer vs the op");
+        });
+    }
 }
 
 TEST_CASE("layers.encoder: the state's bias reaches every layer" * doctest::test_suite("unit")) {

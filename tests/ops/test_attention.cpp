@@ -3,6 +3,7 @@
 // bias. Sizes past 64 queries and 576 keys cross the op's query and key blocks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -44,13 +45,13 @@ inputs make_inputs(std::size_t batch, std::size_t seq_len, std::size_t num_heads
 float default_scale(const inputs& in) { return 1.0f / std::sqrt(float(in.shape.head_dim)); }
 
 // The op on dense q, k, v and out.
-tensor<3> run(const inputs& in, const ops::attention_mask& mask, const tensor<4>& bias = {}) {
+tensor<3> run(const inputs& in, const ops::attention_mask& mask, const tensor<4>& bias = {}, mmt::precision products = mmt::precision::f32) {
     const auto& s = in.shape;
     tensor<3> out({s.batch, s.q_len, s.hidden()});
     const ops::attention_bias b = bias.size() ? ops::attention_bias{bias.data(), bias.shape(0), bias.shape(1)} : ops::attention_bias{};
     ops::attention(ops::dense_rows(in.q.data(), s.q_len, s.hidden()), ops::dense_rows(in.k.data(), s.kv_len, s.hidden()),
                    ops::dense_rows(in.v.data(), s.kv_len, s.hidden()), s, mask, b, default_scale(in),
-                   ops::dense_rows(out.data(), s.q_len, s.hidden()));
+                   ops::dense_rows(out.data(), s.q_len, s.hidden()), products);
     return out;
 }
 
@@ -68,6 +69,24 @@ void check_attention(const inputs& in, bool causal, const std::vector<std::int64
     test::for_each_kernel([&](kernel_isa isa) {
         test::check_op([&] { return run(in, {causal, padding.empty() ? nullptr : padding.data()}, bias); }, expected,
                        what + " (" + kernel_name(isa) + ")");
+    });
+}
+
+// With bf16 products q, k and v are rounded to bf16, and so is each weight of the
+// softmax before it meets v, the sums staying float32. Against the naive attention of
+// the rounded q, k and v, the weights' rounding (at most tol::bf16_rel of each) moves
+// an output, a weighted mean of v, by at most tol::bf16_rel * max |v|.
+void check_bf16_products(const inputs& in, bool causal, const std::vector<std::int64_t>& padding, const std::string& what,
+                         const tensor<4>& bias = {}) {
+    inputs rounded = in;
+    double v_max = 0;
+    for (tensor<3>* t : {&rounded.q, &rounded.k, &rounded.v})
+        for (float& x : *t) x = bf16_to_float(float_to_bf16(x));
+    for (float x : in.v) v_max = std::max(v_max, double(std::fabs(x)));
+    const array expected = expected_of(rounded, causal, padding, bias);
+    test::for_each_kernel([&](kernel_isa isa) {
+        test::check_op([&] { return run(in, {causal, padding.empty() ? nullptr : padding.data()}, bias, mmt::precision::bf16); },
+                       expected, what + " in bf16 (" + kernel_name(isa) + ")", test::tol::op_abs + test::tol::bf16_rel * v_max);
     });
 }
 
@@ -250,6 +269,21 @@ TEST_CASE("ops.attention: additive bias with causal and padding masks" * doctest
 
 TEST_CASE("ops.attention: enough (batch, head) pairs for two threads" * doctest::test_suite("unit")) {
     check_attention(make_inputs(3, 61, 4, 16), true, right_padding(61, {3, 0, 60}), "causal + padding, 3 x 61 tokens, 4 heads of 16");
+}
+
+TEST_CASE("ops.attention: bf16 products" * doctest::test_suite("unit")) {
+    check_bf16_products(make_inputs(1, 1, 1, 1), false, {}, "one token, one head of 1");
+    check_bf16_products(make_inputs(2, 37, 3, 5), false, {}, "2 x 37 tokens, 3 heads of 5 (an odd pair)");
+    check_bf16_products(make_inputs(1, 77, 2, 64), false, {}, "77 tokens, 2 heads of 64");
+    check_bf16_products(make_inputs(1, 1201, 1, 4), false, {}, "1,201 tokens: three key blocks, the last partial");
+    check_bf16_products(make_inputs(1, 700, 1, 8), true, {}, "causal, 700 tokens");
+    check_bf16_products(make_inputs(2, 150, 2, 8), false, right_padding(150, {0, 99}), "padding 0 and 99 of 150 keys");
+    check_bf16_products(make_inputs(2, 9, 11, 2, 5), false, {}, "9 queries over 11 keys, with a bias", make_bias(2, 2, 9, 11));
+}
+
+TEST_CASE("ops.attention: refuses products in int8" * doctest::test_suite("unit")) {
+    const inputs in = make_inputs(1, 3, 1, 4);
+    test::check_throws<input_error>([&] { run(in, {}, {}, mmt::precision::int8); }, {"attention: products in int8, expected f32 or bf16"});
 }
 
 TEST_CASE("ops.attention: refuses a scale that is not positive" * doctest::test_suite("unit")) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mmt/core/dtype.hpp"
@@ -65,19 +66,29 @@ tensor<2> with_special_values(std::size_t n, std::size_t k, std::uint32_t seed) 
 }
 }  // namespace
 
-TEST_CASE("ops.packed_gemm_bf16: every kernel packs float_to_bf16 of each weight, NaNs and ties included" * doctest::test_suite("unit")) {
+TEST_CASE("ops.packed_gemm_bf16: every kernel packs float_to_bf16 of each weight, from rows or from columns, NaNs and ties included" *
+          doctest::test_suite("unit")) {
     test::for_each_kernel_and_packing_shape([](std::size_t n, std::size_t k) {
         const tensor<2> w = with_special_values(n, k, std::uint32_t(9 + n + k));
-        const ops::packed_weights_bf16 packed(w.data(), n, k);
-        std::size_t wrong = 0;
-        for (std::size_t p = 0; p < packed.panels(); ++p)
-            for (std::size_t kk = 0; kk < packed.pairs() * 2; ++kk)
-                for (std::size_t c = 0; c < 48; ++c) {
-                    const std::size_t j = p * 48 + c;
-                    const std::uint16_t expected = j < n && kk < k ? float_to_bf16(w(j, kk)) : 0;  // zeros past the edges
-                    wrong += packed.panel_data(p)[(kk / 2) * 96 + c * 2 + kk % 2] != expected;
-                }
-        CHECK(wrong == 0);
+        tensor<2> w_t({k, n});  // W^T, as attention packs V^T from V's rows
+        for (std::size_t j = 0; j < n; ++j)
+            for (std::size_t kk = 0; kk < k; ++kk) w_t(kk, j) = w(j, kk);
+        ops::packed_weights_bf16 from_columns;
+        from_columns.assign(w_t.data(), n, k, 1, n);
+        const ops::packed_weights_bf16 from_rows(w.data(), n, k);
+        for (const ops::packed_weights_bf16* packed : {&from_rows, &std::as_const(from_columns)}) {
+            const std::string source = packed == &from_rows ? "from rows" : "from columns";
+            INFO(source);
+            std::size_t wrong = 0;
+            for (std::size_t p = 0; p < packed->panels(); ++p)
+                for (std::size_t kk = 0; kk < packed->pairs() * 2; ++kk)
+                    for (std::size_t c = 0; c < 48; ++c) {
+                        const std::size_t j = p * 48 + c;
+                        const std::uint16_t expected = j < n && kk < k ? float_to_bf16(w(j, kk)) : 0;  // zeros past the edges
+                        wrong += packed->panel_data(p)[(kk / 2) * 96 + c * 2 + kk % 2] != expected;
+                    }
+            CHECK(wrong == 0);
+        }
     });
 }
 

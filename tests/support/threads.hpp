@@ -31,13 +31,13 @@ auto run_with_threads(int n, Op&& op) {
     return op();
 }
 
-// `op()` returns a tensor; `expected` is the double-precision twin's answer.
+// `op()` returns a tensor; `expected` is the double-precision twin's answer, within `tolerance`.
 template <class Op, class Expected>
-void check_op(Op&& op, const Expected& expected, const std::string& what) {
+void check_op(Op&& op, const Expected& expected, const std::string& what, double tolerance = tol::op_abs) {
     const auto one = run_with_threads(1, op);
     const auto two = run_with_threads(2, op);
-    check_close(one, expected, tol::op_abs, what + " (1 thread)");
-    check_close(two, expected, tol::op_abs, what + " (2 threads)");
+    check_close(one, expected, tolerance, what + " (1 thread)");
+    check_close(two, expected, tolerance, what + " (2 threads)");
     check_close(two, one, 0.0, what + " (2 threads vs 1)");
 }
 

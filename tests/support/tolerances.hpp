@@ -13,5 +13,7 @@ inline constexpr double audio_abs = 1e-5;
 // An op against its double-precision naive twin (float32 accumulation error).
 inline constexpr double op_abs = 1e-5;
 inline constexpr double op_rel = 1e-4;
+// Rounding a float to bf16 (8 significant bits, to nearest) moves it by at most 2^-9 of itself.
+inline constexpr double bf16_rel = 1.0 / 512;
 
 }  // namespace mmt::test::tol

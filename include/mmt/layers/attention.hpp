@@ -48,6 +48,15 @@ struct self_attention {
         return out_proj.forward_add(heads(x, mask, bias, nullptr), residual);
     }
 
+    // Attention's two products: in bf16 when the projections are of reduced precision
+    // and the kernel multiplies bf16 natively, 20 % faster than float32 at 499 to 1,499
+    // keys and level below (op_attention). Widened to float (AVX2) they were 15-25 %
+    // slower, so there they stay float32.
+    mmt::precision products() const {
+        return q_proj.precision() != mmt::precision::f32 && ops::bf16_is_native(active_kernel()) ? mmt::precision::bf16
+                                                                                                 : mmt::precision::f32;
+    }
+
 private:
     // Every head's attention output, before out_proj -> [batch, q_len, hidden_size]
     tensor<3> heads(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias, const tensor<3>* context) const {
@@ -60,7 +69,7 @@ private:
         tensor<3> out({batch, q_len, hidden});  // [batch, q_len, hidden_size]: the heads side by side
         ops::attention(ops::dense_rows(q.data(), q_len, hidden), ops::dense_rows(k.data(), kv_len, hidden),
                        ops::dense_rows(v.data(), kv_len, hidden), s, mask, bias, 1.0f / std::sqrt(float(s.head_dim)),
-                       ops::dense_rows(out.data(), q_len, hidden));
+                       ops::dense_rows(out.data(), q_len, hidden), products());
         return out;
     }
 };

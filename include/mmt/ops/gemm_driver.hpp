@@ -155,6 +155,13 @@ private:
 #endif
         }
 #if defined(__x86_64__)
+        if constexpr (std::is_same_v<Convert, gemm::to_bf16>) {
+            if (row_stride == 1 && active_kernel() != kernel_isa::portable) {
+                pack_pairs_across_avx2(dst, src, col_stride, cols);
+                pad(dst, cols);
+                return;
+            }
+        }
         if constexpr (std::is_same_v<Convert, gemm::to_int8> || std::is_same_v<Convert, gemm::to_bf16>) {
             if (col_stride == 1 && active_kernel() != kernel_isa::portable) {
                 pack_eights_avx2(dst, src, row_stride, cols, convert);
@@ -215,6 +222,31 @@ private:
     }
 #endif
 
+    // pack_panel's loops for bf16 when a panel row is contiguous in src (row_stride
+    // 1: V transposed): 8 columns of two consecutive k rounded together and stored as
+    // their 8 pairs; the columns past the last 8 and an odd last k one at a time.
+    __attribute__((target("avx2"))) void pack_pairs_across_avx2(T* dst, const float* src, std::size_t col_stride,
+                                                                std::size_t cols) const {
+        static_assert(std::is_same_v<T, std::uint16_t> && Group == 2);
+        const std::size_t whole_cols = cols / 8 * 8;
+        for (std::size_t kk = 0; kk < k_; kk += 2) {
+            const float* even = src + kk * col_stride;
+            const float* odd = kk + 1 < k_ ? even + col_stride : nullptr;
+            T* pairs = dst + kk * panel;  // group kk / 2: [panel][2]
+            std::size_t c = 0;
+            if (odd)
+                for (; c < whole_cols; c += 8) {
+                    const __m256i lo = simd::to_bf16_lanes(_mm256_loadu_ps(even + c));
+                    const __m256i hi = simd::to_bf16_lanes(_mm256_loadu_ps(odd + c));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pairs + 2 * c), _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
+                }
+            for (; c < cols; ++c) {
+                pairs[2 * c] = float_to_bf16(even[c]);
+                pairs[2 * c + 1] = odd ? float_to_bf16(odd[c]) : T(0);
+            }
+        }
+    }
+
     // Zeros past k in the last group and in the columns past `cols`: they meet x's padding or are never stored.
     void pad(T* dst, std::size_t cols) const {
         for (std::size_t kk = k_; kk < groups() * Group; ++kk)
@@ -271,18 +303,17 @@ struct sum_into_output {
     }
 };
 
-// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x), bias: [n] or nullptr,
-// `epilogue` on each finished tile of y.
+// x's m rows already prepared (Trait::prepare), y: [m, n] with row stride ldy (must
+// not alias x), bias: [n] or nullptr, `epilogue` on each finished tile of y.
 template <class Trait>
-void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Trait::weights& w, const float* bias, float* y,
-              std::size_t ldy, const gemm_epilogue& epilogue) {
+void run_gemm_prepared(const typename Trait::prepared& prep, std::size_t m, const typename Trait::weights& w, const float* bias, float* y,
+                       std::size_t ldy, const gemm_epilogue& epilogue) {
     constexpr std::size_t panel = gemm::panel, group = Trait::group, block = Trait::block_groups;
     const std::size_t n = w.rows(), k = w.cols(), groups = w.groups();
     epilogue.validate(n);
     if (m == 0 || n == 0) return;
     const kernel_isa isa = active_kernel();
     const tile_kernel<Trait> kernel = Trait::kernel(isa);
-    const typename Trait::prepared prep = Trait::prepare(x, m, ldx, k, isa);
     const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows, block_tiles = std::max<std::size_t>(1, gemm::row_block / kernel.rows);
     const bool small = m * n * k < gemm::small_job;
     // Threads take runs of (panel, row tile) pairs in panel order: whole panels but
@@ -334,6 +365,16 @@ void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Tra
             }
         }
     });
+}
+
+// x: [m, k] with row stride ldx, y: [m, n] with row stride ldy (must not alias x), bias: [n] or nullptr,
+// `epilogue` on each finished tile of y.
+template <class Trait>
+void run_gemm(const float* x, std::size_t m, std::size_t ldx, const typename Trait::weights& w, const float* bias, float* y,
+              std::size_t ldy, const gemm_epilogue& epilogue) {
+    epilogue.validate(w.rows());
+    if (m == 0 || w.rows() == 0) return;
+    run_gemm_prepared<Trait>(Trait::prepare(x, m, ldx, w.cols(), active_kernel()), m, w, bias, y, ldy, epilogue);
 }
 
 }  // namespace mmt::ops

@@ -33,6 +33,12 @@ public:
     // w: [n, k] row-major float32.
     packed_weights_bf16(const float* w, std::size_t n, std::size_t k) : packed_weights_bf16(rows_in_memory(w, k), n, k) {}
 
+    // Packs B[j][kk] = bf16(src[j * row_stride + kk * col_stride]) for j < n, kk < k,
+    // reusing the buffer when it is large enough, as packed_weights::assign.
+    void assign(const float* src, std::size_t n, std::size_t k, std::size_t row_stride, std::size_t col_stride) {
+        pack(src, n, k, row_stride, col_stride, gemm::to_bf16{});
+    }
+
     std::size_t pairs() const { return groups(); }
 };
 
@@ -174,7 +180,27 @@ inline void bf16_tile_portable(std::size_t rows, const std::uint32_t* a, std::si
     }
 }
 
+// A row of x [k] as the kernels read it, (k + 1) / 2 pairs, rounded the same way under every kernel.
+inline void bf16_pairs(const float* x, std::size_t k, std::uint32_t* pairs, kernel_isa isa) {
+#if defined(__x86_64__)
+    if (isa != kernel_isa::portable) return bf16_pairs_avx2(x, k, pairs);
+#endif
+    (void)isa;
+    bf16_pairs_portable(x, k, pairs);
+}
+
 }  // namespace detail
+
+// Whether a kernel multiplies bf16 natively (AVX512-BF16), at twice float32's rate;
+// the others widen bf16 to float and pay for it.
+inline bool bf16_is_native(kernel_isa isa) {
+#if defined(__x86_64__)
+    return isa == kernel_isa::avx512 && cpu::has_avx512_bf16();
+#else
+    (void)isa;
+    return false;
+#endif
+}
 
 // bf16 for the driver: x's rows rounded to bf16 pairs, sums in float32 straight into y.
 struct bf16_gemm {
@@ -195,24 +221,15 @@ struct bf16_gemm {
         const std::size_t pairs = (k + 1) / 2;
         std::shared_ptr<std::uint32_t[]> a(new std::uint32_t[std::max<std::size_t>(1, m * pairs)]);
         parallel_for(m, 16, [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t r = r0; r < r1; ++r) {
-#if defined(__x86_64__)
-                if (isa != kernel_isa::portable) {
-                    detail::bf16_pairs_avx2(x + r * ldx, k, a.get() + r * pairs);
-                    continue;
-                }
-#endif
-                detail::bf16_pairs_portable(x + r * ldx, k, a.get() + r * pairs);
-            }
+            for (std::size_t r = r0; r < r1; ++r) detail::bf16_pairs(x + r * ldx, k, a.get() + r * pairs, isa);
         });
-        (void)isa;
         return {a, a.get(), pairs};
     }
 
     // AVX-512 without its BF16 extension runs the AVX2 kernel.
     static tile_kernel<bf16_gemm> kernel(kernel_isa isa) {
 #if defined(__x86_64__)
-        if (isa == kernel_isa::avx512 && cpu::has_avx512_bf16()) return {detail::bf16_tile_avx512, 8, "AVX512-BF16 8x48"};
+        if (bf16_is_native(isa)) return {detail::bf16_tile_avx512, 8, "AVX512-BF16 8x48"};
         if (isa != kernel_isa::portable) return {detail::bf16_tile_avx2, 4, "AVX2 bf16 widened to float 4x16"};
 #endif
         (void)isa;
@@ -231,6 +248,13 @@ inline const char* packed_gemm_bf16_kernel() { return bf16_gemm::kernel(active_k
 inline void gemm_packed_bf16(const float* x, std::size_t m, std::size_t ldx, const packed_weights_bf16& w, const float* bias, float* y,
                              std::size_t ldy, const gemm_epilogue& epilogue = {}) {
     run_gemm<bf16_gemm>(x, m, ldx, w, bias, y, ldy, epilogue);
+}
+
+// x already rounded: m rows of w.pairs() pairs (detail::bf16_pairs) with row stride
+// lda pairs, y: [m, n] with row stride ldy.
+inline void gemm_packed_bf16_pairs(const std::uint32_t* a, std::size_t m, std::size_t lda, const packed_weights_bf16& w, const float* bias,
+                                   float* y, std::size_t ldy, const gemm_epilogue& epilogue = {}) {
+    run_gemm_prepared<bf16_gemm>({nullptr, a, lda}, m, w, bias, y, ldy, epilogue);
 }
 
 // Contiguous x [m, k] and y [m, n].

@@ -73,16 +73,21 @@ __attribute__((target("avx2"), always_inline)) inline void transpose8x8(const fl
 }
 
 // float_to_bf16 (core/dtype.hpp) of 8 floats, with the same integer operations:
-// round to nearest even, a NaN kept quiet. Their bf16 in order, in 128 bits.
-__attribute__((target("avx2"), always_inline)) inline __m128i to_bf16x8(__m256 v) {
+// round to nearest even, a NaN kept quiet. Each bf16 in the low half of its lane.
+__attribute__((target("avx2"), always_inline)) inline __m256i to_bf16_lanes(__m256 v) {
     const __m256i bits = _mm256_castps_si256(v);
     const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
     const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
     const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd)), 16);
     const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(0x40));
-    const __m256i halves = _mm256_blendv_epi8(rounded, quiet, nan);                        // each < 2^16
-    const __m256i packed = _mm256_packus_epi32(halves, halves);                             // per 128-bit half: 4 twice
-    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0x08));                  // qwords 0 and 2: all 8 in order
+    return _mm256_blendv_epi8(rounded, quiet, nan);
+}
+
+// to_bf16_lanes' 8 bf16 in order, in 128 bits.
+__attribute__((target("avx2"), always_inline)) inline __m128i to_bf16x8(__m256 v) {
+    const __m256i halves = to_bf16_lanes(v);                                // each < 2^16
+    const __m256i packed = _mm256_packus_epi32(halves, halves);            // per 128-bit half: 4 twice
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0x08));  // qwords 0 and 2: all 8 in order
 }
 
 }  // namespace mmt::ops::simd
