@@ -34,7 +34,7 @@ void check_packed(std::size_t rows, std::size_t in, std::size_t out, bool bias, 
     test::for_each_kernel([&](kernel_isa) {
         test::check_op(
             [&] {
-                tensor<2> y({rows, out});
+                tensor<2> y = test::nan_tensor<2>({rows, out});
                 ops::gemm_packed(x.data(), rows, packed, bias ? b.data() : nullptr, y.data());
                 return y;
             },

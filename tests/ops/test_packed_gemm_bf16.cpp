@@ -37,7 +37,7 @@ void check_bf16(std::size_t rows, std::size_t in, std::size_t out, const std::st
                                               test::naive::to_double(b));
     const ops::packed_weights_bf16 packed(w.data(), out, in);
     test::for_each_kernel([&](kernel_isa) {
-        tensor<2> y({rows, out});
+        tensor<2> y = test::nan_tensor<2>({rows, out});
         ops::gemm_packed_bf16(x.data(), rows, packed, b.data(), y.data());
         test::check_close(y, expected, test::tol::op_abs, what + " (" + ops::packed_gemm_bf16_kernel() + ")");
     });
@@ -49,6 +49,7 @@ TEST_CASE("ops.packed_gemm_bf16: odd sizes, odd depth, several panels" * doctest
     check_bf16(9, 61, 37, "9 rows, 61 -> 37 (odd depth)");
     check_bf16(50, 768, 100, "50 rows, 768 -> 100");
     check_bf16(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
+    check_bf16(7, 33, 72, "7 rows, 33 -> 72 (a last panel of 24 columns)");
     check_bf16(5, 1100, 49, "5 rows, 1100 -> 49 (three k blocks)");
     check_bf16(500, 600, 100, "500 rows (three row blocks), 600 -> 100 (two k blocks)");
 }

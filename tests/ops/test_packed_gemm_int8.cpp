@@ -56,7 +56,7 @@ void check_int8(std::size_t rows, std::size_t in, std::size_t out, const std::st
                                               test::naive::to_double(b));
     const ops::packed_weights_int8 packed(w.data(), out, in);
     test::for_each_kernel([&](kernel_isa) {
-        tensor<2> y({rows, out});
+        tensor<2> y = test::nan_tensor<2>({rows, out});
         ops::gemm_packed_int8(x.data(), rows, packed, b.data(), y.data());
         test::check_close(y, expected, test::tol::op_abs, what + " (" + ops::packed_gemm_int8_kernel() + ")");
     });

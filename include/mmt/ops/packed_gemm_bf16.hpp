@@ -64,36 +64,37 @@ __attribute__((target("avx2"))) inline void bf16_pairs_avx2(const float* x, std:
     bf16_pairs_portable(x + i, k - i, pairs + i / 2);
 }
 
-// c[rows, cols] (+)= a (bf16 pairs) . b (pairs x 48 x 2), 8 rows x 48 columns.
-template <std::size_t Rows>
+// c[rows, cols] (+)= a (bf16 pairs) . b (pairs x 48 x 2), 8 rows x 48 columns. Vecs =
+// ceil(cols / 16) registers per row: a narrow last panel (64 = 48 + 16 columns of
+// an attention head's values) does not compute the panel's zero columns.
+template <std::size_t Rows, std::size_t Vecs>
 __attribute__((target("avx512f,avx512bf16"))) inline void bf16_kernel_avx512(const std::uint32_t* a, std::size_t lda,
                                                                             const std::uint16_t* b, std::size_t pairs, const float* bias,
                                                                             float* c, std::size_t ldc, std::size_t cols, bool accumulate,
                                                                             const prefetch_plan& prefetch) {
-    __m512 acc[Rows][3];
+    __m512 acc[Rows][Vecs];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 3
-        for (int j = 0; j < 3; ++j) acc[r][j] = _mm512_setzero_ps();
+        for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm512_setzero_ps();
     const std::size_t steps = prefetch.steps();
 #pragma GCC unroll 2
     for (std::size_t kp = 0; kp < pairs; ++kp) {
         if (kp < steps) prefetch.issue(kp);
         const std::uint16_t* bk = b + kp * gemm::panel * 2;
-        const __m512bh b0 = (__m512bh)_mm512_load_si512(bk), b1 = (__m512bh)_mm512_load_si512(bk + 32),
-                       b2 = (__m512bh)_mm512_load_si512(bk + 64);
+        __m512bh bv[Vecs];
+#pragma GCC unroll 3
+        for (std::size_t j = 0; j < Vecs; ++j) bv[j] = (__m512bh)_mm512_load_si512(bk + 32 * j);
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
             const __m512bh av = (__m512bh)_mm512_set1_epi32(int(a[r * lda + kp]));
-            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
-            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
-            acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
+#pragma GCC unroll 3
+            for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], av, bv[j]);
         }
     }
 #pragma GCC unroll 3
-    for (std::size_t j = 0; j < 3; ++j) {
+    for (std::size_t j = 0; j < Vecs; ++j) {
         const std::size_t c0 = j * 16;
-        if (c0 >= cols) break;
         const __mmask16 mask = simd::mask16(cols - c0);
         const __m512 bias_v = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 8
@@ -107,7 +108,13 @@ __attribute__((target("avx512f,avx512bf16"))) inline void bf16_kernel_avx512(con
 inline void bf16_tile_avx512(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::uint16_t* b, std::size_t pairs,
                              const float* bias, float* c, std::size_t ldc, std::size_t cols, bool accumulate, const prefetch_plan& prefetch) {
     with_rows(
-        rows, [&](auto r) { bf16_kernel_avx512<decltype(r)::value>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch); },
+        rows,
+        [&](auto r) {
+            constexpr std::size_t R = decltype(r)::value;
+            if (cols > 32) bf16_kernel_avx512<R, 3>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
+            else if (cols > 16) bf16_kernel_avx512<R, 2>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
+            else bf16_kernel_avx512<R, 1>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
+        },
         std::make_index_sequence<8>{});
 }
 
