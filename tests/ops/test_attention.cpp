@@ -47,7 +47,7 @@ float default_scale(const inputs& in) { return 1.0f / std::sqrt(float(in.shape.h
 // The op on dense q, k, v and out.
 tensor<3> run(const inputs& in, const ops::attention_mask& mask, const tensor<4>& bias = {}, mmt::precision products = mmt::precision::f32) {
     const auto& s = in.shape;
-    tensor<3> out({s.batch, s.q_len, s.hidden()});
+    tensor<3> out = test::nan_tensor<3>({s.batch, s.q_len, s.hidden()});
     const ops::attention_bias b = bias.size() ? ops::attention_bias{bias.data(), bias.shape(0), bias.shape(1)} : ops::attention_bias{};
     ops::attention(ops::dense_rows(in.q.data(), s.q_len, s.hidden()), ops::dense_rows(in.k.data(), s.kv_len, s.hidden()),
                    ops::dense_rows(in.v.data(), s.kv_len, s.hidden()), s, mask, b, default_scale(in),
