@@ -83,6 +83,16 @@ __attribute__((target("avx2"), always_inline)) inline __m256i to_bf16_lanes(__m2
     return _mm256_blendv_epi8(rounded, quiet, nan);
 }
 
+// float_to_bf16 of 16 floats by to_bf16_lanes' operations, their bf16 in order in 256 bits.
+__attribute__((target("avx512f"), always_inline)) inline __m256i to_bf16x16(__m512 v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd)), 16);
+    const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
+    return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet));  // each < 2^16: narrowing keeps it
+}
+
 // to_bf16_lanes' 8 bf16 in order, in 128 bits.
 __attribute__((target("avx2"), always_inline)) inline __m128i to_bf16x8(__m256 v) {
     const __m256i halves = to_bf16_lanes(v);                                // each < 2^16
