@@ -292,6 +292,15 @@ template <class F, std::size_t... R>
 inline void with_rows(std::size_t rows, F&& f, std::index_sequence<R...>) {
     ((rows == R + 1 ? f(std::integral_constant<std::size_t, R + 1>{}) : void()), ...);
 }
+
+// f(integral_constant<vecs>) for the 16-float registers, 1 to 3, that `cols` of a
+// panel take: AVX-512 kernels compute no more of a narrow last panel than that.
+template <class F>
+inline void with_vecs16(std::size_t cols, F&& f) {
+    if (cols > 32) f(std::integral_constant<std::size_t, 3>{});
+    else if (cols > 16) f(std::integral_constant<std::size_t, 2>{});
+    else f(std::integral_constant<std::size_t, 1>{});
+}
 }  // namespace detail
 
 // Float traits sum straight into y, a k block at a time.

@@ -105,10 +105,9 @@ inline void f32_tile_avx512(std::size_t rows, const float* a, std::size_t lda, c
     with_rows(
         rows,
         [&](auto r) {
-            constexpr std::size_t R = decltype(r)::value;
-            if (cols > 32) f32_kernel_avx512<R, 3>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
-            else if (cols > 16) f32_kernel_avx512<R, 2>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
-            else f32_kernel_avx512<R, 1>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
+            with_vecs16(cols, [&](auto v) {
+                f32_kernel_avx512<decltype(r)::value, decltype(v)::value>(a, lda, b, k, bias, c, ldc, cols, accumulate, prefetch);
+            });
         },
         std::make_index_sequence<8>{});
 }

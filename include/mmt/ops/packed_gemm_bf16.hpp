@@ -117,10 +117,9 @@ inline void bf16_tile_avx512(std::size_t rows, const std::uint32_t* a, std::size
     with_rows(
         rows,
         [&](auto r) {
-            constexpr std::size_t R = decltype(r)::value;
-            if (cols > 32) bf16_kernel_avx512<R, 3>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
-            else if (cols > 16) bf16_kernel_avx512<R, 2>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
-            else bf16_kernel_avx512<R, 1>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
+            with_vecs16(cols, [&](auto v) {
+                bf16_kernel_avx512<decltype(r)::value, decltype(v)::value>(a, lda, b, pairs, bias, c, ldc, cols, accumulate, prefetch);
+            });
         },
         std::make_index_sequence<8>{});
 }
