@@ -220,7 +220,6 @@ private:
             }
         }
     }
-#endif
 
     // pack_panel's loops for bf16 when a panel row is contiguous in src (row_stride
     // 1: V transposed): 8 columns of two consecutive k rounded together and stored as
@@ -246,6 +245,7 @@ private:
             }
         }
     }
+#endif
 
     // Zeros past k in the last group and in the columns past `cols`: they meet x's padding or are never stored.
     void pad(T* dst, std::size_t cols) const {
