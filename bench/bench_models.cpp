@@ -2,11 +2,13 @@
 // ms per forward, GFLOP/s from FLOPs counted from the shapes, and the fraction
 // of the FMA peak measured in the same run.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -225,6 +227,26 @@ void clip_b32_collection_decode_only(benchmark::State& state) {
     state.SetItemsProcessed(std::int64_t(state.iterations()));
 }
 
+// The case run with another program's thread busy on a core all along (a spinning
+// thread of this process, which the scheduler treats alike): with 2 cores, the ops'
+// second thread shares a core with it. `threads` 1 runs the ops on the calling
+// thread alone, which the ops on every thread should not fall behind; 0 keeps the
+// count as it is.
+template <class Case>
+void with_busy_core(benchmark::State& state, int threads, Case&& run) {
+    std::atomic<bool> stop{false};
+    std::thread busy([&] {
+        while (!stop.load(std::memory_order_relaxed)) {
+        }
+    });
+    const int before = mmt::num_threads();
+    if (threads > 0) mmt::set_num_threads(threads);
+    run(state);
+    mmt::set_num_threads(before);
+    stop = true;
+    busy.join();
+}
+
 // The cases of the performance table, by the names it uses; each again with
 // bf16 and int8 linear layers ("/bf16", "/int8"). Registered in this order so each
 // model is built once.
@@ -244,6 +266,16 @@ const bool registered = [] {
         add("wav2vec2_base/seconds:30", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 30, p); });
         add("hubert_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "hubert-base-defaults.json", 10, p); });
         add("wavlm_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wavlm-base-defaults.json", 10, p); });
+    }
+    for (const int threads : {0, 1}) {
+        const std::string suffix = threads ? "/busy_core/threads:1" : "/busy_core";
+        auto add = [&](const std::string& name, void (*fn)(benchmark::State&)) {
+            benchmark::RegisterBenchmark((name + suffix).c_str(), [threads, fn](benchmark::State& s) { with_busy_core(s, threads, fn); })
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
+        };
+        add("clip_b32_image/batch:1", [](benchmark::State& s) { clip_b32_image(s, 1, precision::f32); });
+        add("layoutlm_base/8x128", [](benchmark::State& s) { layoutlm_base(s, 8, 128, precision::f32); });
     }
     benchmark::RegisterBenchmark("clip_b32_load/f32", clip_b32_load, load_case::f32)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark("clip_b32_load/bf16_at_load", clip_b32_load, load_case::bf16_at_load)->Unit(benchmark::kMillisecond)->UseRealTime();
