@@ -51,7 +51,7 @@ bool a_worker_took_part() {
 
 }  // namespace
 
-TEST_CASE("core.thread_pool: parallel_for covers [0, n) once, a slice a thread of at least grain items" * doctest::test_suite("unit")) {
+TEST_CASE("core.thread_pool: parallel_for covers every index once, in a slice a thread of at least grain items" * doctest::test_suite("unit")) {
     for (const int threads : {1, 2, 3}) {
         mmt::test::thread_count_guard guard(threads);
         CHECK(cut_slices(0, 1).empty());
