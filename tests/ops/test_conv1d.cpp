@@ -58,6 +58,10 @@ TEST_CASE("ops.conv1d: grouped, padded positional conv (even and odd kernels)" *
 TEST_CASE("ops.conv1d: enough output frames for several blocks and threads" * doctest::test_suite("unit")) {
     check_conv1d({1, 4000, 3, 61, 10, 5, 0, 1}, true, "4000 samples, 3 -> 61 channels");
     check_conv1d({2, 1500, 48, 48, 3, 1, 1, 16}, false, "1500 frames, 16 groups of 3");
+    // Ungrouped and unpadded: read in place, 3 blocks of frames in each of 2 batch items.
+    check_conv1d({2, 6001, 3, 20, 3, 2, 0, 1}, true, "2 x 6001 frames, kernel 3, stride 2");
+    // Ungrouped but padded: copied.
+    check_conv1d({2, 50, 6, 8, 3, 1, 1, 1}, true, "50 frames, kernel 3, padding 1");
 }
 
 TEST_CASE("ops.conv1d: a kernel longer than the input gives no frames; bad shapes and weights are refused" * doctest::test_suite("unit")) {
