@@ -12,7 +12,6 @@
 #include <optional>
 #include <vector>
 
-#include "mmt/core/eigen.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
@@ -24,6 +23,7 @@
 #include "mmt/models/lilt/layout_embeddings.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/attention.hpp"
+#include "mmt/ops/packed_gemm.hpp"
 
 namespace mmt::lilt {
 
@@ -39,18 +39,20 @@ inline const layers::encoder_layer_names layout_layer_names{
 
 // One stream's scaled scores q k^T / sqrt(head_dim) of x [batch, seq_len, width]
 // -> [batch, num_heads, seq_len, seq_len]: what the other stream adds to its own.
+// Each head's keys are packed as the weights of the float32 GEMM, which runs on the
+// ops' threads (Eigen's product here opened an OpenMP team of its own).
 inline tensor<4> scaled_scores(const layers::self_attention& attention, const tensor<3>& x) {
     const tensor<3> q = attention.q_proj.forward(x), k = attention.k_proj.forward(x);
     const std::size_t batch = x.shape(0), n = x.shape(1), width = q.shape(2), heads = attention.num_heads, d = width / heads;
     const float sqrt_d = float(std::sqrt(double(d)));
     tensor<4> out({batch, heads, n, n});
+    ops::packed_weights keys;  // [n, d] of one head, the buffer reused
     for (std::size_t b = 0; b < batch; ++b)
         for (std::size_t h = 0; h < heads; ++h) {
-            const strided_map<const row_matrix> qh(&q(b, 0, h * d), std::ptrdiff_t(n), std::ptrdiff_t(d), Eigen::OuterStride<>(width));
-            const strided_map<const row_matrix> kh(&k(b, 0, h * d), std::ptrdiff_t(n), std::ptrdiff_t(d), Eigen::OuterStride<>(width));
-            strided_map<row_matrix> scores(&out(b, h, 0, 0), std::ptrdiff_t(n), std::ptrdiff_t(n), Eigen::OuterStride<>(n));
-            scores.noalias() = qh * kh.transpose();
-            scores /= sqrt_d;
+            keys.assign(&k(b, 0, h * d), n, d, width, 1);
+            float* scores = &out(b, h, 0, 0);  // [n, n]
+            ops::gemm_packed(&q(b, 0, h * d), n, width, keys, nullptr, scores, n);
+            for (std::size_t i = 0; i < n * n; ++i) scores[i] /= sqrt_d;
         }
     return out;
 }
