@@ -110,27 +110,30 @@ inline void conv1d(const float* x, const conv1d_shape& s, const conv1d_weights& 
         for (std::size_t task = t0; task < t1; ++task) {
             const std::size_t b = task / (s.groups * blocks), g = (task / blocks) % s.groups, first = (task % blocks) * block;
             const std::size_t rows = std::min(block, frames - first);
-            const float* group_bias = bias ? bias + g * cout : nullptr;
-            float* out = y + (b * frames + first) * s.out_channels + g * cout;  // rows of s.out_channels
+            const float* windows = nullptr;  // [rows, depth], rows ld apart
+            std::size_t ld = depth;
             if (in_place) {
-                gemm_packed(x + (b * s.length + first * s.stride) * s.in_channels, rows, s.stride * s.in_channels, w.group(0), bias, out,
-                            s.out_channels, {act});
-                continue;
-            }
-            cols.resize(rows * depth);
-            for (std::size_t r = 0; r < rows; ++r) {
-                float* dst = cols.data() + r * depth;
-                const std::ptrdiff_t start = std::ptrdiff_t((first + r) * s.stride) - std::ptrdiff_t(s.padding);
-                for (std::size_t k = 0; k < s.kernel; ++k, dst += cin) {
-                    const std::ptrdiff_t src = start + std::ptrdiff_t(k);
-                    if (src < 0 || src >= std::ptrdiff_t(s.length)) {
-                        std::fill(dst, dst + cin, 0.0f);
-                    } else {
-                        std::memcpy(dst, x + (b * s.length + std::size_t(src)) * s.in_channels + g * cin, cin * sizeof(float));
+                windows = x + (b * s.length + first * s.stride) * s.in_channels;
+                ld = s.stride * s.in_channels;
+            } else {
+                cols.resize(rows * depth);
+                for (std::size_t r = 0; r < rows; ++r) {
+                    float* dst = cols.data() + r * depth;
+                    const std::ptrdiff_t start = std::ptrdiff_t((first + r) * s.stride) - std::ptrdiff_t(s.padding);
+                    for (std::size_t k = 0; k < s.kernel; ++k, dst += cin) {
+                        const std::ptrdiff_t src = start + std::ptrdiff_t(k);
+                        if (src < 0 || src >= std::ptrdiff_t(s.length)) {
+                            std::fill(dst, dst + cin, 0.0f);
+                        } else {
+                            std::memcpy(dst, x + (b * s.length + std::size_t(src)) * s.in_channels + g * cin, cin * sizeof(float));
+                        }
                     }
                 }
+                windows = cols.data();
             }
-            gemm_packed(cols.data(), rows, depth, w.group(g), group_bias, out, s.out_channels, {act});
+            const float* group_bias = bias ? bias + g * cout : nullptr;
+            float* out = y + (b * frames + first) * s.out_channels + g * cout;  // rows of s.out_channels
+            gemm_packed(windows, rows, ld, w.group(g), group_bias, out, s.out_channels, {act});
         }
     });
 }
