@@ -86,13 +86,16 @@ void op_linear_packed(benchmark::State& state) {
 }
 // The models' shapes (CLIP B/32 fc1 at batch 1, in cache and cold; 616 x 512 ->
 // 512; fc1 of a base model at 512 tokens): float32 under every kernel, bf16 and
-// int8 under the best.
+// int8 under the default one and, where the CPU has AMX, under amx.
 void linear_packed_args(benchmark::internal::Benchmark* b) {
     const std::vector<std::vector<std::int64_t>> shapes{{50, 768, 3072, 0}, {50, 768, 3072, 1}, {616, 512, 512, 1}, {512, 768, 3072, 1}};
     for (std::int64_t isa : {2, 1, 0})
         for (const auto& s : shapes) b->Args({s[0], s[1], s[2], s[3], 0, isa});
-    for (std::int64_t precision : {1, 2})
-        for (const auto& s : shapes) b->Args({s[0], s[1], s[2], s[3], precision, std::int64_t(mmt::best_kernel())});
+    std::vector<mmt::kernel_isa> reduced{mmt::best_kernel()};
+    if (mmt::cpu_has(mmt::kernel_isa::amx)) reduced.push_back(mmt::kernel_isa::amx);
+    for (mmt::kernel_isa isa : reduced)
+        for (std::int64_t precision : {1, 2})
+            for (const auto& s : shapes) b->Args({s[0], s[1], s[2], s[3], precision, std::int64_t(isa)});
 }
 BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out", "cold", "precision", "kernel"})->Apply(linear_packed_args)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -20,7 +20,21 @@ TEST_CASE("core.kernel: set_kernel switches and the guard restores" * doctest::t
     CHECK(active_kernel() == before);
 }
 
+TEST_CASE("core.kernel: each kernel is found by its name, and amx is taken only when asked for" * doctest::test_suite("unit")) {
+    for (kernel_isa isa : all_kernels) {
+        kernel_isa named = isa == kernel_isa::portable ? kernel_isa::avx2 : kernel_isa::portable;
+        CHECK(kernel_named(kernel_name(isa), named));
+        CHECK(named == isa);
+    }
+    kernel_isa untouched = kernel_isa::avx2;
+    CHECK_FALSE(kernel_named("AVX512", untouched));
+    CHECK(untouched == kernel_isa::avx2);
+    CHECK(best_kernel() != kernel_isa::amx);
+}
+
 TEST_CASE("core.kernel: a kernel the CPU lacks and an unknown MMT_KERNEL are errors" * doctest::test_suite("unit")) {
+    if (!cpu_has(kernel_isa::amx))
+        test::check_throws<config_error>([] { set_kernel(kernel_isa::amx); }, {"set_kernel", "'amx'", "this CPU lacks"});
     if (!cpu_has(kernel_isa::avx512))
         test::check_throws<config_error>([] { set_kernel(kernel_isa::avx512); }, {"set_kernel", "'avx512'", "this CPU lacks"});
     if (!cpu_has(kernel_isa::avx2))
@@ -29,7 +43,7 @@ TEST_CASE("core.kernel: a kernel the CPU lacks and an unknown MMT_KERNEL are err
     const char* saved = std::getenv("MMT_KERNEL");
     const std::string before = saved ? saved : "";
     setenv("MMT_KERNEL", "avx3", 1);
-    test::check_throws<config_error>([] { detail::initial_kernel(); }, {"MMT_KERNEL", "portable, avx2 or avx512", "'avx3'"});
+    test::check_throws<config_error>([] { detail::initial_kernel(); }, {"MMT_KERNEL", "portable, avx2, avx512 or amx", "'avx3'"});
     setenv("MMT_KERNEL", "portable", 1);
     CHECK(detail::initial_kernel() == kernel_isa::portable);
     if (saved) setenv("MMT_KERNEL", before.c_str(), 1);

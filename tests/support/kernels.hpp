@@ -21,7 +21,7 @@ private:
 
 inline std::vector<kernel_isa> available_kernels() {
     std::vector<kernel_isa> all;
-    for (kernel_isa isa : {kernel_isa::portable, kernel_isa::avx2, kernel_isa::avx512})
+    for (kernel_isa isa : all_kernels)
         if (cpu_has(isa)) all.push_back(isa);
     return all;
 }

@@ -7,6 +7,10 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 // GCC 12 reports the _mm512_undefined_* placeholders inside its own intrinsics
 // (masked loads, conversions, reductions) as uninitialised (GCC bug 105593), so
@@ -57,7 +61,28 @@ inline bool has_avx_vnni() {
     }();
     return has;
 }
+
+// AMX tiles with their int8 and bf16 products (CPUID leaf 7: EDX bits 24, 25 and
+// 22), usable by this process: Linux keeps the tiles' 8 KiB of register state off
+// until a process asks for it, and is asked here, once (arch_prctl
+// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, Linux 5.16 on). Refused, or on
+// another OS, the tiles count as absent.
+inline bool has_amx() {
+    static const bool has = [] {
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        const unsigned amx = (1u << 22) | (1u << 24) | (1u << 25);
+        if (!has_avx512() || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || (edx & amx) != amx) return false;
+#if defined(__linux__)
+        constexpr long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+        return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
 #else
+        return false;
+#endif
+    }();
+    return has;
+}
+#else
+inline bool has_amx() { return false; }
 inline bool has_avx2() { return false; }
 inline bool has_avx512() { return false; }
 inline bool has_avx512_bf16() { return false; }

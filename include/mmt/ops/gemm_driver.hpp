@@ -313,16 +313,18 @@ struct sum_into_output {
 };
 
 // x's m rows already prepared (Trait::prepare), y: [m, n] with row stride ldy (must
-// not alias x), bias: [n] or nullptr, `epilogue` on each finished tile of y.
+// not alias x), bias: [n] or nullptr, `epilogue` on each finished tile of y. The
+// tile kernel is the trait's for the active kernel_isa unless `other_kernel` names one
+// (the tests run the AMX kernel on emulated tiles through here).
 template <class Trait>
 void run_gemm_prepared(const typename Trait::prepared& prep, std::size_t m, const typename Trait::weights& w, const float* bias, float* y,
-                       std::size_t ldy, const gemm_epilogue& epilogue) {
+                       std::size_t ldy, const gemm_epilogue& epilogue, const tile_kernel<Trait>* other_kernel = nullptr) {
     constexpr std::size_t panel = gemm::panel, group = Trait::group, block = Trait::block_groups;
     const std::size_t n = w.rows(), k = w.cols(), groups = w.groups();
     epilogue.validate(n);
     if (m == 0 || n == 0) return;
     const kernel_isa isa = active_kernel();
-    const tile_kernel<Trait> kernel = Trait::kernel(isa);
+    const tile_kernel<Trait> kernel = other_kernel ? *other_kernel : Trait::kernel(isa);
     const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows, block_tiles = std::max<std::size_t>(1, gemm::row_block / kernel.rows);
     const bool small = m * n * k < gemm::small_job;
     // Threads take runs of (panel, row tile) pairs in panel order: whole panels but

@@ -221,7 +221,7 @@ struct f32_gemm {
 
     static tile_kernel<f32_gemm> kernel(kernel_isa isa) {
 #if defined(__x86_64__)
-        if (isa == kernel_isa::avx512) return {detail::f32_tile_avx512, 8, "AVX-512 8x48"};
+        if (isa >= kernel_isa::avx512) return {detail::f32_tile_avx512, 8, "AVX-512 8x48"};
         if (isa == kernel_isa::avx2) return {detail::f32_tile_avx2, 6, "AVX2 6x16"};
 #endif
         (void)isa;

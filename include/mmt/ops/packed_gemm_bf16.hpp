@@ -1,9 +1,10 @@
 // y[M, N] = x[M, K] W[N, K]^T + b in bfloat16 with float32 accumulation. W is
 // rounded to bf16 once at load and packed in panels of 48 columns holding k-pairs
 // [K / 2][48][2] (ops/gemm_driver.hpp); x is rounded to bf16 per call. Tile
-// kernels: AVX512-BF16 vdpbf16ps (two multiply-adds per lane per instruction, twice
-// the float32 rate), and on AVX2 or in portable C++ the bf16 values widened to
-// float (exact), so every kernel computes the same products.
+// kernels: AMX tdpbf16ps under kernel_isa::amx (ops/amx_tiles.hpp); AVX512-BF16
+// vdpbf16ps (two multiply-adds per lane per instruction, twice the float32 rate);
+// and on AVX2 or in portable C++ the bf16 values widened to float (exact), so every
+// kernel computes the same products.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/amx_tiles.hpp"
 #include "mmt/ops/gemm_driver.hpp"
 #include "mmt/ops/simd.hpp"
 
@@ -196,7 +198,7 @@ inline void bf16_tile_portable(std::size_t rows, const std::uint32_t* a, std::si
 // A row of x [k] as the kernels read it, (k + 1) / 2 pairs, rounded the same way under every kernel.
 inline void bf16_pairs(const float* x, std::size_t k, std::uint32_t* pairs, kernel_isa isa) {
 #if defined(__x86_64__)
-    if (isa == kernel_isa::avx512) return bf16_pairs_avx512(x, k, pairs);
+    if (isa >= kernel_isa::avx512) return bf16_pairs_avx512(x, k, pairs);
     if (isa == kernel_isa::avx2) return bf16_pairs_avx2(x, k, pairs);
 #endif
     (void)isa;
@@ -209,7 +211,7 @@ inline void bf16_pairs(const float* x, std::size_t k, std::uint32_t* pairs, kern
 // the others widen bf16 to float and pay for it.
 inline bool bf16_is_native(kernel_isa isa) {
 #if defined(__x86_64__)
-    return isa == kernel_isa::avx512 && cpu::has_avx512_bf16();
+    return isa >= kernel_isa::avx512 && cpu::has_avx512_bf16();
 #else
     (void)isa;
     return false;
@@ -243,6 +245,7 @@ struct bf16_gemm {
     // AVX-512 without its BF16 extension runs the AVX2 kernel.
     static tile_kernel<bf16_gemm> kernel(kernel_isa isa) {
 #if defined(__x86_64__)
+        if (isa == kernel_isa::amx) return {detail::amx_tile<amx::hardware, std::uint16_t, float>, amx::max_rows, "AMX bf16 16x48"};
         if (bf16_is_native(isa)) return {detail::bf16_tile_avx512, 8, "AVX512-BF16 8x48"};
         if (isa != kernel_isa::portable) return {detail::bf16_tile_avx2, 4, "AVX2 bf16 widened to float 4x16"};
 #endif

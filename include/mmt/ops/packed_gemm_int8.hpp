@@ -5,9 +5,10 @@
 // exact int32 sums of u8 x s8 products, then
 // y = (acc * x_scale + x_min * sum(w)) * w_scale + b. W is packed in panels of 48
 // columns holding k-quads [K / 4][48][4] (ops/gemm_driver.hpp). Tile kernels:
-// AVX512-VNNI vpdpbusd (four multiply-adds per lane, four times the float32 FMA
-// rate on this project's machine: bench roofline_vnni_dot_peak), its 256-bit
-// AVX-VNNI form on AVX2, AVX2's vpmaddubsw where that is missing, and portable
+// AMX tdpbusd under kernel_isa::amx (ops/amx_tiles.hpp); AVX512-VNNI vpdpbusd
+// (four multiply-adds per lane, four times the float32 FMA rate on this project's
+// machine: bench roofline_vnni_dot_peak); its 256-bit AVX-VNNI form on AVX2;
+// AVX2's vpmaddubsw where that is missing; and portable
 // C++: all give the same integers. x is quantised with AVX-512 (AVX512BW), AVX2
 // or portable code that give the same levels.
 //
@@ -33,6 +34,7 @@
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/amx_tiles.hpp"
 #include "mmt/ops/gemm_driver.hpp"
 #include "mmt/ops/simd.hpp"
 
@@ -451,7 +453,7 @@ inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::
             auto* dst = reinterpret_cast<std::uint8_t*>(levels + r * quads);
             if (k % 4) levels[r * quads + quads - 1] = 0;
 #if defined(__x86_64__)
-            if (isa == kernel_isa::avx512) {
+            if (isa >= kernel_isa::avx512) {
                 rows[r] = detail::quantise_row_avx512(x + r * ldx, k, dst);
                 continue;
             }
@@ -507,7 +509,8 @@ struct int8_gemm {
     // AVX-512 without VNNI runs the AVX2 kernel; AVX2 without AVX-VNNI the vpmaddubsw one.
     static tile_kernel<int8_gemm> kernel(kernel_isa isa) {
 #if defined(__x86_64__)
-        if (isa == kernel_isa::avx512 && cpu::has_avx512_vnni()) return {detail::int8_tile_avx512, 8, "AVX512-VNNI int8 8x48"};
+        if (isa == kernel_isa::amx) return {detail::amx_tile<amx::hardware, std::int8_t, std::int32_t>, amx::max_rows, "AMX int8 16x48"};
+        if (isa >= kernel_isa::avx512 && cpu::has_avx512_vnni()) return {detail::int8_tile_avx512, 8, "AVX512-VNNI int8 8x48"};
         if (isa != kernel_isa::portable && cpu::has_avx_vnni()) return {detail::int8_tile_avx2<true>, 6, "AVX-VNNI int8 6x16"};
         if (isa != kernel_isa::portable) return {detail::int8_tile_avx2<false>, 4, "AVX2 int8 (vpmaddubsw) 4x16"};
 #endif
@@ -519,7 +522,7 @@ struct int8_gemm {
                        const weights& w, std::size_t c0, std::size_t cols, const float* bias, float* y, std::size_t ldy) {
         const detail::int8_epilogue e{x.rows.get() + r0, w.scales() + c0, w.column_sums() + c0, bias};
 #if defined(__x86_64__)
-        if (isa == kernel_isa::avx512) return detail::int8_finish_avx512(rows, acc, ldacc, e, y, ldy, cols);
+        if (isa >= kernel_isa::avx512) return detail::int8_finish_avx512(rows, acc, ldacc, e, y, ldy, cols);
         if (isa == kernel_isa::avx2) return detail::int8_finish_avx2(rows, acc, ldacc, e, y, ldy, cols);
 #endif
         (void)isa;

@@ -113,7 +113,7 @@ MMT_INTRINSICS_END
 namespace detail {
 inline float row_max(const float* x, std::size_t n) {
 #if defined(__x86_64__)
-    if (active_kernel() == kernel_isa::avx512) return reduce_avx512(x, n, max_lanes{});
+    if (active_kernel() >= kernel_isa::avx512) return reduce_avx512(x, n, max_lanes{});
     if (active_kernel() == kernel_isa::avx2) return reduce_avx2(x, n, max_lanes{});
 #endif
     return row_max_portable(x, n);
@@ -121,7 +121,7 @@ inline float row_max(const float* x, std::size_t n) {
 
 inline float row_sum(const float* x, std::size_t n) {
 #if defined(__x86_64__)
-    if (active_kernel() == kernel_isa::avx512) return reduce_avx512(x, n, sum_lanes{});
+    if (active_kernel() >= kernel_isa::avx512) return reduce_avx512(x, n, sum_lanes{});
     if (active_kernel() == kernel_isa::avx2) return reduce_avx2(x, n, sum_lanes{});
 #endif
     return row_sum_portable(x, n);
@@ -198,7 +198,7 @@ MMT_INTRINSICS_END
 // exp of vector_math.hpp.
 inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
 #if defined(__x86_64__)
-    if (active_kernel() == kernel_isa::avx512) return detail::softmax_row_avx512(x, n, scale);
+    if (active_kernel() >= kernel_isa::avx512) return detail::softmax_row_avx512(x, n, scale);
     if (active_kernel() == kernel_isa::avx2) return detail::softmax_row_avx2(x, n, scale);
 #endif
     const float max = detail::row_max(x, n);

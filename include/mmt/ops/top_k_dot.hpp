@@ -104,7 +104,7 @@ inline void dot_tile(std::size_t rows, const float* a, const float* b, std::size
             rows,
             [&](auto r) {
                 constexpr std::size_t R = decltype(r)::value;
-                if (isa == kernel_isa::avx512) dot_tile_avx512<R>(a, b, k, c, ldc);
+                if (isa >= kernel_isa::avx512) dot_tile_avx512<R>(a, b, k, c, ldc);
                 else dot_tile_avx2<R>(a, b, k, c, ldc);
             },
             std::make_index_sequence<dot_tile_rows>{});

@@ -187,7 +187,7 @@ MMT_INTRINSICS_END
 // x[i] = e^(a x[i] + b)
 inline void exp_affine_inplace(float* x, std::size_t n, float a, float b) {
 #if defined(__x86_64__)
-    if (active_kernel() == kernel_isa::avx512) return detail::exp_affine_avx512(x, n, a, b);
+    if (active_kernel() >= kernel_isa::avx512) return detail::exp_affine_avx512(x, n, a, b);
     if (active_kernel() == kernel_isa::avx2) return detail::exp_affine_avx2(x, n, a, b);
 #endif
     for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(std::fma(a, x[i], b));
@@ -196,7 +196,7 @@ inline void exp_affine_inplace(float* x, std::size_t n, float a, float b) {
 // x[i] = 0.5 x[i] (1 + erf(x[i] / sqrt 2))
 inline void gelu_inplace(float* x, std::size_t n) {
 #if defined(__x86_64__)
-    if (active_kernel() == kernel_isa::avx512) return detail::gelu_avx512(x, n);
+    if (active_kernel() >= kernel_isa::avx512) return detail::gelu_avx512(x, n);
     if (active_kernel() == kernel_isa::avx2) return detail::gelu_avx2(x, n);
 #endif
     for (std::size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
@@ -205,7 +205,7 @@ inline void gelu_inplace(float* x, std::size_t n) {
 // x[i] = x[i] sigmoid(a x[i])
 inline void sigmoid_gate_inplace(float* x, std::size_t n, float a) {
 #if defined(__x86_64__)
-    if (active_kernel() == kernel_isa::avx512) return detail::sigmoid_gate_avx512(x, n, a);
+    if (active_kernel() >= kernel_isa::avx512) return detail::sigmoid_gate_avx512(x, n, a);
     if (active_kernel() == kernel_isa::avx2) return detail::sigmoid_gate_avx2(x, n, a);
 #endif
     for (std::size_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-a * x[i]));
