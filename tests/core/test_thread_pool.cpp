@@ -1,11 +1,15 @@
 // parallel_for on the thread pool (core/thread_pool.hpp): every index once, in one
 // slice per thread of at least `grain` items; a worker takes part; an exception from
 // any slice reaches the caller; a parallel_for inside a slice, or on several threads
-// at once, runs whole on its own thread; a forked child gets workers of its own.
+// at once, runs whole on its own thread; a forked child gets workers of its own; the
+// caller runs the job alone when the system starts no worker. And the thread count
+// (core/threading.hpp): from the environment or the affinity mask, and its errors.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -13,6 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +27,7 @@
 
 #include "mmt/core/threading.hpp"
 #include "support/threads.hpp"
+#include "support/throws.hpp"
 
 namespace {
 
@@ -134,4 +142,93 @@ TEST_CASE("core.thread_pool: a forked child gets workers of its own" * doctest::
     REQUIRE(waitpid(child, &status, 0) == child);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("core.thread_pool: where the system starts no worker, the caller runs the whole job" * doctest::test_suite("unit")) {
+    mmt::test::thread_count_guard guard(4);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The child's pool has no workers yet. Its threads get 64 MiB stacks, larger
+        // than any glibc kept from the parent's threads to reuse, and address space
+        // for only 4 MiB more than the child maps: no worker starts.
+        pthread_attr_t attr;
+        if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, std::size_t(64) << 20) != 0 ||
+            pthread_setattr_default_np(&attr) != 0)
+            _exit(2);
+        std::ifstream statm("/proc/self/statm");
+        unsigned long pages = 0;
+        statm >> pages;
+        const rlimit limit{rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(4) << 20), RLIM_INFINITY};
+        if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(2);
+        const slice_list whole{{0, 12}};
+        _exit(cut_slices(12, 1) == whole && cut_slices(12, 1) == whole ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));  // not ended by std::terminate, as an uncaught std::system_error would
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+namespace {
+// Sets (or with nullptr unsets) an environment variable for its lifetime.
+class env_setting {
+public:
+    env_setting(const char* name, const char* value) : name_(name) {
+        const char* before = std::getenv(name);
+        had_ = before != nullptr;
+        if (had_) before_ = before;
+        if (value) setenv(name, value, 1);
+        else unsetenv(name);
+    }
+    env_setting(const env_setting&) = delete;
+    env_setting& operator=(const env_setting&) = delete;
+    ~env_setting() {
+        if (had_) setenv(name_, before_.c_str(), 1);
+        else unsetenv(name_);
+    }
+
+private:
+    const char* name_;
+    bool had_ = false;
+    std::string before_;
+};
+}  // namespace
+
+TEST_CASE("core.threading: the count from MMT_NUM_THREADS, else OMP_NUM_THREADS, else the affinity mask" * doctest::test_suite("unit")) {
+    using mmt::detail::initial_threads;
+    {
+        env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", nullptr);
+        CHECK(initial_threads() == mmt::detail::available_cpus());
+        const pid_t child = fork();  // the CPUs the process may use: one, in a child
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(sched_getcpu(), &one);
+            _exit(sched_setaffinity(0, sizeof one, &one) == 0 && initial_threads() == 1 ? 0 : 1);
+        }
+        int status = 0;
+        REQUIRE(waitpid(child, &status, 0) == child);
+        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    }
+    {
+        env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", " 5,2");
+        CHECK(initial_threads() == 5);  // OpenMP's first nesting level
+        env_setting mmt_set("MMT_NUM_THREADS", "3");
+        CHECK(initial_threads() == 3);
+    }
+    for (const char* bad : {"0", "abc", "4096", "2,1", "-1", "3x"}) {
+        CAPTURE(bad);
+        env_setting mmt_env("MMT_NUM_THREADS", bad);
+        mmt::test::check_throws<mmt::config_error>([] { initial_threads(); }, {"MMT_NUM_THREADS", "from 1 to 4095", std::string("'") + bad + "'"});
+    }
+    {
+        env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", "many");
+        mmt::test::check_throws<mmt::config_error>([] { initial_threads(); }, {"OMP_NUM_THREADS", "'many'"});
+    }
+    mmt::test::check_throws<mmt::input_error>([] { mmt::set_num_threads(0); }, {"set_num_threads", "1 to 4095", "got 0"});
+    mmt::test::check_throws<mmt::input_error>([] { mmt::set_num_threads(4096); }, {"got 4096"});
+    mmt::test::thread_count_guard guard(3);
+    CHECK(mmt::num_threads() == 3);
 }

@@ -480,7 +480,7 @@ void add_serve(CLI::App& app) {
         ->check(CLI::PositiveNumber);
     add_language_option(cmd, o->language);
     cmd->callback([o] {
-        // SIGINT and SIGTERM end the server: blocked in every thread (the loading's OpenMP
+        // SIGINT and SIGTERM end the server: blocked in every thread (the ops' worker
         // threads and the request threads inherit the mask) and awaited by one, which
         // stops the server.
         sigset_t stop_signals;

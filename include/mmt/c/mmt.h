@@ -19,7 +19,9 @@
  *   results equal a serial run's bit for bit). A handle must not be freed while a call
  *   on it is running.
  * - mmt_last_error() is per thread.
- * - Each call also runs its own work on several threads (OpenMP; OMP_NUM_THREADS).
+ * - Each call also runs its own work on the library's worker threads (MMT_NUM_THREADS,
+ *   else OMP_NUM_THREADS, else every CPU the process may use); while one call's work
+ *   holds them, another call's runs on its own thread.
  *
  * Link with mmt::c (CMake) or -lmmt_c. */
 #ifndef MMT_C_MMT_H

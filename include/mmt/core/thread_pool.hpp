@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -59,7 +60,14 @@ public:
             ~release() { busy.store(false, std::memory_order_release); }
         } released{busy_};
         helpers = std::min(helpers, max_helpers);
-        while (workers_.size() < helpers) workers_.emplace_back([this, index = workers_.size()] { work(index); });
+        try {
+            while (workers_.size() < helpers) workers_.emplace_back([this, index = workers_.size()] { work(index); });
+        } catch (const std::system_error&) {
+            // A worker the system will not start (a process or address-space limit):
+            // its slices go to the workers there are and the caller; the next job asks again.
+            helpers = workers_.size();
+            if (helpers == 0) return false;
+        }
 
         run_ = [](void* body, std::size_t s) { (*static_cast<Slice*>(body))(s); };
         body_ = &slice;
