@@ -231,4 +231,7 @@ TEST_CASE("core.threading: the count from MMT_NUM_THREADS, else OMP_NUM_THREADS,
     mmt::test::check_throws<mmt::input_error>([] { mmt::set_num_threads(4096); }, {"got 4096"});
     mmt::test::thread_count_guard guard(3);
     CHECK(mmt::num_threads() == 3);
+    int elsewhere = 0;  // the count holds in every thread, not only the one that set it
+    std::thread([&] { elsewhere = mmt::num_threads(); }).join();
+    CHECK(elsewhere == 3);
 }
