@@ -11,7 +11,7 @@ build=${1:-$root/build-aarch64}
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64; apt-get update -qq; fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu qemu-user \
-  qemu-user-binfmt libpng-dev:arm64 libjpeg62-turbo-dev:arm64 libutf8proc-dev:arm64 libgomp1:arm64 \
+  qemu-user-binfmt libpng-dev:arm64 libjpeg62-turbo-dev:arm64 libutf8proc-dev:arm64 \
   libcpp-httplib-dev:arm64 > /dev/null
 "$root/scripts/install-deps.sh"  # the header-only dependencies, as on x86-64
 
