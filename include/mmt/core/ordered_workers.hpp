@@ -1,9 +1,9 @@
 // Work on a stream of inputs in parallel, results handed back in input order, at
 // most `capacity` of them taken ahead of the consumer: what keeps decoding images
 // on worker threads ahead of the forward passes without holding a whole
-// collection. Worker threads are std::threads: the forward passes own OpenMP's
-// threads (core/threading.hpp), and an OpenMP region opened on a worker would
-// start a second team of them.
+// collection. Worker threads are std::threads of their own, beside the ops' pool
+// (core/threading.hpp): a parallel_for on a worker while a forward pass holds the
+// pool runs whole on the worker's thread.
 #pragma once
 
 #include <condition_variable>
