@@ -1,6 +1,6 @@
 // ops/amx_tiles.hpp's tile kernel on emulated tiles (support/amx_emulator.hpp), which
-// check every shape rule the CPU checks, against the portable kernels of the same
-// precision, over the shapes the GEMM driver hands a tile kernel: 1 to 16 rows, a
+// check every shape rule the CPU checks, against the portable int8 kernel's sums and
+// bf16 sums in double, over the shapes the GEMM driver hands a tile kernel: 1 to 16 rows, a
 // narrow last panel, k blocks whose groups are or are not a multiple of 16, strided
 // rows of x, the first k block and the ones that add to it. Where the CPU has AMX
 // the real instructions run the same cases too; elsewhere that case says it was
