@@ -12,6 +12,7 @@
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/attention.hpp"
 #include "mmt/ops/conv1d.hpp"
+#include "mmt/ops/group_norm.hpp"
 #include "mmt/ops/layer_norm.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
 #include "mmt/ops/patch_embed.hpp"
@@ -193,6 +194,19 @@ void op_conv1d_naive(benchmark::State& state) {
 BENCHMARK(op_conv1d_naive)->ArgNames({"batch", "length", "in", "out", "kernel", "stride", "padding", "groups"})
     ->Args({1, 401, 512, 512, 3, 2, 0, 1})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// wav2vec2's first GroupNorm (one group per channel) with its GELU, in place on the
+// first conv's output at 10 and 30 s: three passes over 65 or 197 MB. Args: frames, channels.
+void op_group_norm(benchmark::State& state) {
+    const auto frames = std::size_t(state.range(0)), channels = std::size_t(state.range(1));
+    tensor<2> x = mmt::test::random_tensor<2>({frames, channels}, 1);
+    const tensor<1> w = mmt::test::random_tensor<1>({channels}, 2, 0.5f, 1.5f), b = mmt::test::random_tensor<1>({channels}, 3);
+    for (auto _ : state) {
+        mmt::ops::group_norm(x.data(), 1, frames, channels, channels, w.data(), b.data(), 1e-5f, x.data(), mmt::ops::activation::gelu);
+        benchmark::DoNotOptimize(x.data());
+    }
+}
+BENCHMARK(op_group_norm)->ArgNames({"frames", "channels"})->Args({31999, 512})->Args({95999, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // GELU (erf) over an MLP's hidden activations, in place. Args: rows, dim:
 // CLIP B/32 at batch 1 and wav2vec2-base at 30 s. The input is restored
