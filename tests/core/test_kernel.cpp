@@ -1,10 +1,8 @@
 // mmt::set_kernel / MMT_KERNEL: the kernel family every op runs, and its errors.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <string>
-
 #include "mmt/core/kernel.hpp"
+#include "support/env.hpp"
 #include "support/kernels.hpp"
 #include "support/throws.hpp"
 
@@ -40,12 +38,10 @@ TEST_CASE("core.kernel: a kernel the CPU lacks and an unknown MMT_KERNEL are err
     if (!cpu_has(kernel_isa::avx2))
         test::check_throws<config_error>([] { set_kernel(kernel_isa::avx2); }, {"set_kernel", "'avx2'", "this CPU lacks"});
     // The variable is read when an op first asks; detail::initial_kernel reads it now.
-    const char* saved = std::getenv("MMT_KERNEL");
-    const std::string before = saved ? saved : "";
-    setenv("MMT_KERNEL", "avx3", 1);
-    test::check_throws<config_error>([] { detail::initial_kernel(); }, {"MMT_KERNEL", "portable, avx2, avx512 or amx", "'avx3'"});
-    setenv("MMT_KERNEL", "portable", 1);
+    {
+        test::env_setting unknown("MMT_KERNEL", "avx3");
+        test::check_throws<config_error>([] { detail::initial_kernel(); }, {"MMT_KERNEL", "portable, avx2, avx512 or amx", "'avx3'"});
+    }
+    test::env_setting portable("MMT_KERNEL", "portable");
     CHECK(detail::initial_kernel() == kernel_isa::portable);
-    if (saved) setenv("MMT_KERNEL", before.c_str(), 1);
-    else unsetenv("MMT_KERNEL");
 }

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +25,7 @@
 #include <doctest/doctest.h>
 
 #include "mmt/core/threading.hpp"
+#include "support/env.hpp"
 #include "support/threads.hpp"
 #include "support/throws.hpp"
 
@@ -170,35 +170,11 @@ TEST_CASE("core.thread_pool: where the system starts no worker, the caller runs 
     CHECK(WEXITSTATUS(status) == 0);
 }
 
-namespace {
-// Sets (or with nullptr unsets) an environment variable for its lifetime.
-class env_setting {
-public:
-    env_setting(const char* name, const char* value) : name_(name) {
-        const char* before = std::getenv(name);
-        had_ = before != nullptr;
-        if (had_) before_ = before;
-        if (value) setenv(name, value, 1);
-        else unsetenv(name);
-    }
-    env_setting(const env_setting&) = delete;
-    env_setting& operator=(const env_setting&) = delete;
-    ~env_setting() {
-        if (had_) setenv(name_, before_.c_str(), 1);
-        else unsetenv(name_);
-    }
-
-private:
-    const char* name_;
-    bool had_ = false;
-    std::string before_;
-};
-}  // namespace
 
 TEST_CASE("core.threading: the count from MMT_NUM_THREADS, else OMP_NUM_THREADS, else the affinity mask" * doctest::test_suite("unit")) {
     using mmt::detail::initial_threads;
     {
-        env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", nullptr);
+        mmt::test::env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", nullptr);
         CHECK(initial_threads() == mmt::detail::available_cpus());
         const pid_t child = fork();  // the CPUs the process may use: one, in a child
         REQUIRE(child >= 0);
@@ -213,18 +189,18 @@ TEST_CASE("core.threading: the count from MMT_NUM_THREADS, else OMP_NUM_THREADS,
         CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
     }
     {
-        env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", " 5,2");
+        mmt::test::env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", " 5,2");
         CHECK(initial_threads() == 5);  // OpenMP's first nesting level
-        env_setting mmt_set("MMT_NUM_THREADS", "3");
+        mmt::test::env_setting mmt_set("MMT_NUM_THREADS", "3");
         CHECK(initial_threads() == 3);
     }
     for (const char* bad : {"0", "abc", "4096", "2,1", "-1", "3x"}) {
         CAPTURE(bad);
-        env_setting mmt_env("MMT_NUM_THREADS", bad);
+        mmt::test::env_setting mmt_env("MMT_NUM_THREADS", bad);
         mmt::test::check_throws<mmt::config_error>([] { initial_threads(); }, {"MMT_NUM_THREADS", "from 1 to 4095", std::string("'") + bad + "'"});
     }
     {
-        env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", "many");
+        mmt::test::env_setting mmt_env("MMT_NUM_THREADS", nullptr), omp_env("OMP_NUM_THREADS", "many");
         mmt::test::check_throws<mmt::config_error>([] { initial_threads(); }, {"OMP_NUM_THREADS", "'many'"});
     }
     mmt::test::check_throws<mmt::input_error>([] { mmt::set_num_threads(0); }, {"set_num_threads", "1 to 4095", "got 0"});
