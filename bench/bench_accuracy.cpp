@@ -39,14 +39,14 @@ void label_figures(benchmark::State& state, const mmt::tensor<3>& f32, const mmt
 // `run`'s output on the model in float32, then on the model with `linear`
 // layers (timed, once), compared by `figures`.
 template <class Model, class Run, class Figures>
-void against_f32(benchmark::State& state, const std::string& config_file, const std::string& architecture, precision linear, const Run& run,
-                 const Figures& figures) {
+void against_f32(benchmark::State& state, const std::string& config_file, const std::string& architecture, const mmt::load_options& linear,
+                 const Run& run, const Figures& figures) {
     const auto reference = run(mmt::bench::model_for<Model>(config_file, precision::f32, architecture));
     const Model& model = mmt::bench::model_for<Model>(config_file, linear, architecture);
     decltype(run(model)) reduced;
     for (auto _ : state) reduced = run(model);
     figures(state, reference, reduced);
-    state.SetLabel(mmt::bench::gemm_kernel(linear));
+    state.SetLabel(mmt::bench::gemm_kernel(linear.linear));
 }
 
 const std::string clip_config = "clip-vit-base-patch32.json";
@@ -74,7 +74,7 @@ void layoutlm_base(benchmark::State& state, std::size_t batch, std::size_t seq, 
         [&](const mmt::layoutlm::pretrained_model& m) { return m.token_logits(in); }, label_figures);
 }
 
-void wav2vec2_base(benchmark::State& state, std::size_t seconds, precision linear) {
+void wav2vec2_base(benchmark::State& state, std::size_t seconds, const mmt::load_options& linear) {
     const auto audio = mmt::bench::speech_audio(seconds);
     against_f32<mmt::wav2vec2::wav2vec2_model>(
         state, "wav2vec2-base-960h.json", "", linear, [&](const mmt::wav2vec2::wav2vec2_model& m) { return m.forward_ctc(audio).logits; },
@@ -91,6 +91,17 @@ const bool registered = [] {
         add("clip_b32_text/batch:8", [p](benchmark::State& s) { clip_b32_text(s, 8, p); });
         add("layoutlm_base/1x512", [p](benchmark::State& s) { layoutlm_base(s, 1, 512, p); });
         add("wav2vec2_base/seconds:10", [p](benchmark::State& s) { wav2vec2_base(s, 10, p); });
+    }
+    // int8 with the feature encoder's convolutions in bf16 or float32 (as ONNX
+    // Runtime's quantize_dynamic leaves convolutions).
+    for (const precision conv : {precision::bf16, precision::f32}) {
+        mmt::load_options options{precision::int8};
+        options.module_precision = {{"feature_extractor", conv}};
+        benchmark::RegisterBenchmark(("accuracy/wav2vec2_base/seconds:10/int8/feature_extractor:" + std::string(precision_name(conv))).c_str(),
+                                     [=](benchmark::State& s) { wav2vec2_base(s, 10, options); })
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime()
+            ->Iterations(1);
     }
     return true;
 }();

@@ -130,11 +130,11 @@ double wav2vec2_flops(const mmt::wav2vec2::config& c, std::int64_t samples) {
 }
 
 // A CTC model of the wav2vec2-like family on `seconds` of 16 kHz audio.
-void speech_ctc(benchmark::State& state, const std::string& config_file, std::size_t seconds, precision linear) {
-    const auto& model = mmt::bench::model_for<mmt::wav2vec2::wav2vec2_model>(config_file, linear);
+void speech_ctc(benchmark::State& state, const std::string& config_file, std::size_t seconds, const mmt::load_options& options) {
+    const auto& model = mmt::bench::model_for<mmt::wav2vec2::wav2vec2_model>(config_file, options);
     const tensor<2> audio = mmt::bench::speech_audio(seconds);
     time_warm(state, [&] { return model.forward_ctc(audio); });
-    report(state, wav2vec2_flops(model.config, std::int64_t(audio.shape(1))), linear);
+    report(state, wav2vec2_flops(model.config, std::int64_t(audio.shape(1))), options.linear);
 }
 
 // Start-up: ViT-B/32 (CLIPModel, 605 MB of float32) loaded from a warm page cache,
@@ -266,6 +266,19 @@ const bool registered = [] {
         add("wav2vec2_base/seconds:30", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 30, p); });
         add("hubert_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "hubert-base-defaults.json", 10, p); });
         add("wavlm_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wavlm-base-defaults.json", 10, p); });
+    }
+    // int8 with the feature encoder's convolutions in bf16 or float32 (as ONNX
+    // Runtime's quantize_dynamic leaves convolutions): wav2vec2's int8 at ONNX
+    // Runtime's accuracy (bench_accuracy.cpp).
+    for (const precision conv : {precision::bf16, precision::f32}) {
+        mmt::load_options options{precision::int8};
+        options.module_precision = {{"feature_extractor", conv}};
+        for (const std::size_t seconds : {10, 30})
+            benchmark::RegisterBenchmark(
+                ("wav2vec2_base/seconds:" + std::to_string(seconds) + "/int8/feature_extractor:" + precision_name(conv)).c_str(),
+                [=](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", seconds, options); })
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
     }
     for (const int threads : {0, 1}) {
         const std::string suffix = threads ? "/busy_core/threads:1" : "/busy_core";

@@ -19,16 +19,17 @@
 
 namespace mmt::bench {
 
-// The model a hub config describes, with random weights made in memory, its
-// linear layers in `linear` precision; `architecture`, when given, replaces the
-// config's `architectures` (e.g. a token-classification head on a base
-// checkpoint's config). One model is kept at a time: asking for another frees
-// the last.
+// The model a hub config describes, with random weights made in memory, loaded
+// with `options` (the linear layers' precision, modules kept in float32);
+// `architecture`, when given, replaces the config's `architectures` (e.g. a
+// token-classification head on a base checkpoint's config). One model is kept at a
+// time: asking for another frees the last.
 template <class Model>
-const Model& model_for(const std::string& config_file, precision linear, const std::string& architecture = "") {
+const Model& model_for(const std::string& config_file, const load_options& options, const std::string& architecture = "") {
     static std::string loaded;
     static std::unique_ptr<auto_model> model;
-    const std::string key = config_file + "/" + architecture + "/" + std::to_string(int(linear));
+    std::string key = config_file + "/" + architecture + "/" + precision_name(options.linear);
+    key += "/" + module_precision_text(options.module_precision);
     if (loaded != key) {
         model.reset();
         const std::string path = std::string(MMT_CONFIGS_DIR) + "/" + config_file;
@@ -36,8 +37,9 @@ const Model& model_for(const std::string& config_file, precision linear, const s
         if (!architecture.empty()) config["architectures"] = io::json::array({architecture});
         io::weight_loader loader(
             [](const std::string& name, const std::vector<std::size_t>& shape, float* out) { detail::random_values(name, shape, out, 0); },
-            load_options{linear});
+            options);
         model = std::make_unique<auto_model>(auto_model::from_config(config, path, loader));
+        loader.check_module_precision();
         loaded = key;
     }
     return *model->get<Model>();

@@ -48,3 +48,44 @@ TEST_CASE("cli.quantize: clip-tiny in int8 runs `mmt forward` as the original do
     CHECK(bf16.exit_code != 0);
     CHECK(bf16.output.find("holds int8 weights written by mmt quantize; it loads as int8, not bf16") != std::string::npos);
 }
+
+TEST_CASE("cli.quantize: --module-precision keeps wav2vec2's feature encoder in bf16, stored and at load alike; a bad value is refused" *
+          doctest::test_suite("unit")) {
+    namespace fs = std::filesystem;
+    const fs::path speech = data_path("wav2vec2-tiny-ctc"), out = scratch_dir("cli_quantize_modules"), results = scratch_dir("cli_quantize_modules_results");
+    const std::string modules = " --module-precision feature_extractor=bf16,encoder.layers.0=f32";
+    const auto r = run(tool() + " quantize --model " + quote(speech.string()) + " --out " + quote(out.string()) + " --precision int8" + modules, true);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const std::string inputs = " --inputs " + quote((speech / "reference.safetensors").string());
+    const auto quantized = run(tool() + " forward --model " + quote(out.string()) + inputs + " --out " + quote((results / "q.safetensors").string()));
+    const auto original = run(tool() + " --verbose --precision int8" + modules + " forward --model " + quote(speech.string()) + inputs +
+                              " --out " + quote((results / "o.safetensors").string()), true);
+    REQUIRE(quantized.exit_code == 0);
+    REQUIRE(original.exit_code == 0);
+    CHECK(original.output.find("mmt: linear layers in int8: ") == 0);
+    CHECK(original.output.find("; feature_extractor=bf16,encoder.layers.0=f32\n") != std::string::npos);
+    const io::safetensors_file q(results / "q.safetensors"), o(results / "o.safetensors");
+    REQUIRE(q.names() == o.names());
+    CHECK(q.size() > 0);
+    for (const auto& name : o.names()) {
+        INFO(name);
+        CHECK(q.load<float>(name) == o.load<float>(name));
+    }
+    const auto all_int8 = run(tool() + " --precision int8 forward --model " + quote(speech.string()) + inputs + " --out " +
+                              quote((results / "i.safetensors").string()));
+    REQUIRE(all_int8.exit_code == 0);
+    const io::safetensors_file i(results / "i.safetensors");
+    bool differs = false;  // the kept modules change the outputs
+    for (const auto& name : o.names()) differs = differs || i.load<float>(name) != o.load<float>(name);
+    CHECK(differs);
+
+    const auto bad = run(tool() + " --module-precision feature_extractor forward --model " + quote(speech.string()) + inputs + " --out " +
+                         quote((results / "b.safetensors").string()), true);
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.output.find("mmt: error: --module-precision: 'feature_extractor' in 'feature_extractor' is not MODULE=PRECISION") == 0);
+    const auto typo = run(tool() + " --precision int8 --module-precision feature_extracter=bf16 forward --model " + quote(speech.string()) +
+                          inputs + " --out " + quote((results / "t.safetensors").string()), true);
+    CHECK(typo.exit_code != 0);
+    CHECK(typo.output.find("module precision 'feature_extracter=bf16': no module of this model") != std::string::npos);
+}

@@ -2,7 +2,8 @@
 // without quantising again and gives exactly the outputs of the original loaded in
 // that precision, through every packing site (linear layers, patch embedding,
 // SigLIP's attention-pooling in_proj, wav2vec2's convolutions); its damaged forms
-// are clear errors.
+// are clear errors. And load_options::module_precision, which picks a precision per
+// module at load and which quantize stores.
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -145,9 +146,9 @@ TEST_CASE("quantize: bad requests and damaged quantized checkpoints are clear er
                                      {"holds int8 weights written by mmt quantize", "not bf16"});
     CHECK_NOTHROW((void)auto_model::from_pretrained(once, {precision::int8}));
 
-    const fs::path version = damaged_copy("clip-tiny", "quantize_version", unchanged, {{io::quantized_format::version_key, "2"}});
+    const fs::path version = damaged_copy("clip-tiny", "quantize_version", unchanged, {{io::quantized_format::version_key, "3"}});
     test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(version); },
-                                     {"layout version '2'", "this mmt reads version 1"});
+                                     {"layout version '3'", "this mmt reads versions 1 to 2"});
     const fs::path kind = damaged_copy("clip-tiny", "quantize_kind", unchanged, {{io::quantized_format::precision_key, "int4"}});
     test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(kind); }, {"'int4'", "expected 'int8' or 'bf16'"});
 
@@ -170,4 +171,103 @@ TEST_CASE("quantize: bad requests and damaged quantized checkpoints are clear er
         bytes.resize(bytes.size() - 4);
     });
     test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(shape); }, {scale, "expected F32 ["});
+}
+
+namespace {
+load_options with_modules(precision linear, module_precisions modules) {
+    load_options o{linear};
+    o.module_precision = std::move(modules);
+    return o;
+}
+}  // namespace
+
+TEST_CASE("module precision: the text form is MODULE=PRECISION pairs, anything else is a clear error" * doctest::test_suite("unit")) {
+    const module_precisions modules{{"feature_extractor", precision::bf16}, {"encoder.layers.0", precision::f32}, {"fc1", precision::int8}};
+    CHECK(module_precision_text(modules) == "feature_extractor=bf16,encoder.layers.0=f32,fc1=int8");
+    CHECK(parse_module_precision(module_precision_text(modules), "test") == modules);
+    CHECK(parse_module_precision("", "test").empty());
+    for (const char* bad : {"feature_extractor", "=bf16", "a=fp16", "a=bf16,,b=f32", ",a=bf16"}) {
+        INFO(bad);
+        test::check_throws<input_error>([&] { (void)parse_module_precision(bad, "--module-precision"); },
+                                        {"--module-precision: '", "is not MODULE=PRECISION", "feature_extractor=bf16"});
+    }
+}
+
+TEST_CASE("module precision: the first entry whose dotted components a layer's name holds decides its precision, through every "
+          "packing site; an entry that matches no layer is an error" * doctest::test_suite("unit")) {
+    const fs::path speech = test::data_path("wav2vec2-tiny-ctc"), clip = test::data_path("clip-tiny");
+    const fs::path reference = speech / "reference.safetensors";
+    const auto model = wav2vec2::wav2vec2_model::from_pretrained(
+        speech, with_modules(precision::int8, {{"feature_extractor", precision::bf16},
+                                               {"layers.0.feed_forward", precision::int8},
+                                               {"layers.0", precision::f32}}));
+    for (const auto& conv : model.feature_extractor.conv_layers) CHECK(conv.weight.precision() == precision::bf16);
+    const auto& layer0 = model.encoder.layers.layers.at(0);
+    const auto& layer1 = model.encoder.layers.layers.at(1);
+    CHECK(layer0.attention.q_proj.precision() == precision::f32);
+    CHECK(layer0.attention.out_proj.precision() == precision::f32);
+    CHECK(layer0.ffn.fc1.precision() == precision::int8);  // the earlier entry wins
+    CHECK(layer1.attention.q_proj.precision() == precision::int8);
+    CHECK(model.feature_projection.projection.precision() == precision::int8);
+    CHECK(model.lm_head->lm_head.precision() == precision::f32);  // heads stay float32
+
+    // Whole components only: "layers.0" is not in "conv_layers.0".
+    const auto exact_layer = wav2vec2::wav2vec2_model::from_pretrained(speech, with_modules(precision::int8, {{"layers.0", precision::f32}}));
+    CHECK(exact_layer.feature_extractor.conv_layers.at(0).weight.precision() == precision::int8);
+    CHECK(exact_layer.encoder.layers.layers.at(0).ffn.fc2.precision() == precision::f32);
+
+    // The whole model's modules in another precision give exactly that precision's outputs.
+    check_same_outputs(auto_model::from_pretrained(speech, with_modules(precision::int8, {{"wav2vec2", precision::f32}})),
+                       auto_model::from_pretrained(speech), reference);
+    check_same_outputs(auto_model::from_pretrained(speech, with_modules(precision::f32, {{"wav2vec2", precision::int8}})),
+                       auto_model::from_pretrained(speech, {precision::int8}), reference);
+    check_same_outputs(
+        auto_model::from_pretrained(clip, with_modules(precision::f32, {{"text_model", precision::int8}, {"vision_model", precision::int8}})),
+        auto_model::from_pretrained(clip, {precision::int8}), clip / "reference.safetensors");
+
+    test::check_throws<config_error>(
+        [&] { (void)auto_model::from_pretrained(speech, with_modules(precision::int8, {{"feature_extracter", precision::bf16}})); },
+        {"module precision 'feature_extracter=bf16'", "no module of this model", "one is 'wav2vec2.feature_extractor.conv_layers.0.conv'"});
+    test::check_throws<config_error>(  // a head stays float32: it takes no precision
+        [&] { (void)auto_model::from_pretrained(speech, with_modules(precision::int8, {{"lm_head", precision::bf16}})); },
+        {"module precision 'lm_head=bf16'", "no module of this model"});
+}
+
+TEST_CASE("quantize: modules stored in their own precision load so, in layout version 2, with the outputs of the original loaded "
+          "with the same modules" * doctest::test_suite("unit")) {
+    const fs::path speech = test::data_path("wav2vec2-tiny-ctc"), out = test::scratch_dir("quantize_modules");
+    const module_precisions modules{{"feature_extractor", precision::bf16}, {"encoder.layers.0", precision::f32}};
+    quantize_pretrained(speech, out, precision::int8, modules);
+    const io::checkpoint stored = io::checkpoint::open(out);
+    CHECK(stored.metadata(io::quantized_format::version_key) == std::string("2"));
+    CHECK(stored.metadata(io::quantized_format::modules_key) == std::string("feature_extractor=bf16,encoder.layers.0=f32"));
+    CHECK(stored.info("wav2vec2.feature_extractor.conv_layers.1.conv.weight").dtype == dtype::bf16);
+    CHECK(stored.info("wav2vec2.encoder.layers.0.feed_forward.output_dense.weight").dtype == dtype::f32);
+    CHECK_FALSE(stored.contains("wav2vec2.encoder.layers.0.feed_forward.output_dense.weight_scale"));
+    CHECK(stored.info("wav2vec2.encoder.layers.1.feed_forward.output_dense.weight").dtype == dtype::i8);
+    const fs::path reference = speech / "reference.safetensors";
+    check_same_outputs(auto_model::from_pretrained(out), auto_model::from_pretrained(speech, with_modules(precision::int8, modules)), reference);
+    CHECK_NOTHROW((void)auto_model::from_pretrained(out, with_modules(precision::int8, modules)));
+    test::check_throws<config_error>(
+        [&] { (void)auto_model::from_pretrained(out, with_modules(precision::f32, {{"feature_extractor", precision::f32}})); },
+        {"stored its modules as 'feature_extractor=bf16,encoder.layers.0=f32'", "not as 'feature_extractor=f32'"});
+    // Without modules the layout is version 1's, as before.
+    const fs::path plain = test::scratch_dir("quantize_modules_plain");
+    quantize_pretrained(speech, plain, precision::int8);
+    CHECK(io::checkpoint::open(plain).metadata(io::quantized_format::version_key) == std::string("1"));
+    CHECK_FALSE(io::checkpoint::open(plain).metadata(io::quantized_format::modules_key));
+
+    test::check_throws<config_error>(
+        [&] { quantize_pretrained(speech, test::scratch_dir("quantize_modules_typo"), precision::int8, {{"encoder.layer.0", precision::f32}}); },
+        {"module precision 'encoder.layer.0=f32'", "no module of this model"});
+    const fs::path in_v1 = damaged_copy("clip-tiny", "quantize_modules_v1", unchanged, {{io::quantized_format::modules_key, "text_model=f32"}});
+    test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(in_v1); }, {"in a layout version 1 file"});
+    const fs::path bad = damaged_copy("clip-tiny", "quantize_modules_bad", unchanged,
+                                      {{io::quantized_format::version_key, "2"}, {io::quantized_format::modules_key, "text_model=int4"}});
+    test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(bad); }, {"'text_model=int4'", "is not MODULE=PRECISION"});
+    // Metadata that says a module stored in int8 is float32 would read its levels as weights.
+    const fs::path lying = damaged_copy("clip-tiny", "quantize_modules_lying", unchanged,
+                                        {{io::quantized_format::version_key, "2"}, {io::quantized_format::modules_key, "text_model=f32"}});
+    test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(lying); },
+                                     {"int8 weight 'text_model.", "is asked for in f32", "mmt_module_precision"});
 }

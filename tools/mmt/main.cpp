@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
     app.add_option("--precision", precision,
                    "Linear layers in f32 (exact, the default), bf16 (float32 accumulation) or int8 (dynamic quantisation, VNNI)")
         ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+    std::string module_precision;
+    app.add_option("--module-precision", module_precision,
+                   "Modules whose layers take another precision than --precision, as MODULE=PRECISION pairs separated by "
+                   "commas, MODULE being components of the checkpoint's names: feature_extractor=bf16,encoder.layers.0=f32");
     bool verbose = false;
     app.add_flag("--verbose", verbose, "Say on stderr which GEMM kernel the linear layers run and on how many threads");
     app.parse_complete_callback([&] {
@@ -95,12 +99,14 @@ int main(int argc, char** argv) {
         options.linear = precision == "bf16" ? mmt::precision::bf16
                          : precision == "int8" ? mmt::precision::int8
                                                : mmt::precision::f32;
+        options.module_precision = mmt::parse_module_precision(module_precision, "--module-precision");
         if (verbose)  // the kernel is chosen at run time from the CPU's instructions
-            std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s\n", precision.c_str(),
+            std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s%s%s\n", precision.c_str(),
                          precision == "bf16"   ? mmt::ops::packed_gemm_bf16_kernel()
                          : precision == "int8" ? mmt::ops::packed_gemm_int8_kernel()
                                                : mmt::ops::packed_gemm_kernel(),
-                         mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s");
+                         mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s",
+                         module_precision.empty() ? "" : "; ", module_precision.c_str());
     });
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return "mmt: error: " + printable(e.what()) + " (see --help)\n";

@@ -67,8 +67,9 @@ using tensor_generator = std::function<void(const std::string& name, const std::
 
 class weight_loader {
 public:
-    // A checkpoint `mmt quantize` wrote loads in its stored precision: options asking
-    // for f32 (the default) or that precision get it, any other is an error.
+    // A checkpoint `mmt quantize` wrote loads as stored, in its precision and its
+    // modules' own: options asking for f32 (the default) or that precision, and for
+    // no modules or those, get it; any other is an error.
     weight_loader(checkpoint ckpt, name_table table, load_options options = {})
         : ckpt_(std::move(ckpt)), table_(std::move(table)), stored_(quantized_format::precision_of(ckpt_)), options_(std::move(options)) {
         if (!stored_) return;
@@ -76,6 +77,11 @@ public:
             fail<config_error>(ckpt_.description(), ": holds ", precision_name(*stored_), " weights written by mmt quantize; it loads as ",
                                precision_name(*stored_), ", not ", precision_name(options_.linear));
         options_.linear = *stored_;
+        const module_precisions stored_modules = quantized_format::module_precision_of(ckpt_);
+        if (!options_.module_precision.empty() && options_.module_precision != stored_modules)
+            fail<config_error>(ckpt_.description(), ": mmt quantize stored its modules as '", module_precision_text(stored_modules),
+                               "'; it loads so, not as '", module_precision_text(options_.module_precision), "'");
+        options_.module_precision = stored_modules;
     }
     weight_loader(const weight_loader&) = delete;
     weight_loader& operator=(const weight_loader&) = delete;
@@ -86,6 +92,20 @@ public:
     explicit weight_loader(tensor_generator generate, load_options options = {}) : options_(options), generate_(std::move(generate)) {}
 
     const load_options& options() const { return options_; }
+
+    // The precision of the weights the layer under `module` (a scope's prefix,
+    // "a.b.") packs for a GEMM: that of the first of the options' module_precision
+    // that is a dotted run of its components, else the options' `linear`.
+    precision linear_precision(const std::string& module) {
+        if (example_module_.empty()) example_module_ = module.substr(0, module.size() - 1);
+        for (const auto& [name, p] : options_.module_precision)
+            if (("." + module).find("." + name + ".") != std::string::npos) {
+                matched_.insert(name);
+                return p;
+            }
+        return options_.linear;
+    }
+
     // The precision `mmt quantize` stored the weights in, or none.
     const std::optional<precision>& stored_precision() const { return stored_; }
     // The stored names of the weights taken through get_packed, with the precision each was packed in.
@@ -139,7 +159,10 @@ public:
         const tensor_source& file = ckpt_.file_of(t.name);
         packed_[t.name] = p;
         used_.insert(t.name);
-        if (stored_ != precision::int8 || p != precision::int8 || t.dtype != dtype::i8) {
+        if (stored_ && t.dtype == dtype::i8 && p != precision::int8)
+            fail<format_error>(ckpt_.description(), ": int8 weight '", t.name, "' is asked for in ", precision_name(p),
+                               "; does the metadata's '", quantized_format::modules_key, "' match the weights?");
+        if (!stored_ || p != precision::int8 || t.dtype != dtype::i8) {
             const auto rows = [&t, &file, cols](std::size_t first, std::size_t count, float* out) {
                 file.convert_into(t, first * cols, count * cols, out);
             };
@@ -167,8 +190,10 @@ public:
         return {shape, levels, std::move(scales)};
     }
 
-    // Every tensor of the checkpoint must have been taken, except the ignored buffers.
+    // Every tensor of the checkpoint must have been taken, except the ignored
+    // buffers, and every module of the options' module_precision must have been found.
     void check_all_used() const {
+        check_module_precision();
         std::vector<std::string> unused;
         for (const auto& name : ckpt_.names()) {
             if (used_.count(name) || is_ignored(name)) continue;
@@ -180,6 +205,16 @@ public:
         if (unused.size() > 5) list += ", ... (" + std::to_string(unused.size()) + " in all)";
         fail<weight_error>(ckpt_.description(), ": tensors the model does not use: ", list,
                            "; does config.json (architectures, layer counts) match this checkpoint?");
+    }
+
+    // Each module of the options' module_precision must have matched a layer
+    // whose weights take a precision.
+    void check_module_precision() const {
+        for (const auto& [name, p] : options_.module_precision)
+            if (!matched_.count(name))
+                fail<config_error>("module precision '", name, "=", precision_name(p),
+                                   "': no module of this model whose weights take a precision is named so",
+                                   example_module_.empty() ? std::string() : " (one is '" + example_module_ + "')");
     }
 
 private:
@@ -205,6 +240,8 @@ private:
     std::optional<precision> stored_;
     load_options options_;
     std::map<std::string, precision> packed_;
+    std::set<std::string> matched_;  // the names of module_precision found so far
+    std::string example_module_;     // the first module asked about, for check_module_precision's message
     std::set<std::string> used_;
     tensor_generator generate_;
     std::vector<std::pair<std::string, std::vector<std::size_t>>> synthesized_;
@@ -233,6 +270,8 @@ public:
 
     const std::string& prefix() const { return prefix_; }
     const load_options& options() const { return loader_->options(); }
+    // The precision this scope's layer packs its GEMM weights in (weight_loader::linear_precision).
+    precision linear_precision() const { return loader_->linear_precision(prefix_); }
 
 private:
     std::string join(const std::string& name) const { return prefix_ + name; }

@@ -40,7 +40,7 @@ struct attention_pooling {
         if (c.num_attention_heads == 0 || h % c.num_attention_heads != 0)
             fail<config_error>("attention pooling: hidden_size ", h, " is not divisible by ", c.num_attention_heads, " heads");
         const io::weight_scope a = scope.child("attention");
-        const mmt::precision precision = scope.options().linear;
+        const mmt::precision precision = a.linear_precision();
         const auto in_proj = a.get_packed<2>("in_proj_weight", {3 * h, h}, precision);  // q, k, v stacked
         const tensor<1> in_bias = a.get<1>("in_proj_bias", {3 * h});
         const auto part = [&](std::size_t i) {

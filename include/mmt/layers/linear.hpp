@@ -1,6 +1,6 @@
 // nn.Linear: W [out_features, in_features], optional bias. The weight is packed
 // once at load into its GEMM's panel layout, in the precision the loader's
-// options ask for: float32 (exact), bf16, or int8 with dynamic quantisation of
+// options ask for (io::weight_scope::linear_precision): float32 (exact), bf16, or int8 with dynamic quantisation of
 // the inputs (ops/packed_gemm*.hpp). The checkpoint's copy is not kept.
 //
 // Output heads (a classifier, lm_head, CLIP's projections, the pooler) load with
@@ -27,7 +27,7 @@ struct linear {
     tensor<1> bias;  // [out_features], empty when the layer has none
 
     static linear load(const io::weight_scope& scope, std::size_t in_features, std::size_t out_features, bool has_bias = true) {
-        return load(scope, in_features, out_features, has_bias, scope.options().linear);
+        return load(scope, in_features, out_features, has_bias, scope.linear_precision());
     }
 
     // An output head: float32 under every load option.

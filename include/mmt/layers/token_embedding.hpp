@@ -13,7 +13,7 @@ namespace mmt::layers {
 
 // `scope` is the embedding's (e.g. "text_model.embeddings.token_embedding."): weight [rows, dim].
 inline ops::embedding_table load_token_embedding(const io::weight_scope& scope, std::size_t rows, std::size_t dim) {
-    const mmt::precision p = scope.options().linear == mmt::precision::int8 ? mmt::precision::int8 : mmt::precision::f32;
+    const mmt::precision p = scope.linear_precision() == mmt::precision::int8 ? mmt::precision::int8 : mmt::precision::f32;
     const auto w = scope.get_packed<2>("weight", {rows, dim}, p);
     return ops::embedding_table(w.rows, rows, dim, p, w.row_scales());
 }

@@ -67,9 +67,9 @@ struct vit_embeddings {
             e.class_embedding = names.batch_dim ? tensor<1>(xt::flatten(scope.get<3>(names.class_embedding, {1, 1, h})))
                                                 : scope.get<1>(names.class_embedding, {h});
         const io::weight_scope patch = scope.child(names.patch_embedding);
-        const auto patch_weight = patch.get_packed<4>("weight", {h, c.num_channels, p, p}, tower.options().linear);
-        e.patch_embedding =
-            ops::pack_weights(patch_weight.rows, h, c.num_channels * p * p, tower.options().linear, patch_weight.row_scales());
+        const mmt::precision precision = patch.linear_precision();
+        const auto patch_weight = patch.get_packed<4>("weight", {h, c.num_channels, p, p}, precision);
+        e.patch_embedding = ops::pack_weights(patch_weight.rows, h, c.num_channels * p * p, precision, patch_weight.row_scales());
         if (c.patch_bias) e.patch_bias = patch.get<1>("bias", {h});
         e.position_embedding = names.batch_dim ? tensor<2>(xt::view(scope.get<3>(names.position_embedding, {1, c.num_positions(), h}), 0))
                                                : scope.get<2>(names.position_embedding, {c.num_positions(), h});

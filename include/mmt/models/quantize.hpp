@@ -50,10 +50,12 @@ inline void add_reduced(io::safetensors_writer& writer, const std::string& name,
 }
 }  // namespace detail
 
-// Writes out/model.safetensors with `dir`'s weights in `p` (int8 or bf16) and copies
-// every other file of `dir` (config.json, the tokenizer's and preprocessor's files,
-// language adapters). Returns the number of weights stored reduced.
-inline std::size_t quantize_pretrained(const std::filesystem::path& dir, const std::filesystem::path& out, precision p) {
+// Writes out/model.safetensors with `dir`'s weights in `p` (int8 or bf16), the
+// layers of `modules` in their own precision (load_options::module_precision), and
+// copies every other file of `dir` (config.json, the tokenizer's and preprocessor's
+// files, language adapters). Returns the number of weights stored reduced.
+inline std::size_t quantize_pretrained(const std::filesystem::path& dir, const std::filesystem::path& out, precision p,
+                                       const module_precisions& modules = {}) {
     namespace fs = std::filesystem;
     if (p == precision::f32) fail<input_error>("quantize: precision f32 keeps the checkpoint as it is; expected int8 or bf16");
     std::error_code ec;
@@ -66,23 +68,27 @@ inline std::size_t quantize_pretrained(const std::filesystem::path& dir, const s
     if (const auto stored = io::quantized_format::precision_of(original))
         fail<input_error>("quantize: ", original.description(), " is already quantized (", precision_name(*stored),
                           "); quantize the original checkpoint");
-    io::weight_loader loader(std::move(original), names, load_options{p});
+    load_options options{p};
+    options.module_precision = modules;
+    io::weight_loader loader(std::move(original), names, options);
     (void)auto_model::from_config(config, config_path.string(), loader);  // takes every tensor: the packed ones are recorded
+    loader.check_module_precision();
 
     const io::checkpoint& ckpt = loader.ckpt();
     io::safetensors_writer writer;
     writer.set_metadata("format", "pt");
     writer.set_metadata(io::quantized_format::precision_key, precision_name(p));
-    writer.set_metadata(io::quantized_format::version_key, std::to_string(io::quantized_format::version));
+    writer.set_metadata(io::quantized_format::version_key, std::to_string(io::quantized_format::version_for(modules)));
+    if (!modules.empty()) writer.set_metadata(io::quantized_format::modules_key, module_precision_text(modules));
     std::size_t reduced = 0;
     std::vector<float> values;
     for (const std::string& name : ckpt.names()) {
         const io::tensor_info& t = ckpt.info(name);
         const auto packed = loader.packed().find(name);
-        if (packed != loader.packed().end() && packed->second == p) {
+        if (packed != loader.packed().end() && packed->second != precision::f32) {
             values.resize(t.numel());
             ckpt.file_of(name).convert_into(t, values.data());
-            detail::add_reduced(writer, name, t.shape, values, p);
+            detail::add_reduced(writer, name, t.shape, values, packed->second);
             ++reduced;
         } else {
             std::string bytes(t.nbytes, '\0');

@@ -42,8 +42,9 @@ struct feature_conv_layer {
         l.kernel = c.conv_kernel[i];
         l.stride = c.conv_stride[i];
         const io::weight_scope conv = scope.child("conv");
-        const auto w = conv.get_packed<3>("weight", {l.out_channels, l.in_channels, l.kernel}, scope.options().linear);
-        l.weight = ops::conv1d_weights(w.values().data(), l.out_channels, l.in_channels, l.kernel, 1, scope.options().linear, w.row_scales());
+        const mmt::precision precision = conv.linear_precision();
+        const auto w = conv.get_packed<3>("weight", {l.out_channels, l.in_channels, l.kernel}, precision);
+        l.weight = ops::conv1d_weights(w.values().data(), l.out_channels, l.in_channels, l.kernel, 1, precision, w.row_scales());
         if (c.conv_bias) l.bias = conv.get<1>("bias", {l.out_channels});
         l.norm = norm;
         l.norm_eps = c.norm_eps;

@@ -43,23 +43,23 @@ struct positional_conv_embedding {
         p.act = c.feat_extract_act();
         p.layer_norm = c.kind == variant::data2vec_audio;
         const std::size_t per_group = p.hidden_size / p.groups;
-        const mmt::precision precision = scope.options().linear;
-        const auto add_layer = [&](const io::weight_scope& conv, const float* w, const float* int8_scales) {
+        const auto add_layer = [&](const io::weight_scope& conv, const float* w, mmt::precision precision, const float* int8_scales) {
             p.layers.push_back({ops::conv1d_weights(w, p.hidden_size, per_group, p.kernel, p.groups, precision, int8_scales),
                                 conv.get<1>("bias", {p.hidden_size})});
         };
         if (p.layer_norm) {
             for (std::size_t i = 0; i < c.positional_conv_layers(); ++i) {
                 const io::weight_scope conv = scope.child("layers").child(i).child("conv");
+                const mmt::precision precision = conv.linear_precision();
                 const auto w = conv.get_packed<3>("weight", {p.hidden_size, per_group, p.kernel}, precision);
-                add_layer(conv, w.values().data(), w.row_scales());
+                add_layer(conv, w.values().data(), precision, w.row_scales());
             }
         } else {
             const io::weight_scope conv = scope.child("conv");
             const tensor<3> g = conv.get<3>("weight_g", {1, 1, p.kernel});
             tensor<3> w = conv.get<3>("weight_v", {p.hidden_size, per_group, p.kernel});
             ops::weight_norm(w.data(), g.data(), {p.hidden_size, per_group, p.kernel}, 2, w.data());
-            add_layer(conv, w.data(), nullptr);  // computed, so never stored quantised: packed here in any precision
+            add_layer(conv, w.data(), conv.linear_precision(), nullptr);  // computed, so never stored quantised: packed here in any precision
         }
         return p;
     }
