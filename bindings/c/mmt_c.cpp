@@ -152,6 +152,7 @@ mmt::load_options load_options_of(const mmt_load_options* o) {
     mmt::load_options options;
     options.linear = precision_of(o->precision, "load options");
     if (o->language) options.target_lang = o->language;
+    if (o->module_precision) options.module_precision = mmt::parse_module_precision(o->module_precision, "load options: module_precision");
     return options;
 }
 
@@ -582,10 +583,16 @@ mmt_status mmt_model_forward(const mmt_model* model, const mmt_tensor_view* inpu
 }
 
 mmt_status mmt_quantize(const char* model_dir, const char* out_dir, int precision, size_t* quantized) {
+    return mmt_quantize_modules(model_dir, out_dir, precision, nullptr, quantized);
+}
+
+mmt_status mmt_quantize_modules(const char* model_dir, const char* out_dir, int precision, const char* module_precision, size_t* quantized) {
     return guarded([&] {
         require(model_dir, "mmt_quantize", "model_dir");
         require(out_dir, "mmt_quantize", "out_dir");
-        const std::size_t n = mmt::quantize_pretrained(model_dir, out_dir, precision_of(precision, "mmt_quantize"));
+        const mmt::module_precisions modules =
+            module_precision ? mmt::parse_module_precision(module_precision, "mmt_quantize: module_precision") : mmt::module_precisions{};
+        const std::size_t n = mmt::quantize_pretrained(model_dir, out_dir, precision_of(precision, "mmt_quantize"), modules);
         if (quantized) *quantized = n;
     });
 }

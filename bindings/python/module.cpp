@@ -60,9 +60,29 @@ mmt_precision precision_code(const std::string& precision) {
     throw py::value_error("precision: expected \"f32\", \"bf16\" or \"int8\", got \"" + precision + "\"");
 }
 
-mmt_load_options load_options(const std::string& precision, const std::optional<std::string>& language) {
-    return {precision_code(precision), language ? language->c_str() : nullptr};
+// module_precision's text form ("feature_extractor=bf16,..."), from a dict in its
+// order: the first pair that matches a layer decides.
+std::string module_precision_text(const py::object& modules) {
+    std::string text;
+    if (modules.is_none()) return text;
+    if (!py::isinstance<py::dict>(modules))
+        throw py::type_error("module_precision: expected a dict {module: precision} or None, got " + std::string(py::str(modules.get_type())));
+    for (const auto& [module, precision] : py::reinterpret_borrow<py::dict>(modules))
+        text += (text.empty() ? "" : ",") + py::cast<std::string>(module) + "=" + py::cast<std::string>(precision);
+    return text;
 }
+
+// mmt_load_options with the strings it points to.
+struct load_request {
+    std::optional<std::string> language;
+    std::string modules;
+    mmt_load_options options;
+    load_request(const std::string& precision, std::optional<std::string> lang, const py::object& module_precision)
+        : language(std::move(lang)), modules(module_precision_text(module_precision)) {
+        options = {precision_code(precision), language ? language->c_str() : nullptr, modules.empty() ? nullptr : modules.c_str()};
+    }
+    load_request(const load_request&) = delete;
+};
 
 std::string path_string(const py::handle& path) { return py::str(py::module_::import("os").attr("fspath")(path)); }
 
@@ -123,10 +143,10 @@ py::list label_scores_list(const mmt_label_scores& scores) {
 
 class embedder {
 public:
-    embedder(const py::object& model_dir, const std::string& precision) {
-        const mmt_load_options o = load_options(precision, std::nullopt);
+    embedder(const py::object& model_dir, const std::string& precision, const py::object& module_precision) {
+        const load_request r(precision, std::nullopt, module_precision);
         const std::string dir = path_string(model_dir);
-        call([&] { return mmt_embedder_load(dir.c_str(), &o, &handle_); });
+        call([&] { return mmt_embedder_load(dir.c_str(), &r.options, &handle_); });
     }
     ~embedder() { mmt_embedder_free(handle_); }
 
@@ -184,10 +204,11 @@ private:
 
 class speech_recognizer {
 public:
-    speech_recognizer(const py::object& model_dir, const std::string& precision, const std::optional<std::string>& language) {
-        const mmt_load_options o = load_options(precision, language);
+    speech_recognizer(const py::object& model_dir, const std::string& precision, const std::optional<std::string>& language,
+          const py::object& module_precision) {
+        const load_request r(precision, language, module_precision);
         const std::string dir = path_string(model_dir);
-        call([&] { return mmt_speech_recognizer_load(dir.c_str(), &o, &handle_); });
+        call([&] { return mmt_speech_recognizer_load(dir.c_str(), &r.options, &handle_); });
     }
     ~speech_recognizer() { mmt_speech_recognizer_free(handle_); }
 
@@ -260,10 +281,10 @@ struct document_argument {
 
 class document_model {
 public:
-    document_model(const py::object& model_dir, const std::string& precision) {
-        const mmt_load_options o = load_options(precision, std::nullopt);
+    document_model(const py::object& model_dir, const std::string& precision, const py::object& module_precision) {
+        const load_request r(precision, std::nullopt, module_precision);
         const std::string dir = path_string(model_dir);
-        call([&] { return mmt_document_model_load(dir.c_str(), &o, &handle_); });
+        call([&] { return mmt_document_model_load(dir.c_str(), &r.options, &handle_); });
     }
     ~document_model() { mmt_document_model_free(handle_); }
 
@@ -302,10 +323,11 @@ private:
 
 class auto_model {
 public:
-    auto_model(const py::object& model_dir, const std::string& precision, const std::optional<std::string>& language) {
-        const mmt_load_options o = load_options(precision, language);
+    auto_model(const py::object& model_dir, const std::string& precision, const std::optional<std::string>& language,
+          const py::object& module_precision) {
+        const load_request r(precision, language, module_precision);
         const std::string dir = path_string(model_dir);
-        call([&] { return mmt_model_load(dir.c_str(), &o, &handle_); });
+        call([&] { return mmt_model_load(dir.c_str(), &r.options, &handle_); });
     }
     ~auto_model() { mmt_model_free(handle_); }
 
@@ -378,7 +400,8 @@ PYBIND11_MODULE(_mmt, m) {
         py::arg("image"), "A PNG or JPEG file (a path) or its bytes, decoded as the pipelines decode it: uint8 [height, width, 3]");
 
     py::class_<embedder>(m, "Embedder", "Texts and images into one embedding space (CLIP, SigLIP, Chinese-CLIP)")
-        .def(py::init<const py::object&, const std::string&>(), py::arg("model_dir"), py::arg("precision") = "f32")
+        .def(py::init<const py::object&, const std::string&, const py::object&>(), py::arg("model_dir"), py::arg("precision") = "f32",
+             py::arg("module_precision") = py::none())
         .def("embed_texts", &embedder::embed_texts, py::arg("texts"), "[len(texts), dim] float32, unit rows")
         .def("embed_images", &embedder::embed_images, py::arg("images"),
              "[len(images), dim] float32, unit rows; each image a path, PNG/JPEG bytes or a uint8 array [height, width, 3]")
@@ -392,8 +415,8 @@ PYBIND11_MODULE(_mmt, m) {
              "part=(K, N) for the K-th of N parts; 0 keeps a default. Returns {\"done\", \"total\", \"kept\", \"failed\"}");
 
     py::class_<speech_recognizer>(m, "SpeechRecognizer", "CTC speech recognition (Wav2Vec2, HuBERT, WavLM, Data2VecAudio)")
-        .def(py::init<const py::object&, const std::string&, const std::optional<std::string>&>(), py::arg("model_dir"),
-             py::arg("precision") = "f32", py::arg("language") = py::none())
+        .def(py::init<const py::object&, const std::string&, const std::optional<std::string>&, const py::object&>(), py::arg("model_dir"),
+             py::arg("precision") = "f32", py::arg("language") = py::none(), py::arg("module_precision") = py::none())
         .def_property_readonly("sampling_rate", &speech_recognizer::sampling_rate)
         .def("transcribe", &speech_recognizer::transcribe, py::arg("audio"), py::arg("sampling_rate") = py::none(),
              py::arg("chunk_length_s") = 0.0, py::arg("stride_length_s") = py::none(), py::arg("return_timestamps") = py::none(),
@@ -401,27 +424,29 @@ PYBIND11_MODULE(_mmt, m) {
              "(default: the model's); return_timestamps None, \"word\" or \"char\"");
 
     py::class_<document_model>(m, "DocumentModel", "Words with boxes: tagging and classification (LayoutLM, LayoutLMv3, LiLT)")
-        .def(py::init<const py::object&, const std::string&>(), py::arg("model_dir"), py::arg("precision") = "f32")
+        .def(py::init<const py::object&, const std::string&, const py::object&>(), py::arg("model_dir"), py::arg("precision") = "f32",
+             py::arg("module_precision") = py::none())
         .def("tag", &document_model::tag, py::arg("document"), py::arg("image") = py::none(),
              "document: {\"width\", \"height\", \"words\": [{\"text\", \"box\": [x0, y0, x1, y1]}]} in pixels; image: the page")
         .def("classify", &document_model::classify, py::arg("document"), py::arg("image") = py::none());
 
     py::class_<auto_model>(m, "AutoModel", "Any supported checkpoint, run by HF's argument and output names")
-        .def(py::init<const py::object&, const std::string&, const std::optional<std::string>&>(), py::arg("model_dir"),
-             py::arg("precision") = "f32", py::arg("language") = py::none())
+        .def(py::init<const py::object&, const std::string&, const std::optional<std::string>&, const py::object&>(), py::arg("model_dir"),
+             py::arg("precision") = "f32", py::arg("language") = py::none(), py::arg("module_precision") = py::none())
         .def_property_readonly("architecture", &auto_model::architecture)
         .def("forward", &auto_model::forward, py::arg("inputs"), "{argument: array} -> {output: float32 array}");
 
     m.def(
         "quantize",
-        [](const py::object& model_dir, const py::object& out, const std::string& precision) {
+        [](const py::object& model_dir, const py::object& out, const std::string& precision, const py::object& module_precision) {
             const int code = precision_code(precision);
-            const std::string from = path_string(model_dir), to = path_string(out);
+            const std::string from = path_string(model_dir), to = path_string(out), modules = module_precision_text(module_precision);
             std::size_t quantized = 0;
-            call([&] { return mmt_quantize(from.c_str(), to.c_str(), code, &quantized); });
+            call([&] { return mmt_quantize_modules(from.c_str(), to.c_str(), code, modules.empty() ? nullptr : modules.c_str(), &quantized); });
             return quantized;
         },
-        py::arg("model_dir"), py::arg("out"), py::arg("precision") = "int8",
-        "`mmt quantize`: the weights stored once in \"int8\" or \"bf16\" in out, beside a copy of the model's other files;\n"
-        "every load of out runs in that precision. Returns the number of weights stored reduced.");
+        py::arg("model_dir"), py::arg("out"), py::arg("precision") = "int8", py::arg("module_precision") = py::none(),
+        "`mmt quantize`: the weights stored once in \"int8\" or \"bf16\" in out, beside a copy of the model's other files, the\n"
+        "modules of module_precision ({module: precision}) in their own; every load of out runs so. Returns the number of\n"
+        "weights stored reduced.");
 }

@@ -204,7 +204,7 @@ static void check_errors(void) {
     CHECK_FAILS(mmt_image_decode(garbage, sizeof garbage, &image), MMT_ERROR_FORMAT, "image");
     CHECK(image.pixels == NULL && image.width == 0);
     CHECK_FAILS(mmt_image_read(data("no-such-image.png"), &image), MMT_ERROR_IO, "no-such-image.png");
-    const mmt_load_options bad_precision = {7, NULL};
+    const mmt_load_options bad_precision = {7, NULL, NULL};
     mmt_model* model = NULL;
     CHECK_FAILS(mmt_model_load(data("wav2vec2-tiny-ctc"), &bad_precision, &model), MMT_ERROR_INPUT, "precision");
     CHECK_FAILS(mmt_image_decode(NULL, 0, &image), MMT_ERROR_FORMAT, "image");
@@ -218,27 +218,49 @@ static void check_errors(void) {
     mmt_embedder_free(NULL);
 }
 
-/* mmt_quantize's checkpoint loads with the outputs of the original loaded in int8;
- * f32, a precision that is none, a quantized source and NULL paths are refused. */
+/* Whether the models in dirs a and b, loaded with options a_options and b_options,
+ * give the same outputs on the test audio. */
+static int same_speech_outputs(const char* a, const mmt_load_options* a_options, const char* b, const mmt_load_options* b_options) {
+    mmt_model *x = NULL, *y = NULL;
+    REQUIRE_OK(mmt_model_load(a, a_options, &x));
+    REQUIRE_OK(mmt_model_load(b, b_options, &y));
+    const mmt_tensor_view input = {"input_values", MMT_FLOAT32, audio_samples, audio_shape, 2};
+    mmt_tensors expected = {0}, got = {0};
+    REQUIRE_OK(mmt_model_forward(x, &input, 1, &expected));
+    REQUIRE_OK(mmt_model_forward(y, &input, 1, &got));
+    const int same = expected.count >= 1 && same_tensors(&expected, &got);
+    mmt_tensors_free(&expected);
+    mmt_tensors_free(&got);
+    mmt_model_free(x);
+    mmt_model_free(y);
+    return same;
+}
+
+/* mmt_quantize's checkpoint loads with the outputs of the original loaded in int8, and
+ * mmt_quantize_modules' with those of the original loaded with the same modules;
+ * f32, a precision that is none, a quantized source, NULL paths and module pairs
+ * that are not MODULE=PRECISION or match nothing are refused. */
 static void check_quantize(void) {
     char out[1100];
     snprintf(out, sizeof out, "%s/wav2vec2-tiny-ctc-int8", scratch);
     size_t quantized = 0;
     REQUIRE_OK(mmt_quantize(data("wav2vec2-tiny-ctc"), out, MMT_PRECISION_INT8, &quantized));
     CHECK(quantized > 0);
-    const mmt_load_options int8 = {MMT_PRECISION_INT8, NULL};
-    mmt_model *original = NULL, *stored = NULL;
-    REQUIRE_OK(mmt_model_load(data("wav2vec2-tiny-ctc"), &int8, &original));
-    REQUIRE_OK(mmt_model_load(out, NULL, &stored));
-    const mmt_tensor_view input = {"input_values", MMT_FLOAT32, audio_samples, audio_shape, 2};
-    mmt_tensors expected = {0}, got = {0};
-    REQUIRE_OK(mmt_model_forward(original, &input, 1, &expected));
-    REQUIRE_OK(mmt_model_forward(stored, &input, 1, &got));
-    CHECK(expected.count >= 1 && same_tensors(&expected, &got));
-    mmt_tensors_free(&expected);
-    mmt_tensors_free(&got);
-    mmt_model_free(original);
-    mmt_model_free(stored);
+    const mmt_load_options int8 = {MMT_PRECISION_INT8, NULL, NULL};
+    CHECK(same_speech_outputs(data("wav2vec2-tiny-ctc"), &int8, out, NULL));
+
+    char kept[1100];
+    snprintf(kept, sizeof kept, "%s/wav2vec2-tiny-ctc-int8-modules", scratch);
+    REQUIRE_OK(mmt_quantize_modules(data("wav2vec2-tiny-ctc"), kept, MMT_PRECISION_INT8, "feature_extractor=bf16", NULL));
+    const mmt_load_options int8_modules = {MMT_PRECISION_INT8, NULL, "feature_extractor=bf16"};
+    CHECK(same_speech_outputs(data("wav2vec2-tiny-ctc"), &int8_modules, kept, NULL));
+    CHECK(!same_speech_outputs(data("wav2vec2-tiny-ctc"), &int8_modules, out, NULL));
+    mmt_model* model = NULL;
+    const mmt_load_options not_a_pair = {MMT_PRECISION_INT8, NULL, "feature_extractor"};
+    CHECK_FAILS(mmt_model_load(data("wav2vec2-tiny-ctc"), &not_a_pair, &model), MMT_ERROR_INPUT, "module_precision: 'feature_extractor'");
+    const mmt_load_options no_module = {MMT_PRECISION_INT8, NULL, "feature_extracter=bf16"};
+    CHECK_FAILS(mmt_model_load(data("wav2vec2-tiny-ctc"), &no_module, &model), MMT_ERROR_CONFIG, "'feature_extracter=bf16'");
+    CHECK(model == NULL);
 
     char again[1200];
     snprintf(again, sizeof again, "%s/again", out);
@@ -247,6 +269,8 @@ static void check_quantize(void) {
     CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), again, 7, NULL), MMT_ERROR_INPUT, "mmt_quantize: expected a precision");
     CHECK_FAILS(mmt_quantize(data("wav2vec2-tiny-ctc"), NULL, MMT_PRECISION_INT8, NULL), MMT_ERROR_ARGUMENT, "out_dir");
     CHECK_FAILS(mmt_quantize(NULL, again, MMT_PRECISION_INT8, NULL), MMT_ERROR_ARGUMENT, "model_dir");
+    CHECK_FAILS(mmt_quantize_modules(data("wav2vec2-tiny-ctc"), again, MMT_PRECISION_INT8, "=int8", NULL), MMT_ERROR_INPUT,
+                "mmt_quantize: module_precision: '=int8'");
 }
 
 static void check_results(const work* w, const results* r) {

@@ -222,3 +222,26 @@ def test_quantize_stores_what_loads_as_the_original_in_int8(tmp_path):
         mmt.quantize(CTC, tmp_path / "again", precision="f32")
     with pytest.raises(ValueError, match="precision"):
         mmt.quantize(CTC, tmp_path / "again", precision="f16")
+
+
+def test_module_precision_picks_a_precision_per_module_at_load_and_in_quantize(tmp_path):
+    audio = {"input_values": np.sin(np.arange(16000, dtype=np.float32) / 10)[None]}
+    modules = {"feature_extractor": "bf16", "encoder.layers.0": "f32"}
+    assert mmt.quantize(CTC, tmp_path / "mixed", module_precision=modules) > 0
+    expected = mmt.AutoModel(CTC, precision="int8", module_precision=modules).forward(audio)
+    got = mmt.AutoModel(tmp_path / "mixed").forward(audio)
+    for name, t in expected.items():
+        assert np.array_equal(got[name], t), name
+    int8 = mmt.AutoModel(CTC, precision="int8").forward(audio)
+    assert not all(np.array_equal(int8[name], t) for name, t in expected.items())
+    # The whole body in float32 is the float32 model.
+    exact = mmt.AutoModel(CTC, precision="int8", module_precision={"wav2vec2": "f32"}).forward(audio)
+    f32 = mmt.AutoModel(CTC).forward(audio)
+    for name, t in f32.items():
+        assert np.array_equal(exact[name], t), name
+    with pytest.raises(mmt.ConfigError, match="'feature_extracter=bf16': no module"):
+        mmt.SpeechRecognizer(CTC, precision="int8", module_precision={"feature_extracter": "bf16"})
+    with pytest.raises(mmt.InputError, match="is not MODULE=PRECISION"):
+        mmt.AutoModel(CTC, module_precision={"feature_extractor": "fp16"})
+    with pytest.raises(TypeError, match="expected a dict"):
+        mmt.AutoModel(CTC, module_precision=["feature_extractor"])

@@ -67,6 +67,11 @@ typedef enum mmt_precision { MMT_PRECISION_F32 = 0, MMT_PRECISION_BF16 = 1, MMT_
 typedef struct mmt_load_options {
     int precision;            /* an mmt_precision, of the encoders' linear layers; F32 is HF's numbers */
     const char* language;     /* MMS speech checkpoints: the adapter's language; NULL keeps the checkpoint's */
+    /* Modules whose layers take another precision, as MODULE=PRECISION pairs separated by
+     * commas, MODULE being dotted components of the checkpoint's names and PRECISION
+     * f32, bf16 or int8: "feature_extractor=bf16,encoder.layers.0=f32". The first pair
+     * that matches a layer decides; a pair that matches none is an error. NULL for none. */
+    const char* module_precision;
 } mmt_load_options;
 
 /* ---- Images and audio ---- */
@@ -268,6 +273,10 @@ MMT_C_API mmt_status mmt_model_forward(const mmt_model* model, const mmt_tensor_
  * the outputs loading model_dir in it gives. *quantized (may be NULL) gets the number
  * of weights stored reduced. */
 MMT_C_API mmt_status mmt_quantize(const char* model_dir, const char* out_dir, int precision, size_t* quantized);
+/* mmt_quantize with some modules stored in their own precision (module_precision as in
+ * mmt_load_options; NULL for none): every load of out_dir runs them so. */
+MMT_C_API mmt_status mmt_quantize_modules(const char* model_dir, const char* out_dir, int precision, const char* module_precision,
+                                          size_t* quantized);
 
 #ifdef __cplusplus
 }
