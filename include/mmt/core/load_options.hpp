@@ -1,6 +1,6 @@
-// How a model is loaded: how its weights are held (every layer and op that packs
-// weights reads it, so it sits in core: ops need not include io to know it), and
-// which language adapter an MMS speech checkpoint takes.
+// How a model is loaded: how its weights are held, in all and per module (every
+// layer and op that packs weights reads it, so it sits in core: ops need not
+// include io to know it), and which language adapter an MMS speech checkpoint takes.
 #pragma once
 
 #include <algorithm>
