@@ -231,6 +231,12 @@ TEST_CASE("module precision: the first entry whose dotted components a layer's n
     test::check_throws<config_error>(  // a head stays float32: it takes no precision
         [&] { (void)auto_model::from_pretrained(speech, with_modules(precision::int8, {{"lm_head", precision::bf16}})); },
         {"module precision 'lm_head=bf16'", "no module of this model"});
+    test::check_throws<config_error>(  // shadowed by the pair before it
+        [&] {
+            (void)auto_model::from_pretrained(
+                speech, with_modules(precision::int8, {{"encoder", precision::f32}, {"encoder.layers.0", precision::bf16}}));
+        },
+        {"module precision 'encoder.layers.0=bf16'", "an earlier pair decides every layer it names"});
 }
 
 TEST_CASE("quantize: modules stored in their own precision load so, in layout version 2, with the outputs of the original loaded "

@@ -98,12 +98,15 @@ public:
     // that is a dotted run of its components, else the options' `linear`.
     precision linear_precision(const std::string& module) {
         if (example_module_.empty()) example_module_ = module.substr(0, module.size() - 1);
-        for (const auto& [name, p] : options_.module_precision)
-            if (("." + module).find("." + name + ".") != std::string::npos) {
-                matched_.insert(name);
-                return p;
-            }
-        return options_.linear;
+        std::optional<precision> decided;
+        for (const auto& [name, p] : options_.module_precision) {
+            if (("." + module).find("." + name + ".") == std::string::npos) continue;
+            matched_.insert(name);
+            if (decided) continue;
+            decided = p;
+            deciding_.insert(name);
+        }
+        return decided.value_or(options_.linear);
     }
 
     // The precision `mmt quantize` stored the weights in, or none.
@@ -207,14 +210,19 @@ public:
                            "; does config.json (architectures, layer counts) match this checkpoint?");
     }
 
-    // Each module of the options' module_precision must have matched a layer
-    // whose weights take a precision.
+    // Each pair of the options' module_precision must have decided the precision of
+    // a layer whose weights take one: a pair that names none, or only layers an
+    // earlier pair decides, has no effect, which is never what it was written for.
     void check_module_precision() const {
-        for (const auto& [name, p] : options_.module_precision)
+        for (const auto& [name, p] : options_.module_precision) {
             if (!matched_.count(name))
                 fail<config_error>("module precision '", name, "=", precision_name(p),
                                    "': no module of this model whose weights take a precision is named so",
                                    example_module_.empty() ? std::string() : " (one is '" + example_module_ + "')");
+            if (!deciding_.count(name))
+                fail<config_error>("module precision '", name, "=", precision_name(p),
+                                   "': an earlier pair decides every layer it names; the first pair that matches a layer decides");
+        }
     }
 
 private:
@@ -240,8 +248,9 @@ private:
     std::optional<precision> stored_;
     load_options options_;
     std::map<std::string, precision> packed_;
-    std::set<std::string> matched_;  // the names of module_precision found so far
-    std::string example_module_;     // the first module asked about, for check_module_precision's message
+    std::set<std::string> matched_;   // the names of module_precision found in a layer's so far
+    std::set<std::string> deciding_;  // those that were the first to match one
+    std::string example_module_;      // the first module asked about, for check_module_precision's message
     std::set<std::string> used_;
     tensor_generator generate_;
     std::vector<std::pair<std::string, std::vector<std::size_t>>> synthesized_;
