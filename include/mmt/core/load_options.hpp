@@ -79,7 +79,8 @@ struct load_options {
     // wav2vec2's feature-encoder convolutions in bf16; {"encoder.layers.0", f32}
     // keeps one layer exact (HF's modules_to_not_convert); {"output_dense", f32}
     // every FFN's second layer. The first entry that matches a layer decides, and
-    // each must match one: an entry that matches none is an error at load.
+    // each must decide one: an entry that matches none, or only layers an earlier
+    // entry decides, is an error at load.
     module_precisions module_precision;
     // MMS speech checkpoints: the language whose adapter.<lang>.safetensors replaces the
     // adapters and the CTC head after loading (HF's load_adapter); empty keeps the checkpoint's own.
