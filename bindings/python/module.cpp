@@ -205,7 +205,7 @@ private:
 class speech_recognizer {
 public:
     speech_recognizer(const py::object& model_dir, const std::string& precision, const std::optional<std::string>& language,
-          const py::object& module_precision) {
+                      const py::object& module_precision) {
         const load_request r(precision, language, module_precision);
         const std::string dir = path_string(model_dir);
         call([&] { return mmt_speech_recognizer_load(dir.c_str(), &r.options, &handle_); });
@@ -324,7 +324,7 @@ private:
 class auto_model {
 public:
     auto_model(const py::object& model_dir, const std::string& precision, const std::optional<std::string>& language,
-          const py::object& module_precision) {
+               const py::object& module_precision) {
         const load_request r(precision, language, module_precision);
         const std::string dir = path_string(model_dir);
         call([&] { return mmt_model_load(dir.c_str(), &r.options, &handle_); });
