@@ -96,15 +96,13 @@ int main(int argc, char** argv) {
     app.add_flag("--verbose", verbose, "Say on stderr which GEMM kernel the linear layers run and on how many threads");
     app.parse_complete_callback([&] {
         if (threads > 0) mmt::set_num_threads(threads);
-        options.linear = precision == "bf16" ? mmt::precision::bf16
-                         : precision == "int8" ? mmt::precision::int8
-                                               : mmt::precision::f32;
+        options.linear = *mmt::precision_named(precision);  // one of them: checked above
         options.module_precision = mmt::parse_module_precision(module_precision, "--module-precision");
         if (verbose)  // the kernel is chosen at run time from the CPU's instructions
             std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s%s%s\n", precision.c_str(),
-                         precision == "bf16"   ? mmt::ops::packed_gemm_bf16_kernel()
-                         : precision == "int8" ? mmt::ops::packed_gemm_int8_kernel()
-                                               : mmt::ops::packed_gemm_kernel(),
+                         options.linear == mmt::precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
+                         : options.linear == mmt::precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
+                                                                  : mmt::ops::packed_gemm_kernel(),
                          mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s",
                          module_precision.empty() ? "" : "; ", module_precision.c_str());
     });

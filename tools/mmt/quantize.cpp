@@ -26,7 +26,7 @@ void add_quantize(CLI::App& app) {
                     "Modules stored in another precision, as the global --module-precision takes them; loads keep them so");
     cmd->callback([o] {
         namespace fs = std::filesystem;
-        const precision p = o->precision == "int8" ? precision::int8 : precision::bf16;
+        const precision p = *precision_named(o->precision);  // int8 or bf16: checked above
         std::uintmax_t before = 0;
         for (const fs::path& file : io::checkpoint::open(o->model).files()) before += fs::file_size(file);
         const std::size_t n = quantize_pretrained(o->model, o->out, p, parse_module_precision(o->module_precision, "--module-precision"));

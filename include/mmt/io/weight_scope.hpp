@@ -99,8 +99,9 @@ public:
     precision linear_precision(const std::string& module) {
         if (example_module_.empty()) example_module_ = module.substr(0, module.size() - 1);
         std::optional<precision> decided;
+        const std::string dotted = "." + module;
         for (const auto& [name, p] : options_.module_precision) {
-            if (("." + module).find("." + name + ".") == std::string::npos) continue;
+            if (dotted.find("." + name + ".") == std::string::npos) continue;
             matched_.insert(name);
             if (decided) continue;
             decided = p;
