@@ -196,12 +196,25 @@ def test_oversize_and_chunked_bodies(clip):
     check_error(clip.json("POST", "/v1/embeddings", big), 413, "2097152 bytes", "--max-body-size")
     status, body = curl_form(clip, f"file=@{DATA / 'clip-images' / 'reference.safetensors'}")  # 5 MB
     check_error((status, json.loads(body)), 413, "--max-body-size")
-    status, _, body = clip.request("POST", "/v1/embeddings", iter([b'{"input": "x"}']),
-                                   {"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
-    # The server answers before reading the body and closes: a body still arriving then
-    # resets the connection, which may reach the client before the answer does (status 0).
-    if status:
-        check_error((status, json.loads(body)), 411, "chunked")
+    status, body = curl_form(clip, f"file=@{DATA / 'clip-images' / 'reference.safetensors'}", headers=["Transfer-Encoding: chunked"])
+    check_error((status, json.loads(body)), 413, "--max-body-size")
+    # A chunked body is read as it arrives, within the same limit.
+    chunked = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    status, body = clip.json("POST", "/v1/embeddings", iter([b'{"input": ', b'"a photo of a cat"}']), chunked)
+    assert status == 200 and (status, body) == clip.json("POST", "/v1/embeddings", {"input": "a photo of a cat"})
+    over = iter([b'{"input": "', b"x" * (1 << 20), b"x" * (1 << 20), b'"}'])  # 2 MiB + 13 bytes in four chunks
+    check_error(clip.json("POST", "/v1/embeddings", over, chunked), 413, "2097152 bytes", "--max-body-size")
+    check_error(clip.json("POST", "/v1/embeddings", iter([b'{"input": "x"}']), {**chunked, "Content-Type": "text/plain"}), 415,
+                "application/json")
+    # Where no route takes a body, the server answers before reading it and closes: a body
+    # still arriving then resets the connection, which may reach the client before the
+    # answer does (status 0).
+    for method, path, status_words in [("POST", "/v1/nothing", (404, "no endpoint POST /v1/nothing")),
+                                       ("POST", "/health", (405, "/health takes GET")),
+                                       ("GET", "/health", (400, "takes no body"))]:
+        status, _, body = clip.request(method, path, iter([b'{"input": "x"}']), chunked)
+        if status:
+            check_error((status, json.loads(body)), *status_words)
     assert clip.json("GET", "/health")[0] == 200
 
 
@@ -255,6 +268,12 @@ def test_transcriptions_equal_mmt_transcribe(speech, response_format):
         assert json.loads(body) == json.loads(expected)
     else:
         assert body == expected
+
+
+def test_transcriptions_take_a_chunked_upload(speech):
+    status, body = curl_form(speech, f"file=@{WAV}", headers=["Transfer-Encoding: chunked"])
+    assert status == 200, body
+    assert json.loads(body) == json.loads(run_tool("transcribe", "--model", DATA / "wav2vec2-tiny-ctc", WAV, "--format", "json"))
 
 
 def test_transcriptions_default_to_json(speech):

@@ -8,9 +8,9 @@
 // the server never opens a path that a request names. Errors are OpenAI's
 // {"error": {"message", "type"}}: 400 for what mmt refuses (its typed errors, with
 // their messages) and for an endpoint the model cannot serve, 401 without the
-// --api-key, 404, 405, 411 for a chunked body (its size is unknown up front), 413 past
-// --max-body-size, 415 for a wrong content type, and 500 for anything unexpected,
-// which the process survives.
+// --api-key, 404, 405, 413 past --max-body-size (a chunked body's size counts as it
+// arrives), 415 for a wrong content type, and 500 for anything unexpected, which the
+// process survives.
 #include <malloc.h>
 #include <pthread.h>
 
@@ -424,6 +424,37 @@ void answer(const route& r, const served_model& m, const std::string& key, const
     }
 }
 
+// A POST's body as it arrives, with a Content-Length or chunked, into `full` (a copy
+// of req): httplib refuses a Content-Length over --max-body-size (413) but would keep a
+// chunked body whole, whatever its size. Past max_body bytes (of a form, its parts'
+// contents) the rest is read and dropped, as httplib skips a Content-Length body it
+// refuses, so the client gets the 413 rather than a connection reset while it still
+// sends. Returns 200, or the status of a body that cannot be taken (413, 400 for a
+// malformed chunk or form).
+int read_body(const httplib::Request& req, const httplib::ContentReader& read, std::size_t max_body, httplib::Request& full,
+              const httplib::Response& res) {
+    std::size_t size = 0;
+    auto keep = [&](std::string& into, const char* data, std::size_t n) {
+        size += n;
+        if (size <= max_body) into.append(data, n);
+        return true;
+    };
+    bool whole = false;
+    if (req.is_multipart_form_data()) {
+        std::string* content = nullptr;  // of the part being read
+        whole = read(
+            [&](const httplib::MultipartFormData& part) {
+                content = &full.files.emplace(part.name, part)->second.content;
+                return true;
+            },
+            [&](const char* data, std::size_t n) { return content && keep(*content, data, n); });
+    } else {
+        whole = read([&](const char* data, std::size_t n) { return keep(full.body, data, n); });
+    }
+    if (size > max_body) return 413;
+    return whole ? 200 : res.status >= 400 ? res.status : 400;
+}
+
 // The errors httplib answers itself (no route, a body too large or malformed), in the same JSON shape.
 httplib::Server::HandlerResponse answer_httplib_error(const httplib::Request& req, httplib::Response& res, std::size_t max_body) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // answer() wrote it
@@ -517,12 +548,32 @@ void add_serve(CLI::App& app) {
         server->set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
         server->set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
         for (const route& r : routes()) {
-            auto run = [&r, model, key = o->api_key](const httplib::Request& req, httplib::Response& res) { answer(r, *model, key, req, res); };
-            std::string_view(r.method) == "GET" ? server->Get(r.path, run) : server->Post(r.path, run);
+            if (!r.content_type) {
+                server->Get(r.path, [&r, model, key = o->api_key](const httplib::Request& req, httplib::Response& res) {
+                    answer(r, *model, key, req, res);
+                });
+                continue;
+            }
+            server->Post(r.path, [&r, model, key = o->api_key, max_body = o->max_body](
+                                     const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+                httplib::Request full = req;
+                res.status = read_body(req, read, max_body, full, res);
+                if (res.status != 200) return (void)answer_httplib_error(req, res, max_body);
+                answer(r, *model, key, full, res);
+            });
         }
-        server->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+        // httplib reads a chunked body whole before it finds no route takes it: where none
+        // does, the answer comes first and the connection closes unread.
+        server->set_pre_routing_handler([max_body = o->max_body](const httplib::Request& req, httplib::Response& res) {
             if (req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) return httplib::Server::HandlerResponse::Unhandled;
-            send_error(res, 411, req.method + " " + req.path + ": a chunked body; expected one with a Content-Length");
+            const auto takes = std::find_if(routes().begin(), routes().end(), [&](const route& r) { return req.method == r.method && req.path == r.path; });
+            if (takes != routes().end() && takes->content_type) return httplib::Server::HandlerResponse::Unhandled;
+            if (takes != routes().end()) {
+                send_error(res, 400, req.method + " " + req.path + " takes no body, and this one is chunked");
+            } else {
+                res.status = 404;
+                answer_httplib_error(req, res, max_body);
+            }
             res.set_header("Connection", "close");
             return httplib::Server::HandlerResponse::Handled;
         });
