@@ -1,6 +1,6 @@
 // Whole models at real size (real_size_models.hpp), timed on fixed inputs. Each reports
-// ms per forward, GFLOP/s from FLOPs counted from the shapes, and the fraction
-// of the FMA peak measured in the same run.
+// ms per forward, GFLOP/s from FLOPs counted from the shapes, and the fractions of
+// the FMA peak and of its kernel's own roof (roofline.hpp) measured in the same run.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -38,6 +38,9 @@ void report(benchmark::State& state, double flop, precision linear) {
     state.counters["GFLOP"] = flop * 1e-9;
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
+    // Of the roof of the instruction the linear layers ran on (vdpbf16ps for bf16, vpdpbusd for int8, ...).
+    if (const double roof = mmt::bench::kernel_peak_gflops(linear, mmt::active_kernel()))
+        state.counters["kernel_peak_fraction"] = benchmark::Counter(flop * 1e-9 / roof, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["threads"] = mmt::num_threads();
 }
 

@@ -35,7 +35,7 @@ BENCHMARK(roofline_fma_avx2_peak)->Unit(benchmark::kMillisecond)->Iterations(1)-
 void roofline_bf16_dot_peak(benchmark::State& state) {
     if (!__builtin_cpu_supports("avx512bf16")) return state.SkipWithError("no AVX512-BF16 on this CPU");
     double gflops = 0;
-    for (auto _ : state) gflops = mmt::bench::measure_peak(mmt::bench::detail::bf16_chains, 12 * 32 * 2);
+    for (auto _ : state) gflops = mmt::bench::bf16_dot_peak_gflops();
     state.counters["GFLOP/s"] = gflops;
     state.counters["vs_fma_peak"] = gflops / mmt::bench::fma_peak_gflops();
 }
@@ -44,11 +44,22 @@ BENCHMARK(roofline_bf16_dot_peak)->Unit(benchmark::kMillisecond)->Iterations(1)-
 void roofline_vnni_dot_peak(benchmark::State& state) {
     if (!__builtin_cpu_supports("avx512vnni")) return state.SkipWithError("no AVX512-VNNI on this CPU");
     double gops = 0;
-    for (auto _ : state) gops = mmt::bench::measure_peak(mmt::bench::detail::vnni_chains, 12 * 64 * 2);
+    for (auto _ : state) gops = mmt::bench::vnni_dot_peak_gops();
     state.counters["GOP/s"] = gops;
     state.counters["vs_fma_peak"] = gops / mmt::bench::fma_peak_gflops();
 }
 BENCHMARK(roofline_vnni_dot_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+// The avx2 kernels' int8 roof (MMT_KERNEL=avx2): AVX-VNNI where the CPU has it, else vpmaddubsw.
+void roofline_int8_avx2_dot_peak(benchmark::State& state) {
+    if (!mmt::bench::has_avx2()) return state.SkipWithError("no AVX2 on this CPU");
+    double gops = 0;
+    for (auto _ : state) gops = mmt::bench::int8_avx2_dot_peak_gops();
+    state.counters["GOP/s"] = gops;
+    state.counters["vs_fma_peak"] = gops / mmt::bench::fma_peak_gflops();
+    state.SetLabel(mmt::cpu::has_avx_vnni() ? "AVX-VNNI" : "vpmaddubsw");
+}
+BENCHMARK(roofline_int8_avx2_dot_peak)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 // y[M, N] = x[M, K] W[N, K]^T in float32 through the packed driver, the path every
 // model takes, with the active kernel (MMT_KERNEL picks another).

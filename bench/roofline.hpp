@@ -1,6 +1,7 @@
 // The machine's limits, measured in the same run as the benchmarks that are
 // compared with them: float32 FMA peak on all threads, with AVX-512 and with AVX2
-// (the peak of each kernel family, core/kernel.hpp), and memory bandwidth.
+// (the peak of each kernel family, core/kernel.hpp), the reduced-precision dot
+// products' peaks, and memory bandwidth.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,9 @@
 
 #include <immintrin.h>
 
+#include "mmt/core/cpu.hpp"
+#include "mmt/core/kernel.hpp"
+#include "mmt/core/load_options.hpp"
 #include "mmt/core/threading.hpp"
 
 namespace mmt::bench {
@@ -54,6 +58,34 @@ __attribute__((target("avx512f,avx512vnni"))) inline float vnni_chains(std::size
     __m512i sum = acc[0];
     for (int i = 1; i < 12; ++i) sum = _mm512_add_epi32(sum, acc[i]);
     return float(_mm512_reduce_add_epi32(sum));
+}
+
+// The avx2 kernels' int8 dot products on 8 lanes: AVX-VNNI's vpdpbusd (4 multiply-adds
+// per lane), or on CPUs without it the exact split vpmaddubsw + vpmaddwd + vpaddd.
+__attribute__((target("avx2,avxvnni"))) inline float avx_vnni_chains(std::size_t iterations) {
+    __m256i acc[12];
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_epi32(i);
+    const __m256i a = _mm256_set1_epi32(0x01010101), b = _mm256_set1_epi32(0x02020202);
+    for (std::size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_dpbusd_avx_epi32(acc[i], a, b);
+    __m256i sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm256_add_epi32(sum, acc[i]);
+    return float(_mm256_extract_epi32(sum, 0) + _mm256_extract_epi32(sum, 7));
+}
+
+__attribute__((target("avx2"))) inline float maddubs_chains(std::size_t iterations) {
+    __m256i acc[12];
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_epi32(i);
+    const __m256i a = _mm256_set1_epi32(0x01010101), b = _mm256_set1_epi32(0x02020202), ones = _mm256_set1_epi16(1);
+    for (std::size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+    __m256i sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm256_add_epi32(sum, acc[i]);
+    return float(_mm256_extract_epi32(sum, 0) + _mm256_extract_epi32(sum, 7));
 }
 
 __attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::size_t iterations) {
@@ -112,6 +144,40 @@ inline double fma_peak_gflops() {
 inline double fma_avx2_peak_gflops() {
     static const double peak = measure_fma_avx2_peak_gflops();
     return peak;
+}
+
+// The peaks of the reduced-precision dot products, in float-equivalent GFLOP/s (2 per
+// multiply-add), measured once per process: AVX512-BF16, AVX512-VNNI, and the avx2
+// kernels' int8 (AVX-VNNI, else vpmaddubsw).
+inline double bf16_dot_peak_gflops() {
+    static const double peak = measure_peak(detail::bf16_chains, 12 * 32 * 2);
+    return peak;
+}
+
+inline double vnni_dot_peak_gops() {
+    static const double peak = measure_peak(detail::vnni_chains, 12 * 64 * 2);
+    return peak;
+}
+
+inline double int8_avx2_dot_peak_gops() {
+    static const double peak =
+        cpu::has_avx_vnni() ? measure_peak(detail::avx_vnni_chains, 12 * 32 * 2) : measure_peak(detail::maddubs_chains, 12 * 32 * 2);
+    return peak;
+}
+
+// The roof of the kernel the active kernel_isa runs `linear` layers on: the peak of
+// its multiply-add instruction (float32 FMA, vdpbf16ps, vpdpbusd, ...); 0 where none
+// is measured (the portable kernels, AMX). bf16 without AVX512-BF16 is widened to
+// float32 FMAs, int8 without AVX512-VNNI runs the avx2 kernel (ops/packed_gemm_*.hpp).
+inline double kernel_peak_gflops(precision linear, kernel_isa isa) {
+    if (isa == kernel_isa::portable || isa == kernel_isa::amx) return 0;
+    const bool wide = isa == kernel_isa::avx512;
+    switch (linear) {
+        case precision::f32: return wide ? fma_peak_gflops() : fma_avx2_peak_gflops();
+        case precision::bf16: return wide && cpu::has_avx512_bf16() ? bf16_dot_peak_gflops() : fma_avx2_peak_gflops();
+        case precision::int8: return wide && cpu::has_avx512_vnni() ? vnni_dot_peak_gops() : int8_avx2_dot_peak_gops();
+    }
+    return 0;
 }
 
 // GB/s of the STREAM triad a = b + s c over arrays far larger than the caches, on
