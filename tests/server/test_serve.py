@@ -206,6 +206,18 @@ def test_oversize_and_chunked_bodies(clip):
     check_error(clip.json("POST", "/v1/embeddings", over, chunked), 413, "2097152 bytes", "--max-body-size")
     check_error(clip.json("POST", "/v1/embeddings", iter([b'{"input": "x"}']), {**chunked, "Content-Type": "text/plain"}), 415,
                 "application/json")
+    # A chunked body that goes on past twice the limit is answered then, without waiting for its end.
+    endless = socket.create_connection((clip.host, clip.port))
+    endless.settimeout(10)
+    endless.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + b"%x\r\n" % (64 << 20) + b"x" * ((4 << 20) + 1))  # a 64 MiB chunk, of which 4 MiB + 1 byte come
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+        piece = endless.recv(65536)
+        assert piece, answer
+        answer += piece
+    endless.close()
+    check_error((int(answer.split()[1]), json.loads(answer.split(b"\r\n\r\n", 1)[1])), 413, "2097152 bytes")
     # Where no route takes a body, the server answers before reading it and closes: a body
     # still arriving then resets the connection, which may reach the client before the
     # answer does (status 0).

@@ -429,15 +429,16 @@ void answer(const route& r, const served_model& m, const std::string& key, const
 // chunked body whole, whatever its size. Past max_body bytes (of a form, its parts'
 // contents) the rest is read and dropped, as httplib skips a Content-Length body it
 // refuses, so the client gets the 413 rather than a connection reset while it still
-// sends. Returns 200, or the status of a body that cannot be taken (413, 400 for a
-// malformed chunk or form).
+// sends; once as much again has been dropped the connection is cut, as a body without
+// end would hold the request's thread for as long as it came. Returns 200, or the status of a body
+// that cannot be taken (413, 400 for a malformed chunk or form).
 int read_body(const httplib::Request& req, const httplib::ContentReader& read, std::size_t max_body, httplib::Request& full,
               const httplib::Response& res) {
     std::size_t size = 0;
     auto keep = [&](std::string& into, const char* data, std::size_t n) {
         size += n;
         if (size <= max_body) into.append(data, n);
-        return true;
+        return size - std::min(size, max_body) <= max_body;  // what was dropped
     };
     bool whole = false;
     if (req.is_multipart_form_data()) {
