@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mmt/io/safetensors.hpp"
 #include "mmt/models/auto_model.hpp"
@@ -13,6 +14,7 @@
 #include "support/check_close.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
+#include "support/random.hpp"
 #include "support/throws.hpp"
 #include "support/tolerances.hpp"
 
@@ -37,6 +39,26 @@ TEST_CASE("models.layoutlmv3: T5's relative position buckets as HF computes them
     CHECK(relative_position_bucket(-16, 32, 128) == 10);  // 8 + floor(log(2) / log(16) * 8) = 8 + 2
     CHECK(relative_position_bucket(-127, 32, 128) == 15);
     CHECK(relative_position_bucket(5000, 32, 128) == 31);  // capped at the last bucket of its sign
+}
+
+TEST_CASE("models.layoutlmv3: relative position biases add each pair's bucket weight, near and far distances alike" *
+          doctest::test_suite("unit")) {
+    // Coordinates spanning more than the table of bucketed distances reaches, so pairs take both paths.
+    const std::int64_t far = layoutlmv3::relative_position_bias::table_reach + 700;
+    const std::vector<std::int64_t> coordinate{0, 3, 17, 130, far, 9, far + 5, 64, 1000, 2};
+    const std::size_t n = coordinate.size(), heads = 3, bins = 32;
+    const layoutlmv3::relative_position_bias bias{bins, 128, test::random_tensor<2>({heads, bins}, 11)};
+    std::vector<float> got(heads * n * n, 0.5f);
+    bias.add(coordinate, got.data());
+    for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j) {
+                CAPTURE(h);
+                CAPTURE(i);
+                CAPTURE(j);
+                const std::size_t bucket = layoutlmv3::relative_position_bucket(coordinate[j] - coordinate[i], bins, 128);
+                CHECK(got[(h * n + i) * n + j] == 0.5f + bias.weight(h, bucket));
+            }
 }
 
 TEST_CASE("models.layoutlmv3: layoutlmv3-tiny-token-cls and -base match HF with the page and its relative biases" *

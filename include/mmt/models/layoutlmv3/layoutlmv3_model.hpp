@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder.hpp"
@@ -120,7 +121,9 @@ private:
             float* one = &out(b, 0, 0, 0);
             rel_pos_bias->add(positions, one);
             if (!rel_pos_x_bias) {
-                for (std::size_t i = 0; i < plane; ++i) one[i] = one[i] / sqrt_head_dim;
+                parallel_for(plane, std::size_t(1) << 16, [&](std::size_t i0, std::size_t i1) {
+                    for (std::size_t i = i0; i < i1; ++i) one[i] = one[i] / sqrt_head_dim;
+                });
                 continue;
             }
             // 2-D: left edges (x0) and bottom edges (y1) of the boxes, the page's patches after the text.
@@ -133,7 +136,9 @@ private:
             std::fill(spatial.begin(), spatial.end(), 0.0f);
             rel_pos_x_bias->add(left, spatial.data());
             rel_pos_y_bias->add(bottom, spatial.data());
-            for (std::size_t i = 0; i < plane; ++i) one[i] = (one[i] + spatial[i]) / sqrt_head_dim;
+            parallel_for(plane, std::size_t(1) << 16, [&](std::size_t i0, std::size_t i1) {
+                for (std::size_t i = i0; i < i1; ++i) one[i] = (one[i] + spatial[i]) / sqrt_head_dim;
+            });
         }
         return out;
     }

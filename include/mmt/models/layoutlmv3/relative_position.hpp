@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mmt/core/threading.hpp"
 #include "mmt/core/xtensor.hpp"
 
 namespace mmt::layoutlmv3 {
@@ -31,17 +32,38 @@ inline std::size_t relative_position_bucket(std::int64_t relative_position, std:
 }
 
 struct relative_position_bias {
+    // Distances bucketed once each, up to this far either way; farther ones (coordinates
+    // on a grid larger than LayoutLMv3's 1024) are bucketed as they come.
+    static constexpr std::int64_t table_reach = 4096;
+
     std::size_t bins = 0, max_distance = 0;
     tensor<2> weight;  // [num_heads, bins]: rel_pos_bias (1-D) or rel_pos_x_bias / rel_pos_y_bias (2-D)
 
-    // weight[h, bucket(coordinate[j] - coordinate[i])] added to out [num_heads, n, n] for one sequence.
+    // weight[h, bucket(coordinate[j] - coordinate[i])] added to out [num_heads, n, n] for one
+    // sequence, rows i on all threads. A bucket depends on the distance alone, so each
+    // distance the coordinates span is bucketed once: a bucket (a log) per pair, 3 x 709^2
+    // of them for layoutlmv3-base with a page, took 32 ms on one core, 5 % of its forward.
     void add(const std::vector<std::int64_t>& coordinate, float* out) const {
         const std::size_t n = coordinate.size(), heads = weight.shape(0);
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t j = 0; j < n; ++j) {
-                const std::size_t bucket = relative_position_bucket(coordinate[j] - coordinate[i], bins, max_distance);
-                for (std::size_t h = 0; h < heads; ++h) out[(h * n + i) * n + j] += weight(h, bucket);
+        if (n == 0) return;
+        const auto [lowest, highest] = std::minmax_element(coordinate.begin(), coordinate.end());
+        const std::int64_t reach = std::min(*highest - *lowest, table_reach);
+        std::vector<std::size_t> near(std::size_t(2 * reach + 1));  // [distance + reach]
+        for (std::int64_t d = -reach; d <= reach; ++d) near[std::size_t(d + reach)] = relative_position_bucket(d, bins, max_distance);
+        parallel_for(n, 16, [&](std::size_t i0, std::size_t i1) {
+            std::vector<std::size_t> buckets(n);  // of row i
+            for (std::size_t i = i0; i < i1; ++i) {
+                for (std::size_t j = 0; j < n; ++j) {
+                    const std::int64_t d = coordinate[j] - coordinate[i];
+                    buckets[j] = d >= -reach && d <= reach ? near[std::size_t(d + reach)] : relative_position_bucket(d, bins, max_distance);
+                }
+                for (std::size_t h = 0; h < heads; ++h) {
+                    const float* w = &weight(h, 0);
+                    float* row = out + (h * n + i) * n;
+                    for (std::size_t j = 0; j < n; ++j) row[j] += w[buckets[j]];
+                }
             }
+        });
     }
 };
 
