@@ -15,6 +15,7 @@
 #include "mmt/models/clip/clip_model.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
 #include "mmt/models/wav2vec2/wav2vec2_model.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 #include "real_size_models.hpp"
 #include "support/agreement.hpp"
 
@@ -47,7 +48,7 @@ void against_f32(benchmark::State& state, const std::string& config_file, const 
     decltype(run(model)) reduced;
     for (auto _ : state) reduced = run(model);
     figures(state, reference, reduced);
-    state.SetLabel(mmt::bench::gemm_kernel(linear.linear));
+    state.SetLabel(mmt::ops::packed_gemm_kernel(linear.linear));
 }
 
 const std::string clip_config = "clip-vit-base-patch32.json";

@@ -20,6 +20,7 @@
 #include "mmt/models/layoutlmv3/heads.hpp"
 #include "mmt/models/quantize.hpp"
 #include "mmt/models/random_model.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 #include "mmt/pipelines/collection_sources.hpp"
 #include "mmt/pipelines/embed_collection.hpp"
 #include "mmt/pipelines/text_image_embedders.hpp"
@@ -34,7 +35,7 @@ using mmt::tensor;
 using mmt::precision;
 
 void report(benchmark::State& state, double flop, precision linear) {
-    state.SetLabel(mmt::bench::gemm_kernel(linear));
+    state.SetLabel(mmt::ops::packed_gemm_kernel(linear));
     state.counters["GFLOP"] = flop * 1e-9;
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["peak_fraction"] = benchmark::Counter(flop * 1e-9 / mmt::bench::fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);

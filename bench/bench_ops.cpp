@@ -76,9 +76,7 @@ void op_linear_packed(benchmark::State& state) {
         mmt::ops::gemm_packed(x.data(), rows, packed[i++ % copies], b.data(), y.data());
         benchmark::DoNotOptimize(y.data());
     }
-    state.SetLabel(precision == mmt::precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
-                   : precision == mmt::precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
-                                                           : mmt::ops::packed_gemm_kernel());
+    state.SetLabel(mmt::ops::packed_gemm_kernel(precision));
     mmt::set_kernel(before);
     const double flop = 2.0 * double(rows) * double(in) * double(out);
     state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);

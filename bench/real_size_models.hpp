@@ -12,9 +12,6 @@
 #include "mmt/io/json.hpp"
 #include "mmt/models/auto_model.hpp"
 #include "mmt/models/random_model.hpp"
-#include "mmt/ops/packed_gemm.hpp"
-#include "mmt/ops/packed_gemm_bf16.hpp"
-#include "mmt/ops/packed_gemm_int8.hpp"
 #include "support/random.hpp"
 
 namespace mmt::bench {
@@ -43,14 +40,6 @@ const Model& model_for(const std::string& config_file, const load_options& optio
         loaded = key;
     }
     return *model->get<Model>();
-}
-
-// The GEMM kernel that runs linear layers in `linear` precision: the
-// benchmarks' label.
-inline const char* gemm_kernel(precision linear) {
-    return linear == precision::bf16   ? ops::packed_gemm_bf16_kernel()
-           : linear == precision::int8 ? ops::packed_gemm_int8_kernel()
-                                       : ops::packed_gemm_kernel();
 }
 
 // CLIP's pixel_values: [batch, 3, image_size, image_size], uniform in [-1, 1).

@@ -15,6 +15,7 @@
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/load_options.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/packed_gemm_bf16.hpp"
 
 namespace mmt::bench {
 
@@ -174,7 +175,7 @@ inline double kernel_peak_gflops(precision linear, kernel_isa isa) {
     const bool wide = isa == kernel_isa::avx512;
     switch (linear) {
         case precision::f32: return wide ? fma_peak_gflops() : fma_avx2_peak_gflops();
-        case precision::bf16: return wide && cpu::has_avx512_bf16() ? bf16_dot_peak_gflops() : fma_avx2_peak_gflops();
+        case precision::bf16: return ops::bf16_is_native(isa) ? bf16_dot_peak_gflops() : fma_avx2_peak_gflops();
         case precision::int8: return wide && cpu::has_avx512_vnni() ? vnni_dot_peak_gops() : int8_avx2_dot_peak_gops();
     }
     return 0;

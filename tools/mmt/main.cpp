@@ -12,9 +12,7 @@
 #include "option_checks.hpp"
 #include "mmt/core/error.hpp"
 #include "mmt/core/threading.hpp"
-#include "mmt/ops/packed_gemm.hpp"
-#include "mmt/ops/packed_gemm_bf16.hpp"
-#include "mmt/ops/packed_gemm_int8.hpp"
+#include "mmt/ops/packed_gemm_any.hpp"
 
 namespace {
 mmt::load_options options;
@@ -100,9 +98,7 @@ int main(int argc, char** argv) {
         options.module_precision = mmt::parse_module_precision(module_precision, "--module-precision");
         if (verbose)  // the kernel is chosen at run time from the CPU's instructions
             std::fprintf(stderr, "mmt: linear layers in %s: %s kernel, %d thread%s%s%s\n", precision.c_str(),
-                         options.linear == mmt::precision::bf16   ? mmt::ops::packed_gemm_bf16_kernel()
-                         : options.linear == mmt::precision::int8 ? mmt::ops::packed_gemm_int8_kernel()
-                                                                  : mmt::ops::packed_gemm_kernel(),
+                         mmt::ops::packed_gemm_kernel(options.linear),
                          mmt::num_threads(), mmt::num_threads() == 1 ? "" : "s",
                          module_precision.empty() ? "" : "; ", module_precision.c_str());
     });

@@ -40,6 +40,16 @@ inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_
     return pack_weights(rows_in_memory(w, k), n, k, precision, int8_scales);
 }
 
+// Which kernel the GEMM of `precision` runs now (what `mmt --verbose` and the benchmark labels name).
+inline const char* packed_gemm_kernel(mmt::precision precision) {
+    switch (precision) {
+        case mmt::precision::bf16: return packed_gemm_bf16_kernel();
+        case mmt::precision::int8: return packed_gemm_int8_kernel();
+        case mmt::precision::f32: break;
+    }
+    return packed_gemm_kernel();
+}
+
 inline mmt::precision precision_of(const any_packed_weights& w) { return mmt::precision(w.index()); }
 inline std::size_t rows_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.rows(); }, w); }
 inline std::size_t cols_of(const any_packed_weights& w) { return std::visit([](const auto& p) { return p.cols(); }, w); }
