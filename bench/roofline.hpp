@@ -62,7 +62,8 @@ __attribute__((target("avx512f,avx512vnni"))) inline float vnni_chains(std::size
 }
 
 // The avx2 kernels' int8 dot products on 8 lanes: AVX-VNNI's vpdpbusd (4 multiply-adds
-// per lane), or on CPUs without it the exact split vpmaddubsw + vpmaddwd + vpaddd.
+// per lane), or on CPUs without it the exact split vpmaddubsw + vpmaddwd + vpaddd: two
+// functions, as a compiler told about AVX-VNNI may fold the split into vpdpbusd.
 __attribute__((target("avx2,avxvnni"))) inline float avx_vnni_chains(std::size_t iterations) {
     __m256i acc[12];
 #pragma GCC unroll 12
