@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""mmt and ONNX Runtime side by side in one interleaved run: each round times every
+row in mmt float32 and int8 (mmt_bench), then in ORT float32 and int8
+(time_ort.js), so a change in the host's speed reaches both alike. Prints the
+medians over the rounds as the README's markdown table.
+
+Usage: compare.py MMT_BENCH ONNX_DIR [--rounds 3] [--min-time 3] [--rows ROW ...]
+  ONNX_DIR: the graphs run.sh exports (clip-image.onnx, clip-image-int8.onnx, ...);
+  NODE_PATH must reach onnxruntime-node.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+
+ROWS = {  # row: the graph that runs it
+    "clip_b32_image/batch:1": "clip-image", "clip_b32_image/batch:8": "clip-image", "clip_b32_text/batch:8": "clip-text",
+    "layoutlm_base/1x512": "layoutlm", "layoutlm_base/8x128": "layoutlm",
+    "wav2vec2_base/seconds:10": "wav2vec2", "wav2vec2_base/seconds:30": "wav2vec2",
+}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def time_mmt(bench, row, min_time):
+    """{precision: ms} of the row's float32 and int8 cases."""
+    pattern = f"^{row}/(int8/)?real_time$"
+    out = subprocess.run([bench, f"--benchmark_filter={pattern}", f"--benchmark_min_time={min_time}", "--benchmark_format=json"],
+                         check=True, capture_output=True, text=True).stdout
+    times = {}
+    for case in json.loads(out)["benchmarks"]:
+        assert case["time_unit"] == "ms", case
+        times["int8" if "/int8/" in case["name"] else "f32"] = case["real_time"]
+    if set(times) != {"f32", "int8"}:
+        raise RuntimeError(f"mmt_bench ran {sorted(times)} for {row}, expected f32 and int8")
+    return times
+
+
+def time_ort(onnx_dir, graph, row, min_time):
+    times = {}
+    for precision, suffix in (("f32", ""), ("int8", "-int8")):
+        out = subprocess.run(["node", os.path.join(HERE, "time_ort.js"), os.path.join(onnx_dir, f"{graph}{suffix}.onnx"), row,
+                              str(min_time)], check=True, capture_output=True, text=True).stdout
+        times[precision] = json.loads(out)["median_ms"]
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mmt_bench")
+    parser.add_argument("onnx_dir")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--min-time", type=float, default=3)
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    args = parser.parse_args()
+    samples = {row: {k: [] for k in ("mmt f32", "mmt int8", "ort f32", "ort int8")} for row in args.rows}
+    for r in range(args.rounds):
+        for row in args.rows:
+            mmt = time_mmt(args.mmt_bench, row, args.min_time)
+            ort = time_ort(args.onnx_dir, ROWS[row], row, args.min_time)
+            for precision in ("f32", "int8"):
+                samples[row][f"mmt {precision}"].append(mmt[precision])
+                samples[row][f"ort {precision}"].append(ort[precision])
+            print(f"round {r + 1}: {row} mmt {mmt} ort {ort}", flush=True)
+    print("\n| case | ORT float32 | ORT int8 | mmt float32 | / ORT float32 | mmt int8 | / ORT int8 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for row in args.rows:
+        m = {k: statistics.median(v) for k, v in samples[row].items()}
+        print(f"| {row} | {m['ort f32']:.1f} | {m['ort int8']:.1f} | {m['mmt f32']:.1f} | {m['mmt f32'] / m['ort f32']:.2f} | "
+              f"{m['mmt int8']:.1f} | {m['mmt int8'] / m['ort int8']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
