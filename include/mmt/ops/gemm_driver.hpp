@@ -3,9 +3,9 @@
 // of k side by side, as the precision's dot-product instruction takes them (float32
 // 1, bf16 2 for vdpbf16ps, int8 4 for vpdpbusd). A precision is a trait
 // (packed_gemm*.hpp) that says how a block of x's rows is prepared, which tile
-// kernel runs for each kernel_isa and how its sums become y; the loops, the k
-// blocking, the L2 prefetch, the thread split, the small-job rule and the
-// epilogue (ops/gemm_epilogue.hpp) live here.
+// kernel runs for each kernel_isa and how its sums become y with the epilogue
+// (ops/gemm_epilogue.hpp); the loops, the k blocking, the L2 prefetch, the thread
+// split and the small-job rule live here.
 // Each tile of y is one thread's, so results do not depend on the thread count. Every
 // kernel_isa of a precision reads the same packed layout: the kernel may change
 // after the weights are loaded.
@@ -366,10 +366,9 @@ void run_gemm_prepared(const typename Trait::prepared& prep, std::size_t m, cons
                         kernel.run(rows, prep.a + r0 * prep.lda + g0, prep.lda, b, depth, first && bias ? bias + c0 : nullptr, c, ldc, cols,
                                    !first, plan);
                         // The tile is final after the last block: the epilogue runs while it is still in cache.
-                        if (last) {
-                            Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy);
-                            epilogue.apply(y + r0 * ldy + c0, ldy, r0, c0, rows, cols);
-                        }
+                        if (last)
+                            Trait::finish(isa, rows, c, ldc, prep, r0, w, c0, cols, bias ? bias + c0 : nullptr, y + r0 * ldy + c0, ldy,
+                                          epilogue);
                     }
                     if (last) break;
                 }

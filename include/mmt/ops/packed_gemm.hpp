@@ -228,8 +228,11 @@ struct f32_gemm {
         return {detail::f32_tile_eigen, detail::f32_eigen_rows, "portable Eigen 32x48"};
     }
 
-    static void finish(kernel_isa, std::size_t, const float*, std::size_t, const prepared&, std::size_t, const weights&, std::size_t,
-                       std::size_t, const float*, float*, std::size_t) {}
+    // The sums are y already: only the epilogue is left.
+    static void finish(kernel_isa, std::size_t rows, const float*, std::size_t, const prepared&, std::size_t r0, const weights&,
+                       std::size_t c0, std::size_t cols, const float*, float* y, std::size_t ldy, const gemm_epilogue& epilogue) {
+        epilogue.apply(y, ldy, r0, c0, rows, cols);
+    }
 };
 
 // Which kernel gemm_packed runs now.

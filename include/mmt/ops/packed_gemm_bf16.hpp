@@ -253,8 +253,11 @@ struct bf16_gemm {
         return {detail::bf16_tile_portable, 8, "portable bf16 8x48"};
     }
 
-    static void finish(kernel_isa, std::size_t, const float*, std::size_t, const prepared&, std::size_t, const weights&, std::size_t,
-                       std::size_t, const float*, float*, std::size_t) {}
+    // The sums are y already: only the epilogue is left.
+    static void finish(kernel_isa, std::size_t rows, const float*, std::size_t, const prepared&, std::size_t r0, const weights&,
+                       std::size_t c0, std::size_t cols, const float*, float* y, std::size_t ldy, const gemm_epilogue& epilogue) {
+        epilogue.apply(y, ldy, r0, c0, rows, cols);
+    }
 };
 
 // Which kernel gemm_packed_bf16 runs now.

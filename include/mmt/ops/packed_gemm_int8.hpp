@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -34,9 +35,11 @@
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
+#include "mmt/ops/activations.hpp"
 #include "mmt/ops/amx_tiles.hpp"
 #include "mmt/ops/gemm_driver.hpp"
 #include "mmt/ops/simd.hpp"
+#include "mmt/ops/vector_math.hpp"
 
 namespace mmt::ops {
 
@@ -186,12 +189,15 @@ inline quantised_row quantise_row_portable(const float* row, std::size_t k, std:
     return q;
 }
 
-// The float result of a tile of sums: (acc * x_scale + x_min * column_sum) * w_scale + bias.
+// The float result of a tile of sums: (acc * x_scale + x_min * column_sum) * w_scale + bias,
+// then the gemm_epilogue's activation and residual, in registers.
 struct int8_epilogue {
     const quantised_row* x;  // [rows]
     const float* w_scales;   // [cols], this panel's
     const std::int32_t* column_sums;
-    const float* bias;  // [cols] or null
+    const float* bias;               // [cols] or null
+    const float* residual = nullptr;  // the tile's [rows, cols] with row stride ld_residual, or null
+    std::size_t ld_residual = 0;
 };
 
 MMT_INTRINSICS_BEGIN
@@ -382,9 +388,35 @@ inline void int8_tile_avx2(std::size_t rows, const std::uint32_t* a, std::size_t
     }
 }
 
-// c[rows, cols] from the sums.
+// The activation that leaves its input as it is.
+struct no_activation {
+    template <class V>
+    V operator()(V v) const {
+        return v;
+    }
+};
+
+// f(op) with the vector form (vector_math.hpp) of the epilogue's activation, or of
+// none; false for an activation without one, which the caller applies afterwards.
+template <class F>
+bool with_activation_op(const std::optional<activation>& act, F&& f) {
+    if (!act) return f(no_activation{}), true;
+    switch (*act) {
+        case activation::gelu: return f(gelu_op{}), true;
+        case activation::quick_gelu: return f(sigmoid_gate_op{1.702f}), true;
+        case activation::silu: return f(sigmoid_gate_op{1.0f}), true;
+        default: return false;
+    }
+}
+
+// c[rows, cols] from the sums, each value stored once: its activation and residual
+// add are the operations gemm_epilogue::apply runs in a second pass under the same
+// kernel_isa, so the bits are the same; the tile's stores, whose first misses the
+// cache, are a third of that pass's.
+template <class Act>
 __attribute__((target("avx512f"))) inline void int8_finish_avx512(std::size_t rows, const std::int32_t* acc, std::size_t ldacc,
-                                                                 const int8_epilogue& e, float* c, std::size_t ldc, std::size_t cols) {
+                                                                 const int8_epilogue& e, Act act, float* c, std::size_t ldc,
+                                                                 std::size_t cols) {
     for (std::size_t c0 = 0; c0 < cols; c0 += 16) {
         const __mmask16 mask = simd::mask16(cols - c0);
         const __m512 wsum = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(mask, e.column_sums + c0));
@@ -393,14 +425,18 @@ __attribute__((target("avx512f"))) inline void int8_finish_avx512(std::size_t ro
         for (std::size_t r = 0; r < rows; ++r) {
             const __m512 dot = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc + r * ldacc + c0)), _mm512_set1_ps(e.x[r].scale),
                                                _mm512_mul_ps(wsum, _mm512_set1_ps(e.x[r].min)));
-            simd::store16(c + r * ldc + c0, cols - c0, mask, _mm512_fmadd_ps(dot, ws, bv));
+            __m512 y = act(_mm512_fmadd_ps(dot, ws, bv));
+            if (e.residual) y = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, e.residual + r * e.ld_residual + c0), y);
+            simd::store16(c + r * ldc + c0, cols - c0, mask, y);
         }
     }
 }
 
 // int8_finish_avx512 with 8 lanes.
+template <class Act>
 __attribute__((target("avx2,fma"))) inline void int8_finish_avx2(std::size_t rows, const std::int32_t* acc, std::size_t ldacc,
-                                                                const int8_epilogue& e, float* c, std::size_t ldc, std::size_t cols) {
+                                                                const int8_epilogue& e, Act act, float* c, std::size_t ldc,
+                                                                std::size_t cols) {
     for (std::size_t c0 = 0; c0 < cols; c0 += 8) {
         const __m256i mask = simd::mask8(cols - c0);
         const __m256 wsum = _mm256_cvtepi32_ps(_mm256_maskload_epi32(e.column_sums + c0, mask));
@@ -410,7 +446,9 @@ __attribute__((target("avx2,fma"))) inline void int8_finish_avx2(std::size_t row
             const __m256i sums = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc + r * ldacc + c0));
             const __m256 dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(e.x[r].scale),
                                                _mm256_mul_ps(wsum, _mm256_set1_ps(e.x[r].min)));
-            simd::store8(c + r * ldc + c0, cols - c0, mask, _mm256_fmadd_ps(dot, ws, bv));
+            __m256 y = act(_mm256_fmadd_ps(dot, ws, bv));
+            if (e.residual) y = _mm256_add_ps(_mm256_maskload_ps(e.residual + r * e.ld_residual + c0, mask), y);
+            simd::store8(c + r * ldc + c0, cols - c0, mask, y);
         }
     }
 }
@@ -519,14 +557,25 @@ struct int8_gemm {
     }
 
     static void finish(kernel_isa isa, std::size_t rows, const std::int32_t* acc, std::size_t ldacc, const prepared& x, std::size_t r0,
-                       const weights& w, std::size_t c0, std::size_t cols, const float* bias, float* y, std::size_t ldy) {
-        const detail::int8_epilogue e{x.rows.get() + r0, w.scales() + c0, w.column_sums() + c0, bias};
+                       const weights& w, std::size_t c0, std::size_t cols, const float* bias, float* y, std::size_t ldy,
+                       const gemm_epilogue& epilogue) {
+        detail::int8_epilogue e{x.rows.get() + r0, w.scales() + c0, w.column_sums() + c0, bias};
 #if defined(__x86_64__)
-        if (isa >= kernel_isa::avx512) return detail::int8_finish_avx512(rows, acc, ldacc, e, y, ldy, cols);
-        if (isa == kernel_isa::avx2) return detail::int8_finish_avx2(rows, acc, ldacc, e, y, ldy, cols);
+        if (isa != kernel_isa::portable) {
+            const auto run = [&](auto act) {
+                if (isa >= kernel_isa::avx512) detail::int8_finish_avx512(rows, acc, ldacc, e, act, y, ldy, cols);
+                else detail::int8_finish_avx2(rows, acc, ldacc, e, act, y, ldy, cols);
+            };
+            if (epilogue.residual) e.residual = epilogue.residual + r0 * epilogue.ld_residual + c0, e.ld_residual = epilogue.ld_residual;
+            if (detail::with_activation_op(epilogue.act, run)) return;
+            e.residual = nullptr;  // an activation without a vector form: the sums alone, then the epilogue's own pass
+            run(detail::no_activation{});
+            return epilogue.apply(y, ldy, r0, c0, rows, cols);
+        }
 #endif
         (void)isa;
         detail::int8_finish_portable(rows, acc, ldacc, e, y, ldy, cols);
+        epilogue.apply(y, ldy, r0, c0, rows, cols);
     }
 };
 
