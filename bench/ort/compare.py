@@ -2,7 +2,9 @@
 """mmt and ONNX Runtime side by side in one interleaved run: each round times every
 row in mmt float32 and int8 (mmt_bench), then in ORT float32 and int8
 (time_ort.js), so a change in the host's speed reaches both alike. Prints the
-medians over the rounds as the README's markdown table. The speech rows also time
+README's markdown table: each time the median over the rounds, each ratio the
+median of the rounds' own ratios (a round's pair ran within seconds of each
+other, on the same host weather). The speech rows also time
 mmt's int8 with the feature encoder's convolutions in float32, as ORT's int8 keeps
 them (its accuracy is then above ORT's: README, Accuracy).
 
@@ -73,11 +75,16 @@ def main():
     print("\n| case | ORT float32 | ORT int8 | mmt float32 | / ORT float32 | mmt int8 | / ORT int8 | mmt int8, convolutions float32 | / ORT int8 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in args.rows:
-        m = {k: statistics.median(v) for k, v in samples[row].items()}
-        conv = m.get("mmt int8 conv f32")
-        print(f"| {row} | {m['ort f32']:.1f} | {m['ort int8']:.1f} | {m['mmt f32']:.1f} | {m['mmt f32'] / m['ort f32']:.2f} | "
-              f"{m['mmt int8']:.1f} | {m['mmt int8'] / m['ort int8']:.2f} | " +
-              (f"{conv:.1f} | {conv / m['ort int8']:.2f} |" if conv else "— | — |"))
+        s = samples[row]
+
+        def cells(mmt, ort):
+            if not s[mmt]:
+                return "— | —"
+            ratio = statistics.median(a / b for a, b in zip(s[mmt], s[ort]))
+            return f"{statistics.median(s[mmt]):.1f} | {ratio:.2f}"
+
+        print(f"| {row} | {statistics.median(s['ort f32']):.1f} | {statistics.median(s['ort int8']):.1f} | "
+              f"{cells('mmt f32', 'ort f32')} | {cells('mmt int8', 'ort int8')} | {cells('mmt int8 conv f32', 'ort int8')} |")
 
 
 if __name__ == "__main__":
