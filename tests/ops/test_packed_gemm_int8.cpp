@@ -70,6 +70,8 @@ TEST_CASE("ops.packed_gemm_int8: odd sizes, depth not a multiple of 4, several p
     check_int8(17, 1537, 100, "17 rows, 1537 -> 100 (three k blocks)");
     check_int8(37, 13, 97, "37 rows, 13 -> 97 (two panels and one column)");
     check_int8(7, 30, 47, "7 rows, 30 -> 47");
+    check_int8(11, 200, 80, "11 rows, 200 -> 80 (a last panel of 32 columns: two vectors)");
+    check_int8(5, 64, 60, "5 rows, 64 -> 60 (a last panel of 12 columns: one vector)");
     check_int8(500, 800, 100, "500 rows (three row blocks), 800 -> 100 (two k blocks)");
 }
 

@@ -287,42 +287,50 @@ __attribute__((target("avx2"))) inline quantised_row quantise_row_avx2(const flo
     return q;
 }
 
-// c[rows][48] (+)= a[rows, quads] . b[quads][48][4], 8 rows x 48 columns.
-template <std::size_t Rows>
+// c[rows][16 * Vecs] (+)= a[rows, quads] . b[quads][48][4], up to 8 rows x 48 columns
+// (Vecs 3; fewer for a narrow last panel, whose columns past cols finish never reads).
+template <std::size_t Rows, std::size_t Vecs>
 __attribute__((target("avx512f,avx512vnni"))) inline void int8_kernel_avx512(const std::uint32_t* a, std::size_t lda, const std::int8_t* b,
                                                                            std::size_t quads, std::int32_t* c, std::size_t ldc,
                                                                            bool accumulate, const prefetch_plan& prefetch) {
     // 24 accumulators, 3 weight vectors and a broadcast fill 28 of the 32 registers;
     // the k loop is not unrolled and nothing else is live across it, else GCC spills.
-    __m512i acc[Rows][3];
+    __m512i acc[Rows][Vecs];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 3
-        for (std::size_t j = 0; j < 3; ++j) acc[r][j] = accumulate ? _mm512_load_si512(c + r * ldc + 16 * j) : _mm512_setzero_si512();
+        for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = accumulate ? _mm512_load_si512(c + r * ldc + 16 * j) : _mm512_setzero_si512();
     const std::size_t steps = prefetch.steps();
 #pragma GCC unroll 1
     for (std::size_t kq = 0; kq < quads; ++kq) {
         if (kq < steps) prefetch.issue(kq);
         const std::int8_t* bk = b + kq * gemm::panel * 4;
-        const __m512i b0 = _mm512_load_si512(bk), b1 = _mm512_load_si512(bk + 64), b2 = _mm512_load_si512(bk + 128);
+        __m512i bv[Vecs];
+#pragma GCC unroll 3
+        for (std::size_t j = 0; j < Vecs; ++j) bv[j] = _mm512_load_si512(bk + 64 * j);
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < Rows; ++r) {
             const __m512i av = _mm512_set1_epi32(int(a[r * lda + kq]));
-            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
-            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
-            acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], av, b2);
+#pragma GCC unroll 3
+            for (std::size_t j = 0; j < Vecs; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, bv[j]);
         }
     }
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 3
-        for (std::size_t j = 0; j < 3; ++j) _mm512_store_si512(c + r * ldc + 16 * j, acc[r][j]);
+        for (std::size_t j = 0; j < Vecs; ++j) _mm512_store_si512(c + r * ldc + 16 * j, acc[r][j]);
 }
 
 inline void int8_tile_avx512(std::size_t rows, const std::uint32_t* a, std::size_t lda, const std::int8_t* b, std::size_t quads,
-                             const float*, std::int32_t* c, std::size_t ldc, std::size_t, bool accumulate, const prefetch_plan& prefetch) {
+                             const float*, std::int32_t* c, std::size_t ldc, std::size_t cols, bool accumulate,
+                             const prefetch_plan& prefetch) {
     with_rows(
-        rows, [&](auto r) { int8_kernel_avx512<decltype(r)::value>(a, lda, b, quads, c, ldc, accumulate, prefetch); },
+        rows,
+        [&](auto r) {
+            with_vecs16(cols, [&](auto v) {
+                int8_kernel_avx512<decltype(r)::value, decltype(v)::value>(a, lda, b, quads, c, ldc, accumulate, prefetch);
+            });
+        },
         std::make_index_sequence<8>{});
 }
 
