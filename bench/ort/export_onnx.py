@@ -43,7 +43,7 @@ FLOAT_MIN = float(np.finfo(np.float32).min)  # torch.finfo(float32).min, HF's ma
 
 def read_safetensors(path):
     """{name: float32 array} of a safetensors file."""
-    dtypes = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64}
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
     with open(path, "rb") as f:
         (size,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(size))
@@ -54,10 +54,12 @@ def read_safetensors(path):
             continue
         begin, end = info["data_offsets"]
         raw = data[begin:end]
-        if info["dtype"] == "BF16":
+        if info["dtype"] == "BF16":  # the top half of a float32
             array = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
-        else:
+        elif info["dtype"] in dtypes:
             array = np.frombuffer(raw, dtypes[info["dtype"]])
+        else:
+            raise ValueError(f"{path}: {name} is {info['dtype']}, expected F32, F16, BF16 or I64")
         tensors[name] = array.reshape(info["shape"]).astype(np.float32)
     return tensors
 
@@ -73,8 +75,8 @@ class Graph:
         self.count += 1
         return f"{hint}_{self.count}"
 
-    def const(self, value, dtype=np.float32, hint="c"):
-        name = self.fresh(hint)
+    def const(self, value, dtype=np.float32):
+        name = self.fresh("c")
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
@@ -85,10 +87,10 @@ class Graph:
             raise KeyError(f"{key} is not in the checkpoint")
         return self.weights[key]
 
-    def op(self, op_type, inputs, outputs=1, domain=None, **attrs):
-        names = [self.fresh(op_type.lower()) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, inputs, names, domain=domain, **attrs))
-        return names[0] if outputs == 1 else names
+    def op(self, op_type, inputs, domain=None, **attrs):
+        name = self.fresh(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [name], domain=domain, **attrs))
+        return name
 
     def linear(self, x, name, bias=True):
         """x W^T + b for the checkpoint's `name`.weight [out, in] (and .bias)."""
@@ -148,10 +150,6 @@ class Graph:
                                  producer_name="mmt bench/ort/export_onnx.py")
 
 
-def tensor_info(name, dtype, shape):
-    return helper.make_tensor_value_info(name, dtype, shape)
-
-
 def clip_encoder(g, x, prefix, c, masks=()):
     """CLIPEncoder: pre-LayerNorm layers, quick_gelu MLP."""
     heads = c["num_attention_heads"]
@@ -176,7 +174,7 @@ CLIP_TEXT = {"vocab_size": 49408, "hidden_size": 512, "intermediate_size": 2048,
 def clip_image(g, config):
     c = {**CLIP_VISION, **config.get("vision_config", {})}
     size, patch, hidden = c["image_size"], c["patch_size"], c["hidden_size"]
-    pixels = tensor_info("pixel_values", TensorProto.FLOAT, ["batch", c["num_channels"], size, size])
+    pixels = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", c["num_channels"], size, size])
     p = "vision_model"
     patches = g.op("Conv", ["pixel_values", g.const(g.w(f"{p}.embeddings.patch_embedding.weight"))], strides=[patch, patch])
     patches = g.op("Transpose", [g.op("Reshape", [patches, g.const([0, hidden, -1], np.int64)])], perm=[0, 2, 1])
@@ -199,8 +197,8 @@ def clip_image(g, config):
 def clip_text(g, config):
     c = {**CLIP_TEXT, **config.get("text_config", {})}
     hidden = c["hidden_size"]
-    ids = tensor_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
-    mask = tensor_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
     p = "text_model"
     seq = g.op("Slice", [g.op("Shape", ["input_ids"]), g.const([1], np.int64), g.const([2], np.int64)])
     positions = g.op("Slice", [g.const(g.w(f"{p}.embeddings.position_embedding.weight")), g.const([0], np.int64), seq])
@@ -239,8 +237,8 @@ def layoutlm(g, config):
     if any(name.startswith("layoutlm.") for name in g.weights):
         g.prefix = "layoutlm."
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    inputs = [tensor_info(n, TensorProto.INT64, ["batch", "sequence"]) for n in names]
-    inputs.insert(1, tensor_info("bbox", TensorProto.INT64, ["batch", "sequence", 4]))
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"]) for n in names]
+    inputs.insert(1, helper.make_tensor_value_info("bbox", TensorProto.INT64, ["batch", "sequence", 4]))
     e = "embeddings"
 
     def table(name):
@@ -295,7 +293,7 @@ def wav2vec2(g, config):
         raise ValueError("wav2vec2: only the base variant (feat_extract_norm group, post-LayerNorm encoder) is exported")
     hidden, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
     g.prefix = "wav2vec2."
-    audio = tensor_info("input_values", TensorProto.FLOAT, ["batch", "samples"])
+    audio = helper.make_tensor_value_info("input_values", TensorProto.FLOAT, ["batch", "samples"])
     x = g.op("Unsqueeze", ["input_values", g.const([1], np.int64)])  # [batch, 1, samples]
     for i, (kernel, stride) in enumerate(zip(c["conv_kernel"], c["conv_stride"])):
         layer = f"feature_extractor.conv_layers.{i}"
@@ -352,7 +350,7 @@ def main():
     infos = []
     for name, (value, shape) in outputs.items():
         g.nodes.append(helper.make_node("Identity", [value], [name]))
-        infos.append(tensor_info(name, TensorProto.FLOAT, shape))
+        infos.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
     model = g.model(inputs, infos)
     onnx.checker.check_model(model)
     onnx.save(model, args.out, save_as_external_data=model.ByteSize() > 1_900_000_000)

@@ -26,6 +26,11 @@ inline activation parse_activation(const std::string& name, const std::string& k
                        "\", expected one of gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu, swish, tanh");
 }
 
+// a of the activations that are x sigmoid(a x): quick_gelu 1.702, silu 1; 0 for the others.
+inline float sigmoid_gate_slope(activation act) {
+    return act == activation::quick_gelu ? 1.702f : act == activation::silu ? 1.0f : 0.0f;
+}
+
 inline float activate(activation act, float x) {
     switch (act) {
         case activation::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
@@ -33,9 +38,9 @@ inline float activate(activation act, float x) {
             const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
             return 0.5f * x * (1.0f + std::tanh(inner));
         }
-        case activation::quick_gelu: return x / (1.0f + std::exp(-1.702f * x));
+        case activation::quick_gelu:
+        case activation::silu: return x / (1.0f + std::exp(-sigmoid_gate_slope(act) * x));
         case activation::relu: return x > 0.0f ? x : 0.0f;
-        case activation::silu: return x / (1.0f + std::exp(-x));
         case activation::tanh: return std::tanh(x);
     }
     return x;
@@ -45,13 +50,9 @@ inline float activate(activation act, float x) {
 // vectorised (vector_math.hpp). Ops call it on the tile they just wrote, while it
 // is in cache.
 inline void activate_inplace(activation act, float* x, std::size_t n) {
-    switch (act) {
-        case activation::gelu: return gelu_inplace(x, n);
-        case activation::quick_gelu: return sigmoid_gate_inplace(x, n, 1.702f);
-        case activation::silu: return sigmoid_gate_inplace(x, n, 1.0f);
-        default:
-            for (std::size_t i = 0; i < n; ++i) x[i] = activate(act, x[i]);
-    }
+    if (act == activation::gelu) return gelu_inplace(x, n);
+    if (const float a = sigmoid_gate_slope(act)) return sigmoid_gate_inplace(x, n, a);
+    for (std::size_t i = 0; i < n; ++i) x[i] = activate(act, x[i]);
 }
 
 // In place over n contiguous values, on all threads.

@@ -405,16 +405,14 @@ struct no_activation {
 };
 
 // f(op) with the vector form (vector_math.hpp) of the epilogue's activation, or of
-// none; false for an activation without one, which the caller applies afterwards.
+// none, as activate_inplace picks it; false for an activation without one, which the
+// caller applies afterwards.
 template <class F>
 bool with_activation_op(const std::optional<activation>& act, F&& f) {
     if (!act) return f(no_activation{}), true;
-    switch (*act) {
-        case activation::gelu: return f(gelu_op{}), true;
-        case activation::quick_gelu: return f(sigmoid_gate_op{1.702f}), true;
-        case activation::silu: return f(sigmoid_gate_op{1.0f}), true;
-        default: return false;
-    }
+    if (*act == activation::gelu) return f(gelu_op{}), true;
+    if (const float a = sigmoid_gate_slope(*act)) return f(sigmoid_gate_op{a}), true;
+    return false;
 }
 
 // c[rows, cols] from the sums, each value stored once: its activation and residual
