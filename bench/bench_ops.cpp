@@ -99,6 +99,41 @@ void linear_packed_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(op_linear_packed)->ArgNames({"rows", "in", "out", "cold", "precision", "kernel"})->Apply(linear_packed_args)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// Attention's q, k and v projections as the models run them, stacked in one weight
+// (layers::linear::load_stacked: x prepared once, one product three parts wide), or
+// as three products of their own. Weights cold, as in op_linear_packed. Args: rows,
+// hidden, stacked, precision (mmt::precision): CLIP B/32 image at batch 1, CLIP
+// text at 8 x 77, LayoutLM at 8 x 128.
+void op_qkv_projection(benchmark::State& state) {
+    const auto rows = std::size_t(state.range(0)), h = std::size_t(state.range(1));
+    const bool stacked = state.range(2) != 0;
+    const auto precision = mmt::precision(state.range(3));
+    const tensor<2> x = mmt::test::random_tensor<2>({rows, h}, 1), w = mmt::test::random_tensor<2>({3 * h, h}, 2);
+    const tensor<1> b = mmt::test::random_tensor<1>({3 * h}, 3);
+    const std::size_t copies = std::max<std::size_t>(2, (std::size_t(256) << 20) / (w.size() * sizeof(float)));
+    std::vector<mmt::ops::any_packed_weights> packed;  // [copy] stacked, or [copy * 3 + part]
+    for (std::size_t c = 0; c < copies; ++c) {
+        if (stacked) packed.push_back(mmt::ops::pack_weights(w.data(), 3 * h, h, precision, nullptr, 3));
+        else
+            for (std::size_t part = 0; part < 3; ++part) packed.push_back(mmt::ops::pack_weights(&w(part * h, 0), h, h, precision));
+    }
+    tensor<2> y({rows, 3 * h});
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const std::size_t c = i++ % copies;
+        if (stacked) mmt::ops::gemm_packed(x.data(), rows, packed[c], b.data(), y.data());
+        else
+            for (std::size_t part = 0; part < 3; ++part)  // [rows, 3 h] as the stacked product writes it
+                mmt::ops::gemm_packed(x.data(), rows, h, packed[c * 3 + part], &b(part * h), &y(0, part * h), 3 * h);
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.SetLabel(mmt::ops::packed_gemm_kernel(precision));
+    set_flops(state, 2.0 * double(rows) * double(h) * double(3 * h));
+}
+BENCHMARK(op_qkv_projection)->ArgNames({"rows", "hidden", "stacked", "precision"})
+    ->ArgsProduct({{50, 616, 1024}, {768}, {0, 1}, {0, 1, 2}})->Args({616, 512, 0, 2})->Args({616, 512, 1, 2})
+    ->Args({616, 512, 0, 0})->Args({616, 512, 1, 0})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 void op_linear_naive(benchmark::State& state) {
     const auto rows = std::size_t(state.range(0)), in = std::size_t(state.range(1)), out = std::size_t(state.range(2));
     const auto x = naive::to_double(mmt::test::random_tensor<2>({rows, in}, 1));

@@ -3,6 +3,7 @@
 // other. Layers are built from random weights in memory.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +48,21 @@ struct random_linear {
     }
 };
 
+// The layers' weights stacked as linear::load_stacked stacks them.
+layers::linear stacked(const std::vector<const random_linear*>& parts, mmt::precision precision) {
+    const std::size_t out = parts[0]->weight.shape(0), in = parts[0]->weight.shape(1);
+    std::vector<float> w, b;
+    for (const random_linear* p : parts) {
+        w.insert(w.end(), p->weight.begin(), p->weight.end());  // doubles of floats: exact
+        b.insert(b.end(), p->bias.begin(), p->bias.end());
+    }
+    layers::linear l;
+    l.weight = ops::pack_weights(w.data(), parts.size() * out, in, precision, nullptr, parts.size());
+    l.bias = tensor<1>::from_shape({b.size()});
+    std::copy(b.begin(), b.end(), l.bias.begin());
+    return l;
+}
+
 struct random_attention {
     random_linear q, k, v, out;
     layers::self_attention layer;
@@ -54,7 +70,7 @@ struct random_attention {
     random_attention(std::size_t hidden, std::size_t heads, std::uint32_t seed, mmt::precision precision = mmt::precision::f32)
         : q(hidden, hidden, seed, precision), k(hidden, hidden, seed + 2, precision), v(hidden, hidden, seed + 4, precision),
           out(hidden, hidden, seed + 6, precision),
-          layer{q.layer, k.layer, v.layer, out.layer, heads} {}
+          layer{stacked({&q, &k, &v}, precision), out.layer, heads} {}
 };
 
 layers::encoder_layer random_encoder_layer(std::size_t hidden, std::size_t heads, std::uint32_t seed) {

@@ -5,6 +5,8 @@
 // are clear errors. And load_options::module_precision, which picks a precision per
 // module at load and which quantize stores.
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -171,6 +173,21 @@ TEST_CASE("quantize: bad requests and damaged quantized checkpoints are clear er
         bytes.resize(bytes.size() - 4);
     });
     test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(shape); }, {scale, "expected F32 ["});
+    // k_proj back in float32 beside q_proj's levels: the stacked projection cannot take both.
+    const std::string k_proj = "text_model.encoder.layers.0.self_attn.k_proj.weight";
+    const fs::path mixed = damaged_copy("clip-tiny", "quantize_mixed_stack", [&](const std::string& t, io::tensor_info& info, std::string& bytes) {
+        if (t == k_proj + io::quantized_format::scale_suffix) info.name.clear();
+        if (t != k_proj) return;
+        std::string floats(bytes.size() * 4, '\0');
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            const float level = float(static_cast<std::int8_t>(bytes[i]));
+            std::memcpy(&floats[4 * i], &level, 4);
+        }
+        info.dtype = dtype::f32;
+        bytes = std::move(floats);
+    });
+    test::check_throws<format_error>([&] { (void)auto_model::from_pretrained(mixed); },
+                                     {"text_model.encoder.layers.0.self_attn.q_proj and the layers stacked with it are not all stored as int8 levels"});
 }
 
 namespace {
@@ -204,10 +221,10 @@ TEST_CASE("module precision: the first entry whose dotted components a layer's n
     for (const auto& conv : model.feature_extractor.conv_layers) CHECK(conv.weight.precision() == precision::bf16);
     const auto& layer0 = model.encoder.layers.layers.at(0);
     const auto& layer1 = model.encoder.layers.layers.at(1);
-    CHECK(layer0.attention.q_proj.precision() == precision::f32);
+    CHECK(layer0.attention.qkv_proj.precision() == precision::f32);
     CHECK(layer0.attention.out_proj.precision() == precision::f32);
     CHECK(layer0.ffn.fc1.precision() == precision::int8);  // the earlier entry wins
-    CHECK(layer1.attention.q_proj.precision() == precision::int8);
+    CHECK(layer1.attention.qkv_proj.precision() == precision::int8);
     CHECK(model.feature_projection.projection.precision() == precision::int8);
     CHECK(model.lm_head->lm_head.precision() == precision::f32);  // heads stay float32
 
@@ -237,6 +254,9 @@ TEST_CASE("module precision: the first entry whose dotted components a layer's n
                 speech, with_modules(precision::int8, {{"encoder", precision::f32}, {"encoder.layers.0", precision::bf16}}));
         },
         {"module precision 'encoder.layers.0=bf16'", "an earlier pair decides every layer it names"});
+    test::check_throws<config_error>(  // q, k and v pack as one weight
+        [&] { (void)auto_model::from_pretrained(speech, with_modules(precision::int8, {{"layers.1.attention.v_proj", precision::bf16}})); },
+        {"encoder.layers.1.attention.v_proj: loads in bf16, but attention.q_proj, stacked with it, in int8"});
 }
 
 TEST_CASE("quantize: modules stored in their own precision load so, in layout version 2, with the outputs of the original loaded "

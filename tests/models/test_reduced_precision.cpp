@@ -60,7 +60,7 @@ TEST_CASE("precision: LayoutLM token labels are unchanged on the fixture with bf
     CHECK(argmax_last(layoutlm::pretrained_model::from_pretrained(dir, {mmt::precision::bf16}).token_logits(in)) == reference);
     for (const auto& c : cases) {
         const auto reduced = layoutlm::pretrained_model::from_pretrained(dir, {c.linear});
-        CHECK(reduced.layoutlm.encoder.layers[0].attention.q_proj.precision() == c.linear);
+        CHECK(reduced.layoutlm.encoder.layers[0].attention.qkv_proj.precision() == c.linear);
         CHECK(reduced.classifier->precision() == mmt::precision::f32);
         CHECK(reduced.layoutlm.pooler.precision() == mmt::precision::f32);
     }

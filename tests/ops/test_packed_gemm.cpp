@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "mmt/ops/activations.hpp"
@@ -157,4 +159,60 @@ TEST_CASE("ops.gemm_packed: a residual row stride shorter than the output is ref
     test::check_throws<shape_error>(
         [&] { ops::gemm_packed(x.data(), 2, packed, nullptr, y.data(), ops::gemm_epilogue{std::nullopt, residual.data(), 52}); },
         {"gemm epilogue", "residual row stride is 52", "53 columns"});
+}
+
+// Attention's q, k and v projections stacked (layers::linear::load_stacked): parts
+// of 40 rows, each starting a panel, so a view of some parts reads whole panels.
+// The stacked product, and a view's, equal each part packed alone bit for bit, in
+// every precision and kernel, the epilogue included.
+TEST_CASE("ops.gemm_packed: stacked parts equal the parts packed alone, and a view of some parts their columns" *
+          doctest::test_suite("unit")) {
+    const std::size_t rows = 37, in = 70, part = 40, parts = 3;
+    const tensor<2> x = test::random_tensor<2>({rows, in}, 51, -2.0f, 2.0f);
+    const tensor<2> w = test::random_tensor<2>({parts * part, in}, 52, -0.1f, 0.1f);
+    const tensor<1> b = test::random_tensor<1>({parts * part}, 53);
+    const tensor<2> residual = test::random_tensor<2>({rows, parts * part}, 54);
+    test::for_each_kernel([&](kernel_isa isa) {
+        for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
+            INFO("precision ", int(p), ", kernel ", std::string(kernel_name(isa)));
+            const ops::any_packed_weights stacked = ops::pack_weights(w.data(), parts * part, in, p, nullptr, parts);
+            CHECK(std::visit([](const auto& s) { return s.panels(); }, stacked) == parts * 1);  // one panel of 40 columns per part
+            for (const auto& [first, count] : {std::pair<std::size_t, std::size_t>{0, 3}, {0, 1}, {1, 2}, {2, 1}}) {
+                INFO("parts ", first, " to ", first + count);
+                const std::size_t n = count * part, c0 = first * part;
+                // Expected: each part packed alone, its columns side by side.
+                std::vector<float> expected(rows * n);
+                for (std::size_t i = first; i < first + count; ++i) {
+                    const ops::any_packed_weights alone = ops::pack_weights(&w(i * part, 0), part, in, p);
+                    const std::size_t column = (i - first) * part;
+                    ops::gemm_packed(x.data(), rows, in, alone, &b(i * part), expected.data() + column, n,
+                                     {ops::activation::gelu, &residual(0, i * part), parts * part});
+                }
+                std::vector<float> y(rows * n, -7.0f);
+                const ops::any_packed_weights view = ops::select_parts(stacked, first, count);
+                CHECK(ops::rows_of(view) == n);
+                ops::gemm_packed(x.data(), rows, in, view, &b(c0), y.data(), n, {ops::activation::gelu, &residual(0, c0), parts * part});
+                CHECK(y == expected);
+            }
+        }
+    });
+    const std::vector<float> zeros(5 * 4, 0.0f);
+    test::check_throws<shape_error>([&] { ops::pack_weights(zeros.data(), 5, 4, mmt::precision::f32, nullptr, 2); },
+                                    {"packed weights", "5 rows do not stack 2 equal parts"});
+    const ops::any_packed_weights two = ops::pack_weights(zeros.data(), 4, 5, mmt::precision::int8, nullptr, 2);
+    test::check_throws<shape_error>([&] { ops::select_parts(two, 1, 2); }, {"packed weights: parts 1 to 3 of a weight stacking 2"});
+    test::check_throws<shape_error>([&] { ops::select_parts(two, 0, 0); }, {"parts 0 to 0"});
+}
+
+TEST_CASE("ops.packed_gemm: unpack gives a stacked weight back, its parts' last panels narrow" * doctest::test_suite("unit")) {
+    const std::size_t n = 3 * 50, k = 9;  // parts of a panel and 2 columns
+    const tensor<2> w = test::random_tensor<2>({n, k}, 61);
+    const ops::packed_weights packed(rows_in_memory(w.data(), k), n, k, 3);
+    CHECK(packed.panels() == 6);
+    CHECK(packed.panel_first(2) == 50);  // the second part's first panel
+    CHECK(packed.panel_first(3) == 98);
+    CHECK(packed.panel_cols(3) == 2);
+    tensor<2> back({n, k});
+    packed.unpack(back.data());
+    CHECK(back == w);
 }

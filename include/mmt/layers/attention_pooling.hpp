@@ -29,7 +29,7 @@ struct attention_pooling_config {
 
 struct attention_pooling {
     tensor<1> probe;           // [hidden_size]
-    self_attention attention;  // the in_proj split into q_proj, k_proj, v_proj
+    self_attention attention;  // in_proj is its qkv_proj
     layer_norm layernorm;
     feed_forward mlp;
 
@@ -37,19 +37,13 @@ struct attention_pooling {
     // in_proj_bias / out_proj, layernorm, mlp.fc1 / mlp.fc2.
     static attention_pooling load(const io::weight_scope& scope, const attention_pooling_config& c) {
         const std::size_t h = c.hidden_size;
-        if (c.num_attention_heads == 0 || h % c.num_attention_heads != 0)
-            fail<config_error>("attention pooling: hidden_size ", h, " is not divisible by ", c.num_attention_heads, " heads");
+        self_attention::check_heads(h, c.num_attention_heads);
         const io::weight_scope a = scope.child("attention");
         const mmt::precision precision = a.linear_precision();
         const auto in_proj = a.get_packed<2>("in_proj_weight", {3 * h, h}, precision);  // q, k, v stacked
-        const tensor<1> in_bias = a.get<1>("in_proj_bias", {3 * h});
-        const auto part = [&](std::size_t i) {
-            const auto rows = [&](std::size_t first, std::size_t count, float* out) { in_proj.rows(i * h + first, count, out); };
-            return linear{ops::pack_weights(rows, h, h, precision, in_proj.row_scales(i * h)),
-                          tensor<1>(xt::view(in_bias, xt::range(i * h, (i + 1) * h)))};
-        };
+        const linear qkv{ops::pack_weights(in_proj.rows, 3 * h, h, precision, in_proj.row_scales(), 3), a.get<1>("in_proj_bias", {3 * h})};
         return {tensor<1>(xt::flatten(scope.get<3>("probe", {1, 1, h}))),
-                {part(0), part(1), part(2), linear::load(a.child("out_proj"), h, h), c.num_attention_heads},
+                {qkv, linear::load(a.child("out_proj"), h, h), c.num_attention_heads},
                 layer_norm::load(scope.child("layernorm"), h, c.layer_norm_eps),
                 feed_forward::load(scope, {"mlp.fc1", "mlp.fc2"}, h, c.intermediate_size, c.hidden_act)};
     }

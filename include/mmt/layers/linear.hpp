@@ -9,8 +9,12 @@
 // and embeddings. Reduced precision is for the body, where the time goes.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
@@ -44,9 +48,55 @@ struct linear {
         return l;
     }
 
+    // The layers `parts` names under `scope` (attention's q_proj, k_proj and v_proj),
+    // stacked as one of parts.size() * out_features outputs: one product computes them
+    // all from one preparation of x (quantising it once in int8), and select(i, n)
+    // computes some alone. They must load in one precision.
+    static linear load_stacked(const io::weight_scope& scope, const std::vector<std::string>& parts, std::size_t in_features,
+                               std::size_t out_features, bool has_bias = true) {
+        const mmt::precision precision = scope.child(parts.at(0)).linear_precision();
+        std::vector<io::packed_source<2>> sources;
+        std::vector<float> scales, biases;
+        for (const std::string& name : parts) {
+            const io::weight_scope part = scope.child(name);
+            if (part.linear_precision() != precision)
+                fail<config_error>(scope.prefix(), name, ": loads in ", precision_name(part.linear_precision()), ", but ", parts[0],
+                                   ", stacked with it, in ", precision_name(precision), ": give them one precision");
+            sources.push_back(part.get_packed<2>("weight", {out_features, in_features}, precision));
+            if (const float* s = sources.back().row_scales()) scales.insert(scales.end(), s, s + out_features);
+            if (has_bias) {
+                const tensor<1> b = part.get<1>("bias", {out_features});
+                biases.insert(biases.end(), b.begin(), b.end());
+            }
+        }
+        if (!scales.empty() && scales.size() != parts.size() * out_features)
+            fail<format_error>(scope.prefix(), parts[0], " and the layers stacked with it are not all stored as int8 levels");
+        const auto rows = [&](std::size_t first, std::size_t count, float* out) {  // a panel's rows lie in one part
+            sources[first / out_features].rows(first % out_features, count, out);
+        };
+        linear l;
+        l.weight = ops::pack_weights(rows, parts.size() * out_features, in_features, precision, scales.empty() ? nullptr : scales.data(),
+                                     parts.size());
+        if (has_bias) {
+            l.bias = tensor<1>::from_shape({biases.size()});
+            std::copy(biases.begin(), biases.end(), l.bias.begin());
+        }
+        return l;
+    }
+
     mmt::precision precision() const { return ops::precision_of(weight); }
     std::size_t in_features() const { return ops::cols_of(weight); }
     std::size_t out_features() const { return ops::rows_of(weight); }
+    std::size_t parts() const { return std::visit([](const auto& w) { return w.parts(); }, weight); }
+
+    // `count` of a stacked layer's parts from part `first` on (load_stacked), as a layer of
+    // their outputs side by side that shares this one's weights.
+    linear select(std::size_t first, std::size_t count) const {
+        const std::size_t part_rows = out_features() / parts();
+        linear l{ops::select_parts(weight, first, count), {}};
+        if (bias.size()) l.bias = xt::view(bias, xt::range(first * part_rows, (first + count) * part_rows));
+        return l;
+    }
 
     // [..., in_features] -> [..., out_features]
     template <std::size_t N>

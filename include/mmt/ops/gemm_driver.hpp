@@ -1,8 +1,10 @@
 // One driver for the packed GEMMs of every precision: y[M, N] = x[M, K] W[N, K]^T + b
 // with W packed once at load into column panels of 48, each [K / G][48][G]: G values
 // of k side by side, as the precision's dot-product instruction takes them (float32
-// 1, bf16 2 for vdpbf16ps, int8 4 for vpdpbusd). A precision is a trait
-// (packed_gemm*.hpp) that says how a block of x's rows is prepared, which tile
+// 1, bf16 2 for vdpbf16ps, int8 4 for vpdpbusd). W may stack equal parts (attention's
+// q, k and v projections), each starting a panel of its own: one product computes
+// them all from one preparation of x, and a view of some parts computes those alone.
+// A precision is a trait (packed_gemm*.hpp) that says how a block of x's rows is prepared, which tile
 // kernel runs for each kernel_isa and how its sums become y with the epilogue
 // (ops/gemm_epilogue.hpp); the loops, the k blocking, the L2 prefetch, the thread
 // split and the small-job rule live here.
@@ -72,7 +74,7 @@ struct no_preparation {
 }  // namespace gemm
 
 // Packed panels: panels() x [groups()][panel][Group] values of T; the k past cols()
-// in the last group and the columns past rows() in the last panel are zero.
+// in the last group and the columns past a part's rows in its last panel are zero.
 template <class T, std::size_t Group>
 class panel_buffer {
 public:
@@ -83,8 +85,14 @@ public:
     std::size_t rows() const { return n_; }  // out_features
     std::size_t cols() const { return k_; }  // in_features
     std::size_t groups() const { return (k_ + Group - 1) / Group; }
-    std::size_t panels() const { return (n_ + panel - 1) / panel; }
-    const T* panel_data(std::size_t p) const { return data_.get() + p * groups() * panel * Group; }
+    std::size_t parts() const { return n_ ? n_ / part_rows_ : 1; }  // stacked parts of part_rows() rows each
+    std::size_t part_rows() const { return part_rows_; }
+    std::size_t panels_per_part() const { return (part_rows_ + panel - 1) / panel; }
+    std::size_t panels() const { return parts() * panels_per_part(); }
+    // Panel p's first row of W (its first column of y) and its rows.
+    std::size_t panel_first(std::size_t p) const { return p / panels_per_part() * part_rows_ + p % panels_per_part() * panel; }
+    std::size_t panel_cols(std::size_t p) const { return std::min(panel, part_rows_ - p % panels_per_part() * panel); }
+    const T* panel_data(std::size_t p) const { return data_.get() + offset_ + p * per_panel(); }
 
 protected:
     // Packs B[j][kk] = convert(j, src[j * row_stride + kk * col_stride]) for j < n,
@@ -92,22 +100,23 @@ protected:
     // (row_stride = hidden, 1), V transposed is (1, hidden).
     template <class Convert>
     void pack(const float* src, std::size_t n, std::size_t k, std::size_t row_stride, std::size_t col_stride, Convert convert) {
-        allocate(n, k);
+        allocate(n, k, 1);
         parallel_for(panels(), n * k > (1u << 16) ? 1 : panels(), [&](std::size_t p0, std::size_t p1) {
-            for (std::size_t p = p0; p < p1; ++p) pack_panel(p, src + p * panel * row_stride, row_stride, col_stride, convert);
+            for (std::size_t p = p0; p < p1; ++p) pack_panel(p, src + panel_first(p) * row_stride, row_stride, col_stride, convert);
         });
     }
 
-    // Packs B[j][kk] = convert(j, W[j][kk]) for W [n, k] read a panel's rows at a time,
-    // on all threads; prepare(first, count, rows) sees each panel's rows before they
-    // are converted, and may rewrite them (int8 quantises them there).
+    // Packs B[j][kk] = convert(j, W[j][kk]) for W [n, k], n / parts rows per part,
+    // read a panel's rows at a time, on all threads; prepare(first, count, rows) sees
+    // each panel's rows before they are converted, and may rewrite them (int8
+    // quantises them there).
     template <class Prepare, class Convert>
-    void pack(const row_reader& read, std::size_t n, std::size_t k, Prepare prepare, Convert convert) {
-        allocate(n, k);
+    void pack(const row_reader& read, std::size_t n, std::size_t k, std::size_t parts, Prepare prepare, Convert convert) {
+        allocate(n, k, parts);
         parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {
             const std::unique_ptr<float[]> rows(new float[panel * k]);  // at most 48 rows: in L2 between the read and the packing
             for (std::size_t p = p0; p < p1; ++p) {
-                const std::size_t first = p * panel, count = std::min(panel, n - first);
+                const std::size_t first = panel_first(p), count = panel_cols(p);
                 read(first, count, rows.get());
                 prepare(first, count, rows.get());
                 pack_panel(p, rows.get(), k, 1, convert);
@@ -115,14 +124,28 @@ protected:
         });
     }
 
+public:
+    // Narrows this to `count` of its parts from part `first` on, sharing the packed
+    // values (select_parts makes such a view).
+    void narrow_to_parts(std::size_t first, std::size_t count) {
+        if (count == 0 || first + count > parts())
+            fail<shape_error>("packed weights: parts ", first, " to ", first + count, " of a weight stacking ", parts());
+        offset_ += first * panels_per_part() * per_panel();
+        n_ = count * part_rows_;
+    }
+
 private:
     struct free_deleter {
         void operator()(T* p) const { std::free(p); }
     };
 
-    void allocate(std::size_t n, std::size_t k) {
+    void allocate(std::size_t n, std::size_t k, std::size_t parts) {
+        if (parts == 0 || n % parts)
+            fail<shape_error>("packed weights: ", n, " rows do not stack ", parts, " equal parts");
         n_ = n;
         k_ = k;
+        part_rows_ = n / parts;
+        offset_ = 0;
         const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel());
         if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
             data_.reset(static_cast<T*>(std::aligned_alloc(64, count * sizeof(T))), free_deleter{});
@@ -137,7 +160,7 @@ private:
     template <class Convert>
     void pack_panel(std::size_t p, const float* src, std::size_t row_stride, std::size_t col_stride, Convert convert) {
         T* dst = data_.get() + p * per_panel();  // a few hundred KiB: stays in L2
-        const std::size_t cols = std::min(panel, n_ - p * panel);
+        const std::size_t cols = panel_cols(p);
         if constexpr (std::is_same_v<Convert, gemm::keep>) {
             if (row_stride == 1) {  // a panel row is contiguous in src (V transposed): copy it whole
                 for (std::size_t kk = 0; kk < k_; ++kk) std::memcpy(dst + kk * panel, src + kk * col_stride, cols * sizeof(T));
@@ -177,7 +200,7 @@ private:
             for (std::size_t c = 0; c < cols; ++c) {
                 const float* row = src + c * row_stride;
                 for (std::size_t kk = k0; kk < k1; ++kk)
-                    dst[(kk / Group) * panel * Group + c * Group + kk % Group] = convert(p * panel + c, row[kk * col_stride]);
+                    dst[(kk / Group) * panel * Group + c * Group + kk % Group] = convert(panel_first(p) + c, row[kk * col_stride]);
             }
         }
         pad(dst, cols);
@@ -254,9 +277,19 @@ private:
         for (std::size_t g = 0; g < groups(); ++g) std::fill(dst + (g * panel + cols) * Group, dst + (g + 1) * panel * Group, T(0));
     }
 
-    std::size_t n_ = 0, k_ = 0, capacity_ = 0;
+    std::size_t n_ = 0, k_ = 0, part_rows_ = 0, capacity_ = 0;
+    std::size_t offset_ = 0;                            // of a view's first panel in data_
     std::shared_ptr<T> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
 };
+
+// `count` of w's stacked parts from part `first` on, as weights of their own that
+// share w's packed values: their product is those parts' columns of w's.
+template <class Weights>
+Weights select_parts(const Weights& w, std::size_t first, std::size_t count) {
+    Weights view = w;
+    view.narrow_to_parts(first, count);
+    return view;
+}
 
 // A tile kernel's share of the next weight block, to ask for into L2 over its k
 // loop: a burst of requests would fill the miss buffers and stall the arithmetic.
@@ -339,7 +372,7 @@ void run_gemm_prepared(const typename Trait::prepared& prep, std::size_t m, cons
                 // This run's row tiles of panel p within the block.
                 const std::size_t t0 = std::max(b0, p == p0 ? u0 % tiles : 0), t1 = std::min(b1, p + 1 == p1 ? (u1 - 1) % tiles + 1 : tiles);
                 if (t0 >= t1) continue;
-                const std::size_t c0 = p * panel, cols = std::min(panel, n - c0);
+                const std::size_t c0 = w.panel_first(p), cols = w.panel_cols(p);
                 for (std::size_t g0 = 0;; g0 += block) {  // k blocks: one block of a panel stays in L1 over the row block
                     const std::size_t depth = std::min(block, groups - g0);
                     const bool first = g0 == 0, last = g0 + depth >= groups;

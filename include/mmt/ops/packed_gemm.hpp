@@ -24,8 +24,10 @@ public:
 
     // w: [n, k] row-major (nn.Linear's weight).
     packed_weights(const float* w, std::size_t n, std::size_t k) { assign(w, n, k, k, 1); }
-    // W [n, k] read a panel's rows at a time.
-    packed_weights(const row_reader& w, std::size_t n, std::size_t k) { pack(w, n, k, gemm::no_preparation{}, gemm::keep{}); }
+    // W [n, k] read a panel's rows at a time, stacking `parts` equal parts.
+    packed_weights(const row_reader& w, std::size_t n, std::size_t k, std::size_t parts = 1) {
+        pack(w, n, k, parts, gemm::no_preparation{}, gemm::keep{});
+    }
 
     // Packs B[j][kk] = src[j * row_stride + kk * col_stride] for j < n, kk < k, reusing
     // the buffer when it is large enough: K of one attention head is (row_stride =
@@ -37,7 +39,8 @@ public:
     // Row j of the [n, k] matrix into out[k]: a table packed for a GEMM (a decoder
     // tied to word embeddings) serves lookups too, without a plain copy.
     void row(std::size_t j, float* out) const {
-        const float* src = panel_data(j / panel) + j % panel;
+        const std::size_t part = j / part_rows(), local = j % part_rows();
+        const float* src = panel_data(part * panels_per_part() + local / panel) + local % panel;
         for (std::size_t kk = 0; kk < cols(); ++kk) out[kk] = src[kk * panel];
     }
 

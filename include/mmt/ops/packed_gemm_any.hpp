@@ -19,25 +19,25 @@ namespace mmt::ops {
 // The alternatives are in precision's order, so index() is the precision.
 using any_packed_weights = std::variant<packed_weights, packed_weights_bf16, packed_weights_int8>;
 
-// W [n, k] float32, read a panel's rows at a time and packed in `precision`. With
-// `int8_scales` ([n], int8 only), W holds int8 levels with those row scales
-// (io::packed_source).
+// W [n, k] float32, read a panel's rows at a time and packed in `precision`,
+// stacking `parts` equal parts (panel_buffer). With `int8_scales` ([n], int8 only),
+// W holds int8 levels with those row scales (io::packed_source).
 inline any_packed_weights pack_weights(const row_reader& w, std::size_t n, std::size_t k, mmt::precision precision,
-                                       const float* int8_scales = nullptr) {
+                                       const float* int8_scales = nullptr, std::size_t parts = 1) {
     if (int8_scales && precision != mmt::precision::int8)
         fail<error>("pack_weights: int8 levels with their scales cannot be packed as ", precision_name(precision));
     switch (precision) {
-        case mmt::precision::bf16: return packed_weights_bf16(w, n, k);
-        case mmt::precision::int8: return packed_weights_int8(w, n, k, int8_scales);
+        case mmt::precision::bf16: return packed_weights_bf16(w, n, k, parts);
+        case mmt::precision::int8: return packed_weights_int8(w, n, k, int8_scales, parts);
         case mmt::precision::f32: break;
     }
-    return packed_weights(w, n, k);
+    return packed_weights(w, n, k, parts);
 }
 
 // The same from w: [n, k] row-major in memory.
 inline any_packed_weights pack_weights(const float* w, std::size_t n, std::size_t k, mmt::precision precision,
-                                       const float* int8_scales = nullptr) {
-    return pack_weights(rows_in_memory(w, k), n, k, precision, int8_scales);
+                                       const float* int8_scales = nullptr, std::size_t parts = 1) {
+    return pack_weights(rows_in_memory(w, k), n, k, precision, int8_scales, parts);
 }
 
 // Which kernel the GEMM of `precision` runs now (what `mmt --verbose` and the benchmark labels name).
@@ -48,6 +48,11 @@ inline const char* packed_gemm_kernel(mmt::precision precision) {
         case mmt::precision::f32: break;
     }
     return packed_gemm_kernel();
+}
+
+// `count` of w's stacked parts from part `first` on (ops::select_parts).
+inline any_packed_weights select_parts(const any_packed_weights& w, std::size_t first, std::size_t count) {
+    return std::visit([&](const auto& p) -> any_packed_weights { return select_parts(p, first, count); }, w);
 }
 
 inline mmt::precision precision_of(const any_packed_weights& w) { return mmt::precision(w.index()); }

@@ -28,9 +28,9 @@ class packed_weights_bf16 : public panel_buffer<std::uint16_t, 2> {
 public:
     packed_weights_bf16() = default;
 
-    // W [n, k] float32, read a panel's rows at a time.
-    packed_weights_bf16(const row_reader& w, std::size_t n, std::size_t k) {
-        pack(w, n, k, gemm::no_preparation{}, gemm::to_bf16{});
+    // W [n, k] float32, read a panel's rows at a time, stacking `parts` equal parts.
+    packed_weights_bf16(const row_reader& w, std::size_t n, std::size_t k, std::size_t parts = 1) {
+        pack(w, n, k, parts, gemm::no_preparation{}, gemm::to_bf16{});
     }
     // w: [n, k] row-major float32.
     packed_weights_bf16(const float* w, std::size_t n, std::size_t k) : packed_weights_bf16(rows_in_memory(w, k), n, k) {}

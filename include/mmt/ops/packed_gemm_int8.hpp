@@ -114,20 +114,20 @@ class packed_weights_int8 : public panel_buffer<std::int8_t, 4> {
 public:
     packed_weights_int8() = default;
 
-    // W [n, k] float32, read a panel's rows at a time and quantised here. With
-    // `level_scales` ([n]), W holds levels already quantised (integers in -127..127,
-    // as `mmt quantize` stores them) and those are their rows' scales.
-    packed_weights_int8(const row_reader& w, std::size_t n, std::size_t k, const float* level_scales = nullptr) {
+    // W [n, k] float32, read a panel's rows at a time and quantised here, stacking
+    // `parts` equal parts. With `level_scales` ([n]), W holds levels already quantised
+    // (integers in -127..127, as `mmt quantize` stores them) and those are their rows' scales.
+    packed_weights_int8(const row_reader& w, std::size_t n, std::size_t k, const float* level_scales = nullptr, std::size_t parts = 1) {
         auto scales = std::make_shared<std::vector<float>>(n);
         auto sums = std::make_shared<std::vector<std::int32_t>>(n, 0);
         if (level_scales) {
             std::copy(level_scales, level_scales + n, scales->begin());
-            pack(w, n, k, gemm::no_preparation{}, gemm::to_int8{});
+            pack(w, n, k, parts, gemm::no_preparation{}, gemm::to_int8{});
         } else {
             const auto quantise = [&](std::size_t first, std::size_t count, float* rows) {
                 quantise_int8_rows(rows, count, k, scales->data() + first);
             };
-            pack(w, n, k, quantise, gemm::to_int8{});
+            pack(w, n, k, parts, quantise, gemm::to_int8{});
         }
         parallel_for(panels(), 1, [&](std::size_t p0, std::size_t p1) {  // from the packed levels, in the order they lie
             for (std::size_t p = p0; p < p1; ++p) {
@@ -135,7 +135,7 @@ public:
                 for (std::size_t g = 0; g < groups(); ++g)
                     for (std::size_t c = 0; c < panel; ++c)
                         for (std::size_t i = 0; i < 4; ++i) panel_sums[c] += panel_data(p)[(g * panel + c) * 4 + i];
-                std::copy(panel_sums, panel_sums + std::min(panel, n - p * panel), sums->begin() + std::ptrdiff_t(p * panel));
+                std::copy(panel_sums, panel_sums + panel_cols(p), sums->begin() + std::ptrdiff_t(panel_first(p)));
             }
         });
         scales_ = std::move(scales);
@@ -147,12 +147,19 @@ public:
         : packed_weights_int8(rows_in_memory(w, k), n, k, level_scales) {}
 
     std::size_t quads() const { return groups(); }
-    const float* scales() const { return scales_->data(); }            // [n] per output channel
-    const std::int32_t* column_sums() const { return sums_->data(); }  // [n] sum of the int8 weights
+    const float* scales() const { return scales_->data() + first_; }            // [n] per output channel
+    const std::int32_t* column_sums() const { return sums_->data() + first_; }  // [n] sum of the int8 weights
+
+    // panel_buffer's, with the per-channel tables narrowed alike (select_parts).
+    void narrow_to_parts(std::size_t first, std::size_t count) {
+        panel_buffer::narrow_to_parts(first, count);
+        first_ += first * part_rows();
+    }
 
 private:
     std::shared_ptr<const std::vector<float>> scales_ = std::make_shared<std::vector<float>>();
     std::shared_ptr<const std::vector<std::int32_t>> sums_ = std::make_shared<std::vector<std::int32_t>>();
+    std::size_t first_ = 0;  // a view's first channel in the tables
 };
 
 // One row of x as the kernels read it: 4 * quads levels (the padding past k stays

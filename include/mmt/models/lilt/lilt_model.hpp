@@ -42,16 +42,16 @@ inline const layers::encoder_layer_names layout_layer_names{
 // Each head's keys are packed as the weights of the float32 GEMM, which runs on the
 // ops' threads (Eigen's product here opened an OpenMP team of its own).
 inline tensor<4> scaled_scores(const layers::self_attention& attention, const tensor<3>& x) {
-    const tensor<3> q = attention.q_proj.forward(x), k = attention.k_proj.forward(x);
-    const std::size_t batch = x.shape(0), n = x.shape(1), width = q.shape(2), heads = attention.num_heads, d = width / heads;
+    const tensor<3> qk = attention.qkv_proj.select(0, 2).forward(x);  // [batch, seq_len, 2 width]: q, then k
+    const std::size_t batch = x.shape(0), n = x.shape(1), width = qk.shape(2) / 2, heads = attention.num_heads, d = width / heads;
     const float sqrt_d = float(std::sqrt(double(d)));
     tensor<4> out({batch, heads, n, n});
     ops::packed_weights keys;  // [n, d] of one head, the buffer reused
     for (std::size_t b = 0; b < batch; ++b)
         for (std::size_t h = 0; h < heads; ++h) {
-            keys.assign(&k(b, 0, h * d), n, d, width, 1);
+            keys.assign(&qk(b, 0, width + h * d), n, d, 2 * width, 1);
             float* scores = &out(b, h, 0, 0);  // [n, n]
-            ops::gemm_packed(&q(b, 0, h * d), n, width, keys, nullptr, scores, n);
+            ops::gemm_packed(&qk(b, 0, h * d), n, 2 * width, keys, nullptr, scores, n);
             for (std::size_t i = 0; i < n * n; ++i) scores[i] /= sqrt_d;
         }
     return out;
