@@ -177,7 +177,8 @@ TEST_CASE("ops.gemm_packed: stacked parts equal the parts packed alone, and a vi
             INFO("precision ", int(p), ", kernel ", std::string(kernel_name(isa)));
             const ops::any_packed_weights stacked = ops::pack_weights(w.data(), parts * part, in, p, nullptr, parts);
             CHECK(std::visit([](const auto& s) { return s.panels(); }, stacked) == parts * 1);  // one panel of 40 columns per part
-            for (const auto& [first, count] : {std::pair<std::size_t, std::size_t>{0, 3}, {0, 1}, {1, 2}, {2, 1}}) {
+            for (const auto& range : {std::pair<std::size_t, std::size_t>{0, 3}, {0, 1}, {1, 2}, {2, 1}}) {
+                const std::size_t first = range.first, count = range.second;  // plain names: INFO captures them (C++17)
                 INFO("parts ", first, " to ", first + count);
                 const std::size_t n = count * part, c0 = first * part;
                 // Expected: each part packed alone, its columns side by side.
