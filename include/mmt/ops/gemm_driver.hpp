@@ -92,7 +92,9 @@ public:
     // Panel p's first row of W (its first column of y) and its rows.
     std::size_t panel_first(std::size_t p) const { return p / panels_per_part() * part_rows_ + p % panels_per_part() * panel; }
     std::size_t panel_cols(std::size_t p) const { return std::min(panel, part_rows_ - p % panels_per_part() * panel); }
-    const T* panel_data(std::size_t p) const { return data_.get() + offset_ + p * per_panel(); }
+    const T* panel_data(std::size_t p) const { return data_.get() + (first_part_ * panels_per_part() + p) * per_panel(); }
+    // A view's first row in the weight it was narrowed from (select_parts): where its per-row tables start.
+    std::size_t first_row() const { return first_part_ * part_rows_; }
 
 protected:
     // Packs B[j][kk] = convert(j, src[j * row_stride + kk * col_stride]) for j < n,
@@ -130,7 +132,7 @@ public:
     void narrow_to_parts(std::size_t first, std::size_t count) {
         if (count == 0 || first + count > parts())
             fail<shape_error>("packed weights: parts ", first, " to ", first + count, " of a weight stacking ", parts());
-        offset_ += first * panels_per_part() * per_panel();
+        first_part_ += first;
         n_ = count * part_rows_;
     }
 
@@ -145,7 +147,7 @@ private:
         n_ = n;
         k_ = k;
         part_rows_ = n / parts;
-        offset_ = 0;
+        first_part_ = 0;
         const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel());
         if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
             data_.reset(static_cast<T*>(std::aligned_alloc(64, count * sizeof(T))), free_deleter{});
@@ -278,7 +280,7 @@ private:
     }
 
     std::size_t n_ = 0, k_ = 0, part_rows_ = 0, capacity_ = 0;
-    std::size_t offset_ = 0;                            // of a view's first panel in data_
+    std::size_t first_part_ = 0;                        // a view's first part in data_
     std::shared_ptr<T> data_{nullptr, free_deleter{}};  // shared: loaded weights are immutable
 };
 

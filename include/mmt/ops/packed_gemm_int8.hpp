@@ -147,19 +147,12 @@ public:
         : packed_weights_int8(rows_in_memory(w, k), n, k, level_scales) {}
 
     std::size_t quads() const { return groups(); }
-    const float* scales() const { return scales_->data() + first_; }            // [n] per output channel
-    const std::int32_t* column_sums() const { return sums_->data() + first_; }  // [n] sum of the int8 weights
-
-    // panel_buffer's, with the per-channel tables narrowed alike (select_parts).
-    void narrow_to_parts(std::size_t first, std::size_t count) {
-        panel_buffer::narrow_to_parts(first, count);
-        first_ += first * part_rows();
-    }
+    const float* scales() const { return scales_->data() + first_row(); }            // [n] per output channel
+    const std::int32_t* column_sums() const { return sums_->data() + first_row(); }  // [n] sum of the int8 weights
 
 private:
     std::shared_ptr<const std::vector<float>> scales_ = std::make_shared<std::vector<float>>();
     std::shared_ptr<const std::vector<std::int32_t>> sums_ = std::make_shared<std::vector<std::int32_t>>();
-    std::size_t first_ = 0;  // a view's first channel in the tables
 };
 
 // One row of x as the kernels read it: 4 * quads levels (the padding past k stays
