@@ -92,6 +92,23 @@ void layoutlm_base(benchmark::State& state, std::size_t batch, std::size_t seq, 
            linear);
 }
 
+// LiltModel at SCUT-DLVCLab/lilt-roberta-en-base's size (HF's default LiltConfig with
+// RoBERTa's vocabulary, 514 positions and padding index): a text stream as
+// layoutlm_base's and a layout stream a quarter as wide. The FLOPs are HF's, whose
+// last layout layer runs and is dropped.
+void lilt_base(benchmark::State& state, std::size_t batch, std::size_t seq, precision linear) {
+    const auto& model = mmt::bench::model_for<mmt::lilt::pretrained_model>("lilt-roberta-en-base.json", linear);
+    const auto& c = model.config;
+    const auto in = mmt::bench::layoutlm_inputs(batch, seq);
+    time_warm(state, [&] { return model.base_forward(in); });
+    const double tokens = double(batch * seq), ratio = double(c.channel_shrink_ratio);
+    report(state,
+           encoder_flops(tokens, double(seq), double(c.hidden_size), double(c.intermediate_size), double(c.num_hidden_layers)) +
+               encoder_flops(tokens, double(seq), double(c.hidden_size) / ratio, double(c.intermediate_size) / ratio,
+                             double(c.num_hidden_layers)),
+           linear);
+}
+
 // LayoutLMv3Model on `seq` text tokens and a 224x224 page (197 visual tokens), the
 // base size with microsoft/layoutlmv3-base's 514 positions (HF's default config otherwise).
 void layoutlmv3_base(benchmark::State& state, std::size_t batch, std::size_t seq, precision linear) {
@@ -266,6 +283,7 @@ const bool registered = [] {
         add("layoutlm_base/1x512", [p](benchmark::State& s) { layoutlm_base(s, 1, 512, p); });
         add("layoutlm_base/8x128", [p](benchmark::State& s) { layoutlm_base(s, 8, 128, p); });
         add("layoutlmv3_base/1x512", [p](benchmark::State& s) { layoutlmv3_base(s, 1, 512, p); });
+        add("lilt_base/1x512", [p](benchmark::State& s) { lilt_base(s, 1, 512, p); });
         add("wav2vec2_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 10, p); });
         add("wav2vec2_base/seconds:30", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 30, p); });
         add("hubert_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "hubert-base-defaults.json", 10, p); });

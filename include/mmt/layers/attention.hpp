@@ -46,14 +46,25 @@ struct self_attention {
     // and the bias count kv_len keys -> [batch, q_len, hidden_size]
     tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {},
                       const tensor<3>* context = nullptr) const {
-        return out_proj.forward(heads(x, mask, bias, context));
+        return out_proj.forward(attend(x, mask, bias, context));
     }
 
-    // residual + forward(x, mask, bias), the add in out_proj's epilogue; residual: [batch, q_len, hidden_size]
-    tensor<3> forward_add(const tensor<3>& x, const tensor<3>& residual, const ops::attention_mask& mask,
-                          const ops::attention_bias& bias = {}) const {
-        return out_proj.forward_add(heads(x, mask, bias, nullptr), residual);
+    // forward() before out_proj: every head's attention output side by side -> [batch, q_len, hidden_size]
+    tensor<3> attend(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {},
+                     const tensor<3>* context = nullptr) const {
+        const std::size_t hidden = out_proj.out_features();
+        if (!context) {  // q, k and v side by side in each row of one product
+            const tensor<3> qkv = project(x);
+            return heads(qkv, qkv.data() + hidden, qkv.shape(1), qkv.shape(2), mask, bias);
+        }
+        if (context->shape(0) != x.shape(0))
+            fail<shape_error>("attention: context has batch ", context->shape(0), ", expected the queries' batch ", x.shape(0));
+        const tensor<3> kv = qkv_proj.select(1, 2).forward(*context);  // [batch, kv_len, 2 hidden_size]: k, then v
+        return heads(qkv_proj.select(0, 1).forward(x), kv.data(), kv.shape(1), kv.shape(2), mask, bias);
     }
+
+    // q, k and v of x side by side in each token's row: [batch, seq_len, hidden_size] -> [batch, seq_len, 3 hidden_size]
+    tensor<3> project(const tensor<3>& x) const { return qkv_proj.forward(x); }
 
     // Attention's two products: in bf16 when the projections are of reduced precision
     // and the kernel multiplies bf16 natively, a third faster than float32 at 499 to
@@ -65,21 +76,15 @@ struct self_attention {
     }
 
 private:
-    // Every head's attention output, before out_proj -> [batch, q_len, hidden_size]
-    tensor<3> heads(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias, const tensor<3>* context) const {
-        const std::size_t batch = x.shape(0), q_len = x.shape(1), kv_len = context ? context->shape(1) : q_len,
-                          hidden = out_proj.out_features();
-        if (context && context->shape(0) != batch)
-            fail<shape_error>("attention: context has batch ", context->shape(0), ", expected the queries' batch ", batch);
-        // Self-attention: q, k and v side by side in each row of one product. Cross-attention:
-        // q from x, and k, v side by side from the context.
-        const tensor<3> q_rows = context ? qkv_proj.select(0, 1).forward(x) : qkv_proj.forward(x);  // [batch, q_len, 1 or 3 hidden]
-        const tensor<3> kv_rows = context ? qkv_proj.select(1, 2).forward(*context) : tensor<3>();  // [batch, kv_len, 2 hidden]
-        const float* k = context ? kv_rows.data() : q_rows.data() + hidden;
-        const std::size_t q_width = q_rows.shape(2), kv_width = context ? kv_rows.shape(2) : q_width;
+    // Every head's attention output, before out_proj -> [batch, q_len, hidden_size]. q_rows:
+    // [batch, q_len, width] with q in its first hidden_size columns; k: kv_len tokens a batch
+    // item, kv_width floats apart, with v hidden_size floats after each token's k.
+    tensor<3> heads(const tensor<3>& q_rows, const float* k, std::size_t kv_len, std::size_t kv_width, const ops::attention_mask& mask,
+                    const ops::attention_bias& bias) const {
+        const std::size_t batch = q_rows.shape(0), q_len = q_rows.shape(1), hidden = out_proj.out_features();
         const ops::attention_shape s{batch, q_len, kv_len, num_heads, hidden / num_heads};
         tensor<3> out({batch, q_len, hidden});  // [batch, q_len, hidden_size]: the heads side by side
-        ops::attention(ops::dense_rows(q_rows.data(), q_len, q_width), ops::dense_rows(k, kv_len, kv_width),
+        ops::attention(ops::dense_rows(q_rows.data(), q_len, q_rows.shape(2)), ops::dense_rows(k, kv_len, kv_width),
                        ops::dense_rows(k + hidden, kv_len, kv_width), s, mask, bias, 1.0f / std::sqrt(float(s.head_dim)),
                        ops::dense_rows(out.data(), q_len, hidden), products());
         return out;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
@@ -80,14 +81,22 @@ struct encoder_layer {
     template <class BiasOf>
     tensor<3> forward_biased(const tensor<3>& x, const ops::attention_mask& mask, BiasOf&& bias_of) const {
         static_assert(std::is_same_v<std::invoke_result_t<BiasOf&, const tensor<3>&>, ops::attention_bias>);
+        if (norm == norm_position::post) return forward_attended(x, attention.attend(x, mask, bias_of(x)));
+        const tensor<3> in = norm1.forward(x);
+        return forward_attended(x, attention.attend(in, mask, bias_of(in)));
+    }
+
+    // The layer from its attention's heads on: `attended` is every head's output before
+    // out_proj ([batch, seq_len, hidden_size], self_attention::attend of the attention's
+    // input). LiLT attends with both of its streams' layers at once.
+    tensor<3> forward_attended(const tensor<3>& x, tensor<3> attended) const {
         // Each residual add runs in the epilogue of the projection before it (out_proj, fc2).
+        tensor<3> h = attention.out_proj.forward_add(tensor<3>(std::move(attended)), x);  // `attended` freed as it returns
         tensor<3> y;
         if (norm == norm_position::pre) {
-            const tensor<3> in = norm1.forward(x);
-            const tensor<3> h = attention.forward_add(in, x, mask, bias_of(in));
             y = ffn.forward_add(norm2.forward(h), h);
         } else {
-            const tensor<3> h = norm1.forward(attention.forward_add(x, x, mask, bias_of(x)));
+            h = norm1.forward(h);
             y = norm2.forward(ffn.forward_add(h, h));
         }
         return adapter ? adapter->forward_add(y) : y;

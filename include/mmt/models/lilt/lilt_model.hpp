@@ -7,12 +7,15 @@
 // when the checkpoint has one.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/bert_embeddings.hpp"
@@ -23,7 +26,6 @@
 #include "mmt/models/lilt/layout_embeddings.hpp"
 #include "mmt/ops/activations.hpp"
 #include "mmt/ops/attention.hpp"
-#include "mmt/ops/packed_gemm.hpp"
 
 namespace mmt::lilt {
 
@@ -37,24 +39,53 @@ inline const layers::encoder_layer_names layout_layer_names{
     {"layout_intermediate.dense", "layout_output.dense"},
     "layout_output.LayerNorm"};
 
-// One stream's scaled scores q k^T / sqrt(head_dim) of x [batch, seq_len, width]
-// -> [batch, num_heads, seq_len, seq_len]: what the other stream adds to its own.
-// Each head's keys are packed as the weights of the float32 GEMM, which runs on the
-// ops' threads (Eigen's product here opened an OpenMP team of its own).
-inline tensor<4> scaled_scores(const layers::self_attention& attention, const tensor<3>& x) {
-    const tensor<3> qk = attention.qkv_proj.select(0, 2).forward(x);  // [batch, seq_len, 2 width]: q, then k
-    const std::size_t batch = x.shape(0), n = x.shape(1), width = qk.shape(2) / 2, heads = attention.num_heads, d = width / heads;
-    const float sqrt_d = float(std::sqrt(double(d)));
-    tensor<4> out({batch, heads, n, n});
-    ops::packed_weights keys;  // [n, d] of one head, the buffer reused
-    for (std::size_t b = 0; b < batch; ++b)
-        for (std::size_t h = 0; h < heads; ++h) {
-            keys.assign(&qk(b, 0, width + h * d), n, d, 2 * width, 1);
-            float* scores = &out(b, h, 0, 0);  // [n, n]
-            ops::gemm_packed(&qk(b, 0, h * d), n, 2 * width, keys, nullptr, scores, n);
-            for (std::size_t i = 0; i < n * n; ++i) scores[i] /= sqrt_d;
-        }
-    return out;
+// Both streams' attention heads at once (LiltSelfAttention). HF gives the text and
+// the layout stream the same softmax input, q k^T / sqrt(d) + q_l k_l^T / sqrt(d_l)
+// plus the mask, so one attention over joint heads [q / sqrt(d) | q_l / sqrt(d_l)],
+// [k | k_l] and [v | v_l] computes those scores and softmax once, and its output
+// [p v | p v_l] is each stream's heads side by side. text: [batch, seq_len, hidden_size],
+// layout: [batch, seq_len, hidden_size / ratio] -> what each layer's attention would
+// put through its out_proj (self_attention::attend).
+struct attended_streams {
+    tensor<3> text, layout;
+};
+inline attended_streams attend_jointly(const layers::self_attention& text_attention, const tensor<3>& text,
+                                       const layers::self_attention& layout_attention, const tensor<3>& layout,
+                                       const ops::attention_mask& mask) {
+    const tensor<3> text_qkv = text_attention.project(text), layout_qkv = layout_attention.project(layout);  // [batch, seq_len, 3 width]
+    const std::size_t batch = text.shape(0), n = text.shape(1), heads = text_attention.num_heads;
+    const std::size_t text_width = text_qkv.shape(2) / 3, layout_width = layout_qkv.shape(2) / 3;
+    const std::size_t d = text_width / heads, d_layout = layout_width / heads, joint_dim = d + d_layout, joint_width = heads * joint_dim;
+    const float text_scale = 1.0f / std::sqrt(float(d)), layout_scale = 1.0f / std::sqrt(float(d_layout));
+    tensor<3> joint({batch, n, 3 * joint_width});  // q, k, v side by side, each head's text part then its layout part
+    tensor<3> out({batch, n, joint_width});
+    attended_streams streams{tensor<3>({batch, n, text_width}), tensor<3>({batch, n, layout_width})};
+    parallel_for(batch * n, 64, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r)
+            for (std::size_t part = 0; part < 3; ++part)  // q, k, v; q pre-scaled
+                for (std::size_t h = 0; h < heads; ++h) {
+                    const float* t = text_qkv.data() + r * 3 * text_width + part * text_width + h * d;
+                    const float* l = layout_qkv.data() + r * 3 * layout_width + part * layout_width + h * d_layout;
+                    float* j = joint.data() + r * 3 * joint_width + part * joint_width + h * joint_dim;
+                    const float ts = part == 0 ? text_scale : 1.0f, ls = part == 0 ? layout_scale : 1.0f;
+                    for (std::size_t i = 0; i < d; ++i) j[i] = t[i] * ts;
+                    for (std::size_t i = 0; i < d_layout; ++i) j[d + i] = l[i] * ls;
+                }
+    });
+    const ops::attention_shape s{batch, n, n, heads, joint_dim};
+    const float* q = joint.data();
+    ops::attention(ops::dense_rows(q, n, 3 * joint_width), ops::dense_rows(q + joint_width, n, 3 * joint_width),
+                   ops::dense_rows(q + 2 * joint_width, n, 3 * joint_width), s, mask, {}, 1.0f,
+                   ops::dense_rows(out.data(), n, joint_width), text_attention.products());
+    parallel_for(batch * n, 64, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r)
+            for (std::size_t h = 0; h < heads; ++h) {
+                const float* j = out.data() + r * joint_width + h * joint_dim;
+                std::copy(j, j + d, streams.text.data() + r * text_width + h * d);
+                std::copy(j + d, j + joint_dim, streams.layout.data() + r * layout_width + h * d_layout);
+            }
+    });
+    return streams;
 }
 
 // HF's BaseModelOutputWithPooling (the text stream).
@@ -96,16 +127,11 @@ struct lilt_model {
         tensor<3> text = embeddings.norm.forward(embeddings.sum(ids, in.token_type_ids, positions));  // [batch, seq_len, hidden_size]
         tensor<3> layout = layout_embeddings.forward(in.bbox, positions);                          // [batch, seq_len, hidden_size / ratio]
         const ops::attention_mask mask{false, in.attention_mask.size() != 0 ? in.attention_mask.data() : nullptr};
-        const std::size_t heads = text_layers.empty() ? 1 : text_layers[0].attention.num_heads;
         for (std::size_t i = 0; i < text_layers.size(); ++i) {
-            const tensor<4> layout_scores = scaled_scores(layout_layers[i].attention, layout);
-            tensor<3> next = text_layers[i].forward(text, mask, {layout_scores.data(), batch, heads});
+            attended_streams attended = attend_jointly(text_layers[i].attention, text, layout_layers[i].attention, layout, mask);
+            text = text_layers[i].forward_attended(text, std::move(attended.text));
             // The last layer's layout stream reaches no output: HF computes it and drops it.
-            if (i + 1 < text_layers.size()) {
-                const tensor<4> text_scores = scaled_scores(text_layers[i].attention, text);
-                layout = layout_layers[i].forward(layout, mask, {text_scores.data(), batch, heads});
-            }
-            text = std::move(next);
+            if (i + 1 < text_layers.size()) layout = layout_layers[i].forward_attended(layout, std::move(attended.layout));
         }
         model_output out{std::move(text), {}};
         if (pooler) {
