@@ -3,6 +3,7 @@
 // the 1-D and 2-D relative position biases, and the token classification head.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,15 +42,16 @@ TEST_CASE("models.layoutlmv3: T5's relative position buckets as HF computes them
     CHECK(relative_position_bucket(5000, 32, 128) == 31);  // capped at the last bucket of its sign
 }
 
-TEST_CASE("models.layoutlmv3: relative position biases add each pair's bucket weight, near and far distances alike" *
+TEST_CASE("models.layoutlmv3: relative position biases write or add each pair's bucket weight, near and far distances alike" *
           doctest::test_suite("unit")) {
     // Coordinates spanning more than the table of bucketed distances reaches, so pairs take both paths.
     const std::int64_t far = layoutlmv3::relative_position_bias::table_reach + 700;
     const std::vector<std::int64_t> coordinate{0, 3, 17, 130, far, 9, far + 5, 64, 1000, 2};
     const std::size_t n = coordinate.size(), heads = 3, bins = 32;
     const layoutlmv3::relative_position_bias bias{bins, 128, test::random_tensor<2>({heads, bins}, 11)};
-    std::vector<float> got(heads * n * n, 0.5f);
-    bias.add(coordinate, got.data());
+    std::vector<float> assigned(heads * n * n, std::nanf("")), added(heads * n * n, 0.5f);
+    bias.assign(coordinate, assigned.data());
+    bias.add(coordinate, added.data());
     for (std::size_t h = 0; h < heads; ++h)
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = 0; j < n; ++j) {
@@ -57,7 +59,8 @@ TEST_CASE("models.layoutlmv3: relative position biases add each pair's bucket we
                 CAPTURE(i);
                 CAPTURE(j);
                 const std::size_t bucket = layoutlmv3::relative_position_bucket(coordinate[j] - coordinate[i], bins, 128);
-                CHECK(got[(h * n + i) * n + j] == 0.5f + bias.weight(h, bucket));
+                CHECK(assigned[(h * n + i) * n + j] == bias.weight(h, bucket));
+                CHECK(added[(h * n + i) * n + j] == 0.5f + bias.weight(h, bucket));
             }
 }
 
@@ -79,6 +82,22 @@ TEST_CASE("models.layoutlmv3: layoutlmv3-tiny-token-cls and -base match HF with 
         for (const auto& [output, value] : named)
             test::check_close(value, ref.load<float>("output." + output), test::tol::model_abs, std::string("auto_model ") + output);
     }
+}
+
+TEST_CASE("models.layoutlmv3: the relative biases' buffers, kept between calls, give each call its own outputs" *
+          doctest::test_suite("parity")) {
+    const io::safetensors_file ref(test::data_path("layoutlmv3-tiny-token-cls/reference.safetensors"));
+    const auto model = layoutlmv3::pretrained_model::from_pretrained(test::data_path("layoutlmv3-tiny-token-cls"));
+    const auto with_page = layoutlmv3_inputs(ref);
+    auto text_only = with_page;
+    text_only.pixel_values = {};
+    const tensor<3> first = model.token_logits(with_page);
+    const tensor<3> text = model.token_logits(text_only);  // into the page call's larger buffers
+    CHECK(model.layoutlmv3.scratch->free_buffers() == 2);  // the bias and its 2-D part, not added to
+    test::check_close(model.token_logits(with_page), ref.load<float, 3>("output.logits"), test::tol::model_abs, "logits after");
+    CHECK(first == model.token_logits(with_page));
+    const auto fresh = layoutlmv3::pretrained_model::from_pretrained(test::data_path("layoutlmv3-tiny-token-cls"));
+    CHECK(text == fresh.token_logits(text_only));  // bit for bit
 }
 
 TEST_CASE("models.layoutlmv3: without the page only the text runs, and bad inputs are clear errors" * doctest::test_suite("unit")) {

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/scratch_pool.hpp"
 #include "mmt/core/threading.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
@@ -43,6 +45,9 @@ struct layoutlmv3_model {
     layers::encoder encoder;
     std::optional<relative_position_bias> rel_pos_bias;                   // 1-D, with has_relative_attention_bias
     std::optional<relative_position_bias> rel_pos_x_bias, rel_pos_y_bias;  // 2-D, with has_spatial_attention_bias
+    // The biases of a call (24 MB a sequence with a page at base size), kept between calls:
+    // allocated afresh, their first touch was an eighth of layoutlmv3_base/1x512 in int8.
+    std::shared_ptr<scratch_pool> scratch = std::make_shared<scratch_pool>();
 
     // `scope` is "layoutlmv3." or "" (a saved LayoutLMv3Model).
     static layoutlmv3_model load(const io::weight_scope& scope, const layoutlmv3::config& c) {
@@ -99,28 +104,30 @@ struct layoutlmv3_model {
         }
         layers::encoder_state state;
         state.mask.key_padding = with_page ? mask.data() : in.attention_mask.size() != 0 ? in.attention_mask.data() : nullptr;
-        const tensor<4> bias = attention_bias(in.bbox, batch, seq_len, x.shape(1));
-        if (bias.size() != 0) state.bias = {bias.data(), batch, config.num_attention_heads};
+        const std::optional<scratch_pool::lease> bias = attention_bias(in.bbox, batch, seq_len, x.shape(1));
+        if (bias) state.bias = {bias->data(), batch, config.num_attention_heads};
         return encoder.forward(std::move(x), state);
     }
 
 private:
     // (1-D + 2-D relative bias) / sqrt(head_dim) -> [batch, num_heads, n, n], n = text + visual
-    // tokens; empty when the config has no 1-D bias (HF adds the 2-D one only with it).
-    tensor<4> attention_bias(const int_tensor<3>& bbox, std::size_t batch, std::size_t seq_len, std::size_t n) const {
-        if (!rel_pos_bias) return {};
+    // tokens, leased from `scratch`; none when the config has no 1-D bias (HF adds the 2-D
+    // one only with it).
+    std::optional<scratch_pool::lease> attention_bias(const int_tensor<3>& bbox, std::size_t batch, std::size_t seq_len,
+                                                      std::size_t n) const {
+        if (!rel_pos_bias) return std::nullopt;
         const std::size_t heads = config.num_attention_heads, plane = heads * n * n;
         // 1-D positions: 0.. for the text, 0.. again for the visual tokens.
         std::vector<std::int64_t> positions(n);
         for (std::size_t i = 0; i < n; ++i) positions[i] = std::int64_t(i < seq_len ? i : i - seq_len);
-        tensor<4> out = xt::zeros<float>({batch, heads, n, n});
-        std::vector<float> spatial(plane);
+        scratch_pool::lease out = scratch->take(batch * plane);
+        const std::optional<scratch_pool::lease> spatial = rel_pos_x_bias ? std::optional(scratch->take(plane)) : std::nullopt;
         const std::vector<std::int64_t> page_left = visual_boxes(0), page_bottom = visual_boxes(3);
         const float sqrt_head_dim = float(std::sqrt(double(config.hidden_size / heads)));
         for (std::size_t b = 0; b < batch; ++b) {
-            float* one = &out(b, 0, 0, 0);
-            rel_pos_bias->add(positions, one);
-            if (!rel_pos_x_bias) {
+            float* one = out.data() + b * plane;
+            rel_pos_bias->assign(positions, one);
+            if (!spatial) {
                 parallel_for(plane, std::size_t(1) << 16, [&](std::size_t i0, std::size_t i1) {
                     for (std::size_t i = i0; i < i1; ++i) one[i] = one[i] / sqrt_head_dim;
                 });
@@ -133,11 +140,11 @@ private:
                 std::copy(page_left.begin(), page_left.end(), left.begin() + std::ptrdiff_t(seq_len));
                 std::copy(page_bottom.begin(), page_bottom.end(), bottom.begin() + std::ptrdiff_t(seq_len));
             }
-            std::fill(spatial.begin(), spatial.end(), 0.0f);
-            rel_pos_x_bias->add(left, spatial.data());
-            rel_pos_y_bias->add(bottom, spatial.data());
+            float* xy = spatial->data();
+            rel_pos_x_bias->assign(left, xy);
+            rel_pos_y_bias->add(bottom, xy);
             parallel_for(plane, std::size_t(1) << 16, [&](std::size_t i0, std::size_t i1) {
-                for (std::size_t i = i0; i < i1; ++i) one[i] = (one[i] + spatial[i]) / sqrt_head_dim;
+                for (std::size_t i = i0; i < i1; ++i) one[i] = (one[i] + xy[i]) / sqrt_head_dim;
             });
         }
         return out;

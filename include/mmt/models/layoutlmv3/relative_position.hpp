@@ -39,11 +39,16 @@ struct relative_position_bias {
     std::size_t bins = 0, max_distance = 0;
     tensor<2> weight;  // [num_heads, bins]: rel_pos_bias (1-D) or rel_pos_x_bias / rel_pos_y_bias (2-D)
 
-    // weight[h, bucket(coordinate[j] - coordinate[i])] added to out [num_heads, n, n] for one
-    // sequence, rows i on all threads. A bucket depends on the distance alone, so each
-    // distance the coordinates span is bucketed once: a bucket (a log) per pair, 3 x 709^2
-    // of them for layoutlmv3-base with a page, took 32 ms on one core, 5 % of its forward.
-    void add(const std::vector<std::int64_t>& coordinate, float* out) const {
+    // weight[h, bucket(coordinate[j] - coordinate[i])] written to (assign) or added to (add)
+    // out [num_heads, n, n] for one sequence, rows i on all threads. A bucket depends on
+    // the distance alone, so each distance the coordinates span is bucketed once: a bucket
+    // (a log) per pair, 3 x 709^2 of them for layoutlmv3-base with a page, took 32 ms on
+    // one core, 5 % of its forward.
+    void assign(const std::vector<std::int64_t>& coordinate, float* out) const { write(coordinate, out, false); }
+    void add(const std::vector<std::int64_t>& coordinate, float* out) const { write(coordinate, out, true); }
+
+private:
+    void write(const std::vector<std::int64_t>& coordinate, float* out, bool accumulate) const {
         const std::size_t n = coordinate.size(), heads = weight.shape(0);
         if (n == 0) return;
         const auto [lowest, highest] = std::minmax_element(coordinate.begin(), coordinate.end());
@@ -60,7 +65,10 @@ struct relative_position_bias {
                 for (std::size_t h = 0; h < heads; ++h) {
                     const float* w = &weight(h, 0);
                     float* row = out + (h * n + i) * n;
-                    for (std::size_t j = 0; j < n; ++j) row[j] += w[buckets[j]];
+                    if (accumulate)
+                        for (std::size_t j = 0; j < n; ++j) row[j] += w[buckets[j]];
+                    else
+                        for (std::size_t j = 0; j < n; ++j) row[j] = w[buckets[j]];
                 }
             }
         });
