@@ -288,6 +288,7 @@ const bool registered = [] {
         add("wav2vec2_base/seconds:30", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 30, p); });
         add("hubert_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "hubert-base-defaults.json", 10, p); });
         add("wavlm_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wavlm-base-defaults.json", 10, p); });
+        add("wavlm_base/seconds:30", [p](benchmark::State& s) { speech_ctc(s, "wavlm-base-defaults.json", 30, p); });
     }
     // int8 with the feature encoder's convolutions in bf16 or float32 (as ONNX
     // Runtime's quantize_dynamic leaves convolutions): wav2vec2's int8 at ONNX

@@ -132,7 +132,7 @@ TEST_CASE("layers.attention: reduced-precision projections take bf16 products wh
     }
 }
 
-TEST_CASE("layers.encoder: the state's bias reaches every layer" * doctest::test_suite("unit")) {
+TEST_CASE("layers.encoder: the state's bias, and its rows scaled per layer, reach every layer" * doctest::test_suite("unit")) {
     const std::size_t batch = 2, seq = 11, hidden = 8, heads = 2;
     const layers::encoder e{{random_encoder_layer(hidden, heads, 30), random_encoder_layer(hidden, heads, 60)}};
     const tensor<3> x = test::random_tensor<3>({batch, seq, hidden}, 6, -2.0f, 2.0f);
@@ -147,20 +147,35 @@ TEST_CASE("layers.encoder: the state's bias reaches every layer" * doctest::test
     const tensor<3> by_hand_shared = e.layers[1].forward(e.layers[0].forward(x, shared.mask, shared.bias), shared.mask, shared.bias);
     test::check_close(e.forward(x, shared), by_hand_shared, 0.0, "one bias for both layers");
 
-    layers::encoder_state per_layer;  // each layer's own (WavLM), from the layer's input
+    layers::encoder_state per_layer;  // the shared bias's rows scaled per layer (WavLM's gates), from the layer's input
     per_layer.mask = shared.mask;
+    per_layer.bias = {biases[1].data(), 1, heads};
+    const std::vector<tensor<3>> scales{test::random_tensor<3>({batch, heads, seq}, 9, 0.5f, 2.0f),
+                                        test::random_tensor<3>({batch, heads, seq}, 10, 0.5f, 2.0f)};
     std::vector<std::size_t> asked;
-    per_layer.layer_bias = [&](std::size_t layer, const tensor<3>& hidden_states) {
+    per_layer.layer_bias_scale = [&](std::size_t layer, const tensor<3>& hidden_states) {
         asked.push_back(layer);
         CHECK(hidden_states.shape() == x.shape());
-        return biases[layer];
+        return scales[layer];
     };
-    const tensor<3> h0 = e.layers[0].forward(x, per_layer.mask, {biases[0].data(), batch, heads});
-    const tensor<3> by_hand = e.layers[1].forward(h0, per_layer.mask, {biases[1].data(), 1, heads});
-    test::check_close(e.forward(x, per_layer), by_hand, 0.0, "a bias per layer");
+    auto gated = [&](std::size_t layer) {  // the bias HF's gated tensor holds: scale[b, h, i] * bias[h, i, :]
+        tensor<4> g({batch, heads, seq, seq});
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t h = 0; h < heads; ++h)
+                for (std::size_t i = 0; i < seq; ++i)
+                    for (std::size_t j = 0; j < seq; ++j) g(b, h, i, j) = scales[layer](b, h, i) * biases[1](0, h, i, j);
+        return g;
+    };
+    const tensor<4> gated0 = gated(0), gated1 = gated(1);
+    const tensor<3> h0 = e.layers[0].forward(x, per_layer.mask, {gated0.data(), batch, heads});
+    const tensor<3> by_hand = e.layers[1].forward(h0, per_layer.mask, {gated1.data(), batch, heads});
+    test::check_close(e.forward(x, per_layer), by_hand, 0.0, "a bias gated per layer");
     CHECK(asked == std::vector<std::size_t>{0, 1});
 
-    per_layer.layer_bias = [&](std::size_t, const tensor<3>&) { return tensor<4>({1, heads, seq, seq - 1}); };
+    per_layer.layer_bias_scale = [&](std::size_t, const tensor<3>&) { return tensor<3>({1, heads, seq - 1}); };
     test::check_throws<shape_error>([&] { e.forward(x, per_layer); },
-                                    {"encoder: layer 0's bias has shape [1, 2, 11, 10], expected [batch or 1, num_heads or 1, 11, 11]"});
+                                    {"encoder: layer 0's bias row scales have shape [1, 2, 10], expected [batch, num_heads, seq_len] = [2, 2, 11]"});
+    per_layer.bias = {};
+    per_layer.layer_bias_scale = [&](std::size_t layer, const tensor<3>&) { return scales[layer]; };
+    test::check_throws<shape_error>([&] { e.forward(x, per_layer); }, {"attention: bias row scales given without a bias to scale"});
 }

@@ -267,6 +267,39 @@ TEST_CASE("ops.attention: additive bias with causal and padding masks" * doctest
                     make_bias(1, 2, 600, 600));
 }
 
+TEST_CASE("ops.attention: bias rows scaled per query give the bits of the scaled bias stored" * doctest::test_suite("unit")) {
+    // WavLM's gates: bias [1, heads, q, kv] shared by the batch, row_scale [batch, heads, q];
+    // 600 keys and 70 queries cross both block sizes.
+    const std::size_t batch = 2, heads = 2, q_len = 70, kv_len = 600;
+    const inputs in = make_inputs(batch, q_len, kv_len, heads, 4);
+    const tensor<4> bias = make_bias(1, heads, q_len, kv_len);
+    tensor<3> row_scale = test::random_tensor<3>({batch, heads, q_len}, 5, 0.5f, 2.0f);
+    row_scale(1, 0, 3) = 1.0f;  // a factor of exactly 1 takes the unscaled loop
+    tensor<4> stored({batch, heads, q_len, kv_len});
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t h = 0; h < heads; ++h)
+            for (std::size_t i = 0; i < q_len; ++i)
+                for (std::size_t j = 0; j < kv_len; ++j) stored(b, h, i, j) = row_scale(b, h, i) * bias(0, h, i, j);
+    const std::vector<std::int64_t> padding = right_padding(kv_len, {0, 45});
+    const auto& s = in.shape;
+    for (const mmt::precision products : {mmt::precision::f32, mmt::precision::bf16}) {
+        CAPTURE(precision_name(products));
+        tensor<3> out = test::nan_tensor<3>({batch, q_len, s.hidden()});
+        ops::attention(ops::dense_rows(in.q.data(), q_len, s.hidden()), ops::dense_rows(in.k.data(), kv_len, s.hidden()),
+                       ops::dense_rows(in.v.data(), kv_len, s.hidden()), s, {false, padding.data()},
+                       {bias.data(), 1, heads, row_scale.data()}, default_scale(in), ops::dense_rows(out.data(), q_len, s.hidden()),
+                       products);
+        CHECK(out == run(in, {false, padding.data()}, stored, products));
+    }
+    test::check_throws<shape_error>(
+        [&] {
+            ops::attention(ops::dense_rows(in.q.data(), q_len, s.hidden()), ops::dense_rows(in.k.data(), kv_len, s.hidden()),
+                           ops::dense_rows(in.v.data(), kv_len, s.hidden()), s, {}, {nullptr, 1, 1, row_scale.data()}, 1.0f,
+                           ops::dense_rows(test::nan_tensor<3>({batch, q_len, s.hidden()}).data(), q_len, s.hidden()));
+        },
+        {"attention: bias row scales given without a bias to scale"});
+}
+
 TEST_CASE("ops.attention: enough (batch, head) pairs for two threads" * doctest::test_suite("unit")) {
     check_attention(make_inputs(3, 61, 4, 16), true, right_padding(61, {3, 0, 60}), "causal + padding, 3 x 61 tokens, 4 heads of 16");
 }

@@ -29,17 +29,20 @@ struct encoder {
     tensor<3> forward(tensor<3> x, const encoder_state& state, std::vector<tensor<3>>* hidden_states = nullptr) const {
         if (hidden_states) hidden_states->push_back(x);
         for (std::size_t i = 0; i < layers.size(); ++i) {
-            if (!state.layer_bias) {
+            if (!state.layer_bias_scale) {
                 x = layers[i].forward(x, state.mask, state.bias);
             } else {
-                tensor<4> bias;  // [batch or 1, num_heads or 1, seq_len, seq_len], made from the layer's attention input
+                tensor<3> scales;  // [batch, num_heads, seq_len], made from the layer's attention input
                 x = layers[i].forward_biased(x, state.mask, [&](const tensor<3>& attention_input) {
-                    bias = state.layer_bias(i, attention_input);
-                    if (bias.shape(2) != x.shape(1) || bias.shape(3) != x.shape(1))
-                        fail<shape_error>("encoder: layer ", i, "'s bias has shape [", bias.shape(0), ", ", bias.shape(1), ", ",
-                                          bias.shape(2), ", ", bias.shape(3), "], expected [batch or 1, num_heads or 1, ", x.shape(1),
-                                          ", ", x.shape(1), "]");
-                    return ops::attention_bias{bias.data(), bias.shape(0), bias.shape(1)};
+                    scales = state.layer_bias_scale(i, attention_input);
+                    const std::size_t expected[3] = {x.shape(0), layers[i].attention.num_heads, x.shape(1)};
+                    if (scales.shape(0) != expected[0] || scales.shape(1) != expected[1] || scales.shape(2) != expected[2])
+                        fail<shape_error>("encoder: layer ", i, "'s bias row scales have shape [", scales.shape(0), ", ", scales.shape(1), ", ",
+                                          scales.shape(2), "], expected [batch, num_heads, seq_len] = [", expected[0], ", ", expected[1],
+                                          ", ", expected[2], "]");
+                    ops::attention_bias gated = state.bias;
+                    gated.row_scale = scales.data();
+                    return gated;
                 });
             }
             if (hidden_states) hidden_states->push_back(x);

@@ -69,6 +69,10 @@ struct attention_bias {
     const float* data = nullptr;  // nullptr = none
     std::size_t batch = 1;
     std::size_t heads = 1;
+    // [batch, num_heads, q_len] or nullptr: each query's row of the bias multiplied by its
+    // factor before it is added, one float product each as HF's gated tensor holds it
+    // (WavLM gates a position bias shared by the batch per layer, head and query).
+    const float* row_scale = nullptr;
 };
 
 namespace detail {
@@ -104,6 +108,7 @@ inline void check_attention(const token_rows<const float>& q, const token_rows<c
                           s.q_len * out.row_stride, " (batch items would overwrite each other)");
     if (mask.causal && s.q_len != s.kv_len)
         fail<shape_error>("attention: a causal mask needs as many queries as keys, got ", s.q_len, " queries and ", s.kv_len, " keys");
+    if (bias.row_scale && !bias.data) fail<shape_error>("attention: bias row scales given without a bias to scale");
     if (bias.data && ((bias.batch != 1 && bias.batch != s.batch) || (bias.heads != 1 && bias.heads != s.num_heads)))
         fail<shape_error>("attention: bias has shape [", bias.batch, ", ", bias.heads, ", ", s.q_len, ", ", s.kv_len, "], expected [1 or ",
                           s.batch, ", 1 or ", s.num_heads, ", ", s.q_len, ", ", s.kv_len, "]");
@@ -113,9 +118,10 @@ inline void check_attention(const token_rows<const float>& q, const token_rows<c
 // place, relative to the query's running max, which this raises to the block's max;
 // returns the factor the query's earlier sum and output must be multiplied by.
 // `row`: the scores q.k (unscaled); `bias_row`, `padding`: this block's slice or nullptr;
-// `future_from`: the first key of the block the causal mask hides (cols if none).
-inline float online_softmax_step(float* row, std::size_t cols, float scale, const float* bias_row, std::size_t future_from,
-                                 const std::int64_t* padding, float& running_max, float& running_sum) {
+// `bias_scale`: the factor of the query's bias row (1: none); `future_from`: the first
+// key of the block the causal mask hides (cols if none).
+inline float online_softmax_step(float* row, std::size_t cols, float scale, const float* bias_row, float bias_scale,
+                                 std::size_t future_from, const std::int64_t* padding, float& running_max, float& running_sum) {
     const float lowest = std::numeric_limits<float>::lowest(), minus_infinity = -std::numeric_limits<float>::infinity();
     const bool plain = !bias_row && future_from == cols && !padding;
     float block_max;
@@ -123,7 +129,9 @@ inline float online_softmax_step(float* row, std::size_t cols, float scale, cons
         block_max = scale * row_max(row, cols);  // scale > 0 keeps the max where it is
     } else {
         // HF's order, each step rounded to float: scores * scale + bias, then finfo.min once per mask.
-        if (bias_row)
+        if (bias_row && bias_scale != 1.0f)
+            for (std::size_t j = 0; j < cols; ++j) row[j] = row[j] * scale + bias_scale * bias_row[j];
+        else if (bias_row)
             for (std::size_t j = 0; j < cols; ++j) row[j] = row[j] * scale + bias_row[j];
         else
             for (std::size_t j = 0; j < cols; ++j) row[j] *= scale;
@@ -235,6 +243,7 @@ void attention_in(const token_rows<const float>& q, const token_rows<const float
             const std::int64_t* padding = mask.key_padding ? mask.key_padding + b * n : nullptr;
             const float* bias_bh =
                 bias.data ? bias.data + ((bias.batch > 1 ? b : 0) * bias.heads + (bias.heads > 1 ? h : 0)) * bias_plane : nullptr;
+            const float* row_scale_bh = bias.row_scale ? bias.row_scale + (b * s.num_heads + h) * s.q_len : nullptr;
             for (std::size_t i0 = 0; i0 < s.q_len; i0 += query_block) {
                 const std::size_t rows = std::min(query_block, s.q_len - i0);
                 float* o = oh + i0 * out.row_stride;
@@ -248,7 +257,8 @@ void attention_in(const token_rows<const float>& q, const token_rows<const float
                         const std::size_t i = i0 + r;
                         const std::size_t future_from = mask.causal ? std::min(cols, std::max(i + 1, j0) - j0) : cols;
                         rescale[r] = online_softmax_step(scores.data() + r * key_block, cols, scale, bias_bh ? bias_bh + i * n + j0 : nullptr,
-                                                         future_from, padding ? padding + j0 : nullptr, running_max[r], running_sum[r]);
+                                                         row_scale_bh ? row_scale_bh[i] : 1.0f, future_from, padding ? padding + j0 : nullptr,
+                                                         running_max[r], running_sum[r]);
                         products.take_weights(r, scores.data() + r * key_block, cols);
                     }
                     if (kb == 0) {  // the first block's share is the whole output so far

@@ -58,11 +58,12 @@ struct encoder {
                         for (std::size_t i = 0; i < width; ++i) hidden(b, t, i) = 0.0f;
             state.mask.key_padding = frame_mask.data();
         }
-        tensor<3> relative;  // WavLM: [heads, frames, frames], ungated
+        tensor<3> relative;  // WavLM: [heads, frames, frames], ungated; each layer gates its rows
         if (position_bias) {
             relative = position_bias->position_bias(frames);
-            state.layer_bias = [&](std::size_t layer, const tensor<3>& attention_input) {
-                return position_bias->gated(layer, attention_input, relative);
+            state.bias = {relative.data(), 1, position_bias->heads};
+            state.layer_bias_scale = [&](std::size_t layer, const tensor<3>& attention_input) {
+                return position_bias->gates_of(layer, attention_input);
             };
         }
         hidden += pos_conv_embed.forward(hidden);

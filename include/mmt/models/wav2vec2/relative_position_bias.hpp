@@ -4,7 +4,9 @@
 // per head and query with its own gru_rel_pos_linear (head_dim -> 8) and
 // gru_rel_pos_const [1, heads, 1, 1], read from its attention input x:
 //   g = x_head W^T + c, (a, b) = sigmoid(sum of g's two halves),
-//   gate = a * (b * const - 1) + 2, bias[h, i, :] = gate[h, i] * b[h, i, :].
+//   gate = a * (b * const - 1) + 2, bias[h, i, :] = gate[h, i] * b[h, i, :],
+// each product taken as the attention adds it (ops::attention_bias::row_scale), so
+// the gated [batch, heads, frames, frames] tensor (108 MB a layer at 30 s) is never stored.
 #pragma once
 
 #include <algorithm>
@@ -64,23 +66,31 @@ struct gated_position_bias {
         return p;
     }
 
-    // WavLMAttention.compute_bias: [heads, frames, frames]
+    // WavLMAttention.compute_bias: [heads, frames, frames]. A bucket depends on j - i alone,
+    // so each of the 2 frames - 1 distances is bucketed once (a log each).
     tensor<3> position_bias(std::size_t frames) const {
         tensor<3> b({heads, frames, frames});
-        for (std::size_t i = 0; i < frames; ++i)
-            for (std::size_t j = 0; j < frames; ++j) {
-                const std::size_t bucket = relative_position_bucket(std::int64_t(j) - std::int64_t(i), num_buckets, max_distance);
-                for (std::size_t h = 0; h < heads; ++h) b(h, i, j) = rel_attn_embed(bucket, h);
+        if (frames == 0) return b;
+        std::vector<std::size_t> bucket(2 * frames - 1);  // [j - i + frames - 1]
+        for (std::size_t d = 0; d < bucket.size(); ++d)
+            bucket[d] = relative_position_bucket(std::int64_t(d) - std::int64_t(frames - 1), num_buckets, max_distance);
+        parallel_for(heads * frames, 16, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {  // row r: head r / frames, query r % frames
+                const std::size_t h = r / frames, i = r % frames;
+                float* row = &b(h, i, 0);
+                for (std::size_t j = 0; j < frames; ++j) row[j] = rel_attn_embed(bucket[j + frames - 1 - i], h);
             }
+        });
         return b;
     }
 
-    // Layer `layer`'s bias from its attention input x [batch, frames, heads * head_dim] and
-    // position_bias(frames) -> [batch, heads, frames, frames]
-    tensor<4> gated(std::size_t layer, const tensor<3>& x, const tensor<3>& position_bias) const {
+    // Layer `layer`'s gates from its attention input x [batch, frames, heads * head_dim] ->
+    // [batch, heads, frames]: query i of head h takes gate[b, h, i] * position_bias[h, i, :]
+    // (ops::attention_bias::row_scale).
+    tensor<3> gates_of(std::size_t layer, const tensor<3>& x) const {
         const gate& g = gates.at(layer);
         const std::size_t batch = x.shape(0), frames = x.shape(1);
-        tensor<4> out({batch, heads, frames, frames});
+        tensor<3> out({batch, heads, frames});
         parallel_for(batch * heads, 1, [&](std::size_t begin, std::size_t end) {
             for (std::size_t bh = begin; bh < end; ++bh) {
                 const std::size_t b = bh / heads, h = bh % heads;
@@ -93,10 +103,7 @@ struct gated_position_bias {
                         half[k / 4] += v;
                     }
                     const float a = 1.0f / (1.0f + std::exp(-half[0])), c = 1.0f / (1.0f + std::exp(-half[1]));
-                    const float scale = a * (c * g.constant(h) - 1.0f) + 2.0f;
-                    const float* row = &position_bias(h, i, 0);
-                    float* dst = &out(b, h, i, 0);
-                    for (std::size_t j = 0; j < frames; ++j) dst[j] = scale * row[j];
+                    out(b, h, i) = a * (c * g.constant(h) - 1.0f) + 2.0f;
                 }
             }
         });
