@@ -94,12 +94,16 @@ struct vit_embeddings {
 
         const std::size_t first = class_embedding ? 1 : 0;  // where the patches start
         tensor<3> x({batch, first + np, h});               // [batch, num_positions, hidden_size]
-        for (std::size_t b = 0; b < batch; ++b) {
-            if (class_embedding)
-                for (std::size_t i = 0; i < h; ++i) x(b, 0, i) = (*class_embedding)(i) + position_embedding(0, i);
-            for (std::size_t s = 0; s < np; ++s)
-                for (std::size_t i = 0; i < h; ++i) x(b, first + s, i) = patches(b, s, i) + position_embedding(first + s, i);
-        }
+        const std::size_t positions = first + np;
+        parallel_for(batch * positions, row_grain(h), [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const std::size_t b = r / positions, s = r % positions;
+                const float* from = s < first ? class_embedding->data() : patches.data() + (b * np + s - first) * h;
+                const float* position = position_embedding.data() + s * h;
+                float* to = x.data() + r * h;
+                for (std::size_t i = 0; i < h; ++i) to[i] = from[i] + position[i];
+            }
+        });
         if (pre_norm) return pre_norm->forward(x);
         return x;
     }

@@ -13,7 +13,7 @@ namespace mmt::ops {
 // its variance.
 inline void layer_norm(const float* x, std::size_t rows, std::size_t dim, const float* weight, const float* bias, float eps,
                        float* y) {
-    parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
+    parallel_for(rows, row_grain(dim), [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             const float* in = x + r * dim;
             float* out = y + r * dim;

@@ -236,7 +236,7 @@ struct bf16_gemm {
     static prepared prepare(const float* x, std::size_t m, std::size_t ldx, std::size_t k, kernel_isa isa) {
         const std::size_t pairs = (k + 1) / 2;
         std::shared_ptr<std::uint32_t[]> a(new std::uint32_t[std::max<std::size_t>(1, m * pairs)]);
-        parallel_for(m, 16, [&](std::size_t r0, std::size_t r1) {
+        parallel_for(m, row_grain(k), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) detail::bf16_pairs(x + r * ldx, k, a.get() + r * pairs, isa);
         });
         return {a, a.get(), pairs};

@@ -492,7 +492,7 @@ inline void int8_finish_portable(std::size_t rows, const std::int32_t* acc, std:
 inline void quantise_rows_u8(const float* x, std::size_t m, std::size_t k, std::size_t ldx, std::uint32_t* levels, quantised_row* rows) {
     const std::size_t quads = (k + 3) / 4;
     const kernel_isa isa = active_kernel();
-    parallel_for(m, 64, [&](std::size_t r0, std::size_t r1) {
+    parallel_for(m, row_grain(k), [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             auto* dst = reinterpret_cast<std::uint8_t*>(levels + r * quads);
             if (k % 4) levels[r * quads + quads - 1] = 0;

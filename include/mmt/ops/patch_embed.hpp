@@ -4,10 +4,12 @@
 // unfolded channel by channel and row by row, so it is packed as it is.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/threading.hpp"
 #include "mmt/ops/packed_gemm_any.hpp"
 
 namespace mmt::ops {
@@ -29,18 +31,19 @@ inline void patch_embed(const float* pixels, const patch_shape& s, const any_pac
     if (cols_of(weight) != pd)
         fail<shape_error>("patch_embed: weight packed for ", cols_of(weight), " inputs, expected channels * patch * patch = ", s.channels,
                           " * ", p, " * ", p, " = ", pd);
-    std::vector<float> patches(s.batch * np * pd);  // [batch * num_patches, channels * patch * patch]
-    for (std::size_t b = 0; b < s.batch; ++b)
-        for (std::size_t gy = 0; gy < s.grid_h(); ++gy)
-            for (std::size_t gx = 0; gx < s.grid_w(); ++gx) {
-                float* dst = patches.data() + ((b * np) + gy * s.grid_w() + gx) * pd;
-                for (std::size_t c = 0; c < s.channels; ++c)
-                    for (std::size_t y = 0; y < p; ++y) {
-                        const float* src = pixels + ((b * s.channels + c) * s.height + gy * p + y) * s.width + gx * p;
-                        for (std::size_t x = 0; x < p; ++x) *dst++ = src[x];
-                    }
-            }
-    gemm_packed(patches.data(), s.batch * np, weight, bias, out);
+    const std::unique_ptr<float[]> patches(new float[std::max<std::size_t>(1, s.batch * np * pd)]);  // [batch * num_patches, patch_dim]
+    parallel_for(s.batch * np, row_grain(pd), [&](std::size_t i0, std::size_t i1) {
+        for (std::size_t i = i0; i < i1; ++i) {
+            const std::size_t b = i / np, gy = i % np / s.grid_w(), gx = i % s.grid_w();
+            float* dst = patches.get() + i * pd;
+            for (std::size_t c = 0; c < s.channels; ++c)
+                for (std::size_t y = 0; y < p; ++y, dst += p) {
+                    const float* src = pixels + ((b * s.channels + c) * s.height + gy * p + y) * s.width + gx * p;
+                    std::copy(src, src + p, dst);
+                }
+        }
+    });
+    gemm_packed(patches.get(), s.batch * np, weight, bias, out);
 }
 
 // The same from Conv2d's weight [hidden, channels, patch, patch] as a checkpoint

@@ -60,7 +60,7 @@ inline attended_streams attend_jointly(const layers::self_attention& text_attent
     tensor<3> joint({batch, n, 3 * joint_width});  // q, k, v side by side, each head's text part then its layout part
     tensor<3> out({batch, n, joint_width});
     attended_streams streams{tensor<3>({batch, n, text_width}), tensor<3>({batch, n, layout_width})};
-    parallel_for(batch * n, 64, [&](std::size_t r0, std::size_t r1) {
+    parallel_for(batch * n, row_grain(3 * joint_width), [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r)
             for (std::size_t part = 0; part < 3; ++part)  // q, k, v; q pre-scaled
                 for (std::size_t h = 0; h < heads; ++h) {
@@ -77,7 +77,7 @@ inline attended_streams attend_jointly(const layers::self_attention& text_attent
     ops::attention(ops::dense_rows(q, n, 3 * joint_width), ops::dense_rows(q + joint_width, n, 3 * joint_width),
                    ops::dense_rows(q + 2 * joint_width, n, 3 * joint_width), s, mask, {}, 1.0f,
                    ops::dense_rows(out.data(), n, joint_width), text_attention.products());
-    parallel_for(batch * n, 64, [&](std::size_t r0, std::size_t r1) {
+    parallel_for(batch * n, row_grain(joint_width), [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r)
             for (std::size_t h = 0; h < heads; ++h) {
                 const float* j = out.data() + r * joint_width + h * joint_dim;
