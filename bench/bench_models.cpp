@@ -282,6 +282,7 @@ const bool registered = [] {
         add("clip_b32_text/batch:8", [p](benchmark::State& s) { clip_b32_text(s, 8, p); });
         add("layoutlm_base/1x512", [p](benchmark::State& s) { layoutlm_base(s, 1, 512, p); });
         add("layoutlm_base/8x128", [p](benchmark::State& s) { layoutlm_base(s, 8, 128, p); });
+        add("layoutlm_base/32x128", [p](benchmark::State& s) { layoutlm_base(s, 32, 128, p); });
         add("layoutlmv3_base/1x512", [p](benchmark::State& s) { layoutlmv3_base(s, 1, 512, p); });
         add("lilt_base/1x512", [p](benchmark::State& s) { lilt_base(s, 1, 512, p); });
         add("wav2vec2_base/seconds:10", [p](benchmark::State& s) { speech_ctc(s, "wav2vec2-base-960h.json", 10, p); });

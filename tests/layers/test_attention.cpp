@@ -73,13 +73,15 @@ struct random_attention {
           layer{stacked({&q, &k, &v}, precision), out.layer, heads} {}
 };
 
-layers::encoder_layer random_encoder_layer(std::size_t hidden, std::size_t heads, std::uint32_t seed) {
-    const random_attention a(hidden, heads, seed);
+layers::encoder_layer random_encoder_layer(std::size_t hidden, std::size_t heads, std::uint32_t seed,
+                                           mmt::precision precision = mmt::precision::f32) {
+    const random_attention a(hidden, heads, seed, precision);
     auto norm = [&](std::uint32_t s) {
         return layers::layer_norm{test::random_tensor<1>({hidden}, s, 0.5f, 1.5f), test::random_tensor<1>({hidden}, s + 1, -0.2f, 0.2f),
                                   1e-5f};
     };
-    const layers::feed_forward ffn{random_linear(hidden, 2 * hidden, seed + 10).layer, random_linear(2 * hidden, hidden, seed + 12).layer,
+    const layers::feed_forward ffn{random_linear(hidden, 2 * hidden, seed + 10, precision).layer,
+                                   random_linear(2 * hidden, hidden, seed + 12, precision).layer,
                                    ops::activation::gelu};
     return {a.layer, norm(seed + 20), ffn, norm(seed + 22), layers::norm_position::pre, std::nullopt};
 }
@@ -178,4 +180,48 @@ TEST_CASE("layers.encoder: the state's bias, and its rows scaled per layer, reac
     per_layer.bias = {};
     per_layer.layer_bias_scale = [&](std::size_t layer, const tensor<3>&) { return scales[layer]; };
     test::check_throws<shape_error>([&] { e.forward(x, per_layer); }, {"attention: bias row scales given without a bias to scale"});
+}
+
+TEST_CASE("layers.encoder: a batch past group_bytes goes through in groups of items, each item's outputs unchanged" *
+          doctest::test_suite("unit")) {
+    const std::size_t batch = 5, seq = 11, hidden = 8, heads = 2;
+    const tensor<3> x = test::random_tensor<3>({batch, seq, hidden}, 6, -2.0f, 2.0f);
+    const tensor<4> bias = test::random_tensor<4>({batch, heads, seq, seq}, 7, -3.0f, 3.0f);
+    std::vector<std::int64_t> padding(batch * seq, 1);
+    for (std::size_t j = 6; j < seq; ++j) padding[3 * seq + j] = 0;  // item 3 padded, in the last group
+    layers::encoder_state state;
+    state.mask = {false, padding.data()};
+    state.bias = {bias.data(), batch, heads};
+    std::vector<std::size_t> batches_asked;
+    state.layer_bias_scale = [&](std::size_t, const tensor<3>& attention_input) {  // factors made from each item's own input
+        batches_asked.push_back(attention_input.shape(0));
+        tensor<3> s({attention_input.shape(0), heads, seq});
+        for (std::size_t b = 0; b < s.shape(0); ++b)
+            for (std::size_t h = 0; h < heads; ++h)
+                for (std::size_t i = 0; i < seq; ++i) s(b, h, i) = 1.0f + 0.25f * std::tanh(attention_input(b, i, h));
+        return s;
+    };
+    // The widest activation is q, k and v: 3 * 8 floats a token, 1,056 bytes an item.
+    const std::size_t item_bytes = 3 * hidden * sizeof(float) * seq;
+    for (const mmt::precision precision : {mmt::precision::f32, mmt::precision::int8}) {
+        INFO(precision_name(precision), " projections");
+        layers::encoder e{{random_encoder_layer(hidden, heads, 30, precision), random_encoder_layer(hidden, heads, 60, precision)}};
+        batches_asked.clear();
+        const tensor<3> whole = e.forward(x, state);
+        CHECK(batches_asked == std::vector<std::size_t>{5, 5});
+        std::vector<tensor<3>> hidden_states;
+        e.group_bytes = 2 * item_bytes;  // 2 items a group: 5 go as 1, 2 and 2
+        batches_asked.clear();
+        test::check_close(e.forward(x, state), whole, 0.0, "in groups of at most 2 items");
+        CHECK(batches_asked == std::vector<std::size_t>{1, 1, 2, 2, 2, 2});
+        e.group_bytes = 1;  // less than an item: one at a time
+        batches_asked.clear();
+        test::check_close(e.forward(x, state), whole, 0.0, "one item at a time");
+        CHECK(batches_asked.size() == 2 * batch);
+        // Asked for every layer's output, the encoder keeps the batch whole.
+        batches_asked.clear();
+        test::check_close(e.forward(x, state, &hidden_states), whole, 0.0, "with the hidden states");
+        CHECK(batches_asked == std::vector<std::size_t>{5, 5});
+        CHECK(hidden_states.size() == 3);
+    }
 }

@@ -20,6 +20,18 @@ struct encoder_state {
     // from its attention's input [batch, seq_len, hidden_size] (the layer's input, or its
     // first norm's output in a pre-norm layer), as [batch, num_heads, seq_len].
     std::function<tensor<3>(std::size_t layer, const tensor<3>& attention_input)> layer_bias_scale;
+
+    // The state of batch items [first, first + count) of sequences of seq_len tokens:
+    // their rows of the key padding and, when it has one per item, of the bias.
+    encoder_state items(std::size_t first, std::size_t count, std::size_t seq_len) const {
+        encoder_state part = *this;
+        if (mask.key_padding) part.mask.key_padding += first * seq_len;
+        if (bias.data && bias.batch > 1) {
+            part.bias.data += first * bias.heads * seq_len * seq_len;
+            part.bias.batch = count;
+        }
+        return part;
+    }
 };
 
 }  // namespace mmt::layers
