@@ -35,6 +35,18 @@ TEST_CASE("models.lilt: lilt-tiny-token-cls matches HF's logits, through the lib
     test::check_close(named[0].second, ref.load<float>("output.logits"), test::tol::model_abs, "auto_model logits");
 }
 
+TEST_CASE("models.lilt: a batch past group_bytes goes through in groups of items, each item's logits unchanged" *
+          doctest::test_suite("unit")) {
+    const io::safetensors_file ref(test::data_path("lilt-tiny-token-cls/reference.safetensors"));
+    auto model = lilt::pretrained_model::from_pretrained(test::data_path("lilt-tiny-token-cls"));
+    const auto in = lilt_inputs(ref);
+    REQUIRE(in.input_ids.shape(0) >= 2);  // the fixture's sequences, the second padded
+    const tensor<3> whole = model.token_logits(in);
+    model.lilt.group_bytes = 1;  // less than an item: one at a time
+    test::check_close(model.token_logits(in), whole, 0.0, "one sequence at a time");
+    test::check_close(model.token_logits(in), ref.load<float, 3>("output.logits"), test::tol::model_abs, "against HF's logits");
+}
+
 TEST_CASE("models.lilt: bad boxes, a page image and bad configs are clear errors" * doctest::test_suite("unit")) {
     const io::safetensors_file ref(test::data_path("lilt-tiny-token-cls/reference.safetensors"));
     const auto model = lilt::pretrained_model::from_pretrained(test::data_path("lilt-tiny-token-cls"));

@@ -6,6 +6,7 @@
 // then, with an adapter (MMS), x = x + adapter(x).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -68,6 +69,9 @@ struct encoder_layer {
         }
         return l;
     }
+
+    // Floats a token of the layer's widest activation: its q, k and v, or its MLP's intermediate.
+    std::size_t widest_activation() const { return std::max(attention.qkv_proj.out_features(), ffn.fc1.out_features()); }
 
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]; `bias` on the attention scores:
     // [batch or 1, num_heads or 1, seq_len, seq_len], or none

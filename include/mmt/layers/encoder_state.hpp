@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "mmt/core/xtensor.hpp"
+#include "mmt/layers/item_groups.hpp"
 #include "mmt/ops/attention.hpp"
 
 namespace mmt::layers {
@@ -25,7 +26,7 @@ struct encoder_state {
     // their rows of the key padding and, when it has one per item, of the bias.
     encoder_state items(std::size_t first, std::size_t count, std::size_t seq_len) const {
         encoder_state part = *this;
-        if (mask.key_padding) part.mask.key_padding += first * seq_len;
+        part.mask = mask_of_items(mask, first, seq_len);
         if (bias.data && bias.batch > 1) {
             part.bias.data += first * bias.heads * seq_len * seq_len;
             part.bias.batch = count;

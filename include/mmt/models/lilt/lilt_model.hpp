@@ -20,6 +20,7 @@
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/bert_embeddings.hpp"
 #include "mmt/layers/encoder_layer.hpp"
+#include "mmt/layers/item_groups.hpp"
 #include "mmt/layers/linear.hpp"
 #include "mmt/models/interfaces/document_input.hpp"
 #include "mmt/models/lilt/config.hpp"
@@ -100,6 +101,8 @@ struct lilt_model {
     lilt::layout_embeddings layout_embeddings;
     std::vector<layers::encoder_layer> text_layers, layout_layers;
     std::optional<layers::linear> pooler;  // LiltModel only: [hidden_size, hidden_size]
+    // A larger batch goes through the layers a group of items at a time (layers/item_groups.hpp).
+    std::size_t group_bytes = layers::default_group_bytes;
 
     // `scope` is "lilt." or "" (a saved LiltModel, which has the pooler).
     static lilt_model load(const io::weight_scope& scope, const config& c, bool with_pooler) {
@@ -127,13 +130,12 @@ struct lilt_model {
         tensor<3> text = embeddings.norm.forward(embeddings.sum(ids, in.token_type_ids, positions));  // [batch, seq_len, hidden_size]
         tensor<3> layout = layout_embeddings.forward(in.bbox, positions);                          // [batch, seq_len, hidden_size / ratio]
         const ops::attention_mask mask{false, in.attention_mask.size() != 0 ? in.attention_mask.data() : nullptr};
-        for (std::size_t i = 0; i < text_layers.size(); ++i) {
-            attended_streams attended = attend_jointly(text_layers[i].attention, text, layout_layers[i].attention, layout, mask);
-            text = text_layers[i].forward_attended(text, std::move(attended.text));
-            // The last layer's layout stream reaches no output: HF computes it and drops it.
-            if (i + 1 < text_layers.size()) layout = layout_layers[i].forward_attended(layout, std::move(attended.layout));
-        }
-        model_output out{std::move(text), {}};
+        const std::size_t group = text_layers.empty() ? batch : layers::items_per_group(seq_len * widest_activation(), group_bytes);
+        auto items = [&](std::size_t first, std::size_t count) {
+            return encode(layers::items_of(text, first, count), layers::items_of(layout, first, count),
+                          layers::mask_of_items(mask, first, seq_len));
+        };
+        model_output out{group >= batch ? encode(std::move(text), std::move(layout), mask) : layers::by_item_groups(batch, group, items), {}};
         if (pooler) {
             const std::size_t h = out.last_hidden_state.shape(2);
             tensor<2> first({batch, h});  // [batch, hidden_size]: each sequence's first token
@@ -142,6 +144,24 @@ struct lilt_model {
             out.pooler_output = pooler->forward(first, ops::activation::tanh);
         }
         return out;
+    }
+
+private:
+    // Both streams through every layer -> the text stream's last hidden state.
+    tensor<3> encode(tensor<3> text, tensor<3> layout, const ops::attention_mask& mask) const {
+        for (std::size_t i = 0; i < text_layers.size(); ++i) {
+            attended_streams attended = attend_jointly(text_layers[i].attention, text, layout_layers[i].attention, layout, mask);
+            text = text_layers[i].forward_attended(text, std::move(attended.text));
+            // The last layer's layout stream reaches no output: HF computes it and drops it.
+            if (i + 1 < text_layers.size()) layout = layout_layers[i].forward_attended(layout, std::move(attended.layout));
+        }
+        return text;
+    }
+
+    // Floats a token of a layer's widest activation: a stream's own, or the joint heads' q, k and v.
+    std::size_t widest_activation() const {
+        const std::size_t joint_qkv = text_layers.front().attention.qkv_proj.out_features() + layout_layers.front().attention.qkv_proj.out_features();
+        return std::max({text_layers.front().widest_activation(), layout_layers.front().widest_activation(), joint_qkv});
     }
 };
 
