@@ -521,12 +521,16 @@ void add_serve(CLI::App& app) {
         sigaddset(&stop_signals, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 #ifdef __GLIBC__
-        // glibc raises its mmap threshold (up to 32 MiB) whenever a block above it is freed;
-        // from then on such blocks come from the request threads' arenas, which keep them:
-        // the tiny CLIP's server grew from 59 to 70 MiB between its 200th and 2,000th
-        // request (tests/server/load_test.py) before levelling off. A fixed threshold gives
-        // blocks of 1 MiB and more back on free: 43 MiB, flat, at the same throughput.
-        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+        // glibc maps each block above its mmap threshold for that allocation and unmaps it
+        // when it is freed. A 1 MiB pin here kept memory low, but mapped every activation
+        // of a real-size model afresh in every layer: 5 times the time of a forward pass of
+        // clip_b32_image/batch:1 in int8, 7 times layoutlm_base/1x512's. Pinned at the
+        // ceilings glibc's own dynamic thresholds rise to, the activations come from the
+        // request threads' arenas, which keep them for the next request: the tiny CLIP's
+        // server settles at ~71 MiB within 1,000 requests from 16 clients (43 MiB with the
+        // 1 MiB pin) and stays there (tests/server/load_test.py).
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
         auto model = std::make_shared<served_model>();
         load(*model, o->model, o->language);
