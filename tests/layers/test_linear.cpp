@@ -1,6 +1,7 @@
 // layers::linear's fused forms, act(x W^T + b) and residual + x W^T + b, against the
 // plain forward followed by the separate pass the layers made before, bit for bit,
-// in every precision and kernel; and a residual of the wrong shape refused.
+// in every precision and kernel; and a residual of the wrong shape refused. The
+// feed-forward block's runs of rows against the whole input.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cstddef>
 #include <string>
 
+#include "mmt/layers/feed_forward.hpp"
 #include "mmt/layers/linear.hpp"
 #include "support/kernels.hpp"
 #include "support/random.hpp"
@@ -55,4 +57,33 @@ TEST_CASE("layers.linear: a residual that is not the output's shape is refused" 
                                     {"linear: residual's dimension 2 is 8, expected the output's 5"});
     test::check_throws<shape_error>([&] { (void)l.forward_add(x, tensor<3>({2, 4, 5})); },
                                     {"linear: residual's dimension 1 is 4, expected the output's 3"});
+}
+
+TEST_CASE("layers.feed_forward: an input past chunk_bytes goes through in runs of rows, each row's output unchanged" *
+          doctest::test_suite("unit")) {
+    const std::size_t batch = 2, tokens = 19, hidden = 16, intermediate = 40;  // 38 rows, 160 intermediate bytes a row
+    const tensor<3> x = test::random_tensor<3>({batch, tokens, hidden}, 6, -2.0f, 2.0f);
+    const tensor<3> residual = test::random_tensor<3>({batch, tokens, hidden}, 7);
+    for (const mmt::precision p : {mmt::precision::f32, mmt::precision::bf16, mmt::precision::int8}) {
+        INFO("precision ", precision_name(p));
+        layers::feed_forward ffn{packed_linear(hidden, intermediate, p, 8), packed_linear(intermediate, hidden, p, 10), ops::activation::gelu};
+        const tensor<3> by_hand = ffn.fc2.forward_add(ffn.fc1.forward(x, ffn.act), residual);
+        CHECK(ffn.rows_per_run() >= batch * tokens);
+        const tensor<3> whole = ffn.forward_add(x, residual);
+        CHECK(std::equal(whole.begin(), whole.end(), by_hand.begin()));
+        ffn.chunk_bytes = 5 * intermediate * sizeof(float);  // 38 rows as 7 runs of 5 and one of 3
+        CHECK(ffn.rows_per_run() == 5);
+        const tensor<3> in_runs = ffn.forward_add(x, residual);
+        CHECK(std::equal(in_runs.begin(), in_runs.end(), by_hand.begin()));
+        ffn.chunk_bytes = 1;  // less than a row: one at a time
+        CHECK(ffn.rows_per_run() == 1);
+        const tensor<3> by_row = ffn.forward_add(x, residual);
+        CHECK(std::equal(by_row.begin(), by_row.end(), by_hand.begin()));
+    }
+    const layers::feed_forward ffn{packed_linear(hidden, intermediate, mmt::precision::f32, 8),
+                                   packed_linear(intermediate, hidden, mmt::precision::f32, 10), ops::activation::gelu};
+    test::check_throws<shape_error>([&] { (void)ffn.forward_add(x, tensor<3>({batch, tokens + 1, hidden})); },
+                                    {"feed_forward: residual's dimension 1 is 20, expected the output's 19"});
+    test::check_throws<shape_error>([&] { (void)ffn.forward_add(tensor<3>({batch, tokens, hidden + 1}), residual); },
+                                    {"feed_forward: input's last dimension is 17, expected hidden_size = 16"});
 }

@@ -119,6 +119,12 @@ struct linear {
         return product(x, {std::nullopt, residual.data(), out_features()});
     }
 
+    // Rows of x [rows, in_features] -> y [rows, out_features] through `epilogue`
+    // (whose residual, if any, is [rows, out_features]); contiguous, y not aliasing x.
+    void forward_rows(const float* x, std::size_t rows, float* y, const ops::gemm_epilogue& epilogue = {}) const {
+        ops::gemm_packed(x, rows, weight, bias.size() ? bias.data() : nullptr, y, epilogue);
+    }
+
 private:
     template <std::size_t N>
     tensor<N> product(const tensor<N>& x, const ops::gemm_epilogue& epilogue) const {
@@ -127,9 +133,7 @@ private:
         auto shape = x.shape();
         shape[N - 1] = out_features();
         tensor<N> y(shape);
-        const float* b = bias.size() ? bias.data() : nullptr;
-        const std::size_t rows = x.size() / in_features();
-        ops::gemm_packed(x.data(), rows, weight, b, y.data(), epilogue);
+        forward_rows(x.data(), x.size() / in_features(), y.data(), epilogue);
         return y;
     }
 };
