@@ -147,7 +147,8 @@ TEST_CASE("ops.gemm_packed: row strides of x and y, in every precision" * doctes
 TEST_CASE("ops.gemm_packed: the epilogue's activation and residual equal separate passes, bit for bit" * doctest::test_suite("unit")) {
     check_epilogue(1, 5, 97, "1 row, 5 -> 97 (two panels and one column)");
     check_epilogue(37, 70, 53, "37 rows (tiles of 8, 6 and 4 and a remainder), 70 -> 53");
-    check_epilogue(13, 301, 47, "13 rows, depth 301 (odd, past one k block in int8), 47 columns");
+    check_epilogue(13, 1001, 47, "13 rows, depth 1001 (odd; two k blocks of 192 quads in int8), 47 columns");
+    check_epilogue(130, 601, 47, "130 rows (17 of AVX-512's row tiles), depth 601 (two k blocks of 128 quads in int8), 47 columns");
     check_epilogue(70, 257, 144, "70 rows, 257 -> 144: panels split between threads");
 }
 

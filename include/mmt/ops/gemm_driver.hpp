@@ -380,13 +380,14 @@ struct sum_into_output {
 template <class Trait>
 void run_gemm_prepared(const typename Trait::prepared& prep, std::size_t m, const typename Trait::weights& w, const float* bias, float* y,
                        std::size_t ldy, const gemm_epilogue& epilogue, const tile_kernel<Trait>* other_kernel = nullptr) {
-    constexpr std::size_t panel = gemm::panel, group = Trait::group, block = Trait::block_groups;
+    constexpr std::size_t panel = gemm::panel, group = Trait::group;
     const std::size_t n = w.rows(), k = w.cols(), groups = w.groups();
     epilogue.validate(n);
     if (m == 0 || n == 0) return;
     const kernel_isa isa = active_kernel();
     const tile_kernel<Trait> kernel = other_kernel ? *other_kernel : Trait::kernel(isa);
     const std::size_t tiles = (m + kernel.rows - 1) / kernel.rows, block_tiles = std::max<std::size_t>(1, gemm::row_block / kernel.rows);
+    const std::size_t block = Trait::block_groups(tiles);
     const bool small = m * n * k < gemm::small_job;
     constexpr bool sums_in_y = std::is_same_v<typename Trait::accumulator, sum_into_output>;
     // Threads take runs of (panel, row tile) pairs in panel order: whole panels but

@@ -214,7 +214,8 @@ struct f32_gemm {
     using acc_type = float;
     using accumulator = sum_into_output;
     static constexpr std::size_t group = 1;
-    static constexpr std::size_t block_groups = 256;  // k per block: 8 rows of x (8 KiB) stay in L1 across a panel
+    // k per block, whatever the row tiles sharing it: 8 rows of x (8 KiB) stay in L1 across a panel.
+    static constexpr std::size_t block_groups(std::size_t) { return 256; }
 
     struct prepared {
         const float* a;

@@ -226,7 +226,8 @@ struct bf16_gemm {
     using acc_type = float;
     using accumulator = sum_into_output;
     static constexpr std::size_t group = 2;
-    static constexpr std::size_t block_groups = 256;  // pairs per block: 48 KiB of a panel, as float32
+    // Pairs per block, whatever the row tiles sharing it: 48 KiB of a panel, as float32.
+    static constexpr std::size_t block_groups(std::size_t) { return 256; }
 
     struct prepared {
         std::shared_ptr<const std::uint32_t[]> storage;  // [m, pairs]

@@ -521,7 +521,11 @@ struct int8_gemm {
     using a_type = std::uint32_t;  // four levels of x
     using acc_type = std::int32_t;
     static constexpr std::size_t group = 4;
-    static constexpr std::size_t block_groups = 192;  // quads per block: 36 KiB of a panel, in L1 over all row tiles
+    // Quads per k block. Shared by many row tiles, 128: 24 KiB of a panel and 4 KiB of
+    // x's tile stay in L1 together (192, 36 KiB, took 1.03-1.10 of the time on the
+    // batched CLIP and LayoutLM rows). Shared by a few (CLIP's batch 1: 7), whose
+    // weights stream from memory once, 192: a second block's pass cost 1.12 there.
+    static constexpr std::size_t block_groups(std::size_t row_tiles) { return row_tiles >= 16 ? 128 : 192; }
 
     // [m][48] sums of one panel, rows 64-byte aligned for the kernels' loads.
     struct accumulator {
