@@ -417,8 +417,8 @@ bool with_activation_op(const std::optional<activation>& act, F&& f) {
 
 // c[rows, cols] from the sums, each value stored once: its activation and residual
 // add are the operations gemm_epilogue::apply runs in a second pass under the same
-// kernel_isa, so the bits are the same; the tile's stores, whose first misses the
-// cache, are a third of that pass's.
+// kernel_isa, so the bits are the same. The driver has asked for c's lines and the
+// residual's before the tile's last k block (prefetch_epilogue).
 template <class Act>
 __attribute__((target("avx512f"))) inline void int8_finish_avx512(std::size_t rows, const std::int32_t* acc, std::size_t ldacc,
                                                                  const int8_epilogue& e, Act act, float* c, std::size_t ldc,
