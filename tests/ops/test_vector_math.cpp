@@ -96,5 +96,21 @@ TEST_CASE("ops.vector_math: GELU (erf) and sigmoid gates against libm" * doctest
     CHECK(tails[2] == 0.0f);
     CHECK(tails[3] == 30.0f);
     CHECK(tails[4] == 0.0f);
+    // The gates' tails, where e^{-a x} over- or underflows, as x * sigmoid(a x) gives them in float.
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> gate{inf, -inf, 1e30f, -1e30f, 100.0f, -100.0f, -60.0f, nan};
+    ops::sigmoid_gate_inplace(gate.data(), gate.size(), 1.702f);
+    CHECK(std::isinf(gate[0]));
+    CHECK(std::isnan(gate[1]));  // -inf * 0
+    CHECK(gate[2] == 1e30f);
+    CHECK(gate[3] == 0.0f);
+    CHECK(gate[4] == 100.0f);
+    CHECK(gate[5] == 0.0f);
+    CHECK(std::fabs(gate[6]) < 1e-40f);  // -60 e^{-102}: subnormal or 0
+    CHECK(std::isnan(gate[7]));
+    std::vector<float> gelu_nan{nan, -nan};
+    ops::gelu_inplace(gelu_nan.data(), gelu_nan.size());
+    CHECK(std::isnan(gelu_nan[0]));
+    CHECK(std::isnan(gelu_nan[1]));
     });
 }
