@@ -148,6 +148,9 @@ TEST_CASE("layers.encoder: the state's bias, and its rows scaled per layer, reac
     shared.bias = {biases[0].data(), batch, heads};
     const tensor<3> by_hand_shared = e.layers[1].forward(e.layers[0].forward(x, shared.mask, shared.bias), shared.mask, shared.bias);
     test::check_close(e.forward(x, shared), by_hand_shared, 0.0, "one bias for both layers");
+    // Both layers' q, k and v went through one buffer leased from the encoder, kept for the next call.
+    CHECK(e.scratch->free_buffers() == 1);
+    CHECK(e.scratch->free_bytes() == batch * seq * 3 * hidden * sizeof(float));
 
     layers::encoder_state per_layer;  // the shared bias's rows scaled per layer (WavLM's gates), from the layer's input
     per_layer.mask = shared.mask;
@@ -223,5 +226,6 @@ TEST_CASE("layers.encoder: a batch past group_bytes goes through in groups of it
         test::check_close(e.forward(x, state, &hidden_states), whole, 0.0, "with the hidden states");
         CHECK(batches_asked == std::vector<std::size_t>{5, 5});
         CHECK(hidden_states.size() == 3);
+        CHECK(e.scratch->free_buffers() == 1);  // the groups' q, k and v in the first call's buffer
     }
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/scratch_pool.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/linear.hpp"
@@ -49,18 +50,25 @@ struct self_attention {
         return out_proj.forward(attend(x, mask, bias, context));
     }
 
-    // forward() before out_proj: every head's attention output side by side -> [batch, q_len, hidden_size]
+    // forward() before out_proj: every head's attention output side by side -> [batch, q_len, hidden_size].
+    // Self-attention's q, k and v go in a buffer leased from `scratch` when given: an
+    // encoder's layers share one, where each would otherwise map (and fault in) its own
+    // past glibc's 32 MiB, e.g. 55 MB at two minutes of audio in wav2vec2-base.
     tensor<3> attend(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {},
-                     const tensor<3>* context = nullptr) const {
-        const std::size_t hidden = out_proj.out_features();
+                     const tensor<3>* context = nullptr, scratch_pool* scratch = nullptr) const {
+        const std::size_t batch = x.shape(0), q_len = x.shape(1), hidden = out_proj.out_features();
         if (!context) {  // q, k and v side by side in each row of one product
-            const tensor<3> qkv = project(x);
-            return heads(qkv, qkv.data() + hidden, qkv.shape(1), qkv.shape(2), mask, bias);
+            scratch_pool own;
+            const std::size_t width = qkv_proj.out_features();
+            const scratch_pool::lease qkv = (scratch ? *scratch : own).take(batch * q_len * width);
+            qkv_proj.forward_into(x, qkv.data());
+            return heads(batch, q_len, qkv.data(), width, qkv.data() + hidden, q_len, width, mask, bias);
         }
-        if (context->shape(0) != x.shape(0))
-            fail<shape_error>("attention: context has batch ", context->shape(0), ", expected the queries' batch ", x.shape(0));
+        if (context->shape(0) != batch)
+            fail<shape_error>("attention: context has batch ", context->shape(0), ", expected the queries' batch ", batch);
+        const tensor<3> q = qkv_proj.select(0, 1).forward(x);
         const tensor<3> kv = qkv_proj.select(1, 2).forward(*context);  // [batch, kv_len, 2 hidden_size]: k, then v
-        return heads(qkv_proj.select(0, 1).forward(x), kv.data(), kv.shape(1), kv.shape(2), mask, bias);
+        return heads(batch, q_len, q.data(), hidden, kv.data(), kv.shape(1), kv.shape(2), mask, bias);
     }
 
     // q, k and v of x side by side in each token's row: [batch, seq_len, hidden_size] -> [batch, seq_len, 3 hidden_size]
@@ -76,17 +84,16 @@ struct self_attention {
     }
 
 private:
-    // Every head's attention output, before out_proj -> [batch, q_len, hidden_size]. q_rows:
-    // [batch, q_len, width] with q in its first hidden_size columns; k: kv_len tokens a batch
-    // item, kv_width floats apart, with v hidden_size floats after each token's k.
-    tensor<3> heads(const tensor<3>& q_rows, const float* k, std::size_t kv_len, std::size_t kv_width, const ops::attention_mask& mask,
-                    const ops::attention_bias& bias) const {
-        const std::size_t batch = q_rows.shape(0), q_len = q_rows.shape(1), hidden = out_proj.out_features();
+    // Every head's attention output, before out_proj -> [batch, q_len, hidden_size]. q: q_len
+    // tokens a batch item, q_width floats apart; k: kv_len tokens a batch item, kv_width floats
+    // apart, with v hidden_size floats after each token's k.
+    tensor<3> heads(std::size_t batch, std::size_t q_len, const float* q, std::size_t q_width, const float* k, std::size_t kv_len,
+                    std::size_t kv_width, const ops::attention_mask& mask, const ops::attention_bias& bias) const {
+        const std::size_t hidden = out_proj.out_features();
         const ops::attention_shape s{batch, q_len, kv_len, num_heads, hidden / num_heads};
         tensor<3> out({batch, q_len, hidden});  // [batch, q_len, hidden_size]: the heads side by side
-        ops::attention(ops::dense_rows(q_rows.data(), q_len, q_rows.shape(2)), ops::dense_rows(k, kv_len, kv_width),
-                       ops::dense_rows(k + hidden, kv_len, kv_width), s, mask, bias, 1.0f / std::sqrt(float(s.head_dim)),
-                       ops::dense_rows(out.data(), q_len, hidden), products());
+        ops::attention(ops::dense_rows(q, q_len, q_width), ops::dense_rows(k, kv_len, kv_width), ops::dense_rows(k + hidden, kv_len, kv_width), s,
+                       mask, bias, 1.0f / std::sqrt(float(s.head_dim)), ops::dense_rows(out.data(), q_len, hidden), products());
         return out;
     }
 };

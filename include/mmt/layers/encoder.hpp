@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/scratch_pool.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/encoder_layer.hpp"
@@ -19,6 +21,8 @@ struct encoder {
     // A batch whose widest activation (a layer's q, k and v, or its MLP's intermediate)
     // would take more bytes goes through the layers a group of items at a time (item_groups.hpp).
     std::size_t group_bytes = default_group_bytes;
+    // The layers' q, k and v, one buffer a call at once, kept between calls (core/scratch_pool.hpp).
+    std::shared_ptr<scratch_pool> scratch = std::make_shared<scratch_pool>();
 
     // `layers_scope` is the scope holding "0.", "1.", ... (e.g. "text_model.encoder.layers.").
     static encoder load(const io::weight_scope& layers_scope, std::size_t num_hidden_layers, const encoder_layer_names& names,
@@ -45,7 +49,7 @@ private:
         if (hidden_states) hidden_states->push_back(x);
         for (std::size_t i = 0; i < layers.size(); ++i) {
             if (!state.layer_bias_scale) {
-                x = layers[i].forward(x, state.mask, state.bias);
+                x = layers[i].forward(x, state.mask, state.bias, scratch.get());
             } else {
                 tensor<3> scales;  // [batch, num_heads, seq_len], made from the layer's attention input
                 x = layers[i].forward_biased(x, state.mask, [&](const tensor<3>& attention_input) {
@@ -58,7 +62,7 @@ private:
                     ops::attention_bias gated = state.bias;
                     gated.row_scale = scales.data();
                     return gated;
-                });
+                }, scratch.get());
             }
             if (hidden_states) hidden_states->push_back(x);
         }

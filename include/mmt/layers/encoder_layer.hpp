@@ -74,20 +74,22 @@ struct encoder_layer {
     std::size_t widest_activation() const { return std::max(attention.qkv_proj.out_features(), ffn.fc1.out_features()); }
 
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]; `bias` on the attention scores:
-    // [batch or 1, num_heads or 1, seq_len, seq_len], or none
-    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {}) const {
-        return forward_biased(x, mask, [&](const tensor<3>&) { return bias; });
+    // [batch or 1, num_heads or 1, seq_len, seq_len], or none. `scratch` lends the attention
+    // its q, k and v (self_attention::attend).
+    tensor<3> forward(const tensor<3>& x, const ops::attention_mask& mask, const ops::attention_bias& bias = {},
+                      scratch_pool* scratch = nullptr) const {
+        return forward_biased(x, mask, [&](const tensor<3>&) { return bias; }, scratch);
     }
 
     // As forward, the bias made by bias_of(the attention's input: x, or norm1(x) in a pre-norm
     // layer) -> ops::attention_bias, valid until the layer returns. WavLM gates its position
     // bias by that input.
     template <class BiasOf>
-    tensor<3> forward_biased(const tensor<3>& x, const ops::attention_mask& mask, BiasOf&& bias_of) const {
+    tensor<3> forward_biased(const tensor<3>& x, const ops::attention_mask& mask, BiasOf&& bias_of, scratch_pool* scratch = nullptr) const {
         static_assert(std::is_same_v<std::invoke_result_t<BiasOf&, const tensor<3>&>, ops::attention_bias>);
-        if (norm == norm_position::post) return forward_attended(x, attention.attend(x, mask, bias_of(x)));
+        if (norm == norm_position::post) return forward_attended(x, attention.attend(x, mask, bias_of(x), nullptr, scratch));
         const tensor<3> in = norm1.forward(x);
-        return forward_attended(x, attention.attend(in, mask, bias_of(in)));
+        return forward_attended(x, attention.attend(in, mask, bias_of(in), nullptr, scratch));
     }
 
     // The layer from its attention's heads on: `attended` is every head's output before

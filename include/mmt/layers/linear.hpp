@@ -125,15 +125,22 @@ struct linear {
         ops::gemm_packed(x, rows, weight, bias.size() ? bias.data() : nullptr, y, epilogue);
     }
 
+    // forward() into y: x [..., in_features] -> y [x.size() / in_features, out_features],
+    // a buffer the caller keeps (a scratch_pool lease).
+    template <std::size_t N>
+    void forward_into(const tensor<N>& x, float* y, const ops::gemm_epilogue& epilogue = {}) const {
+        if (x.shape(N - 1) != in_features())
+            fail<shape_error>("linear: input's last dimension is ", x.shape(N - 1), ", expected in_features = ", in_features());
+        forward_rows(x.data(), x.size() / in_features(), y, epilogue);
+    }
+
 private:
     template <std::size_t N>
     tensor<N> product(const tensor<N>& x, const ops::gemm_epilogue& epilogue) const {
-        if (x.shape(N - 1) != in_features())
-            fail<shape_error>("linear: input's last dimension is ", x.shape(N - 1), ", expected in_features = ", in_features());
         auto shape = x.shape();
         shape[N - 1] = out_features();
         tensor<N> y(shape);
-        forward_rows(x.data(), x.size() / in_features(), y.data(), epilogue);
+        forward_into(x, y.data(), epilogue);
         return y;
     }
 };
