@@ -85,5 +85,5 @@ TEST_CASE("layers.feed_forward: an input past chunk_bytes goes through in runs o
     test::check_throws<shape_error>([&] { (void)ffn.forward_add(x, tensor<3>({batch, tokens + 1, hidden})); },
                                     {"feed_forward: residual's dimension 1 is 20, expected the output's 19"});
     test::check_throws<shape_error>([&] { (void)ffn.forward_add(tensor<3>({batch, tokens, hidden + 1}), residual); },
-                                    {"feed_forward: input's last dimension is 17, expected hidden_size = 16"});
+                                    {"feed_forward: input's last dimension is 17, expected in_features = 16"});
 }

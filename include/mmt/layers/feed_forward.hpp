@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 
-#include "mmt/core/error.hpp"
 #include "mmt/core/xtensor.hpp"
 #include "mmt/io/weight_scope.hpp"
 #include "mmt/layers/item_groups.hpp"
@@ -40,13 +39,8 @@ struct feed_forward {
     // x, residual: [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]
     tensor<3> forward_add(const tensor<3>& x, const tensor<3>& residual) const {
         const std::size_t hidden = fc2.out_features(), width = fc1.out_features();
-        if (x.shape(2) != fc1.in_features())
-            fail<shape_error>("feed_forward: input's last dimension is ", x.shape(2), ", expected hidden_size = ", fc1.in_features());
-        for (std::size_t d = 0; d < 3; ++d) {
-            const std::size_t expected = d < 2 ? x.shape(d) : hidden;
-            if (residual.shape(d) != expected)
-                fail<shape_error>("feed_forward: residual's dimension ", d, " is ", residual.shape(d), ", expected the output's ", expected);
-        }
+        fc1.check_input(x, "feed_forward");
+        fc2.check_residual(x, residual, "feed_forward");
         const std::size_t rows = x.shape(0) * x.shape(1), run = std::min(rows, rows_per_run());
         tensor<3> y = tensor<3>::from_shape(residual.shape());
         tensor<2> intermediate({run, width});  // reused by every run

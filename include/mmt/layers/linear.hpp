@@ -111,12 +111,25 @@ struct linear {
     // residual: [..., out_features] -> [..., out_features]
     template <std::size_t N>
     tensor<N> forward_add(const tensor<N>& x, const tensor<N>& residual) const {
+        check_residual(x, residual);
+        return product(x, {std::nullopt, residual.data(), out_features()});
+    }
+
+    // The shape checks of forward() and forward_add(), for a caller that runs the rows
+    // itself (feed_forward); `who` begins the message. x: [..., in_features]; residual:
+    // x's shape with out_features last (the leading dimensions may be any x's, e.g. an MLP's input).
+    template <std::size_t N>
+    void check_input(const tensor<N>& x, const char* who = "linear") const {
+        if (x.shape(N - 1) != in_features())
+            fail<shape_error>(who, ": input's last dimension is ", x.shape(N - 1), ", expected in_features = ", in_features());
+    }
+    template <std::size_t N>
+    void check_residual(const tensor<N>& x, const tensor<N>& residual, const char* who = "linear") const {
         for (std::size_t d = 0; d < N; ++d) {
             const std::size_t expected = d + 1 < N ? x.shape(d) : out_features();
             if (residual.shape(d) != expected)
-                fail<shape_error>("linear: residual's dimension ", d, " is ", residual.shape(d), ", expected the output's ", expected);
+                fail<shape_error>(who, ": residual's dimension ", d, " is ", residual.shape(d), ", expected the output's ", expected);
         }
-        return product(x, {std::nullopt, residual.data(), out_features()});
     }
 
     // Rows of x [rows, in_features] -> y [rows, out_features] through `epilogue`
@@ -129,8 +142,7 @@ struct linear {
     // a buffer the caller keeps (a scratch_pool lease).
     template <std::size_t N>
     void forward_into(const tensor<N>& x, float* y, const ops::gemm_epilogue& epilogue = {}) const {
-        if (x.shape(N - 1) != in_features())
-            fail<shape_error>("linear: input's last dimension is ", x.shape(N - 1), ", expected in_features = ", in_features());
+        check_input(x);
         forward_rows(x.data(), x.size() / in_features(), y, epilogue);
     }
 
