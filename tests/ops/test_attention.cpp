@@ -1,6 +1,7 @@
 // ops::attention against a naive double-precision attention with HF's additive
 // masks (each mask that hides a key adds float32's lowest value to its score) and
-// bias. Sizes past 64 queries and 576 keys cross the op's query and key blocks.
+// bias. Sizes past 64 queries and 576 keys cross the op's query and key blocks (48
+// of each under a causal mask).
 #include <doctest/doctest.h>
 
 #include <algorithm>
