@@ -1,6 +1,7 @@
 // scratch_pool: a lease is a buffer of at least the size asked for; a returned
 // buffer is leased again rather than allocated anew; leases held at once are
-// distinct; the pool holds no more buffers than were leased at once.
+// distinct; the pool holds no more buffers than were leased at once, and no more
+// bytes than it was told to keep.
 #include <cstddef>
 #include <thread>
 #include <vector>
@@ -54,6 +55,32 @@ TEST_CASE("core.scratch_pool: leases held at once are distinct, and a larger siz
         CHECK(e.data() != f.data());
     }
     CHECK(pool.free_bytes() == 800 * sizeof(float));
+}
+
+TEST_CASE("core.scratch_pool: of the buffers given back, the largest that fit in keep_bytes together are kept" *
+          doctest::test_suite("unit")) {
+    scratch_pool pool(1000 * sizeof(float));
+    {
+        const scratch_pool::lease a = pool.take(600), b = pool.take(300), c = pool.take(100);
+        a.data()[599] = b.data()[299] = c.data()[99] = 1.0f;
+    }
+    CHECK(pool.free_buffers() == 3);  // exactly keep_bytes: all kept
+    CHECK(pool.free_bytes() == 1000 * sizeof(float));
+    {
+        // 800 fits none, so the 600 makes way; 400 fits none left, so the 300 does.
+        const scratch_pool::lease d = pool.take(800), e = pool.take(400);
+        d.data()[799] = e.data()[399] = 1.0f;
+        CHECK(pool.free_buffers() == 1);
+    }
+    // Back come the 400 (kept beside the 100), then the 800: kept, with the 100 beside it; the 400 no longer fits.
+    CHECK(pool.free_buffers() == 2);
+    CHECK(pool.free_bytes() == (800 + 100) * sizeof(float));
+    {
+        const scratch_pool::lease big = pool.take(5000);  // the 800 makes way
+        big.data()[4999] = 1.0f;
+    }
+    CHECK(pool.free_buffers() == 1);  // more than keep_bytes on its own: freed as it came back
+    CHECK(pool.free_bytes() == 100 * sizeof(float));
 }
 
 TEST_CASE("core.scratch_pool: threads leasing at once each write a buffer of their own" * doctest::test_suite("unit")) {

@@ -5,7 +5,10 @@
 // of wav2vec2_base/seconds:10 on the Zen 5 VM (540 against 416 ms with glibc told
 // to keep its memory). A model keeps a pool; each call leases what it needs and
 // gives it back. Calls at once get buffers of their own, so the pool holds at most
-// as many as ran together, each of the largest size asked for.
+// as many as ran together, each of the largest size asked for, and of those the
+// largest that fit in `keep_bytes` together: a rare long input (two minutes of audio
+// in one pass leases 1.2 GB) frees what does not fit as it returns, rather than
+// holding it until the model is destroyed.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +26,11 @@ class scratch_pool {
     };
 
 public:
+    // 512 MiB: the feature encoder's pair at 30 s of audio (`mmt transcribe`'s chunks) is 295 MB.
+    static constexpr std::size_t default_keep_bytes = std::size_t(512) << 20;
+
+    explicit scratch_pool(std::size_t keep_bytes = default_keep_bytes) : keep_bytes_(keep_bytes) {}
+
     // A buffer of at least `count` floats (uninitialised) until it is destroyed.
     class lease {
     public:
@@ -74,11 +82,23 @@ public:
 private:
     static bool by_capacity(const buffer& a, const buffer& b) { return a.capacity < b.capacity; }
 
+    // Keeps the largest buffers that fit in keep_bytes_ together (they cost the most to
+    // fault in again) and frees the rest.
     void give_back(buffer b) {
         std::lock_guard<std::mutex> lock(mutex_);
         free_.push_back(std::move(b));
+        std::sort(free_.begin(), free_.end(), [](const buffer& x, const buffer& y) { return x.capacity > y.capacity; });
+        std::vector<buffer> kept;
+        std::size_t floats = 0;
+        for (buffer& f : free_)
+            if ((floats + f.capacity) * sizeof(float) <= keep_bytes_) {
+                floats += f.capacity;
+                kept.push_back(std::move(f));
+            }
+        free_ = std::move(kept);  // frees the buffers left behind
     }
 
+    std::size_t keep_bytes_;
     mutable std::mutex mutex_;
     std::vector<buffer> free_;
 };
