@@ -132,6 +132,8 @@ TEST_CASE("ops.attention: key padding" * doctest::test_suite("unit")) {
 
 TEST_CASE("ops.attention: causal and key padding together" * doctest::test_suite("unit")) {
     check_attention(make_inputs(3, 17, 3, 4), true, right_padding(17, {0, 5, 16}), "causal, right padding 0, 5 and 16 of 17");
+    check_attention(make_inputs(2, 150, 2, 8), true, right_padding(150, {0, 99}),
+                    "causal, right padding 0 and 99 of 150: query blocks skip the key blocks past them");
     // Left padding: the first queries see only padded keys. HF adds finfo.min for the causal
     // mask and again for the padding mask, so a key hidden by both overflows to -inf and such
     // a query spreads its weight over the keys hidden only once.
@@ -311,6 +313,7 @@ TEST_CASE("ops.attention: bf16 products" * doctest::test_suite("unit")) {
     check_bf16_products(make_inputs(1, 77, 2, 64), false, {}, "77 tokens, 2 heads of 64");
     check_bf16_products(make_inputs(1, 1201, 1, 4), false, {}, "1,201 tokens: three key blocks, the last partial");
     check_bf16_products(make_inputs(1, 700, 1, 8), true, {}, "causal, 700 tokens");
+    check_bf16_products(make_inputs(2, 77, 2, 64), true, right_padding(77, {0, 30}), "causal, 2 x 77 tokens padded 0 and 30 (CLIP text's)");
     check_bf16_products(make_inputs(2, 150, 2, 8), false, right_padding(150, {0, 99}), "padding 0 and 99 of 150 keys");
     check_bf16_products(make_inputs(2, 9, 11, 2, 5), false, {}, "9 queries over 11 keys, with a bias", make_bias(2, 2, 9, 11));
 }
