@@ -87,15 +87,15 @@ private:
     void give_back(buffer b) {
         std::lock_guard<std::mutex> lock(mutex_);
         free_.push_back(std::move(b));
-        std::sort(free_.begin(), free_.end(), [](const buffer& x, const buffer& y) { return x.capacity > y.capacity; });
-        std::vector<buffer> kept;
-        std::size_t floats = 0;
-        for (buffer& f : free_)
-            if ((floats + f.capacity) * sizeof(float) <= keep_bytes_) {
-                floats += f.capacity;
-                kept.push_back(std::move(f));
+        std::sort(free_.rbegin(), free_.rend(), by_capacity);  // largest first
+        std::size_t kept = 0, floats = 0;
+        for (std::size_t i = 0; i < free_.size(); ++i)
+            if ((floats + free_[i].capacity) * sizeof(float) <= keep_bytes_) {
+                floats += free_[i].capacity;
+                if (kept != i) free_[kept] = std::move(free_[i]);
+                ++kept;
             }
-        free_ = std::move(kept);  // frees the buffers left behind
+        free_.resize(kept);  // frees the buffers left behind
     }
 
     std::size_t keep_bytes_;
