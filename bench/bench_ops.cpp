@@ -144,15 +144,15 @@ void op_linear_naive(benchmark::State& state) {
 }
 BENCHMARK(op_linear_naive)->ArgNames({"rows", "in", "out"})->Args({50, 768, 3072})->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Args: batch, q_len, kv_len, heads, head_dim, causal.
-void op_attention(benchmark::State& state) {
+// Args: batch, q_len, kv_len, heads, head_dim, causal, bf16; `padding`: [batch, kv_len] or empty.
+void run_attention(benchmark::State& state, const std::vector<std::int64_t>& padding) {
     const mmt::ops::attention_shape s{std::size_t(state.range(0)), std::size_t(state.range(1)), std::size_t(state.range(2)),
                                       std::size_t(state.range(3)), std::size_t(state.range(4))};
     const tensor<3> q = mmt::test::random_tensor<3>({s.batch, s.q_len, s.hidden()}, 1);
     const tensor<3> k = mmt::test::random_tensor<3>({s.batch, s.kv_len, s.hidden()}, 2);
     const tensor<3> v = mmt::test::random_tensor<3>({s.batch, s.kv_len, s.hidden()}, 3);
     tensor<3> out(q.shape());
-    const mmt::ops::attention_mask mask{state.range(5) != 0, nullptr};
+    const mmt::ops::attention_mask mask{state.range(5) != 0, padding.empty() ? nullptr : padding.data()};
     const auto products = state.range(6) ? mmt::precision::bf16 : mmt::precision::f32;
     for (auto _ : state) {
         mmt::ops::attention(mmt::ops::dense_rows(q.data(), s.q_len, s.hidden()), mmt::ops::dense_rows(k.data(), s.kv_len, s.hidden()),
@@ -162,6 +162,8 @@ void op_attention(benchmark::State& state) {
     }
     set_flops(state, 4.0 * double(s.batch) * double(s.q_len) * double(s.kv_len) * double(s.hidden()));
 }
+
+void op_attention(benchmark::State& state) { run_attention(state, {}); }
 BENCHMARK(op_attention)->ArgNames({"batch", "q", "kv", "heads", "head_dim", "causal", "bf16"})
     ->ArgsProduct({{1}, {50}, {50}, {12}, {64}, {0}, {0, 1}})      // CLIP B/32 image
     ->ArgsProduct({{8}, {77}, {77}, {8}, {64}, {1}, {0, 1}})       // CLIP text
@@ -170,6 +172,20 @@ BENCHMARK(op_attention)->ArgNames({"batch", "q", "kv", "heads", "head_dim", "cau
     ->ArgsProduct({{1}, {1499}, {1499}, {12}, {64}, {0}, {0, 1}})  // wav2vec2-base, 30 s
     ->Args({1, 1, 196, 12, 64, 0, 0})      // a pooling head's probe query over ViT-B/16's patches
     ->Args({1, 1, 729, 16, 72, 0, 0})      // SigLIP so400m's pooling head: one probe over 27 x 27 patches
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// op_attention with a padding mask, as a tokenizer's attention_mask comes: the last
+// eighth of each item's keys padded, every score through the masked path.
+void op_attention_padded(benchmark::State& state) {
+    const auto batch = std::size_t(state.range(0)), kv_len = std::size_t(state.range(2));
+    std::vector<std::int64_t> padding(batch * kv_len, 1);
+    for (std::size_t b = 0; b < batch; ++b) std::fill_n(padding.begin() + std::ptrdiff_t(b * kv_len + kv_len - kv_len / 8), kv_len / 8, 0);
+    run_attention(state, padding);
+}
+BENCHMARK(op_attention_padded)->ArgNames({"batch", "q", "kv", "heads", "head_dim", "causal", "bf16"})
+    ->ArgsProduct({{8}, {77}, {77}, {8}, {64}, {1}, {0, 1}})     // CLIP text
+    ->ArgsProduct({{1}, {512}, {512}, {12}, {64}, {0}, {0, 1}})  // LayoutLM-base
+    ->ArgsProduct({{8}, {128}, {128}, {12}, {64}, {0}, {0, 1}})  // LayoutLM-base, batch 8
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void op_attention_naive(benchmark::State& state) {

@@ -127,42 +127,45 @@ inline void check_attention(const token_rows<const float>& q, const token_rows<c
                           s.batch, ", 1 or ", s.num_heads, ", ", s.q_len, ", ", s.kv_len, "]");
 }
 
+// The scores q.k of one query against one key block, with HF's order of operations
+// and roundings: scores * scale + bias, then finfo.min once per mask (`padding_add`:
+// HF's additive padding mask, 0 or float's lowest per key); returns their max.
+inline float masked_scores(float* row, std::size_t cols, float scale, const float* bias_row, float bias_scale, std::size_t future_from,
+                           const float* padding_add) {
+    const float lowest = std::numeric_limits<float>::lowest();
+    if (bias_row && bias_scale != 1.0f)
+        for (std::size_t j = 0; j < cols; ++j) row[j] = row[j] * scale + bias_scale * bias_row[j];
+    else if (bias_row)
+        for (std::size_t j = 0; j < cols; ++j) row[j] = row[j] * scale + bias_row[j];
+    else
+        for (std::size_t j = 0; j < cols; ++j) row[j] *= scale;
+    for (std::size_t j = future_from; j < cols; ++j) row[j] += lowest;
+    if (padding_add)
+        for (std::size_t j = 0; j < cols; ++j) row[j] += padding_add[j];
+    return row_max(row, cols);
+}
+
 // One query's scores against one key block become its unnormalised weights, in
 // place, relative to the query's running max, which this raises to the block's max;
 // returns the factor the query's earlier sum and output must be multiplied by.
-// `row`: the scores q.k (unscaled); `bias_row`, `padding`: this block's slice or nullptr;
+// `row`: the scores q.k (unscaled); `bias_row`, `padding_add`: this block's slice or nullptr;
 // `bias_scale`: the factor of the query's bias row (1: none); `future_from`: the first
 // key of the block the causal mask hides (cols if none).
 inline float online_softmax_step(float* row, std::size_t cols, float scale, const float* bias_row, float bias_scale,
-                                 std::size_t future_from, const std::int64_t* padding, float& running_max, float& running_sum) {
-    const float lowest = std::numeric_limits<float>::lowest(), minus_infinity = -std::numeric_limits<float>::infinity();
-    const bool plain = !bias_row && future_from == cols && !padding;
-    float block_max;
-    if (plain) {
-        block_max = scale * row_max(row, cols);  // scale > 0 keeps the max where it is
-    } else {
-        // HF's order, each step rounded to float: scores * scale + bias, then finfo.min once per mask.
-        if (bias_row && bias_scale != 1.0f)
-            for (std::size_t j = 0; j < cols; ++j) row[j] = row[j] * scale + bias_scale * bias_row[j];
-        else if (bias_row)
-            for (std::size_t j = 0; j < cols; ++j) row[j] = row[j] * scale + bias_row[j];
-        else
-            for (std::size_t j = 0; j < cols; ++j) row[j] *= scale;
-        for (std::size_t j = future_from; j < cols; ++j) row[j] += lowest;
-        if (padding)
-            for (std::size_t j = 0; j < cols; ++j) row[j] += padding[j] == 0 ? lowest : 0.0f;
-        block_max = row_max(row, cols);
-    }
+                                 std::size_t future_from, const float* padding_add, float& running_max, float& running_sum) {
+    const float minus_infinity = -std::numeric_limits<float>::infinity();
+    const bool plain = !bias_row && future_from == cols && !padding_add;
+    // Without masks or bias the scale waits for the exponentials' FMA (scale > 0 keeps the max where it is).
+    const float block_max = plain ? scale * row_max(row, cols) : masked_scores(row, cols, scale, bias_row, bias_scale, future_from, padding_add);
     const float new_max = std::max(running_max, block_max);
     if (new_max == minus_infinity) {  // nothing seen yet that can carry weight: e^(-inf - -inf) would be NaN
         std::fill(row, row + cols, 0.0f);
         return 1.0f;
     }
-    // An all-lowest row has max lowest and e^0 = 1 for each key: uniform, as in HF.
-    exp_affine_inplace(row, cols, plain ? scale : 1.0f, -new_max);
     // The first block that carries weight rescales nothing: no libm call for it (one per query at 50 tokens).
     const float rescale = running_max == new_max ? 1.0f : running_max == minus_infinity ? 0.0f : std::exp(running_max - new_max);
-    running_sum = running_sum * rescale + row_sum(row, cols);
+    // An all-lowest row has max lowest and e^0 = 1 for each key: uniform, as in HF.
+    running_sum = running_sum * rescale + exp_affine_sum(row, cols, plain ? scale : 1.0f, -new_max);
     running_max = new_max;
     return rescale;
 }
@@ -244,6 +247,7 @@ void attention_in(const token_rows<const float>& q, const token_rows<const float
         std::vector<float> scores(query_block * key_block);  // [queries of the block, keys of the block]
         std::vector<float> partial(query_block * d);         // [queries of the block, head_dim]: one key block's share
         std::vector<float> running_max(query_block), running_sum(query_block), rescale(query_block);
+        std::vector<float> padding_add(mask.key_padding ? n : 0);  // the batch item's: 0 or float's lowest per key
         for (std::size_t t = t0; t < t1; ++t) {
             const std::size_t b = t / s.num_heads, h = t % s.num_heads;
             const float* qh = q.data + b * q.batch_stride + h * d;
@@ -256,6 +260,9 @@ void attention_in(const token_rows<const float>& q, const token_rows<const float
                 values_t[kb].assign(vh + j0 * v.row_stride, d, cols, 1, v.row_stride);  // [head_dim, keys]
             }
             const std::int64_t* padding = mask.key_padding ? mask.key_padding + b * n : nullptr;
+            if (padding)
+                std::transform(padding, padding + n, padding_add.begin(),
+                               [](std::int64_t shown) { return shown == 0 ? std::numeric_limits<float>::lowest() : 0.0f; });
             const std::size_t skip_from = skip_future ? first_unpadded(padding, n) : s.q_len;  // blocks from this query on skip
             const float* bias_bh =
                 bias.data ? bias.data + ((bias.batch > 1 ? b : 0) * bias.heads + (bias.heads > 1 ? h : 0)) * bias_plane : nullptr;
@@ -275,7 +282,7 @@ void attention_in(const token_rows<const float>& q, const token_rows<const float
                         const std::size_t i = i0 + r;
                         const std::size_t future_from = mask.causal ? std::min(cols, std::max(i + 1, j0) - j0) : cols;
                         rescale[r] = online_softmax_step(scores.data() + r * key_block, cols, scale, bias_bh ? bias_bh + i * n + j0 : nullptr,
-                                                         row_scale_bh ? row_scale_bh[i] : 1.0f, future_from, padding ? padding + j0 : nullptr,
+                                                         row_scale_bh ? row_scale_bh[i] : 1.0f, future_from, padding ? padding_add.data() + j0 : nullptr,
                                                          running_max[r], running_sum[r]);
                         products.take_weights(r, scores.data() + r * key_block, cols);
                     }

@@ -132,78 +132,66 @@ MMT_INTRINSICS_BEGIN
 
 #if defined(__x86_64__)
 namespace detail {
-// Three passes over the row (max; exp and sum; normalise), 16 lanes at a time.
-__attribute__((target("avx512f"))) inline void softmax_row_avx512(float* x, std::size_t n, float scale) {
+// exp_affine_sum 16 lanes at a time: each value's exp and its add in one pass.
+__attribute__((target("avx512f"))) inline float exp_affine_sum_avx512(float* x, std::size_t n, float a, float b) {
     const std::size_t full = n / 16 * 16;
     const __mmask16 tail = simd::mask16(n - full);
-    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    __m512 m0 = minus_infinity, m1 = minus_infinity;
-    std::size_t i = 0;
-    for (; i + 32 <= full; i += 32) {
-        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
-        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
-    }
-    if (i < full) m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
-    if (tail) m1 = _mm512_max_ps(_mm512_mask_loadu_ps(minus_infinity, tail, x + full), m1);
-    const float max = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
-    const __m512 a = _mm512_set1_ps(scale), b = _mm512_set1_ps(-scale * max);
+    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     __m512 sum = _mm512_setzero_ps();
-    for (i = 0; i < full; i += 16) {
-        const __m512 e = exp16(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), a, b));
+    for (std::size_t i = 0; i < full; i += 16) {
+        const __m512 e = exp16(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), va, vb));
         _mm512_storeu_ps(x + i, e);
         sum = _mm512_add_ps(sum, e);
     }
     if (tail) {
-        const __m512 e = exp16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + full), a, b));
+        const __m512 e = exp16(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + full), va, vb));
         _mm512_mask_storeu_ps(x + full, tail, e);
         sum = _mm512_mask_add_ps(sum, tail, sum, e);
     }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-    for (i = 0; i < full; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
-    if (tail) _mm512_mask_storeu_ps(x + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + full), inv));
+    return _mm512_reduce_add_ps(sum);
 }
 
-// softmax_row_avx512 8 lanes at a time: the tail's lanes past n hold e^b (the
-// masked load gives 0 there), so they are masked out of the sum.
-__attribute__((target("avx2,fma"))) inline void softmax_row_avx2(float* x, std::size_t n, float scale) {
+// exp_affine_sum 8 lanes at a time: the tail's lanes past n hold e^b (the masked
+// load gives 0 there), so they are masked out of the sum.
+__attribute__((target("avx2,fma"))) inline float exp_affine_sum_avx2(float* x, std::size_t n, float a, float b) {
     const std::size_t full = n / 8 * 8;
     const __m256i tail = simd::mask8(n - full);
-    const bool has_tail = full < n;
-    const float max = reduce_avx2(x, n, max_lanes{});
-    const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(-scale * max);
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
     __m256 sum = _mm256_setzero_ps();
-    std::size_t i = 0;
-    for (; i < full; i += 8) {
-        const __m256 e = exp8(_mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b));
+    for (std::size_t i = 0; i < full; i += 8) {
+        const __m256 e = exp8(_mm256_fmadd_ps(_mm256_loadu_ps(x + i), va, vb));
         _mm256_storeu_ps(x + i, e);
         sum = _mm256_add_ps(sum, e);
     }
-    if (has_tail) {
-        const __m256 e = exp8(_mm256_fmadd_ps(_mm256_maskload_ps(x + full, tail), a, b));
+    if (full < n) {
+        const __m256 e = exp8(_mm256_fmadd_ps(_mm256_maskload_ps(x + full, tail), va, vb));
         _mm256_maskstore_ps(x + full, tail, e);
         sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
     }
-    const __m256 inv = _mm256_set1_ps(1.0f / sum_lanes{}.reduce(sum));
-    for (i = 0; i < full; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
-    if (has_tail) _mm256_maskstore_ps(x + full, tail, _mm256_mul_ps(_mm256_maskload_ps(x + full, tail), inv));
+    return sum_lanes{}.reduce(sum);
 }
 }  // namespace detail
 #endif
 
 MMT_INTRINSICS_END
 
-// softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
-// its 1/sqrt(head_dim) in here rather than in a pass of its own). The avx512 and
-// avx2 kernels have their own loops (exp and sum in one pass); portable takes the
-// exp of vector_math.hpp.
-inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
+// x[i] = e^(a x[i] + b), returning their sum: softmax's exponentials and their sum
+// in one pass over the row.
+inline float exp_affine_sum(float* x, std::size_t n, float a, float b) {
 #if defined(__x86_64__)
-    if (active_kernel() >= kernel_isa::avx512) return detail::softmax_row_avx512(x, n, scale);
-    if (active_kernel() == kernel_isa::avx2) return detail::softmax_row_avx2(x, n, scale);
+    if (active_kernel() >= kernel_isa::avx512) return detail::exp_affine_sum_avx512(x, n, a, b);
+    if (active_kernel() == kernel_isa::avx2) return detail::exp_affine_sum_avx2(x, n, a, b);
 #endif
+    exp_affine_inplace(x, n, a, b);
+    return detail::row_sum_portable(x, n);
+}
+
+// softmax(scale x) of one row of n values, in place; scale > 0 (attention folds
+// its 1/sqrt(head_dim) in here rather than in a pass of its own). Three passes: the
+// max, the exponentials with their sum, and the division.
+inline void softmax_row(float* x, std::size_t n, float scale = 1.0f) {
     const float max = detail::row_max(x, n);
-    exp_affine_inplace(x, n, scale, -scale * max);
-    const float inv = 1.0f / detail::row_sum(x, n);
+    const float inv = 1.0f / exp_affine_sum(x, n, scale, -scale * max);
     for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
