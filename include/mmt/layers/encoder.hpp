@@ -18,8 +18,8 @@ namespace mmt::layers {
 
 struct encoder {
     std::vector<encoder_layer> layers;
-    // A batch whose widest activation (a layer's q, k and v, or its MLP's intermediate)
-    // would take more bytes goes through the layers a group of items at a time (item_groups.hpp).
+    // A batch whose widest activation (a layer's q, k and v) would take more bytes goes
+    // through the layers a group of items at a time (item_groups.hpp).
     std::size_t group_bytes = default_group_bytes;
     // The layers' q, k and v, one buffer a call at once, kept between calls (core/scratch_pool.hpp).
     std::shared_ptr<scratch_pool> scratch = std::make_shared<scratch_pool>();

@@ -70,8 +70,9 @@ struct encoder_layer {
         return l;
     }
 
-    // Floats a token of the layer's widest activation: its q, k and v, or its MLP's intermediate.
-    std::size_t widest_activation() const { return std::max(attention.qkv_proj.out_features(), ffn.fc1.out_features()); }
+    // Floats a token of the layer's widest activation over a whole batch: its q, k and v
+    // (the MLP's intermediate goes in runs of its own, feed_forward::chunk_bytes).
+    std::size_t widest_activation() const { return attention.qkv_proj.out_features(); }
 
     // [batch, seq_len, hidden_size] -> [batch, seq_len, hidden_size]; `bias` on the attention scores:
     // [batch or 1, num_heads or 1, seq_len, seq_len], or none. `scratch` lends the attention
