@@ -40,7 +40,12 @@ __attribute__((target("avx2"), always_inline)) inline void store8(float* p, std:
         _mm256_maskstore_ps(p, mask, v);
 }
 
-// The smallest and the largest of 8 lanes.
+// The sum, the smallest and the largest of 8 lanes.
+__attribute__((target("avx2"), always_inline)) inline float reduce_add8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 __attribute__((target("avx2"), always_inline)) inline float reduce_min8(__m256 v) {
     __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_min_ps(m, _mm_movehl_ps(m, m));

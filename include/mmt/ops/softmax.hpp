@@ -44,27 +44,15 @@ MMT_INTRINSICS_BEGIN
 
 #if defined(__x86_64__)
 namespace detail {
-// The same reductions 32 floats at a time with a masked tail (16 under avx2):
-// GCC 12 leaves the portable ones scalar (row_max wholly, row_sum in its final
-// chain of 16 adds), and attention calls them once per query and key block (a
-// tenth of its time at 50 tokens). Each lanes struct has one overload per width.
+// The same maximum 32 floats at a time with a masked tail (16 under avx2): GCC 12
+// leaves the portable one scalar, and attention takes it once per query and key
+// block (a tenth of its time at 50 tokens). The lanes struct has one overload per width.
 struct max_lanes {
     static float identity() { return -std::numeric_limits<float>::infinity(); }
     __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
     __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_max_ps(a); }
     __attribute__((target("avx2,fma"), always_inline)) __m256 operator()(__m256 a, __m256 b) const { return _mm256_max_ps(a, b); }
     __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const { return simd::reduce_max8(a); }
-};
-struct sum_lanes {
-    static float identity() { return 0.0f; }
-    __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); }
-    __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_add_ps(a); }
-    __attribute__((target("avx2,fma"), always_inline)) __m256 operator()(__m256 a, __m256 b) const { return _mm256_add_ps(a, b); }
-    __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const {
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-    }
 };
 
 // AVX2's masked load zeroes the lanes it skips; a reduction needs its identity there.
@@ -118,14 +106,6 @@ inline float row_max(const float* x, std::size_t n) {
 #endif
     return row_max_portable(x, n);
 }
-
-inline float row_sum(const float* x, std::size_t n) {
-#if defined(__x86_64__)
-    if (active_kernel() >= kernel_isa::avx512) return reduce_avx512(x, n, sum_lanes{});
-    if (active_kernel() == kernel_isa::avx2) return reduce_avx2(x, n, sum_lanes{});
-#endif
-    return row_sum_portable(x, n);
-}
 }  // namespace detail
 
 MMT_INTRINSICS_BEGIN
@@ -168,7 +148,7 @@ __attribute__((target("avx2,fma"))) inline float exp_affine_sum_avx2(float* x, s
         _mm256_maskstore_ps(x + full, tail, e);
         sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
     }
-    return sum_lanes{}.reduce(sum);
+    return simd::reduce_add8(sum);
 }
 }  // namespace detail
 #endif
