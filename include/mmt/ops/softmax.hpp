@@ -44,54 +44,42 @@ MMT_INTRINSICS_BEGIN
 
 #if defined(__x86_64__)
 namespace detail {
-// The same maximum 32 floats at a time with a masked tail (16 under avx2): GCC 12
-// leaves the portable one scalar, and attention takes it once per query and key
-// block (a tenth of its time at 50 tokens). The lanes struct has one overload per width.
-struct max_lanes {
-    static float identity() { return -std::numeric_limits<float>::infinity(); }
-    __attribute__((target("avx512f"), always_inline)) __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
-    __attribute__((target("avx512f"), always_inline)) float reduce(__m512 a) const { return _mm512_reduce_max_ps(a); }
-    __attribute__((target("avx2,fma"), always_inline)) __m256 operator()(__m256 a, __m256 b) const { return _mm256_max_ps(a, b); }
-    __attribute__((target("avx2,fma"), always_inline)) float reduce(__m256 a) const { return simd::reduce_max8(a); }
-};
-
-// AVX2's masked load zeroes the lanes it skips; a reduction needs its identity there.
-__attribute__((target("avx2,fma"), always_inline)) inline __m256 load_tail8(const float* x, __m256i mask, __m256 fill) {
-    return _mm256_blendv_ps(fill, _mm256_maskload_ps(x, mask), _mm256_castsi256_ps(mask));
-}
-
-template <class Lanes>
-__attribute__((target("avx2,fma"))) inline float reduce_avx2(const float* x, std::size_t n, Lanes lanes) {
-    const __m256 identity = _mm256_set1_ps(Lanes::identity());
-    __m256 a0 = identity, a1 = identity;
+// row_max 32 floats at a time with a masked tail (16 under avx2): GCC 12 leaves the
+// portable one scalar, and attention takes it once per query and key block (a
+// tenth of its time at 50 tokens). The tail's masked lanes hold -inf, a max's identity.
+__attribute__((target("avx2,fma"))) inline float row_max_avx2(const float* x, std::size_t n) {
+    const __m256 minus_infinity = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    __m256 a0 = minus_infinity, a1 = minus_infinity;
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        a0 = lanes(a0, _mm256_loadu_ps(x + i));
-        a1 = lanes(a1, _mm256_loadu_ps(x + i + 8));
+        a0 = _mm256_max_ps(a0, _mm256_loadu_ps(x + i));
+        a1 = _mm256_max_ps(a1, _mm256_loadu_ps(x + i + 8));
     }
     if (i + 8 <= n) {
-        a0 = lanes(a0, _mm256_loadu_ps(x + i));
+        a0 = _mm256_max_ps(a0, _mm256_loadu_ps(x + i));
         i += 8;
     }
-    if (i < n) a1 = lanes(a1, load_tail8(x + i, simd::mask8(n - i), identity));
-    return lanes.reduce(lanes(a0, a1));
+    if (i < n) {  // AVX2's masked load zeroes the lanes it skips
+        const __m256i mask = simd::mask8(n - i);
+        a1 = _mm256_max_ps(a1, _mm256_blendv_ps(minus_infinity, _mm256_maskload_ps(x + i, mask), _mm256_castsi256_ps(mask)));
+    }
+    return simd::reduce_max8(_mm256_max_ps(a0, a1));
 }
 
-template <class Lanes>
-__attribute__((target("avx512f"))) inline float reduce_avx512(const float* x, std::size_t n, Lanes lanes) {
-    const __m512 identity = _mm512_set1_ps(Lanes::identity());
-    __m512 a0 = identity, a1 = identity;
+__attribute__((target("avx512f"))) inline float row_max_avx512(const float* x, std::size_t n) {
+    const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    __m512 a0 = minus_infinity, a1 = minus_infinity;
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        a0 = lanes(a0, _mm512_loadu_ps(x + i));
-        a1 = lanes(a1, _mm512_loadu_ps(x + i + 16));
+        a0 = _mm512_max_ps(a0, _mm512_loadu_ps(x + i));
+        a1 = _mm512_max_ps(a1, _mm512_loadu_ps(x + i + 16));
     }
     if (i + 16 <= n) {
-        a0 = lanes(a0, _mm512_loadu_ps(x + i));
+        a0 = _mm512_max_ps(a0, _mm512_loadu_ps(x + i));
         i += 16;
     }
-    if (i < n) a1 = lanes(a1, _mm512_mask_loadu_ps(identity, simd::mask16(n - i), x + i));
-    return lanes.reduce(lanes(a0, a1));
+    if (i < n) a1 = _mm512_max_ps(a1, _mm512_mask_loadu_ps(minus_infinity, simd::mask16(n - i), x + i));
+    return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
 }
 }  // namespace detail
 #endif
@@ -101,8 +89,8 @@ MMT_INTRINSICS_END
 namespace detail {
 inline float row_max(const float* x, std::size_t n) {
 #if defined(__x86_64__)
-    if (active_kernel() >= kernel_isa::avx512) return reduce_avx512(x, n, max_lanes{});
-    if (active_kernel() == kernel_isa::avx2) return reduce_avx2(x, n, max_lanes{});
+    if (active_kernel() >= kernel_isa::avx512) return row_max_avx512(x, n);
+    if (active_kernel() == kernel_isa::avx2) return row_max_avx2(x, n);
 #endif
     return row_max_portable(x, n);
 }
