@@ -104,6 +104,31 @@ TEST_CASE("ops.packed_gemm: depth past one k block, rows past one row block, pan
     check_packed(500, 300, 100, true, "500 rows (three row blocks), 300 -> 100");
 }
 
+TEST_CASE("ops.packed_gemm: threads split (panel, row tile) pairs by their panels' registers" * doctest::test_suite("unit")) {
+    // q, k and v of CLIP text stacked (each part ten panels of 48 columns, 3
+    // registers, and one of 32, 2), and one part alone, over its 616 rows in tiles of 8.
+    const std::vector<float> w(3 * 512 * 4, 1.0f);
+    for (const std::size_t parts : {1, 3}) {
+        const ops::packed_weights packed(rows_in_memory(w.data(), 4), parts * 512, 4, parts);
+        const std::size_t tiles = 77, pairs_total = packed.panels() * tiles;
+        const ops::detail::weighted_pairs pairs(packed, tiles);
+        REQUIRE(pairs.units == parts * (10 * 3 + 2) * tiles);
+        // Any cut of the units gives each pair to one side: first_at climbs from the first pair to past the last.
+        CHECK(pairs.first_at(0) == 0);
+        CHECK(pairs.first_at(pairs.units) == pairs_total);
+        bool climbs = true;
+        for (std::size_t u = 0; u < pairs.units; ++u) climbs = climbs && pairs.first_at(u) <= pairs.first_at(u + 1);
+        CHECK(climbs);
+        // Two threads: a cut falls on a pair's first unit, so each side is within 2
+        // registers of half (an even split of the pairs put 74 more on one side).
+        const std::size_t cut = pairs.first_at(pairs.units / 2);
+        std::size_t first = 0, second = 0;
+        for (std::size_t q = 0; q < pairs_total; ++q) (q < cut ? first : second) += pairs.vecs(q / tiles);
+        INFO(parts, " parts: ", first, " against ", second, " registers");
+        CHECK(std::max(first, second) - std::min(first, second) <= 4);
+    }
+}
+
 TEST_CASE("ops.packed_gemm: unpack gives the weight back, packed under every kernel" * doctest::test_suite("unit")) {
     test::for_each_kernel_and_packing_shape([](std::size_t n, std::size_t k) {
         const tensor<2> w = test::random_tensor<2>({n, k}, std::uint32_t(5 + n + k));

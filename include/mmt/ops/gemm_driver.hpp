@@ -362,6 +362,30 @@ inline void with_vecs16(std::size_t cols, F&& f) {
     else if (cols > 16) f(std::integral_constant<std::size_t, 2>{});
     else f(std::integral_constant<std::size_t, 1>{});
 }
+
+// The (panel, row tile) pairs of a product in panel order, pair p * tiles + t
+// weighing as many units of work as its panel has 16-column registers (a narrow
+// last panel computes no more): threads split the units, and a pair belongs to
+// the thread whose units hold its first.
+template <class Weights>
+struct weighted_pairs {
+    weighted_pairs(const Weights& w, std::size_t tiles) : w(w), tiles(tiles) {
+        for (std::size_t p = 0; p < w.panels(); ++p) units += vecs(p) * tiles;
+    }
+    std::size_t vecs(std::size_t p) const { return (w.panel_cols(p) + 15) / 16; }
+    // The first pair whose first unit is unit u or after it.
+    std::size_t first_at(std::size_t u) const {
+        for (std::size_t p = 0; p < w.panels(); ++p) {
+            const std::size_t v = vecs(p);
+            if (u < v * tiles) return p * tiles + (u + v - 1) / v;
+            u -= v * tiles;
+        }
+        return w.panels() * tiles;
+    }
+
+    const Weights& w;
+    std::size_t tiles, units = 0;
+};
 }  // namespace detail
 
 // Float traits sum straight into y, a k block at a time.
@@ -391,9 +415,12 @@ void run_gemm_prepared(const typename Trait::prepared& prep, std::size_t m, cons
     const bool small = m * n * k < gemm::small_job;
     constexpr bool sums_in_y = std::is_same_v<typename Trait::accumulator, sum_into_output>;
     // Threads take runs of (panel, row tile) pairs in panel order: whole panels but
-    // at a run's ends, so the 11 panels of n = 512 split 5.5 : 5.5 rather than 6 : 5.
-    const std::size_t units = w.panels() * tiles;
-    parallel_for(units, small ? units : 1, [&](std::size_t u0, std::size_t u1) {
+    // at a run's ends, each pair weighed by its panel's 16-column registers, so the
+    // 11 panels of n = 512 (the last 32 columns wide) split 5.33 : 5.67.
+    const detail::weighted_pairs pairs(w, tiles);
+    parallel_for(pairs.units, small ? pairs.units : 1, [&](std::size_t w0, std::size_t w1) {
+        const std::size_t u0 = pairs.first_at(w0), u1 = pairs.first_at(w1);  // this run's pairs
+        if (u0 == u1) return;
         typename Trait::accumulator acc(m);
         const std::size_t p0 = u0 / tiles, p1 = (u1 - 1) / tiles + 1;
         for (std::size_t b0 = 0; b0 < tiles; b0 += block_tiles) {  // row blocks
