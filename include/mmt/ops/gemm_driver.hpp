@@ -354,12 +354,16 @@ inline void with_rows(std::size_t rows, F&& f, std::index_sequence<R...>) {
     ((rows == R + 1 ? f(std::integral_constant<std::size_t, R + 1>{}) : void()), ...);
 }
 
-// f(integral_constant<vecs>) for the 16-float registers, 1 to 3, that `cols` of a
-// panel take: AVX-512 kernels compute no more of a narrow last panel than that.
+// The 16-float registers, 1 to 3, that `cols` (1 to 48) of a panel take: kernels
+// compute no more of a narrow last panel than that.
+inline std::size_t vecs16(std::size_t cols) { return (cols + 15) / 16; }
+
+// f(integral_constant<vecs16(cols)>), for kernels compiled per register count.
 template <class F>
 inline void with_vecs16(std::size_t cols, F&& f) {
-    if (cols > 32) f(std::integral_constant<std::size_t, 3>{});
-    else if (cols > 16) f(std::integral_constant<std::size_t, 2>{});
+    const std::size_t vecs = vecs16(cols);
+    if (vecs == 3) f(std::integral_constant<std::size_t, 3>{});
+    else if (vecs == 2) f(std::integral_constant<std::size_t, 2>{});
     else f(std::integral_constant<std::size_t, 1>{});
 }
 
@@ -372,7 +376,7 @@ struct weighted_pairs {
     weighted_pairs(const Weights& w, std::size_t tiles) : w(w), tiles(tiles) {
         for (std::size_t p = 0; p < w.panels(); ++p) units += vecs(p) * tiles;
     }
-    std::size_t vecs(std::size_t p) const { return (w.panel_cols(p) + 15) / 16; }
+    std::size_t vecs(std::size_t p) const { return vecs16(w.panel_cols(p)); }
     // The first pair whose first unit is unit u or after it.
     std::size_t first_at(std::size_t u) const {
         for (std::size_t p = 0; p < w.panels(); ++p) {
