@@ -12,7 +12,10 @@
 
 #include "mmt/io/json.hpp"
 #include "mmt/io/safetensors.hpp"
+#include "mmt/models/chinese_clip/config.hpp"
 #include "mmt/models/layoutlm/heads.hpp"
+#include "mmt/models/layoutlmv3/config.hpp"
+#include "mmt/models/lilt/config.hpp"
 #include "support/data.hpp"
 #include "support/files.hpp"
 #include "support/throws.hpp"
@@ -119,6 +122,63 @@ TEST_CASE("models.layoutlm_config: unknown names and broken invariants are confi
     CHECK(gaps.label_of(2, "word 4") == "B-KEY");
     test::check_throws<config_error>([&] { gaps.label_of(1, "word 4 (\"Total\")"); },
                                      {"word 4 (\"Total\")", "label id 1", "id2label", "ids: 0, 2"});
+}
+
+TEST_CASE("models.bert_config: the BERT-like configs read BertConfig's keys over their own HF class's defaults" *
+          doctest::test_suite("unit")) {
+    // The defaults LayoutLMv3Config changes, and those the others keep (BertConfig's).
+    const layoutlmv3::config v3 = layoutlmv3::config::from_json(io::json::object(), "v3");
+    CHECK(v3.vocab_size == 50265);
+    CHECK(v3.layer_norm_eps == 1e-5f);
+    CHECK(v3.pad_token_id == 1);
+    CHECK(v3.hidden_size == 768);
+    CHECK(v3.intermediate_size == 3072);
+    const lilt::config lilt = lilt::config::from_json(io::json::object(), "lilt");
+    const chinese_clip::config chinese = chinese_clip::config::from_json(io::json::object(), "chinese");
+    for (const bert_config* c : {static_cast<const bert_config*>(&lilt), &chinese.text}) {
+        CHECK(c->vocab_size == 30522);
+        CHECK(c->layer_norm_eps == 1e-12f);
+        CHECK(c->pad_token_id == 0);
+        CHECK(c->max_position_embeddings == 512);
+        CHECK(c->type_vocab_size == 2);
+        CHECK(c->hidden_act == "gelu");
+    }
+
+    // The keys are read, and checked, the same way in each family.
+    const io::json small{{"vocab_size", 99}, {"hidden_size", 96}, {"num_hidden_layers", 3}, {"num_attention_heads", 4},
+                         {"intermediate_size", 40}, {"max_position_embeddings", 64}, {"type_vocab_size", 1},
+                         {"layer_norm_eps", 1e-6}, {"pad_token_id", 5}, {"hidden_act", "relu"}};
+    const auto check_small = [](const bert_config& c) {
+        CHECK(c.vocab_size == 99);
+        CHECK(c.hidden_size == 96);
+        CHECK(c.num_hidden_layers == 3);
+        CHECK(c.num_attention_heads == 4);
+        CHECK(c.intermediate_size == 40);
+        CHECK(c.max_position_embeddings == 64);
+        CHECK(c.type_vocab_size == 1);
+        CHECK(c.layer_norm_eps == 1e-6f);
+        CHECK(c.pad_token_id == 5);
+        CHECK(c.layer_config("x").hidden_act == ops::activation::relu);
+        CHECK(c.layer_config("x").norm == layers::norm_position::post);
+        CHECK(c.text_embeddings().max_position_embeddings == 64);
+    };
+    check_small(layoutlm_config(small));
+    check_small(lilt::config::from_json(small, "lilt"));
+    check_small(chinese_clip::config::from_json({{"text_config", small}}, "chinese").text);
+    io::json v3_small = small;
+    v3_small["coordinate_size"] = 16, v3_small["shape_size"] = 16;
+    check_small(layoutlmv3::config::from_json(v3_small, "v3"));
+
+    for (const char* key : {"vocab_size", "max_position_embeddings", "type_vocab_size", "intermediate_size"}) {
+        CAPTURE(key);
+        io::json zero = small;
+        zero[key] = 0;
+        const std::string says = std::string("\"") + key + "\" is 0, expected at least 1";
+        test::check_throws<config_error>([&] { layoutlm_config(zero); }, {"test config", says});
+        test::check_throws<config_error>([&] { lilt::config::from_json(zero, "lilt"); }, {"lilt", says});
+        test::check_throws<config_error>([&] { chinese_clip::config::from_json({{"text_config", zero}}, "chinese"); },
+                                         {"chinese: text_config", says});
+    }
 }
 
 TEST_CASE("models.layoutlm_errors: checkpoints that do not fit config.json" * doctest::test_suite("unit")) {

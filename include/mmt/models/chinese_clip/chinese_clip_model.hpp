@@ -31,7 +31,7 @@ struct text_transformer {
 
     // `scope` is "text_model.".
     static text_transformer load(const io::weight_scope& scope, const text_config& c) {
-        return {layers::bert_embeddings::load(scope.child("embeddings"), c.embeddings()),
+        return {layers::bert_embeddings::load(scope.child("embeddings"), c.text_embeddings()),
                 layers::encoder::load(scope.child("encoder").child("layer"), c.num_hidden_layers, layers::bert_layer_names,
                                       c.layer_config("text_config"))};
     }

@@ -5,59 +5,19 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <string>
 
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
-#include "mmt/layers/bert_embeddings.hpp"
-#include "mmt/layers/encoder_layer.hpp"
 #include "mmt/models/architecture_table.hpp"
+#include "mmt/models/bert_config.hpp"
 #include "mmt/models/clip/config.hpp"
-#include "mmt/ops/activations.hpp"
 
 namespace mmt::chinese_clip {
 
-// ChineseCLIPTextConfig: BERT's keys.
-struct text_config {
-    std::size_t vocab_size = 30522;
-    std::size_t hidden_size = 768;
-    std::size_t num_hidden_layers = 12;
-    std::size_t num_attention_heads = 12;
-    std::size_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    std::size_t max_position_embeddings = 512;
-    std::size_t type_vocab_size = 2;
-    float layer_norm_eps = 1e-12f;
-    std::int64_t pad_token_id = 0;
-
-    static text_config from_json(const io::json& j, const std::string& where) {
-        text_config c;
-        clip::read_tower_keys(c, j, where);
-        io::json_optional(j, "vocab_size", c.vocab_size, where);
-        io::json_optional(j, "max_position_embeddings", c.max_position_embeddings, where);
-        io::json_optional(j, "type_vocab_size", c.type_vocab_size, where);
-        io::json_optional(j, "pad_token_id", c.pad_token_id, where);
-        for (const auto& [key, value] : {std::pair<const char*, std::size_t>{"vocab_size", c.vocab_size},
-                                         {"max_position_embeddings", c.max_position_embeddings},
-                                         {"type_vocab_size", c.type_vocab_size}})
-            if (value == 0) fail<config_error>(where, ": \"", key, "\" is 0, expected at least 1");
-        c.layer_config(where);  // validates hidden_act and the head split
-        return c;
-    }
-
-    // BertLayer: post-norm.
-    layers::encoder_layer_config layer_config(const std::string& where) const {
-        layers::encoder_layer_config l = clip::encoder_layer_config_of(*this, where);
-        l.norm = layers::norm_position::post;
-        return l;
-    }
-
-    layers::bert_embeddings_config embeddings() const {
-        return {vocab_size, hidden_size, max_position_embeddings, type_vocab_size, layer_norm_eps};
-    }
-};
+// ChineseCLIPTextConfig: BertConfig's keys and defaults (models/bert_config.hpp).
+using text_config = bert_config;
 
 enum class architecture { model };
 
@@ -83,7 +43,7 @@ struct config {
         io::json_optional(j, "logit_scale_init_value", c.logit_scale_init_value, where);
         const io::json empty = io::json::object();
         const auto tower = [&](const char* key) -> const io::json& { return j.contains(key) && !j[key].is_null() ? j[key] : empty; };
-        c.text = text_config::from_json(tower("text_config"), where + ": text_config");
+        c.text.read_bert_keys(tower("text_config"), where + ": text_config");
         c.vision = clip::vision_config::from_json(tower("vision_config"), where + ": vision_config");
         c.arch = architectures.read(j, where, architecture::model);
         return c;

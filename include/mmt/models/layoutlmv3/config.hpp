@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <tuple>
@@ -12,12 +11,10 @@
 
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
-#include "mmt/layers/bert_embeddings.hpp"
-#include "mmt/layers/encoder_layer.hpp"
 #include "mmt/layers/vit_embeddings.hpp"
 #include "mmt/models/architecture_table.hpp"
+#include "mmt/models/bert_config.hpp"
 #include "mmt/models/labels.hpp"
-#include "mmt/ops/activations.hpp"
 
 namespace mmt::layoutlmv3 {
 
@@ -33,19 +30,10 @@ inline constexpr architecture_table<architecture, 4> architectures{
 
 inline const char* architecture_name(architecture a) { return architectures.name(a); }
 
-// id2label, label2id, num_labels(), label_of(): models/labels.hpp.
-struct config : label_config {
+// id2label, label2id, num_labels(), label_of(): models/labels.hpp. BertConfig's
+// keys: models/bert_config.hpp.
+struct config : label_config, bert_config {
     architecture arch = architecture::model;
-    std::size_t vocab_size = 50265;
-    std::size_t hidden_size = 768;
-    std::size_t num_hidden_layers = 12;
-    std::size_t num_attention_heads = 12;
-    std::size_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    std::size_t max_position_embeddings = 512;
-    std::size_t type_vocab_size = 2;
-    float layer_norm_eps = 1e-5f;
-    std::int64_t pad_token_id = 1;  // RoBERTa's padding_idx: positions count from it
     std::size_t max_2d_position_embeddings = 1024;
     std::size_t coordinate_size = 128;  // width of each of x0, y0, x1, y1's embedding
     std::size_t shape_size = 128;       // width of the height's and the width's
@@ -61,6 +49,12 @@ struct config : label_config {
     std::size_t num_channels = 3;
     std::size_t patch_size = 16;
 
+    config() {  // LayoutLMv3Config's defaults where they differ from BertConfig's
+        vocab_size = 50265;
+        layer_norm_eps = 1e-5f;
+        pad_token_id = 1;  // RoBERTa's padding_idx: positions count from it
+    }
+
     static config from_json(const io::json& j, const std::string& where) {
         config c;
         std::string model_type = "layoutlmv3";
@@ -68,14 +62,8 @@ struct config : label_config {
         if (model_type != "layoutlmv3")
             fail<config_error>(where, ": model_type \"", model_type, "\" is not LayoutLMv3 (expected \"layoutlmv3\")");
         c.arch = architectures.read(j, where, architecture::model);
-        for (auto [key, value] : {std::pair<const char*, std::size_t*>{"vocab_size", &c.vocab_size},
-                                  {"hidden_size", &c.hidden_size},
-                                  {"num_hidden_layers", &c.num_hidden_layers},
-                                  {"num_attention_heads", &c.num_attention_heads},
-                                  {"intermediate_size", &c.intermediate_size},
-                                  {"max_position_embeddings", &c.max_position_embeddings},
-                                  {"type_vocab_size", &c.type_vocab_size},
-                                  {"max_2d_position_embeddings", &c.max_2d_position_embeddings},
+        c.read_bert_keys(j, where);
+        for (auto [key, value] : {std::pair<const char*, std::size_t*>{"max_2d_position_embeddings", &c.max_2d_position_embeddings},
                                   {"coordinate_size", &c.coordinate_size},
                                   {"shape_size", &c.shape_size},
                                   {"rel_pos_bins", &c.rel_pos_bins},
@@ -91,27 +79,12 @@ struct config : label_config {
                                   {"text_embed", &c.text_embed},
                                   {"visual_embed", &c.visual_embed}})
             io::json_optional(j, key, *value, where);
-        io::json_optional(j, "hidden_act", c.hidden_act, where);
-        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
-        io::json_optional(j, "pad_token_id", c.pad_token_id, where);
         c.read_labels(j, where);
         c.validate(where);
         return c;
     }
 
     static config from_file(const std::filesystem::path& path) { return from_json(io::read_json_file(path), path.string()); }
-
-    // BertLayer: post-norm.
-    layers::encoder_layer_config layer_config(const std::string& where) const {
-        if (num_attention_heads == 0 || hidden_size % num_attention_heads != 0)
-            fail<config_error>(where, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads);
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, where + ": hidden_act"),
-                layer_norm_eps, layers::norm_position::post};
-    }
-
-    layers::bert_embeddings_config text_embeddings() const {
-        return {vocab_size, hidden_size, max_position_embeddings, type_vocab_size, layer_norm_eps};
-    }
 
     // The visual tokens: patch Conv2d with bias, a class token, positions, then `norm` (eps 1e-6).
     layers::vit_embeddings_config visual_embeddings() const {
@@ -125,11 +98,7 @@ struct config : label_config {
 
 private:
     void validate(const std::string& where) const {
-        for (const auto& [key, value] : {std::pair<const char*, std::size_t>{"vocab_size", vocab_size},
-                                         {"max_position_embeddings", max_position_embeddings},
-                                         {"type_vocab_size", type_vocab_size},
-                                         {"max_2d_position_embeddings", max_2d_position_embeddings},
-                                         {"intermediate_size", intermediate_size},
+        for (const auto& [key, value] : {std::pair<const char*, std::size_t>{"max_2d_position_embeddings", max_2d_position_embeddings},
                                          {"rel_pos_bins", rel_pos_bins},
                                          {"rel_2d_pos_bins", rel_2d_pos_bins}})
             if (value == 0) fail<config_error>(where, ": \"", key, "\" is 0, expected at least 1");
@@ -149,7 +118,6 @@ private:
         if (arch == architecture::question_answering && num_labels() != 2)
             fail<config_error>(where, ": LayoutLMv3ForQuestionAnswering splits its ", num_labels(),
                                " outputs into start and end logits; expected num_labels (id2label) of 2");
-        layer_config(where);  // validates hidden_act and the head split
     }
 };
 

@@ -4,18 +4,16 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
 
 #include "mmt/core/error.hpp"
 #include "mmt/io/json.hpp"
-#include "mmt/layers/bert_embeddings.hpp"
 #include "mmt/layers/encoder_layer.hpp"
 #include "mmt/models/architecture_table.hpp"
+#include "mmt/models/bert_config.hpp"
 #include "mmt/models/labels.hpp"
-#include "mmt/ops/activations.hpp"
 
 namespace mmt::lilt {
 
@@ -31,19 +29,11 @@ inline constexpr architecture_table<architecture, 4> architectures{
 
 inline const char* architecture_name(architecture a) { return architectures.name(a); }
 
-// id2label, label2id, num_labels(), label_of(): models/labels.hpp.
-struct config : label_config {
+// id2label, label2id, num_labels(), label_of(): models/labels.hpp. BertConfig's
+// keys and defaults: models/bert_config.hpp; pad_token_id is RoBERTa's padding_idx,
+// which positions count from.
+struct config : label_config, bert_config {
     architecture arch = architecture::model;
-    std::size_t vocab_size = 30522;
-    std::size_t hidden_size = 768;
-    std::size_t num_hidden_layers = 12;
-    std::size_t num_attention_heads = 12;
-    std::size_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    std::size_t max_position_embeddings = 512;
-    std::size_t type_vocab_size = 2;
-    float layer_norm_eps = 1e-12f;
-    std::int64_t pad_token_id = 0;  // RoBERTa's padding_idx: positions count from it
     std::string position_embedding_type = "absolute";
     std::size_t channel_shrink_ratio = 4;  // the layout stream is hidden_size / ratio wide
     std::size_t max_2d_position_embeddings = 1024;
@@ -54,19 +44,9 @@ struct config : label_config {
         io::json_optional(j, "model_type", model_type, where);
         if (model_type != "lilt") fail<config_error>(where, ": model_type \"", model_type, "\" is not LiLT (expected \"lilt\")");
         c.arch = architectures.read(j, where, architecture::model);
-        for (auto [key, value] : {std::pair<const char*, std::size_t*>{"vocab_size", &c.vocab_size},
-                                  {"hidden_size", &c.hidden_size},
-                                  {"num_hidden_layers", &c.num_hidden_layers},
-                                  {"num_attention_heads", &c.num_attention_heads},
-                                  {"intermediate_size", &c.intermediate_size},
-                                  {"max_position_embeddings", &c.max_position_embeddings},
-                                  {"type_vocab_size", &c.type_vocab_size},
-                                  {"channel_shrink_ratio", &c.channel_shrink_ratio},
-                                  {"max_2d_position_embeddings", &c.max_2d_position_embeddings}})
-            io::json_optional(j, key, *value, where);
-        io::json_optional(j, "hidden_act", c.hidden_act, where);
-        io::json_optional(j, "layer_norm_eps", c.layer_norm_eps, where);
-        io::json_optional(j, "pad_token_id", c.pad_token_id, where);
+        c.read_bert_keys(j, where);
+        io::json_optional(j, "channel_shrink_ratio", c.channel_shrink_ratio, where);
+        io::json_optional(j, "max_2d_position_embeddings", c.max_2d_position_embeddings, where);
         io::json_optional(j, "position_embedding_type", c.position_embedding_type, where);
         c.read_labels(j, where);
         c.validate(where);
@@ -77,30 +57,18 @@ struct config : label_config {
 
     std::size_t layout_size() const { return hidden_size / channel_shrink_ratio; }
 
-    // The text stream's BertLayer (post-norm), and the layout stream's: every width
-    // divided by channel_shrink_ratio, the same number of heads.
-    layers::encoder_layer_config text_layer() const {
-        return {hidden_size, intermediate_size, num_attention_heads, ops::parse_activation(hidden_act, "hidden_act"), layer_norm_eps,
-                layers::norm_position::post};
-    }
-    layers::encoder_layer_config layout_layer() const {
-        layers::encoder_layer_config l = text_layer();
+    // The text stream's layer is bert_config::layer_config; the layout stream's has
+    // every width divided by channel_shrink_ratio and the same number of heads.
+    layers::encoder_layer_config layout_layer_config(const std::string& where) const {
+        layers::encoder_layer_config l = layer_config(where);
         l.hidden_size = layout_size();
         l.intermediate_size = intermediate_size / channel_shrink_ratio;
         return l;
     }
 
-    layers::bert_embeddings_config text_embeddings() const {
-        return {vocab_size, hidden_size, max_position_embeddings, type_vocab_size, layer_norm_eps};
-    }
-
 private:
     void validate(const std::string& where) const {
-        for (const auto& [key, value] : {std::pair<const char*, std::size_t>{"vocab_size", vocab_size},
-                                         {"max_position_embeddings", max_position_embeddings},
-                                         {"type_vocab_size", type_vocab_size},
-                                         {"max_2d_position_embeddings", max_2d_position_embeddings},
-                                         {"intermediate_size", intermediate_size},
+        for (const auto& [key, value] : {std::pair<const char*, std::size_t>{"max_2d_position_embeddings", max_2d_position_embeddings},
                                          {"channel_shrink_ratio", channel_shrink_ratio}})
             if (value == 0) fail<config_error>(where, ": \"", key, "\" is 0, expected at least 1");
         if (position_embedding_type != "absolute")
@@ -115,7 +83,6 @@ private:
         if (arch == architecture::question_answering && num_labels() != 2)
             fail<config_error>(where, ": LiltForQuestionAnswering splits its ", num_labels(),
                                " outputs into start and end logits; expected num_labels (id2label) of 2");
-        ops::parse_activation(hidden_act, where + ": hidden_act");
     }
 };
 

@@ -109,9 +109,10 @@ struct lilt_model {
         lilt_model m{layers::bert_embeddings::load(scope.child("embeddings"), c.text_embeddings()), c.pad_token_id,
                      layout_embeddings::load(scope.child("layout_embeddings"), c), {}, {}, std::nullopt};
         const io::weight_scope layers_scope = scope.child("encoder").child("layer");
+        const layers::encoder_layer_config text_layer = c.layer_config("LiLT config"), layout_layer = c.layout_layer_config("LiLT config");
         for (std::size_t i = 0; i < c.num_hidden_layers; ++i) {
-            m.text_layers.push_back(layers::encoder_layer::load(layers_scope.child(std::to_string(i)), layers::bert_layer_names, c.text_layer()));
-            m.layout_layers.push_back(layers::encoder_layer::load(layers_scope.child(std::to_string(i)), layout_layer_names, c.layout_layer()));
+            m.text_layers.push_back(layers::encoder_layer::load(layers_scope.child(std::to_string(i)), layers::bert_layer_names, text_layer));
+            m.layout_layers.push_back(layers::encoder_layer::load(layers_scope.child(std::to_string(i)), layout_layer_names, layout_layer));
         }
         if (with_pooler) m.pooler = layers::linear::load_head(scope.child("pooler").child("dense"), c.hidden_size, c.hidden_size);
         return m;
