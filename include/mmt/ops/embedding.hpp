@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mmt/core/error.hpp"
+#include "mmt/core/huge_pages.hpp"
 #include "mmt/core/load_options.hpp"
 #include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
@@ -59,13 +60,13 @@ public:
         const bool int8 = precision == mmt::precision::int8;
         if (level_scales && !int8) fail<error>("embedding table: int8 levels cannot be held as ", precision_name(precision));
         if (!int8) {
-            float* values = new float[rows * dim];  // not zeroed: every row is read into it
-            values_.reset(values);
+            auto* values = static_cast<float*>(allocate(rows * dim * sizeof(float)));  // not zeroed: every row is read into it
+            values_.reset(values, free_deleter{});
             parallel_for(rows, block, [&](std::size_t r0, std::size_t r1) { table(r0, r1 - r0, values + r0 * dim); });
             return;
         }
-        auto* levels = new std::int8_t[rows * dim];
-        levels_.reset(levels);
+        auto* levels = static_cast<std::int8_t*>(allocate(rows * dim));
+        levels_.reset(levels, free_deleter{});
         scales_.resize(rows);
         if (level_scales) std::copy(level_scales, level_scales + rows, scales_.begin());
         parallel_for(rows, block, [&](std::size_t r0, std::size_t r1) {
@@ -101,6 +102,12 @@ public:
 
 private:
     static constexpr std::size_t block = 64;  // rows read at a time
+
+    void* allocate(std::size_t bytes) const {
+        void* p = allocate_large(bytes);
+        if (!p) fail<error>("embedding table: cannot allocate ", bytes, " bytes for ", rows_, " x ", dim_);
+        return p;
+    }
 
     std::size_t rows_ = 0, dim_ = 0;
     std::shared_ptr<const float[]> values_;        // [rows, dim] float32, or null; shared: immutable once loaded

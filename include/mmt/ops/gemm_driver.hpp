@@ -24,6 +24,7 @@
 
 #include "mmt/core/dtype.hpp"
 #include "mmt/core/error.hpp"
+#include "mmt/core/huge_pages.hpp"
 #include "mmt/core/kernel.hpp"
 #include "mmt/core/row_reader.hpp"
 #include "mmt/core/threading.hpp"
@@ -137,10 +138,6 @@ public:
     }
 
 private:
-    struct free_deleter {
-        void operator()(T* p) const { std::free(p); }
-    };
-
     void allocate(std::size_t n, std::size_t k, std::size_t parts) {
         if (parts == 0 || n % parts)
             fail<shape_error>("packed weights: ", n, " rows do not stack ", parts, " equal parts");
@@ -150,7 +147,7 @@ private:
         first_part_ = 0;
         const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel());
         if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
-            data_.reset(static_cast<T*>(std::aligned_alloc(64, count * sizeof(T))), free_deleter{});
+            data_.reset(static_cast<T*>(allocate_large(count * sizeof(T))), free_deleter{});
             if (!data_) fail<error>("packed weights: cannot allocate ", count * sizeof(T), " bytes for ", n, " x ", k);
             capacity_ = count;
         }
