@@ -8,20 +8,24 @@
 // as many as ran together, each of the largest size asked for, and of those the
 // largest that fit in `keep_bytes` together: a rare long input (two minutes of audio
 // in one pass leases 1.2 GB) frees what does not fit as it returns, rather than
-// holding it until the model is destroyed.
+// holding it until the model is destroyed. Buffers come from allocate_large
+// (core/huge_pages.hpp), so a first call faults them in 2 MiB pages.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <vector>
+
+#include "mmt/core/huge_pages.hpp"
 
 namespace mmt {
 
 class scratch_pool {
     struct buffer {
-        std::unique_ptr<float[]> data;
+        std::unique_ptr<float[], free_deleter> data;
         std::size_t capacity = 0;  // floats
     };
 
@@ -60,7 +64,9 @@ public:
             if (it->capacity >= count && (fits == free_.end() || it->capacity < fits->capacity)) fits = it;
         if (fits == free_.end()) {
             if (!free_.empty()) free_.erase(std::max_element(free_.begin(), free_.end(), by_capacity));
-            return lease(this, buffer{std::unique_ptr<float[]>(new float[std::max<std::size_t>(count, 1)]), count});
+            auto* data = static_cast<float*>(allocate_large(count * sizeof(float)));
+            if (!data) throw std::bad_alloc();
+            return lease(this, buffer{std::unique_ptr<float[], free_deleter>(data), count});
         }
         buffer b = std::move(*fits);
         free_.erase(fits);
