@@ -1,9 +1,9 @@
 // Memory for the large buffers a model keeps (packed weights, embedding tables, the
-// scratch pool's activations), backed by transparent huge pages where Linux offers them. Fresh memory is dear in
-// the VMs this project runs on (a fault per 4 KiB page: `mmt_bench
-// roofline_first_touch`), and a loader writes all of it once: with THP set to
-// "madvise" (Debian's default), a buffer advised here takes one fault per 2 MiB
-// page instead of 512. MMT_HUGE_PAGES=0 in the environment turns the advice off.
+// scratch pool's activations), backed by transparent huge pages where Linux offers
+// them. Fresh memory is dear in the VMs this project runs on (a fault per 4 KiB
+// page: `mmt_bench roofline_first_touch`), and a loader writes all of it once: with
+// THP set to "madvise" (Debian's default), a buffer advised here takes one fault per
+// 2 MiB page instead of 512. MMT_HUGE_PAGES=0 in the environment turns the advice off.
 #pragma once
 
 #include <cstddef>
