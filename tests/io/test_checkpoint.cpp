@@ -4,11 +4,13 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mmt/io/checkpoint.hpp"
 #include "support/data.hpp"
+#include "support/files.hpp"
 #include "support/throws.hpp"
 
 using namespace mmt;
@@ -76,6 +78,24 @@ TEST_CASE("io.checkpoint: a single file, by directory or by path; the file wins 
         CHECK(ckpt.description() == (dir / "model.safetensors").string());
         CHECK(ckpt.file_of("x").load<float>("x") == filled(2, 5.0f));
     }
+}
+
+TEST_CASE("io.checkpoint: from_sources reads tensors opened elsewhere, the later source's on a shared name" * doctest::test_suite("unit")) {
+    const fs::path dir = test::scratch_dir("unit_checkpoint_sources");
+    write_shards(dir);
+    io::safetensors_writer again;
+    again.add("b", filled(5, 4.0f));  // also in shard1
+    again.save(dir / "again.safetensors");
+    const auto in_memory = [&](const char* file) {
+        return std::make_shared<const io::safetensors_file>(io::safetensors_file::from_bytes(test::read_file(dir / file), file));
+    };
+    const auto ckpt = io::checkpoint::from_sources({in_memory(shard1), in_memory(shard2), in_memory("again.safetensors")}, "three buffers");
+    CHECK(ckpt.names() == std::vector<std::string>{"a", "b", "c"});
+    CHECK(ckpt.file_of("a").load<float>("a") == filled(3, 1.0f));
+    CHECK(ckpt.file_of("b").load<float>("b") == filled(5, 4.0f));
+    CHECK(ckpt.file_of("c").load<float>("c") == filled(4, 3.0f));
+    CHECK(ckpt.description() == "three buffers");
+    CHECK(ckpt.files().empty());
 }
 
 TEST_CASE("io.checkpoint: broken indexes are errors naming the index and the entry" * doctest::test_suite("unit")) {

@@ -37,17 +37,25 @@ public:
             fail<io_error>("'", path.string(), "' has none of model.safetensors, model.safetensors.index.json, "
                            "pytorch_model.bin, pytorch_model.bin.index.json");
         }
-        checkpoint ckpt;
-        if (ends_with(path.filename().string(), ".json")) {
-            ckpt.open_index(path);
-        } else {
+        if (!ends_with(path.filename().string(), ".json")) {
+            checkpoint ckpt = from_sources(open_file(path), path.string());
             ckpt.files_.push_back(path);
-            for (auto& source : open_file(path)) {
-                for (const auto& name : source->names()) ckpt.where_[name] = ckpt.shards_.size();
-                ckpt.shards_.push_back(std::move(source));
-            }
-            ckpt.description_ = path.string();
+            return ckpt;
         }
+        checkpoint ckpt;
+        ckpt.open_index(path);
+        return ckpt;
+    }
+
+    // The tensors of sources already open (a file read into memory, say), described
+    // as `description` in messages; a name in two sources is the later one's.
+    static checkpoint from_sources(std::vector<std::shared_ptr<const tensor_source>> sources, std::string description) {
+        checkpoint ckpt;
+        for (auto& source : sources) {
+            for (const auto& name : source->names()) ckpt.where_[name] = ckpt.shards_.size();
+            ckpt.shards_.push_back(std::move(source));
+        }
+        ckpt.description_ = std::move(description);
         return ckpt;
     }
 
