@@ -1,20 +1,18 @@
-// config.json of every family (and the preprocessor, CTC tokenizer and OCR document
-// settings) from arbitrary text; a config that parses is then loaded against the
-// family's tiny checkpoint, so absurd sizes meet the shape checks of a real load.
+// config.json from arbitrary text, read by every family of models/families.hpp as
+// its from_pretrained reads it (whatever the model_type says); a config that parses
+// is then loaded against each tiny checkpoint in tests/data of a model_type the
+// family reads (fuzz_fixtures.hpp), so absurd sizes meet the shape checks of a
+// real load. The preprocessor, CTC tokenizer and OCR document settings read the
+// same text.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "fuzz_fixtures.hpp"
 #include "fuzz_support.hpp"
-#include "mmt/io/checkpoint.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/io/weight_scope.hpp"
-#include "mmt/models/clip/clip_model.hpp"
-#include "mmt/models/clip/names.hpp"
-#include "mmt/models/layoutlm/heads.hpp"
-#include "mmt/models/layoutlm/names.hpp"
-#include "mmt/models/wav2vec2/names.hpp"
-#include "mmt/models/wav2vec2/wav2vec2_model.hpp"
+#include "mmt/models/families.hpp"
 #include "mmt/pipelines/ocr_document.hpp"
 #include "mmt/preprocess/audio.hpp"
 #include "mmt/preprocess/image.hpp"
@@ -23,26 +21,16 @@
 using namespace mmt;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const io::checkpoint clip_checkpoint = io::checkpoint::open(fuzz::data_path("clip-tiny"));
-    static const io::checkpoint layoutlm_checkpoint = io::checkpoint::open(fuzz::data_path("layoutlm-tiny-token-cls"));
-    static const io::checkpoint wav2vec2_checkpoint = io::checkpoint::open(fuzz::data_path("wav2vec2-tiny-ctc"));
+    static const fuzz::model_fixtures fixtures = fuzz::read_model_fixtures();
     const std::string where = "fuzz/config.json";
     fuzz::expect_mmt_errors([&] {
         const io::json j = io::parse_json(fuzz::as_string(data, size), where);
-        fuzz::expect_mmt_errors([&] {
-            const auto c = clip::config::from_json(j, where);
-            io::weight_loader loader(clip_checkpoint, clip::checkpoint_names());
-            clip::clip_model::load(c, loader);
-        });
-        fuzz::expect_mmt_errors([&] {
-            const auto c = layoutlm::config::from_json(j, where);
-            io::weight_loader loader(layoutlm_checkpoint, layoutlm::checkpoint_names());
-            layoutlm::pretrained_model::load(c, loader);
-        });
-        fuzz::expect_mmt_errors([&] {
-            const auto c = wav2vec2::config::from_json(j, where);
-            io::weight_loader loader(wav2vec2_checkpoint, wav2vec2::checkpoint_names());
-            wav2vec2::wav2vec2_model::load(c, loader);
+        fuzz::for_each_family_fixture(families{}, fixtures, [&](auto tag, const fuzz::model_fixture& fixture) {
+            using family = typename decltype(tag)::type;
+            fuzz::expect_mmt_errors([&] {
+                io::weight_loader loader(fixture.checkpoint, family::checkpoint_names());
+                family::load(j, where, loader);
+            });
         });
         fuzz::expect_mmt_errors([&] { preprocess::clip_image_processor_config::from_json(j, where); });
         fuzz::expect_mmt_errors([&] { preprocess::wav2vec2_feature_extractor_config::from_json(j, where); });
