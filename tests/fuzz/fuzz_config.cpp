@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::for_each_family_fixture(families{}, fixtures, [&](auto tag, const fuzz::model_fixture& fixture) {
             using family = typename decltype(tag)::type;
             fuzz::expect_mmt_errors([&] {
-                io::weight_loader loader(fixture.checkpoint, family::checkpoint_names());
+                io::weight_loader loader(fixture.checkpoint, family::checkpoint_names(), fuzz::options_for(size));
                 family::load(j, where, loader);
             });
         });

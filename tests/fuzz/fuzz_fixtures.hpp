@@ -2,9 +2,11 @@
 // of tests/data holding config.json and model.safetensors, by its config's
 // model_type, and a fold over the families of models/families.hpp that meets each
 // family with the fixtures of the model_types it reads. A new family is fuzzed
-// once its fixture is there.
+// once its fixture is there. The input's length picks the precision the linear
+// layers load in, so quantising at load (bf16, int8) meets the same inputs.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "mmt/core/load_options.hpp"
 #include "mmt/io/checkpoint.hpp"
 #include "mmt/io/json.hpp"
 #include "mmt/models/families.hpp"
@@ -36,6 +39,12 @@ inline model_fixtures read_model_fixtures() {
         out[model_type].push_back({config_path.string(), std::move(config), io::checkpoint::open(entry.path())});
     }
     return out;
+}
+
+// float32, bf16 or int8 linear layers, by the input's length.
+inline load_options options_for(std::size_t input_size) {
+    constexpr precision precisions[] = {precision::f32, precision::bf16, precision::int8};
+    return load_options(precisions[input_size % 3]);
 }
 
 // fn(family_tag<F>{}, fixture) for each family F and each fixture of a model_type F reads.
