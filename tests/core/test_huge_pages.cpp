@@ -65,3 +65,12 @@ TEST_CASE("core.huge_pages: allocate_large gives a large buffer whole huge pages
     CHECK(has_flag(last, "hg"));
     CHECK_FALSE(has_flag(tail, "hg"));
 }
+
+TEST_CASE("core.huge_pages: allocate_large_array gives count values, and null when their bytes overflow a size_t" *
+          doctest::test_suite("unit")) {
+    const std::unique_ptr<float, mmt::free_deleter> floats(mmt::allocate_large_array<float>(1000));
+    REQUIRE(floats);
+    floats.get()[999] = 1.0f;  // all 4000 bytes are the caller's (ASan)
+    CHECK(mmt::allocate_large_array<float>(SIZE_MAX / sizeof(float) + 1) == nullptr);
+    CHECK(mmt::allocate_large_array<std::int32_t>(SIZE_MAX / 2) == nullptr);
+}

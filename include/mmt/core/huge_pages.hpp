@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -39,6 +40,14 @@ inline void* allocate_large(std::size_t bytes) {
     if (huge) ::madvise(p, bytes / huge_page_bytes * huge_page_bytes, MADV_HUGEPAGE);  // advice: an error changes nothing
 #endif
     return p;
+}
+
+// `count` values of T from allocate_large; null when out of memory, or when their
+// bytes do not fit a size_t (as new T[count] would refuse them).
+template <class T>
+T* allocate_large_array(std::size_t count) {
+    if (count > SIZE_MAX / sizeof(T)) return nullptr;
+    return static_cast<T*>(allocate_large(count * sizeof(T)));
 }
 
 struct free_deleter {

@@ -64,7 +64,7 @@ public:
             if (it->capacity >= count && (fits == free_.end() || it->capacity < fits->capacity)) fits = it;
         if (fits == free_.end()) {
             if (!free_.empty()) free_.erase(std::max_element(free_.begin(), free_.end(), by_capacity));
-            auto* data = static_cast<float*>(allocate_large(count * sizeof(float)));
+            float* data = allocate_large_array<float>(count);
             if (!data) throw std::bad_alloc();
             return lease(this, buffer{std::unique_ptr<float[], free_deleter>(data), count});
         }

@@ -60,12 +60,12 @@ public:
         const bool int8 = precision == mmt::precision::int8;
         if (level_scales && !int8) fail<error>("embedding table: int8 levels cannot be held as ", precision_name(precision));
         if (!int8) {
-            auto* values = static_cast<float*>(allocate(rows * dim * sizeof(float)));  // not zeroed: every row is read into it
+            float* values = allocate<float>();  // not zeroed: every row is read into it
             values_.reset(values, free_deleter{});
             parallel_for(rows, block, [&](std::size_t r0, std::size_t r1) { table(r0, r1 - r0, values + r0 * dim); });
             return;
         }
-        auto* levels = static_cast<std::int8_t*>(allocate(rows * dim));
+        std::int8_t* levels = allocate<std::int8_t>();
         levels_.reset(levels, free_deleter{});
         scales_.resize(rows);
         if (level_scales) std::copy(level_scales, level_scales + rows, scales_.begin());
@@ -103,9 +103,11 @@ public:
 private:
     static constexpr std::size_t block = 64;  // rows read at a time
 
-    void* allocate(std::size_t bytes) const {
-        void* p = allocate_large(bytes);
-        if (!p) fail<error>("embedding table: cannot allocate ", bytes, " bytes for ", rows_, " x ", dim_);
+    // The table's rows_ x dim_ values of T.
+    template <class T>
+    T* allocate() const {
+        T* p = allocate_large_array<T>(rows_ * dim_);
+        if (!p) fail<error>("embedding table: cannot allocate ", rows_ * dim_, " values of ", sizeof(T), " bytes for ", rows_, " x ", dim_);
         return p;
     }
 

@@ -146,7 +146,7 @@ private:
         first_part_ = 0;
         const std::size_t count = std::max<std::size_t>(64 / sizeof(T), panels() * per_panel());
         if (count > capacity_ || data_.use_count() > 1) {  // never write into a buffer a copy shares
-            data_.reset(static_cast<T*>(allocate_large(count * sizeof(T))), free_deleter{});
+            data_.reset(allocate_large_array<T>(count), free_deleter{});
             if (!data_) fail<error>("packed weights: cannot allocate ", count * sizeof(T), " bytes for ", n, " x ", k);
             capacity_ = count;
         }
